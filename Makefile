@@ -1,0 +1,36 @@
+# Komek: `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help run test bench lint fmt clean-run
+
+help:
+	@echo "Komek targets:"
+	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
+	@echo "  make test       ensure Redis + RabbitMQ, build all binaries, cargo test --workspace --no-fail-fast"
+	@echo "  make bench      ensure Redis + RabbitMQ, release build, run komek-bench"
+	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
+	@echo "  make fmt        cargo fmt --all"
+	@echo "  make clean-run  remove .run (logs, Komek's local Redis data)"
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/deps.sh ensure
+	cargo build --workspace --bins
+	cargo test --workspace --no-fail-fast
+
+bench:
+	scripts/deps.sh ensure
+	cargo build --release --workspace --bins
+	cargo run --release -p komek-e2e --bin komek-bench
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean-run:
+	rm -rf .run

@@ -1,0 +1,166 @@
+//! Who is calling, and what they may do.
+//!
+//! - [`hash_password`] / [`verify_password`]: argon2id PHC strings.
+//! - [`Tokens`]: issues and verifies the HS256-signed token that the workspace's login returns and
+//!   every service accepts (`Authorization: Bearer ...`).
+//! - [`Staff`]: the actix extractor for a verified caller, with role guards.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use komek_domain::staff::{Role, User};
+use komek_web::ApiError;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// argon2id with the crate's default parameters and a random salt.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    Ok(argon2::Argon2::default().hash_password(password.as_bytes())?.to_string())
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    argon2::Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+}
+
+/// What a token says about its bearer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub name: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dept: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl: time::Duration,
+}
+
+impl Tokens {
+    pub fn new(settings: &komek_settings::AuthSettings) -> Self {
+        let secret = settings.jwt_secret.expose_secret().as_bytes();
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl: time::Duration::minutes(settings.token_ttl_minutes),
+        }
+    }
+
+    /// A signed token for `user` and its expiry.
+    pub fn issue(&self, user: &User) -> Result<(String, OffsetDateTime), jsonwebtoken::errors::Error> {
+        let now = OffsetDateTime::now_utc();
+        let exp = now + self.ttl;
+        let claims = Claims {
+            sub: user.login.clone(),
+            name: user.name.clone(),
+            role: user.role,
+            dept: user.department.clone(),
+            iat: now.unix_timestamp(),
+            exp: exp.unix_timestamp(),
+        };
+        Ok((jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?, exp))
+    }
+
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).ok().map(|d| d.claims)
+    }
+}
+
+/// A verified staff member. Handlers ask for it and then for the role they need.
+#[derive(Debug, Clone)]
+pub struct Staff(pub Claims);
+
+impl Staff {
+    pub fn login(&self) -> &str {
+        &self.0.sub
+    }
+
+    /// Agents and supervisors work requests.
+    pub fn require_agent(&self) -> Result<&Self, ApiError> {
+        match self.0.role {
+            Role::Agent | Role::Supervisor => Ok(self),
+            Role::DepartmentStaff => Err(ApiError::Forbidden("this needs an agent or supervisor")),
+        }
+    }
+
+    /// Department staff act for their own department only; returns its code.
+    pub fn require_department(&self) -> Result<&str, ApiError> {
+        match (&self.0.role, &self.0.dept) {
+            (Role::DepartmentStaff, Some(d)) => Ok(d),
+            _ => Err(ApiError::Forbidden("this needs department staff")),
+        }
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(tokens) = req.app_data::<web::Data<Tokens>>() else {
+            tracing::error!("Tokens are not registered as app data");
+            return std::future::ready(Err(ApiError::Internal));
+        };
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let result = match token {
+            None => Err(ApiError::Unauthorized("send Authorization: Bearer <token> from /api/v1/auth/login")),
+            Some(t) => tokens.verify(t.trim()).map(Staff).ok_or(ApiError::Unauthorized("the token is invalid or expired")),
+        };
+        std::future::ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip() {
+        let h = hash_password("komek-agent").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("komek-agent", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("komek-agent", "not a hash"));
+    }
+
+    #[test]
+    fn token_round_trip_and_tamper() {
+        let s = komek_settings::AuthSettings {
+            jwt_secret: "0123456789abcdef0123456789abcdef".to_owned().into(),
+            token_ttl_minutes: 5,
+        };
+        let t = Tokens::new(&s);
+        let user = User {
+            login: "billing1".into(),
+            name: "B".into(),
+            role: Role::DepartmentStaff,
+            department: Some("billing".into()),
+            languages: vec![],
+            password_hash: String::new(),
+        };
+        let (token, _) = t.issue(&user).unwrap();
+        let claims = t.verify(&token).unwrap();
+        assert_eq!(claims.dept.as_deref(), Some("billing"));
+        let mut bad = token.clone();
+        bad.pop();
+        assert!(t.verify(&bad).is_none());
+        let other = Tokens::new(&komek_settings::AuthSettings {
+            jwt_secret: "another-secret-another-secret-000".to_owned().into(),
+            token_ttl_minutes: 5,
+        });
+        assert!(other.verify(&token).is_none());
+    }
+}

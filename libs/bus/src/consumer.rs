@@ -1,0 +1,159 @@
+//! The consumer loop every consuming service runs on its own queue.
+//!
+//! A message is acked only after the handler stored its effect. The handler decides between a
+//! transient failure (requeue; the quorum queue counts deliveries and dead-letters the message to
+//! the parking queue past `amqp.delivery_limit`) and a permanent one (straight to parking). Every
+//! failure is logged with its reason and attempt number. Handlers are idempotent (the handled-event
+//! marker is written with the effect), so a redelivery has no second effect.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use komek_domain::events::Envelope;
+use komek_settings::Settings;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::topology::{Names, declare};
+use crate::{Backoff, BusError, BusStatus, connect};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Might work later (Redis down, a conflict): requeue.
+    #[error("transient: {0}")]
+    Retry(String),
+    /// Will never work (bad payload, impossible transition): park it now.
+    #[error("permanent: {0}")]
+    Reject(String),
+}
+
+/// Consumes `service`'s queue until `shutdown`, reconnecting with backoff.
+pub async fn run_consumer<H, F>(settings: Settings, service: &'static str, status: BusStatus, handler: H, mut shutdown: watch::Receiver<bool>)
+where
+    H: Fn(Envelope) -> F,
+    F: Future<Output = Result<(), HandleError>>,
+{
+    let mut backoff = Backoff::new(&settings.amqp);
+    status.set_consumer(false);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let result = tokio::select! {
+            r = session(&settings, service, &status, &handler, &mut backoff) => r,
+            _ = shutdown.changed() => Ok(()),
+        };
+        status.set_consumer(false);
+        match result {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, service, "consumer lost its connection; reconnecting");
+                tokio::select! {
+                    _ = backoff.wait() => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+async fn session<H, F>(settings: &Settings, service: &'static str, status: &BusStatus, handler: &H, backoff: &mut Backoff) -> Result<(), BusError>
+where
+    H: Fn(Envelope) -> F,
+    F: Future<Output = Result<(), HandleError>>,
+{
+    let names = Names::new(&settings.amqp.prefix);
+    let queue = names.queue(service);
+    let conn = connect(&settings.amqp, &format!("komek-{service}-consumer")).await?;
+    let ch = conn.create_channel().await?;
+    declare(&ch, &names, settings.amqp.delivery_limit).await?;
+    ch.basic_qos(settings.amqp.prefetch, BasicQosOptions::default()).await?;
+    let mut consumer = ch
+        .basic_consume(queue.as_str().into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await?;
+    status.set_consumer(true);
+    backoff.reset();
+    tracing::info!(service, queue = %queue, "consumer connected");
+    while let Some(delivery) = consumer.next().await {
+        let delivery = delivery?;
+        handle_one(settings, &queue, handler, delivery).await?;
+    }
+    Err(BusError::Refused("consumer stream ended".into()))
+}
+
+fn header_map(d: &Delivery) -> (HashMap<String, String>, i64) {
+    let mut carrier = HashMap::new();
+    let mut count = 0;
+    if let Some(h) = d.properties.headers() {
+        for (k, v) in h.inner() {
+            match v {
+                AMQPValue::LongString(s) => {
+                    carrier.insert(k.to_string(), s.to_string());
+                }
+                AMQPValue::ShortString(s) => {
+                    carrier.insert(k.to_string(), s.to_string());
+                }
+                AMQPValue::LongLongInt(n) if k.as_str() == "x-delivery-count" => count = *n,
+                AMQPValue::LongInt(n) if k.as_str() == "x-delivery-count" => count = i64::from(*n),
+                _ => {}
+            }
+        }
+    }
+    (carrier, count)
+}
+
+async fn handle_one<H, F>(settings: &Settings, queue: &str, handler: &H, delivery: Delivery) -> Result<(), BusError>
+where
+    H: Fn(Envelope) -> F,
+    F: Future<Output = Result<(), HandleError>>,
+{
+    let (carrier, previous) = header_map(&delivery);
+    let attempt = previous + 1;
+    let limit = i64::from(settings.amqp.delivery_limit);
+    let kind = delivery.routing_key.to_string();
+    let span = tracing::info_span!(
+        "consume",
+        otel.name = %format!("consume {kind}"),
+        otel.kind = "consumer",
+        { komek_telemetry::attr::MESSAGING_SYSTEM } = "rabbitmq",
+        { komek_telemetry::attr::MESSAGING_DESTINATION } = %queue,
+        { komek_telemetry::attr::EVENT_TYPE } = %kind,
+        { komek_telemetry::attr::EVENT_ID } = tracing::field::Empty,
+        { komek_telemetry::attr::REQUEST_ID } = tracing::field::Empty,
+    );
+    komek_telemetry::extract(&span, &carrier);
+    let outcome = async {
+        let env = Envelope::decode(&delivery.data).map_err(|e| HandleError::Reject(e.to_string()))?;
+        let current = tracing::Span::current();
+        current.record(komek_telemetry::attr::EVENT_ID, tracing::field::display(env.id));
+        current.record(komek_telemetry::attr::REQUEST_ID, tracing::field::display(env.request_id));
+        handler(env).await
+    }
+    .instrument(span.clone())
+    .await;
+    let _entered = span.enter();
+    let done = match outcome {
+        Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+        Err(HandleError::Reject(why)) => {
+            tracing::error!(event_type = %kind, reason = %why, "event parked: it can never be handled");
+            delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await
+        }
+        Err(HandleError::Retry(why)) => {
+            if attempt > limit {
+                tracing::error!(event_type = %kind, reason = %why, attempt, limit, "event parked: delivery limit reached");
+            } else {
+                tracing::warn!(event_type = %kind, reason = %why, attempt, limit, "event failed; it will be redelivered");
+            }
+            // Give a struggling dependency a moment before the broker hands the message back.
+            tokio::time::sleep(Duration::from_millis(50 * attempt.clamp(1, 20) as u64)).await;
+            delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+        }
+    };
+    // An ack on a dead channel fails; the broker requeues the message and we reconnect.
+    done.map(|_| ()).map_err(BusError::from)
+}

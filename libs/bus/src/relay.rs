@@ -1,0 +1,157 @@
+//! The outbox relay: Redis outbox stream -> RabbitMQ, at least once.
+//!
+//! Each service replica runs one relay; they share the stream through a consumer group. An entry
+//! is deleted from the outbox only after the broker confirmed it (ack, not returned as
+//! unroutable). A relay that dies leaves its entries pending; another relay claims them after
+//! `outbox.claim_idle_ms`. Consumers are idempotent, so a second publish after a crash is harmless.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use komek_domain::events::Envelope;
+use komek_settings::Settings;
+use komek_store::Store;
+use komek_store::outbox::OutboxEntry;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::topology::{Names, declare};
+use crate::{Backoff, BusError, BusStatus, connect};
+
+/// Runs until `shutdown` turns true. `name` identifies this replica's relay in the consumer group.
+pub async fn run_relay(store: Store, settings: Settings, name: String, status: BusStatus, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = Backoff::new(&settings.amqp);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let result = tokio::select! {
+            r = relay_session(&store, &settings, &name, &status, &mut backoff) => r,
+            _ = shutdown.changed() => Ok(()),
+        };
+        status.set_relay(false);
+        match result {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, relay = %name, "outbox relay lost its connection; reconnecting");
+                tokio::select! {
+                    _ = backoff.wait() => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+async fn relay_session(
+    store: &Store,
+    settings: &Settings,
+    name: &str,
+    status: &BusStatus,
+    backoff: &mut Backoff,
+) -> Result<(), BusError> {
+    let names = Names::new(&settings.amqp.prefix);
+    let conn = connect(&settings.amqp, &format!("{name}-relay")).await?;
+    let ch = conn.create_channel().await?;
+    ch.confirm_select(ConfirmSelectOptions::default()).await?;
+    declare(&ch, &names, settings.amqp.delivery_limit).await?;
+    store.ensure_relay_group().await?;
+    let block = Duration::from_millis(settings.outbox.block_ms);
+    let mut reader = store.dedicated(block).await?;
+    status.set_relay(true);
+    backoff.reset();
+    tracing::info!(relay = %name, exchange = %names.exchange, "outbox relay connected");
+    let timeout = Duration::from_millis(settings.amqp.publish_timeout_ms);
+    let mut since_claim = Duration::MAX;
+    loop {
+        let mut entries = Vec::new();
+        // Take over what a dead relay left behind, now and then.
+        if since_claim >= Duration::from_millis(settings.outbox.claim_idle_ms / 2) {
+            entries = store.claim_stale_outbox(name, settings.outbox.claim_idle_ms, settings.outbox.batch).await?;
+            since_claim = Duration::ZERO;
+        }
+        if entries.is_empty() {
+            let started = std::time::Instant::now();
+            let block_ms = usize::try_from(settings.outbox.block_ms).unwrap_or(1000);
+            entries = store.read_outbox(&mut reader, name, settings.outbox.batch, block_ms).await?;
+            since_claim = since_claim.saturating_add(started.elapsed());
+        }
+        if entries.is_empty() {
+            if !conn.status().connected() {
+                return Err(BusError::Refused("connection closed".into()));
+            }
+            continue;
+        }
+        let mut confirmed = Vec::with_capacity(entries.len());
+        let mut failure = None;
+        for entry in &entries {
+            match publish(&ch, &names, entry, timeout).await {
+                Ok(()) => confirmed.push(entry.id.clone()),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        store.ack_outbox(&confirmed).await?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+    }
+}
+
+async fn publish(ch: &Channel, names: &Names, entry: &OutboxEntry, timeout: Duration) -> Result<(), BusError> {
+    let envelope = Envelope::decode(&entry.event).ok();
+    let span = tracing::info_span!(
+        "publish",
+        otel.name = %format!("publish {}", entry.kind),
+        otel.kind = "producer",
+        { komek_telemetry::attr::MESSAGING_SYSTEM } = "rabbitmq",
+        { komek_telemetry::attr::MESSAGING_DESTINATION } = %names.exchange,
+        { komek_telemetry::attr::EVENT_TYPE } = %entry.kind,
+    );
+    let mut message_id = String::new();
+    if let Some(env) = &envelope {
+        let mut carrier = HashMap::new();
+        if let Some(tp) = &env.traceparent {
+            carrier.insert("traceparent".to_owned(), tp.clone());
+        }
+        if let Some(ts) = &env.tracestate {
+            carrier.insert("tracestate".to_owned(), ts.clone());
+        }
+        komek_telemetry::extract(&span, &carrier);
+        message_id = env.id.to_string();
+    }
+    async {
+        let mut headers = FieldTable::default();
+        for (k, v) in komek_telemetry::inject(&tracing::Span::current()) {
+            headers.insert(k.as_str().into(), AMQPValue::LongString(v.as_str().into()));
+        }
+        let props = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(message_id.as_str().into())
+            .with_type(entry.kind.as_str().into())
+            .with_headers(headers);
+        let opts = BasicPublishOptions { mandatory: true, ..Default::default() };
+        let confirm = tokio::time::timeout(timeout, async {
+            ch.basic_publish(names.exchange.as_str().into(), entry.kind.as_str().into(), opts, &entry.event, props)
+                .await?
+                .await
+        })
+        .await
+        .map_err(|_| BusError::ConfirmTimeout(timeout))??;
+        if !confirm.is_ack() {
+            return Err(BusError::Refused(format!("nack for {}", entry.kind)));
+        }
+        if let Some(returned) = confirm.take_message() {
+            return Err(BusError::Refused(format!("{} returned: {}", entry.kind, returned.reply_text)));
+        }
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}

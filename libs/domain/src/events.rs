@@ -1,0 +1,172 @@
+//! The event envelope every service publishes and consumes, the event types and their payloads.
+//!
+//! The envelope is versioned (`v`) so a consumer can refuse what it does not understand instead of
+//! misreading it. The W3C trace context rides in the envelope as well as in the AMQP headers, so a
+//! journey stays one trace even when an event is re-read from the outbox after a restart.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::model::{Category, Channel, Lang, Priority, RequestId, RequestNumber};
+
+pub const ENVELOPE_VERSION: u16 = 1;
+
+/// Event types; each is also the AMQP routing key.
+pub mod kind {
+    pub const REQUEST_CREATED: &str = "request.created";
+    pub const REQUEST_QUEUED: &str = "request.queued";
+    pub const REQUEST_ASSIGNED: &str = "request.assigned";
+    pub const REQUEST_REPLIED: &str = "request.replied";
+    pub const REQUEST_NOTE_ADDED: &str = "request.note_added";
+    pub const REQUEST_ESCALATED: &str = "request.escalated";
+    pub const REQUEST_ESCALATION_RETURNED: &str = "request.escalation_returned";
+    pub const REQUEST_RESOLVED: &str = "request.resolved";
+    pub const REQUEST_REOPENED: &str = "request.reopened";
+    pub const ESCALATION_ANSWERED: &str = "escalation.answered";
+    pub const SURVEY_CREATED: &str = "survey.created";
+    pub const SURVEY_ANSWERED: &str = "survey.answered";
+}
+
+/// Which consuming service listens to which event types (queue name suffix, binding keys).
+pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
+    ("workspace", &[kind::REQUEST_CREATED, kind::ESCALATION_ANSWERED, kind::SURVEY_ANSWERED]),
+    ("escalation", &[kind::REQUEST_ESCALATED]),
+    ("survey", &[kind::REQUEST_RESOLVED]),
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub v: u16,
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    pub request_id: RequestId,
+    /// W3C `traceparent` of the span that caused the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("event is not valid JSON for the envelope: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("event envelope version {0} is not understood (expected {ENVELOPE_VERSION})")]
+    Version(u16),
+}
+
+impl Envelope {
+    pub fn new<P: Serialize>(kind: &str, request_id: RequestId, payload: &P, now: OffsetDateTime) -> Self {
+        Self {
+            v: ENVELOPE_VERSION,
+            id: Uuid::now_v7(),
+            kind: kind.to_owned(),
+            occurred_at: now,
+            request_id,
+            traceparent: None,
+            tracestate: None,
+            // A payload type that cannot become JSON is a programming error caught by the tests of each payload.
+            payload: serde_json::to_value(payload).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let env: Envelope = serde_json::from_slice(bytes)?;
+        if env.v != ENVELOPE_VERSION {
+            return Err(EnvelopeError::Version(env.v));
+        }
+        Ok(env)
+    }
+
+    pub fn payload<P: for<'de> Deserialize<'de>>(&self) -> Result<P, serde_json::Error> {
+        P::deserialize(&self.payload)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestCreated {
+    pub number: RequestNumber,
+    pub channel: Channel,
+    pub language: Lang,
+    pub category: Category,
+    pub priority: Priority,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestChanged {
+    pub number: RequestNumber,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestEscalated {
+    pub number: RequestNumber,
+    pub escalation_id: Uuid,
+    pub department: String,
+    pub reason: String,
+    pub agent: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationAnswered {
+    pub escalation_id: Uuid,
+    pub department: String,
+    pub by: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestResolved {
+    pub number: RequestNumber,
+    pub language: Lang,
+    pub resolution: String,
+    pub agent: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyAnswered {
+    pub survey_id: Uuid,
+    pub csat: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_and_checks_version() {
+        let p = SurveyAnswered { survey_id: Uuid::now_v7(), csat: 1, comment: Some("жоқ".into()) };
+        let mut e = Envelope::new(kind::SURVEY_ANSWERED, RequestId::new(), &p, OffsetDateTime::now_utc());
+        e.traceparent = Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into());
+        let bytes = serde_json::to_vec(&e).unwrap();
+        let back = Envelope::decode(&bytes).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.payload::<SurveyAnswered>().unwrap(), p);
+        let json = String::from_utf8(bytes).unwrap();
+        assert!(json.contains("\"type\":\"survey.answered\""));
+
+        let mut future = e.clone();
+        future.v = 2;
+        let err = Envelope::decode(&serde_json::to_vec(&future).unwrap()).unwrap_err();
+        assert!(matches!(err, EnvelopeError::Version(2)));
+    }
+
+    #[test]
+    fn every_subscribed_kind_is_a_routing_key() {
+        for (_, keys) in SUBSCRIPTIONS {
+            for k in *keys {
+                assert!(k.contains('.'));
+            }
+        }
+    }
+}

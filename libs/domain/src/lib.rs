@@ -1,0 +1,22 @@
+//! Komek's domain: what a request is and how it may change. No I/O lives here.
+//!
+//! - [`model`]: the request aggregate, its newtypes (ids, numbers, contacts, languages) and history.
+//! - [`lifecycle`]: the explicit state machine; an illegal transition is an error.
+//! - [`lang`]: language detection from text (Kazakh-only letters, other Cyrillic, else English).
+//! - [`classify`]: rule-based category and priority from keywords in kk, ru and en.
+//! - [`events`]: the versioned event envelope, event types, routing keys and queue names.
+//! - [`ack`]: the customer acknowledgment text in the customer's language.
+//! - [`staff`], [`escalation`], [`survey`]: users and departments, escalations, feedback surveys.
+
+pub mod ack;
+pub mod classify;
+pub mod escalation;
+pub mod events;
+pub mod lang;
+pub mod lifecycle;
+pub mod model;
+pub mod staff;
+pub mod survey;
+
+pub use lifecycle::{Status, TransitionError};
+pub use model::*;

@@ -1,0 +1,155 @@
+//! The request lifecycle as an explicit state machine.
+//!
+//! ```text
+//! new -> queued -> assigned -> in_progress <-> waiting_customer
+//!                     |            |   ^
+//!                     |            v   |
+//!                     +-------> escalated (answer returns it to the agent)
+//! assigned | in_progress | waiting_customer -> resolved -> closed
+//!                                               resolved -> reopened -> in_progress | queued
+//! assigned -> queued (handed back)
+//! ```
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    Queued,
+    Assigned,
+    InProgress,
+    WaitingCustomer,
+    Escalated,
+    Resolved,
+    Closed,
+    Reopened,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a request that is {from} cannot become {to}")]
+pub struct TransitionError {
+    pub from: Status,
+    pub to: Status,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Queued => "queued",
+            Status::Assigned => "assigned",
+            Status::InProgress => "in_progress",
+            Status::WaitingCustomer => "waiting_customer",
+            Status::Escalated => "escalated",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+            Status::Reopened => "reopened",
+        }
+    }
+
+    /// Whether the lifecycle allows going from `self` to `to`.
+    pub fn can_become(self, to: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, to),
+            (New, Queued)
+                | (Queued, Assigned)
+                | (Assigned, Queued)
+                | (Assigned | Reopened | WaitingCustomer | Escalated, InProgress)
+                | (Assigned | InProgress, WaitingCustomer)
+                | (Assigned | InProgress | WaitingCustomer | Reopened, Escalated)
+                | (Assigned | InProgress | WaitingCustomer | Reopened, Resolved)
+                | (Resolved, Closed | Reopened)
+                | (Reopened, Queued)
+        )
+    }
+
+    /// The checked transition: `Ok(to)` when allowed, an error naming both states otherwise.
+    pub fn transition(self, to: Status) -> Result<Status, TransitionError> {
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(TransitionError { from: self, to })
+        }
+    }
+
+    /// Still needs work from someone (deadlines run, survey not yet due).
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::{self, *};
+
+    const ALL: [Status; 9] = [
+        New,
+        Queued,
+        Assigned,
+        InProgress,
+        WaitingCustomer,
+        Escalated,
+        Resolved,
+        Closed,
+        Reopened,
+    ];
+
+    /// The journey of the end-to-end test is legal step by step.
+    #[test]
+    fn main_journey_is_legal() {
+        let path = [
+            New, Queued, Assigned, InProgress, Escalated, InProgress, Resolved, Reopened,
+            InProgress, Resolved, Closed,
+        ];
+        for w in path.windows(2) {
+            assert!(w[0].transition(w[1]).is_ok(), "{} -> {}", w[0], w[1]);
+        }
+    }
+
+    #[test]
+    fn waiting_for_customer_goes_back_and_forth() {
+        assert!(InProgress.can_become(WaitingCustomer));
+        assert!(WaitingCustomer.can_become(InProgress));
+    }
+
+    #[test]
+    fn illegal_transitions_are_errors() {
+        for (from, to) in [
+            (New, Resolved),
+            (Queued, Resolved),
+            (Closed, Reopened),
+            (Resolved, Escalated),
+            (Escalated, Resolved),
+            (New, Assigned),
+        ] {
+            let err = from.transition(to).unwrap_err();
+            assert_eq!((err.from, err.to), (from, to));
+            assert!(err.to_string().contains(from.as_str()));
+        }
+    }
+
+    #[test]
+    fn closed_is_terminal_and_nothing_returns_to_new() {
+        for s in ALL {
+            assert!(!Closed.can_become(s));
+            assert!(!s.can_become(New));
+            assert!(!s.can_become(s), "{s} -> itself");
+        }
+    }
+
+    #[test]
+    fn serde_names_match_as_str() {
+        for s in ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Komek's settings: one typed tree shared by every service, loaded in layers and checked at start.
+//!
+//! Layers, later wins: `config/default.toml`, `config/{KOMEK_ENV}.toml` (optional), then environment
+//! variables `KOMEK__SECTION__KEY` (e.g. `KOMEK__REDIS__URL`). The config directory is `KOMEK_CONFIG_DIR`,
+//! else the nearest `config/` holding `default.toml` above the working directory.
+//!
+//! [`Settings::load`] returns every problem at once, one line each naming the setting, so a bad
+//! deployment says all that is wrong in one go.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Name of the layer picked by KOMEK_ENV; shown in logs and /readyz.
+    #[serde(default)]
+    pub env: String,
+    pub http: HttpSettings,
+    pub services: ServicePorts,
+    pub redis: RedisSettings,
+    pub amqp: AmqpSettings,
+    pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
+    pub requests: RequestSettings,
+    pub survey: SurveySettings,
+    pub outbox: OutboxSettings,
+    pub seed: SeedSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub host: String,
+    /// Largest accepted request body; bigger bodies get 413.
+    pub body_limit_bytes: usize,
+    /// actix workers per service; 0 means one per core.
+    pub workers: usize,
+}
+
+/// The port each service listens on; 0 lets the OS pick (tests).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePorts {
+    pub intake: u16,
+    pub workspace: u16,
+    pub escalation: u16,
+    pub survey: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    /// Every key Komek writes starts with this; tests use a unique one each.
+    pub prefix: String,
+    pub connect_timeout_ms: u64,
+    pub response_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpSettings {
+    pub url: SecretString,
+    /// Exchange and queue names start with this; tests use a unique one each.
+    pub prefix: String,
+    /// Deliveries of one message before it is parked (x-delivery-limit).
+    pub delivery_limit: u32,
+    pub publish_timeout_ms: u64,
+    pub prefetch: u16,
+    pub reconnect_min_ms: u64,
+    pub reconnect_max_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC key for the signed tokens every service verifies.
+    pub jwt_secret: SecretString,
+    pub token_ttl_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); export is off when empty.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// tracing filter, e.g. "info,komek=debug"; RUST_LOG wins when set.
+    pub log_filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSettings {
+    /// Prefix of the human number, e.g. "KM" gives KM-000123.
+    pub number_prefix: String,
+    pub first_response_minutes: PerPriority,
+    pub resolution_minutes: PerPriority,
+    /// How long an Idempotency-Key is remembered.
+    pub idempotency_ttl_hours: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerPriority {
+    pub low: i64,
+    pub normal: i64,
+    pub high: i64,
+    pub urgent: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveySettings {
+    /// Public base URL of the survey service, used to build the link sent to the customer.
+    pub public_base_url: String,
+    pub ttl_hours: i64,
+    /// A CSAT at or below this reopens the request.
+    pub reopen_at_or_below: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    pub batch: usize,
+    /// An outbox entry claimed by a relay that has been silent this long is taken over by another.
+    pub claim_idle_ms: u64,
+    pub block_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSettings {
+    /// Seed departments, demo staff and demo customers at start (idempotent).
+    pub demo: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("settings: cannot find config/default.toml (set KOMEK_CONFIG_DIR)")]
+    NoConfigDir,
+    #[error("settings: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl Settings {
+    /// Loads the layers for `KOMEK_ENV` (default "local") and checks them.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env = std::env::var("KOMEK_ENV").unwrap_or_else(|_| "local".to_owned());
+        let dir = config_dir().ok_or(SettingsError::NoConfigDir)?;
+        Self::load_from(&dir, &env)
+    }
+
+    pub fn load_from(dir: &Path, env: &str) -> Result<Self, SettingsError> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")))
+            .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("KOMEK")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .set_override("env", env)?
+            .build()?;
+        let settings: Settings = raw.try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Every rule the types cannot express; one line per bad setting.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        let mut bad = Vec::new();
+        let mut need = |ok: bool, line: &str| {
+            if !ok {
+                bad.push(format!("setting {line}"));
+            }
+        };
+        let redis = self.redis.url.expose_secret();
+        need(
+            redis.starts_with("redis://") || redis.starts_with("rediss://"),
+            "redis.url: must start with redis:// or rediss://",
+        );
+        need(valid_prefix(&self.redis.prefix), "redis.prefix: 1-64 letters, digits, '-', '_' or ':'");
+        need(self.redis.response_timeout_ms >= 100, "redis.response_timeout_ms: at least 100");
+        let amqp = self.amqp.url.expose_secret();
+        need(
+            amqp.starts_with("amqp://") || amqp.starts_with("amqps://"),
+            "amqp.url: must start with amqp:// or amqps://",
+        );
+        need(valid_prefix(&self.amqp.prefix), "amqp.prefix: 1-64 letters, digits, '-', '_' or ':'");
+        need(self.amqp.delivery_limit >= 1, "amqp.delivery_limit: at least 1");
+        need(self.amqp.publish_timeout_ms >= 100, "amqp.publish_timeout_ms: at least 100");
+        need(self.amqp.prefetch >= 1, "amqp.prefetch: at least 1");
+        need(
+            self.amqp.reconnect_min_ms >= 10 && self.amqp.reconnect_max_ms >= self.amqp.reconnect_min_ms,
+            "amqp.reconnect_min_ms/reconnect_max_ms: min at least 10 and max at least min",
+        );
+        need(
+            self.auth.jwt_secret.expose_secret().len() >= 32,
+            "auth.jwt_secret: at least 32 characters",
+        );
+        need(self.auth.token_ttl_minutes > 0, "auth.token_ttl_minutes: positive");
+        need(self.http.body_limit_bytes >= 1024, "http.body_limit_bytes: at least 1024");
+        need(
+            !self.requests.number_prefix.is_empty()
+                && self.requests.number_prefix.len() <= 8
+                && self.requests.number_prefix.chars().all(|c| c.is_ascii_uppercase()),
+            "requests.number_prefix: 1-8 capital letters A-Z",
+        );
+        for (name, p) in [
+            ("requests.first_response_minutes", self.requests.first_response_minutes),
+            ("requests.resolution_minutes", self.requests.resolution_minutes),
+        ] {
+            need(
+                p.low > 0 && p.normal > 0 && p.high > 0 && p.urgent > 0,
+                &format!("{name}: every priority needs a positive number of minutes"),
+            );
+        }
+        need(self.requests.idempotency_ttl_hours > 0, "requests.idempotency_ttl_hours: positive");
+        need(
+            self.survey.public_base_url.starts_with("http://") || self.survey.public_base_url.starts_with("https://"),
+            "survey.public_base_url: must be an http(s) URL",
+        );
+        need(self.survey.ttl_hours > 0, "survey.ttl_hours: positive");
+        need((1..=5).contains(&self.survey.reopen_at_or_below), "survey.reopen_at_or_below: 1 to 5");
+        need(self.outbox.batch >= 1, "outbox.batch: at least 1");
+        need(self.outbox.claim_idle_ms >= 1000, "outbox.claim_idle_ms: at least 1000");
+        need(
+            self.outbox.block_ms >= 10 && self.outbox.block_ms < self.redis.response_timeout_ms,
+            "outbox.block_ms: at least 10 and below redis.response_timeout_ms",
+        );
+        if let Some(ep) = &self.telemetry.otlp_endpoint {
+            need(
+                ep.is_empty() || ep.starts_with("http://") || ep.starts_with("https://"),
+                "telemetry.otlp_endpoint: must be an http(s) URL or empty",
+            );
+        }
+        if bad.is_empty() { Ok(()) } else { Err(SettingsError::Invalid(bad)) }
+    }
+
+    /// The OTLP endpoint, if export is on.
+    pub fn otlp_endpoint(&self) -> Option<&str> {
+        self.telemetry.otlp_endpoint.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+fn valid_prefix(p: &str) -> bool {
+    (1..=64).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
+}
+
+fn config_dir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("KOMEK_CONFIG_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut here = std::env::current_dir().ok()?;
+    loop {
+        let candidate = here.join("config");
+        if candidate.join("default.toml").is_file() {
+            return Some(candidate);
+        }
+        if !here.pop() {
+            return None;
+        }
+    }
+}
+
+/// The directory holding this repository's `config/`, for tests started from any crate.
+pub fn repo_config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_defaults_load_and_pass_checks() {
+        let s = Settings::load_from(&repo_config_dir(), "test").unwrap();
+        assert_eq!(s.env, "test");
+        assert!(s.redis.prefix.len() > 0);
+    }
+
+    #[test]
+    fn every_bad_setting_is_named() {
+        let mut s = Settings::load_from(&repo_config_dir(), "test").unwrap();
+        s.redis.url = SecretString::from("http://nope");
+        s.auth.jwt_secret = SecretString::from("short");
+        s.survey.reopen_at_or_below = 9;
+        let SettingsError::Invalid(lines) = s.check().unwrap_err() else { panic!("not Invalid") };
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].contains("redis.url"));
+        assert!(lines[1].contains("auth.jwt_secret"));
+        assert!(lines[2].contains("survey.reopen_at_or_below"));
+    }
+
+    #[test]
+    fn unknown_setting_is_refused() {
+        let dir = std::env::temp_dir().join(format!("komek-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = std::fs::read_to_string(repo_config_dir().join("default.toml")).unwrap();
+        std::fs::write(dir.join("default.toml"), base.replace("[http]", "[http]\nhots = \"x\"")).unwrap();
+        let err = Settings::load_from(&dir, "none").unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains("hots"), "{err}");
+    }
+}

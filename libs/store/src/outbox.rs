@@ -1,0 +1,117 @@
+//! The outbox stream seen from the relay: a consumer group, so several relays (one per service
+//! replica) share the work, and entries of a relay that died are claimed by another.
+
+use redis::Value;
+use redis::aio::ConnectionManager;
+use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply};
+
+use crate::commit::{Store, StoreError};
+
+pub const RELAY_GROUP: &str = "relay";
+
+/// One outbox entry: its stream id and the envelope JSON.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub kind: String,
+    pub event: Vec<u8>,
+}
+
+fn field(map: &std::collections::HashMap<String, Value>, name: &str) -> Vec<u8> {
+    match map.get(name) {
+        Some(Value::BulkString(b)) => b.clone(),
+        Some(Value::SimpleString(s)) => s.clone().into_bytes(),
+        _ => Vec::new(),
+    }
+}
+
+impl Store {
+    /// Creates the relay group (from the stream's start, so nothing written before it is missed).
+    pub async fn ensure_relay_group(&self) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let r: Result<String, redis::RedisError> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.keys().outbox())
+            .arg(RELAY_GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut c)
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// New entries for `consumer`, waiting up to `block_ms` on the dedicated connection `conn`.
+    pub async fn read_outbox(
+        &self,
+        conn: &mut ConnectionManager,
+        consumer: &str,
+        count: usize,
+        block_ms: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let opts = StreamReadOptions::default().group(RELAY_GROUP, consumer).count(count).block(block_ms);
+        let reply: Option<StreamReadReply> =
+            redis::AsyncCommands::xread_options(conn, &[self.keys().outbox()], &[">"], &opts).await?;
+        Ok(reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .map(|e| OutboxEntry { kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(), event: field(&e.map, "event"), id: e.id })
+            .collect())
+    }
+
+    /// Entries another relay took and did not confirm within `min_idle_ms`: now ours.
+    pub async fn claim_stale_outbox(
+        &self,
+        consumer: &str,
+        min_idle_ms: u64,
+        count: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut c = self.conn();
+        let reply: StreamAutoClaimReply = redis::AsyncCommands::xautoclaim_options(
+            &mut c,
+            self.keys().outbox(),
+            RELAY_GROUP,
+            consumer,
+            min_idle_ms,
+            "0-0",
+            StreamAutoClaimOptions::default().count(count),
+        )
+        .await?;
+        Ok(reply
+            .claimed
+            .into_iter()
+            .map(|e| OutboxEntry { kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(), event: field(&e.map, "event"), id: e.id })
+            .collect())
+    }
+
+    /// Forgets entries the broker has confirmed.
+    pub async fn ack_outbox(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let key = self.keys().outbox();
+        let mut c = self.conn();
+        let _: (u64, u64) = redis::pipe()
+            .atomic()
+            .cmd("XACK")
+            .arg(&key)
+            .arg(RELAY_GROUP)
+            .arg(ids)
+            .cmd("XDEL")
+            .arg(&key)
+            .arg(ids)
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    /// Entries not yet confirmed by the broker (for readiness and tests).
+    pub async fn outbox_len(&self) -> Result<u64, StoreError> {
+        let mut c = self.conn();
+        Ok(redis::AsyncCommands::xlen(&mut c, self.keys().outbox()).await?)
+    }
+}

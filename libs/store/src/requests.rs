@@ -1,0 +1,277 @@
+//! The request aggregate in Redis: create once (idempotency key), read, change with optimistic
+//! concurrency, and the queue agents take work from.
+
+use komek_domain::events::{Envelope, RequestChanged, kind};
+use komek_domain::{HistoryEntry, Request, RequestId};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+
+use crate::commit::{Commit, Op, Outcome, Store, StoreError};
+
+/// How long a handled-event marker is kept: far longer than any redelivery can take.
+pub const MARKER_TTL_SECS: u64 = 7 * 24 * 3600;
+const CONFLICT_RETRIES: usize = 8;
+
+/// What an Idempotency-Key remembers: the body it came with, and the request it made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    pub request_id: RequestId,
+}
+
+#[derive(Debug)]
+pub enum Created {
+    /// A new request was stored.
+    New(Request),
+    /// The key was used before with the same body: this is that request.
+    Replayed(Request),
+    /// The key was used before with another body.
+    KeyReused,
+}
+
+/// What a change did besides the aggregate itself.
+pub struct Mutation {
+    pub change: HistoryEntry,
+    pub event: Option<Envelope>,
+    pub ops: Vec<Op>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    #[error("no such request")]
+    NotFound,
+    #[error(transparent)]
+    Rejected(E),
+    #[error("event already handled")]
+    Duplicate,
+    #[error("the request kept changing under us")]
+    Contended,
+    #[error("precondition {0} failed")]
+    Precondition(usize),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn to_json<T: Serialize>(t: &T) -> String {
+    // Our own types always serialise; an empty string would fail loudly on read.
+    serde_json::to_string(t).unwrap_or_default()
+}
+
+impl Store {
+    pub async fn next_number(&self) -> Result<u64, StoreError> {
+        let mut c = self.conn();
+        Ok(c.incr(self.keys().number_seq(), 1).await?)
+    }
+
+    pub async fn idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get_json(&self.keys().idempotency(key)).await
+    }
+
+    /// Stores a new request with its first history line and its `request.created` event.
+    /// With an idempotency key, the first writer wins; a later one gets the stored request back.
+    pub async fn create_request(
+        &self,
+        request: &Request,
+        history: &HistoryEntry,
+        event: &Envelope,
+        idempotency: Option<(&str, &str)>,
+        idempotency_ttl_secs: u64,
+    ) -> Result<Created, StoreError> {
+        let k = self.keys();
+        let mut ops = Vec::new();
+        if let Some((key, fingerprint)) = idempotency {
+            let rec = IdempotencyRecord { fingerprint: fingerprint.to_owned(), request_id: request.id };
+            ops.push(Op::SetNxMust { key: k.idempotency(key), value: to_json(&rec), ttl_secs: idempotency_ttl_secs });
+        }
+        ops.push(Op::SetNxMust { key: k.number(&request.number.0), value: request.id.to_string(), ttl_secs: 0 });
+        let mut stored = request.clone();
+        stored.version = 1;
+        let commit = Commit {
+            doc_key: k.request(request.id),
+            expected_version: 0,
+            json: to_json(&stored),
+            history_key: Some(k.history(request.id)),
+            history: Some(to_json(history)),
+            event: Some((event.kind.clone(), to_json(event))),
+            marker: None,
+            ops,
+        };
+        match self.commit(&commit).await? {
+            Outcome::Done { .. } => Ok(Created::New(stored)),
+            Outcome::Precondition(0) if idempotency.is_some() => {
+                let Some((key, fingerprint)) = idempotency else { return Ok(Created::KeyReused) };
+                self.replay(key, fingerprint).await
+            }
+            other => Err(StoreError::Reply(format!("create {}: {other:?}", request.id))),
+        }
+    }
+
+    /// The answer for an Idempotency-Key seen before.
+    pub async fn replay(&self, key: &str, fingerprint: &str) -> Result<Created, StoreError> {
+        let Some(rec) = self.idempotency(key).await? else {
+            return Err(StoreError::Reply(format!("idempotency key {key} vanished")));
+        };
+        if rec.fingerprint != fingerprint {
+            return Ok(Created::KeyReused);
+        }
+        match self.request(rec.request_id).await? {
+            Some(r) => Ok(Created::Replayed(r)),
+            None => Err(StoreError::Reply(format!("request {} of key {key} is missing", rec.request_id))),
+        }
+    }
+
+    pub async fn request(&self, id: RequestId) -> Result<Option<Request>, StoreError> {
+        Ok(self.load::<Request>(&self.keys().request(id)).await?.map(|(mut r, v)| {
+            r.version = v;
+            r
+        }))
+    }
+
+    pub async fn request_by_number(&self, number: &str) -> Result<Option<Request>, StoreError> {
+        let Some(id) = self.get_string(&self.keys().number(number)).await? else { return Ok(None) };
+        match id.parse::<RequestId>() {
+            Ok(id) => self.request(id).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub async fn history(&self, id: RequestId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let key = self.keys().history(id);
+        let mut c = self.conn();
+        let lines: Vec<String> = c.lrange(&key, 0, -1).await?;
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).map_err(|source| StoreError::Corrupt { key: key.clone(), source }))
+            .collect()
+    }
+
+    /// Loads, changes and commits a request, re-reading and re-applying `f` when someone else
+    /// changed it in between. `marker` makes the change once-only per consumed event.
+    pub async fn update_request<E>(
+        &self,
+        id: RequestId,
+        marker: Option<String>,
+        mut f: impl FnMut(&mut Request) -> Result<Mutation, E>,
+    ) -> Result<Request, UpdateError<E>> {
+        for _ in 0..CONFLICT_RETRIES {
+            let Some(mut request) = self.request(id).await? else { return Err(UpdateError::NotFound) };
+            let read = request.version;
+            let m = f(&mut request).map_err(UpdateError::Rejected)?;
+            request.version = read + 1;
+            let commit = Commit {
+                doc_key: self.keys().request(id),
+                expected_version: read,
+                json: to_json(&request),
+                history_key: Some(self.keys().history(id)),
+                history: Some(to_json(&m.change)),
+                event: m.event.as_ref().map(|e| (e.kind.clone(), to_json(e))),
+                marker: marker.clone().map(|k| (k, MARKER_TTL_SECS)),
+                ops: m.ops,
+            };
+            match self.commit(&commit).await? {
+                Outcome::Done { .. } => return Ok(request),
+                Outcome::Conflict { .. } => continue,
+                Outcome::Duplicate => return Err(UpdateError::Duplicate),
+                Outcome::Precondition(i) => return Err(UpdateError::Precondition(i)),
+            }
+        }
+        Err(UpdateError::Contended)
+    }
+
+    /// Requests waiting for an agent, oldest first.
+    pub async fn queue(&self, limit: usize) -> Result<Vec<Request>, StoreError> {
+        let mut c = self.conn();
+        let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
+        let ids: Vec<String> = c.zrange(self.keys().queue(), 0, stop).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Ok(id) = id.parse() {
+                if let Some(r) = self.request(id).await? {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn queue_len(&self) -> Result<u64, StoreError> {
+        let mut c = self.conn();
+        Ok(c.zcard(self.keys().queue()).await?)
+    }
+
+    /// Requests `login` owns.
+    pub async fn owned(&self, login: &str) -> Result<Vec<Request>, StoreError> {
+        let mut c = self.conn();
+        let ids: Vec<String> = c.smembers(self.keys().owned_by(login)).await?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Ok(id) = id.parse() {
+                if let Some(r) = self.request(id).await? {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by_key(|r| r.created_at);
+        Ok(out)
+    }
+
+    /// Assigns the oldest waiting request to `agent`. The claim removes it from the queue in the
+    /// same script as the assignment, so two agents (on any replicas) never get the same one.
+    pub async fn take_next(
+        &self,
+        agent: &str,
+        stamp: impl Fn(&mut Envelope),
+    ) -> Result<Option<Request>, StoreError> {
+        let queue = self.keys().queue();
+        loop {
+            let mut c = self.conn();
+            let ids: Vec<String> = c.zrange(&queue, 0, 19).await?;
+            if ids.is_empty() {
+                return Ok(None);
+            }
+            let mut progressed = false;
+            for raw in ids {
+                let Ok(id) = raw.parse::<RequestId>() else { continue };
+                let now = time::OffsetDateTime::now_utc();
+                let owner = self.keys().owned_by(agent);
+                let result = self
+                    .update_request(id, None, |r| {
+                        let change = r.assign(agent, now)?;
+                        let mut event = Envelope::new(
+                            kind::REQUEST_ASSIGNED,
+                            r.id,
+                            &RequestChanged { number: r.number.clone(), actor: agent.to_owned(), detail: None },
+                            now,
+                        );
+                        stamp(&mut event);
+                        Ok::<_, komek_domain::TransitionError>(Mutation {
+                            change,
+                            event: Some(event),
+                            ops: vec![
+                                Op::ZRemMust { key: queue.clone(), member: raw.clone() },
+                                Op::SAdd { key: owner.clone(), member: raw.clone() },
+                            ],
+                        })
+                    })
+                    .await;
+                match result {
+                    Ok(r) => return Ok(Some(r)),
+                    // Another agent claimed it first; try the next one.
+                    Err(UpdateError::Precondition(_)) | Err(UpdateError::Contended) => progressed = true,
+                    Err(UpdateError::Rejected(e)) => {
+                        tracing::warn!(request_id = %id, error = %e, "queued request is not assignable; skipped");
+                    }
+                    Err(UpdateError::NotFound) => {
+                        tracing::warn!(request_id = %id, "queue names a missing request; skipped");
+                    }
+                    Err(UpdateError::Duplicate) => {}
+                    Err(UpdateError::Store(e)) => return Err(e),
+                }
+            }
+            if !progressed {
+                return Ok(None);
+            }
+        }
+    }
+}
+

@@ -1,0 +1,76 @@
+//! Strict JSON bodies: the size limit gives 413, a wrong content type 415, and a body that does not
+//! fit the type (unknown field, missing field, wrong type) a 400 naming the field by its path.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The largest body this app accepts; registered as app data by each service.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+pub struct StrictJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map(|b| b.0).unwrap_or(65536);
+        let json_ct = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+            .unwrap_or(false);
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::TooLarge { limit });
+            }
+            if !json_ct {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let bytes = body.await.map_err(|e| match e.as_response_error().status_code().as_u16() {
+                413 => ApiError::TooLarge { limit },
+                _ => ApiError::BadRequest { field: None, message: format!("the body could not be read: {e}") },
+            })?;
+            if bytes.len() > limit {
+                return Err(ApiError::TooLarge { limit });
+            }
+            let de = &mut serde_json::Deserializer::from_slice(&bytes);
+            serde_path_to_error::deserialize(de).map(StrictJson).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let msg = inner.to_string();
+                // serde names unknown and missing fields in its message; lift the name out.
+                let named = msg
+                    .split('`')
+                    .nth(1)
+                    .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+                    .map(str::to_owned);
+                let field = match (path.as_str(), named) {
+                    (".", Some(n)) => Some(n),
+                    (p, Some(n)) if msg.starts_with("missing field") => Some(format!("{p}.{n}")),
+                    (".", None) => None,
+                    (p, _) => Some(p.to_owned()),
+                };
+                let message = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+                ApiError::BadRequest { field, message }
+            })
+        })
+    }
+}
+
+/// Registers the body limit for [`StrictJson`] and actix's own payload extractors.
+pub fn limits(cfg: &mut web::ServiceConfig, limit: usize) {
+    cfg.app_data(BodyLimit(limit)).app_data(web::PayloadConfig::new(limit));
+}

@@ -1,0 +1,55 @@
+//! Operational endpoints every service serves: liveness, readiness, metrics and its OpenAPI document.
+
+use actix_web::{HttpResponse, web};
+use komek_bus::BusStatus;
+use komek_store::Store;
+use serde_json::json;
+
+/// What readiness checks: the store answers and the broker loops are connected.
+#[derive(Clone)]
+pub struct Readiness {
+    pub store: Store,
+    pub bus: BusStatus,
+}
+
+/// The service's OpenAPI document, rendered once at start.
+#[derive(Clone)]
+pub struct OpenApiJson(pub String);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(openapi));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
+    let redis = r.store.ping().await.is_ok();
+    let rabbitmq = r.bus.is_ready();
+    let body = json!({
+        "status": if redis && rabbitmq { "ready" } else { "not_ready" },
+        "redis": if redis { "up" } else { "down" },
+        "rabbitmq": if rabbitmq { "up" } else { "down" },
+    });
+    if redis && rabbitmq {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+async fn metrics() -> HttpResponse {
+    let encoder = prometheus::TextEncoder::new();
+    match encoder.encode_to_string(&prometheus::gather()) {
+        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn openapi(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(doc.0.clone())
+}

@@ -1,0 +1,226 @@
+//! From a submission to a stored request: validate, detect language, classify, number, set the
+//! deadlines, write the acknowledgment, and store it with its `request.created` event in one commit.
+
+use komek_domain::events::{Envelope, RequestCreated, kind};
+use komek_domain::{
+    Category, Channel, Customer, Due, Email, Lang, Message, MessageKind, Msisdn, Priority, Request, RequestId,
+    RequestNumber, Status, ack, classify, lang,
+};
+use komek_settings::Settings;
+use komek_store::Store;
+use komek_store::requests::Created;
+use komek_web::{ApiError, FieldError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+const MAX_TEXT: usize = 10_000;
+const MAX_LINE: usize = 200;
+
+/// The body of `POST /api/v1/requests`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    pub channel: Channel,
+    pub customer: CustomerIn,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub text: String,
+    /// kk, ru or en; detected from the text when absent.
+    #[serde(default)]
+    pub language: Option<Lang>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    #[serde(default)]
+    pub msisdn: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// One line of text: controls (CR/LF included) removed, trimmed.
+fn one_line(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_owned()
+}
+
+/// Free text: controls other than newline and tab removed, trimmed.
+fn free_text(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// Checks every field and reports all problems at once.
+pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), ApiError> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, message: &str| errors.push(FieldError { field: field.into(), message: message.into() });
+    let msisdn = match s.customer.msisdn.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => match Msisdn::parse(m) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                bad("customer.msisdn", &e.to_string());
+                None
+            }
+        },
+    };
+    let email = match s.customer.email.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => match Email::parse(m) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                bad("customer.email", &e.to_string());
+                None
+            }
+        },
+    };
+    if s.customer.msisdn.as_deref().is_none_or(|m| m.trim().is_empty())
+        && s.customer.email.as_deref().is_none_or(|m| m.trim().is_empty())
+    {
+        bad("customer", "give a phone number (msisdn) or an email, so we can answer");
+    }
+    let name = s.customer.name.as_deref().map(one_line).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_LINE) {
+        bad("customer.name", "at most 200 characters");
+    }
+    let subject = s.subject.as_deref().map(one_line).filter(|n| !n.is_empty());
+    if subject.as_ref().is_some_and(|n| n.chars().count() > MAX_LINE) {
+        bad("subject", "at most 200 characters");
+    }
+    let text = free_text(&s.text);
+    if text.is_empty() {
+        bad("text", "must not be empty");
+    } else if text.chars().count() > MAX_TEXT {
+        bad("text", "at most 10000 characters");
+    }
+    if errors.is_empty() {
+        Ok((Customer { msisdn, email, name }, subject, text))
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+/// The deadlines for a request of `priority` accepted at `now`.
+pub fn due(settings: &Settings, priority: Priority, now: OffsetDateTime) -> Due {
+    let pick = |p: komek_settings::PerPriority| match priority {
+        Priority::Low => p.low,
+        Priority::Normal => p.normal,
+        Priority::High => p.high,
+        Priority::Urgent => p.urgent,
+    };
+    Due {
+        first_response: now + time::Duration::minutes(pick(settings.requests.first_response_minutes)),
+        resolution: now + time::Duration::minutes(pick(settings.requests.resolution_minutes)),
+    }
+}
+
+/// Same body, same fingerprint: what an Idempotency-Key is compared with.
+pub fn fingerprint(s: &Submission) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(s).unwrap_or_default()))
+}
+
+/// Validates and stores a submission. `Created::Replayed` when the idempotency key was seen with this body.
+pub async fn accept(
+    store: &Store,
+    settings: &Settings,
+    submission: &Submission,
+    idempotency_key: Option<&str>,
+) -> Result<Created, ApiError> {
+    let (customer, subject, text) = validate(submission)?;
+    let fp = fingerprint(submission);
+    if let Some(key) = idempotency_key {
+        if store.idempotency(key).await?.is_some() {
+            return Ok(store.replay(key, &fp).await?);
+        }
+    }
+    let now = OffsetDateTime::now_utc();
+    let language = submission.language.unwrap_or_else(|| lang::detect(&text));
+    let (category, priority): (Category, Priority) = classify::classify(subject.as_deref(), &text);
+    let number = RequestNumber::format(&settings.requests.number_prefix, store.next_number().await?);
+    let due = due(settings, priority, now);
+    let ack_text = ack::acknowledgment(language, &number, due.resolution);
+    let request = Request {
+        id: RequestId::new(),
+        number: number.clone(),
+        version: 0,
+        channel: submission.channel,
+        customer,
+        language,
+        category,
+        priority,
+        subject,
+        text,
+        status: Status::New,
+        owner: None,
+        due,
+        created_at: now,
+        first_response_at: None,
+        resolved_at: None,
+        resolution: None,
+        escalation: None,
+        messages: vec![Message { kind: MessageKind::Acknowledgment, text: ack_text, at: now }],
+        notes: Vec::new(),
+    };
+    let actor = format!("customer:{}", serde_json::to_value(submission.channel).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
+    let history = Request::record(&actor, "created", Some(format!("{} / {}", category.as_str(), priority.as_str())), now);
+    let mut event = Envelope::new(
+        kind::REQUEST_CREATED,
+        request.id,
+        &RequestCreated { number, channel: request.channel, language, category, priority },
+        now,
+    );
+    komek_bus::stamp(&mut event);
+    let ttl = settings.requests.idempotency_ttl_hours * 3600;
+    let created = store
+        .create_request(&request, &history, &event, idempotency_key.map(|k| (k, fp.as_str())), ttl)
+        .await?;
+    if let Created::New(r) = &created {
+        tracing::info!(request_id = %r.id, number = %r.number, language = r.language.as_str(), category = r.category.as_str(), "request accepted");
+    }
+    Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(msisdn: Option<&str>, email: Option<&str>, text: &str) -> Submission {
+        Submission {
+            channel: Channel::Web,
+            customer: CustomerIn { msisdn: msisdn.map(Into::into), email: email.map(Into::into), name: Some("A\r\nB".into()) },
+            subject: None,
+            text: text.into(),
+            language: None,
+        }
+    }
+
+    #[test]
+    fn needs_a_contact_and_text() {
+        let ApiError::Invalid(errs) = validate(&sub(None, None, "  ")).unwrap_err() else { panic!() };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["customer", "text"]);
+    }
+
+    #[test]
+    fn names_bad_contacts_and_strips_newlines() {
+        let ApiError::Invalid(errs) = validate(&sub(Some("12"), Some("x@"), "hi")).unwrap_err() else { panic!() };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["customer.msisdn", "customer.email"]);
+        let (c, _, _) = validate(&sub(Some("87011234567"), None, "hi")).unwrap();
+        assert_eq!(c.name.as_deref(), Some("AB"));
+        assert_eq!(c.msisdn.unwrap().as_str(), "+77011234567");
+    }
+
+    #[test]
+    fn fingerprint_follows_the_body() {
+        assert_eq!(fingerprint(&sub(Some("+77011234567"), None, "a")), fingerprint(&sub(Some("+77011234567"), None, "a")));
+        assert_ne!(fingerprint(&sub(Some("+77011234567"), None, "a")), fingerprint(&sub(Some("+77011234567"), None, "b")));
+    }
+}
