@@ -163,7 +163,7 @@ for name in "${NAMES[@]}"; do
     base="http://127.0.0.1:${PORT[$name]}"
     echo
     echo "$name  $base"
-    for path in /openapi.json /docs /healthz /readyz /metrics; do
+    for path in /openapi.json /healthz /readyz /metrics; do
         echo "    $base$path"
     done
 done

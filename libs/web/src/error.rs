@@ -134,3 +134,22 @@ impl ResponseError for ApiError {
         res.body(serde_json::to_string(&problem).unwrap_or_default())
     }
 }
+
+impl From<komek_store::requests::UpdateError<ApiError>> for ApiError {
+    fn from(e: komek_store::requests::UpdateError<ApiError>) -> Self {
+        use komek_store::requests::UpdateError as U;
+        match e {
+            U::NotFound => ApiError::NotFound("request"),
+            U::Rejected(e) => e,
+            U::Duplicate | U::Precondition(_) => ApiError::Conflict("this was already done".into()),
+            U::Contended => ApiError::Conflict("it changed while we were saving; try again".into()),
+            U::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<komek_domain::TransitionError> for ApiError {
+    fn from(e: komek_domain::TransitionError) -> Self {
+        ApiError::Conflict(e.to_string())
+    }
+}

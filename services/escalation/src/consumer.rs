@@ -1,0 +1,49 @@
+//! `request.escalated` -> an open escalation in the department's queue, created exactly once.
+
+use komek_bus::HandleError;
+use komek_domain::escalation::{Escalation, EscalationStatus};
+use komek_domain::events::{Envelope, RequestEscalated, kind};
+use komek_store::{Op, Outcome, Store};
+
+pub async fn handle(store: Store, env: Envelope) -> Result<(), HandleError> {
+    if env.kind != kind::REQUEST_ESCALATED {
+        return Err(HandleError::Reject(format!("escalation does not handle {}", env.kind)));
+    }
+    let p: RequestEscalated = env.payload().map_err(|e| HandleError::Reject(e.to_string()))?;
+    let esc = Escalation {
+        id: p.escalation_id,
+        request_id: env.request_id,
+        number: p.number,
+        department: p.department.clone(),
+        reason: p.reason,
+        agent: p.agent,
+        status: EscalationStatus::Open,
+        created_at: env.occurred_at,
+        answer: None,
+        answered_by: None,
+        answered_at: None,
+    };
+    let score = i64::try_from(env.occurred_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let k = store.keys();
+    let outcome = store
+        .create_doc(
+            &k.escalation(esc.id),
+            &esc,
+            None,
+            Some(k.handled("escalation", env.id)),
+            vec![Op::ZAdd { key: k.department_escalations(&esc.department), member: esc.id.to_string(), score }],
+        )
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))?;
+    match outcome {
+        Outcome::Done { .. } => {
+            tracing::info!(escalation_id = %esc.id, department = %esc.department, request_id = %esc.request_id, "escalation opened");
+            Ok(())
+        }
+        Outcome::Duplicate | Outcome::Conflict { .. } => {
+            tracing::info!(escalation_id = %esc.id, "escalation already opened; acked again");
+            Ok(())
+        }
+        Outcome::Precondition(i) => Err(HandleError::Reject(format!("precondition {i} failed"))),
+    }
+}

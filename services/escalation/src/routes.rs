@@ -1,0 +1,79 @@
+//! The department's HTTP contract. Staff see and answer only their own department's escalations;
+//! another department's escalation answers 404, exactly like one that does not exist.
+
+use actix_web::{HttpResponse, web};
+use komek_auth::Staff;
+use komek_domain::escalation::Escalation;
+use komek_domain::events::{EscalationAnswered, Envelope, kind};
+use komek_store::Store;
+use komek_web::{ApiError, StrictJson};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "komek-escalation", description = "Departments' escalations."),
+    paths(list, get_one, answer),
+    components(schemas(Escalation, AnswerIn, komek_web::error::Problem))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/escalations", web::get().to(list))
+        .route("/api/v1/escalations/{id}", web::get().to(get_one))
+        .route("/api/v1/escalations/{id}/answer", web::post().to(answer));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerIn {
+    pub text: String,
+}
+
+async fn own(store: &Store, staff: &Staff, raw: &str) -> Result<Escalation, ApiError> {
+    let dept = staff.require_department()?;
+    let id: Uuid = raw.parse().map_err(|_| ApiError::NotFound("escalation"))?;
+    match store.escalation(id).await? {
+        Some(e) if e.department == dept => Ok(e),
+        _ => Err(ApiError::NotFound("escalation")),
+    }
+}
+
+/// The caller's department's escalations, oldest first.
+#[utoipa::path(get, path = "/api/v1/escalations", responses((status = 200, body = [Escalation]), (status = 403, body = komek_web::error::Problem)))]
+pub async fn list(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let dept = staff.require_department()?;
+    Ok(HttpResponse::Ok().json(store.department_escalations(dept, 500).await?))
+}
+
+/// One escalation of the caller's department.
+#[utoipa::path(get, path = "/api/v1/escalations/{id}", responses((status = 200, body = Escalation), (status = 404, body = komek_web::error::Problem)))]
+pub async fn get_one(staff: Staff, store: web::Data<Store>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(own(&store, &staff, &id).await?))
+}
+
+/// Answer an escalation; the answer returns to the request and its agent.
+#[utoipa::path(post, path = "/api/v1/escalations/{id}/answer", request_body = AnswerIn,
+    responses((status = 200, body = Escalation), (status = 404, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
+pub async fn answer(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<AnswerIn>) -> Result<HttpResponse, ApiError> {
+    let found = own(&store, &staff, &id).await?;
+    let text = body.text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > 10_000 {
+        return Err(ApiError::invalid("text", "1 to 10000 characters"));
+    }
+    let now = OffsetDateTime::now_utc();
+    let by = staff.login().to_owned();
+    let esc = store
+        .update_doc(&store.keys().escalation(found.id), |e: &mut Escalation| {
+            e.answer(&by, &text, now).map_err(|err| ApiError::Conflict(err.to_string()))?;
+            let payload = EscalationAnswered { escalation_id: e.id, department: e.department.clone(), by: by.clone(), text: text.clone() };
+            let mut event = Envelope::new(kind::ESCALATION_ANSWERED, e.request_id, &payload, now);
+            komek_bus::stamp(&mut event);
+            Ok((Some(event), vec![]))
+        })
+        .await?;
+    tracing::info!(escalation_id = %esc.id, request_id = %esc.request_id, "escalation answered");
+    Ok(HttpResponse::Ok().json(esc))
+}

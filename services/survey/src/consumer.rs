@@ -1,0 +1,58 @@
+//! `request.resolved` -> one survey per resolution, with a fresh unguessable token.
+
+use base64::Engine;
+use komek_bus::HandleError;
+use komek_domain::events::{Envelope, RequestChanged, RequestResolved, kind};
+use komek_domain::survey::Survey;
+use komek_settings::Settings;
+use komek_store::{Op, Outcome, Store};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(), HandleError> {
+    if env.kind != kind::REQUEST_RESOLVED {
+        return Err(HandleError::Reject(format!("survey does not handle {}", env.kind)));
+    }
+    let p: RequestResolved = env.payload().map_err(|e| HandleError::Reject(e.to_string()))?;
+    let now = OffsetDateTime::now_utc();
+    // 256 random bits: the link is the only credential a customer has.
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let survey = Survey {
+        id: Uuid::now_v7(),
+        request_id: env.request_id,
+        number: p.number.clone(),
+        language: p.language,
+        created_at: now,
+        expires_at: now + time::Duration::hours(settings.survey.ttl_hours),
+        answer: None,
+    };
+    let mut event = Envelope::new(
+        kind::SURVEY_CREATED,
+        env.request_id,
+        &RequestChanged { number: p.number.clone(), actor: "system:survey".into(), detail: None },
+        now,
+    );
+    komek_bus::stamp(&mut event);
+    let k = store.keys();
+    let ttl = u64::try_from(settings.survey.ttl_hours * 3600).unwrap_or(0);
+    let outcome = store
+        .create_doc(
+            &k.survey(&crate::token_hash(&token)),
+            &survey,
+            Some(&event),
+            Some(k.handled("survey", env.id)),
+            vec![Op::Set { key: k.survey_of_request(env.request_id), value: token.clone(), ttl_secs: ttl }],
+        )
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))?;
+    match outcome {
+        Outcome::Done { .. } => {
+            // Delivery to the customer's channel comes with the channels work; until then the link is logged.
+            let url = format!("{}/s/{token}", settings.survey.public_base_url.trim_end_matches('/'));
+            tracing::info!(request_id = %env.request_id, number = %p.number, survey_url = %url, "survey created");
+            Ok(())
+        }
+        Outcome::Duplicate | Outcome::Conflict { .. } => Ok(()),
+        Outcome::Precondition(i) => Err(HandleError::Reject(format!("precondition {i} failed"))),
+    }
+}

@@ -1,0 +1,19 @@
+//! komek-survey: asks the customer how it went once a request is resolved.
+//!
+//! - [`startup`]: the app factory, used by `main` and tests.
+//! - [`consumer`]: `request.resolved` -> a survey with an unguessable, expiring link (once).
+//! - [`routes`]: the survey page `GET /s/{token}` in the customer's language and the answer
+//!   `POST /api/v1/surveys/{token}/responses`.
+//! - [`page`]: the HTML of the survey page.
+
+pub mod consumer;
+pub mod page;
+pub mod routes;
+pub mod startup;
+
+use sha2::{Digest, Sha256};
+
+/// Surveys are stored under the hash of their token, so the store never holds a usable link by key.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

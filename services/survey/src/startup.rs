@@ -1,0 +1,19 @@
+//! The app factory: the same code builds the service for `main` and for tests (port 0).
+
+use actix_web::web;
+use komek_settings::Settings;
+use komek_web::{Application, Runtime, StartError};
+use utoipa::OpenApi;
+
+pub async fn build(settings: Settings) -> Result<Application, StartError> {
+    let port = settings.services.survey;
+    let mut runtime = Runtime::start("komek-survey", settings).await?;
+    let (store, settings) = (runtime.store.clone(), runtime.settings.clone());
+    runtime.spawn_consumer("survey", move |event| crate::consumer::handle(store.clone(), settings.clone(), event));
+    let store = web::Data::new(runtime.store.clone());
+    let settings_data = web::Data::new(runtime.settings.clone());
+    let openapi = crate::routes::ApiDoc::openapi().to_json().unwrap_or_default();
+    runtime.serve(port, openapi, move |cfg| {
+        cfg.app_data(store.clone()).app_data(settings_data.clone()).configure(crate::routes::configure);
+    })
+}

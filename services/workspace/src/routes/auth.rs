@@ -1,0 +1,55 @@
+//! Staff sign-in.
+
+use actix_web::{HttpResponse, web};
+use komek_auth::{Tokens, verify_password};
+use komek_domain::staff::UserView;
+use komek_store::Store;
+use komek_web::{ApiError, StrictJson};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A hash checked when the login is unknown, so both failures take the same time.
+pub struct DummyHash(pub String);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginOk {
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+    pub user: UserView,
+}
+
+/// Sign in; the token works on every Komek service.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = Login,
+    responses((status = 200, body = LoginOk), (status = 401, body = komek_web::error::Problem)))]
+pub async fn login(
+    store: web::Data<Store>,
+    tokens: web::Data<Tokens>,
+    dummy: web::Data<DummyHash>,
+    StrictJson(body): StrictJson<Login>,
+) -> Result<HttpResponse, ApiError> {
+    let denied = ApiError::Unauthorized("wrong login or password");
+    if body.login.len() > 100 || body.password.len() > 200 {
+        return Err(denied);
+    }
+    let user = store.user(body.login.trim()).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(&dummy.0);
+    let password = body.password.clone();
+    let hash_owned = hash.to_owned();
+    // argon2 is deliberately slow: keep it off the async workers.
+    let ok = web::block(move || verify_password(&password, &hash_owned)).await.unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        tracing::info!(login = %body.login, "sign-in refused");
+        return Err(denied);
+    };
+    let (token, expires_at) = tokens.issue(&user).map_err(|e| ApiError::internal(&e))?;
+    tracing::info!(login = %user.login, "signed in");
+    Ok(HttpResponse::Ok().json(LoginOk { token, expires_at, user: UserView::from(&user) }))
+}

@@ -1,0 +1,229 @@
+//! The queue and the actions on one request. Agents act on requests they own; supervisors on any.
+
+use actix_web::{HttpResponse, web};
+use komek_auth::Staff;
+use komek_domain::events::{Envelope, RequestChanged, RequestEscalated, RequestResolved, kind};
+use komek_domain::staff::{Department, Role};
+use komek_domain::{EscalationRef, HistoryEntry, Request, RequestId, Status};
+use komek_store::requests::Mutation;
+use komek_store::{Op, Store};
+use komek_web::{ApiError, StrictJson};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+const MAX_TEXT: usize = 10_000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationIn {
+    /// Department code, e.g. billing.
+    pub department: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveIn {
+    pub resolution: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QueueView {
+    /// Requests waiting for an agent, oldest first (at most 100).
+    pub waiting: Vec<Request>,
+    pub waiting_total: u64,
+    /// Open requests the caller owns.
+    pub mine: Vec<Request>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RequestView {
+    pub request: Request,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Escalated {
+    pub escalation_id: Uuid,
+    pub department: String,
+    pub request: Request,
+}
+
+fn text(field: &str, raw: &str) -> Result<String, ApiError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if t.chars().count() > MAX_TEXT {
+        return Err(ApiError::invalid(field, "at most 10000 characters"));
+    }
+    Ok(t.to_owned())
+}
+
+fn request_id(raw: &str) -> Result<RequestId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("request"))
+}
+
+/// Only the owner (or a supervisor) acts on a request.
+fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
+    if staff.0.role == Role::Supervisor || r.owner.as_deref() == Some(staff.login()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("this request belongs to another agent"))
+    }
+}
+
+fn event<P: Serialize>(kind: &str, r: &Request, payload: &P, now: OffsetDateTime) -> Envelope {
+    let mut e = Envelope::new(kind, r.id, payload, now);
+    komek_bus::stamp(&mut e);
+    e
+}
+
+fn changed(r: &Request, actor: &str, detail: Option<String>) -> RequestChanged {
+    RequestChanged { number: r.number.clone(), actor: actor.to_owned(), detail }
+}
+
+/// The waiting queue and the caller's own open requests.
+#[utoipa::path(get, path = "/api/v1/queue", security(("bearer" = [])),
+    responses((status = 200, body = QueueView), (status = 401, body = komek_web::error::Problem)))]
+pub async fn queue(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    let waiting = store.queue(100).await?;
+    let waiting_total = store.queue_len().await?;
+    let mine = store.owned(staff.login()).await?.into_iter().filter(|r| r.status.is_open()).collect();
+    Ok(HttpResponse::Ok().json(QueueView { waiting, waiting_total, mine }))
+}
+
+/// Take the oldest waiting request; 204 when none waits.
+#[utoipa::path(post, path = "/api/v1/queue/next", security(("bearer" = [])),
+    responses((status = 200, body = Request), (status = 204, description = "Nothing waits")))]
+pub async fn next(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    match store.take_next(staff.login(), komek_bus::stamp).await? {
+        Some(r) => {
+            tracing::info!(request_id = %r.id, agent = staff.login(), "request assigned");
+            Ok(HttpResponse::Ok().json(r))
+        }
+        None => Ok(HttpResponse::NoContent().finish()),
+    }
+}
+
+/// One request with its whole history.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", security(("bearer" = [])),
+    responses((status = 200, body = RequestView), (status = 404, body = komek_web::error::Problem)))]
+pub async fn get_request(staff: Staff, store: web::Data<Store>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    let id = request_id(&id)?;
+    let request = store.request(id).await?.ok_or(ApiError::NotFound("request"))?;
+    let history = store.history(id).await?;
+    Ok(HttpResponse::Ok().json(RequestView { request, history }))
+}
+
+/// A customer-visible reply.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/replies", request_body = Text, security(("bearer" = [])),
+    responses((status = 200, body = Request), (status = 403, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
+pub async fn reply(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<Text>) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    let id = request_id(&id)?;
+    let t = text("text", &body.text)?;
+    let now = OffsetDateTime::now_utc();
+    let r = store
+        .update_request(id, None, |r| {
+            may_act(&staff, r)?;
+            let change = r.reply(staff.login(), &t, now)?;
+            let e = event(kind::REQUEST_REPLIED, r, &changed(r, staff.login(), Some(t.clone())), now);
+            Ok(Mutation { change, event: Some(e), ops: vec![] })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// An internal note (never shown to the customer).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/notes", request_body = Text, security(("bearer" = [])),
+    responses((status = 200, body = Request)))]
+pub async fn note(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<Text>) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    let id = request_id(&id)?;
+    let t = text("text", &body.text)?;
+    let now = OffsetDateTime::now_utc();
+    let r = store
+        .update_request(id, None, |r| {
+            let change = r.note(staff.login(), &t, now);
+            let e = event(kind::REQUEST_NOTE_ADDED, r, &changed(r, staff.login(), None), now);
+            Ok::<_, ApiError>(Mutation { change, event: Some(e), ops: vec![] })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Hand the request to a department; its answer comes back to this request.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/escalations", request_body = EscalationIn, security(("bearer" = [])),
+    responses((status = 201, body = Escalated), (status = 422, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
+pub async fn escalate(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<EscalationIn>) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    let id = request_id(&id)?;
+    let reason = text("reason", &body.reason)?;
+    let code = body.department.trim().to_lowercase();
+    if code.len() > 32 || store.department(&code).await?.is_none() {
+        let known: Vec<String> = store.departments().await?.into_iter().map(|d| d.code).collect();
+        return Err(ApiError::invalid("department", format!("unknown department; one of: {}", known.join(", "))));
+    }
+    let escalation_id = Uuid::now_v7();
+    let now = OffsetDateTime::now_utc();
+    let r = store
+        .update_request(id, None, |r| {
+            may_act(&staff, r)?;
+            let change = r.escalate(staff.login(), EscalationRef { id: escalation_id, department: code.clone() }, &reason, now)?;
+            let payload = RequestEscalated {
+                number: r.number.clone(),
+                escalation_id,
+                department: code.clone(),
+                reason: reason.clone(),
+                agent: staff.login().to_owned(),
+            };
+            Ok(Mutation { change, event: Some(event(kind::REQUEST_ESCALATED, r, &payload, now)), ops: vec![] })
+        })
+        .await?;
+    tracing::info!(request_id = %r.id, department = %code, %escalation_id, "escalated");
+    Ok(HttpResponse::Created().json(Escalated { escalation_id, department: code, request: r }))
+}
+
+/// Resolve the request; the customer then gets a survey.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/resolve", request_body = ResolveIn, security(("bearer" = [])),
+    responses((status = 200, body = Request), (status = 409, body = komek_web::error::Problem)))]
+pub async fn resolve(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<ResolveIn>) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    let id = request_id(&id)?;
+    let resolution = text("resolution", &body.resolution)?;
+    let now = OffsetDateTime::now_utc();
+    let r = store
+        .update_request(id, None, |r| {
+            may_act(&staff, r)?;
+            let change = r.resolve(staff.login(), &resolution, now)?;
+            let payload = RequestResolved {
+                number: r.number.clone(),
+                language: r.language,
+                resolution: resolution.clone(),
+                agent: staff.login().to_owned(),
+            };
+            let ops = r.owner.as_ref().map(|o| vec![Op::SRem { key: store.keys().owned_by(o), member: r.id.to_string() }]).unwrap_or_default();
+            Ok(Mutation { change, event: Some(event(kind::REQUEST_RESOLVED, r, &payload, now)), ops })
+        })
+        .await?;
+    debug_assert_eq!(r.status, Status::Resolved);
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Departments requests can be escalated to.
+#[utoipa::path(get, path = "/api/v1/departments", security(("bearer" = [])), responses((status = 200, body = [Department])))]
+pub async fn departments(_staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(store.departments().await?))
+}
