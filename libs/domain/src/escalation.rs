@@ -32,6 +32,9 @@ pub struct Escalation {
     pub answered_by: Option<String>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub answered_at: Option<OffsetDateTime>,
+    /// The customer journey's W3C traceparent (see `Request::trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -305,6 +305,9 @@ pub struct Request {
     pub escalation: Option<EscalationRef>,
     pub messages: Vec<Message>,
     pub notes: Vec<Note>,
+    /// W3C traceparent recorded at acceptance: later work on this request joins the journey's trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// What a change did: the history line to append. The event is built by the caller, which knows its payload.

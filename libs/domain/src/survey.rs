@@ -28,6 +28,9 @@ pub struct Survey {
     pub expires_at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<SurveyAnswer>,
+    /// The customer journey's W3C traceparent (see `Request::trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -220,7 +220,7 @@ impl Store {
     pub async fn take_next(
         &self,
         agent: &str,
-        stamp: impl Fn(&mut Envelope),
+        stamp: impl Fn(&mut Envelope, &Request),
     ) -> Result<Option<Request>, StoreError> {
         let queue = self.keys().queue();
         loop {
@@ -243,7 +243,7 @@ impl Store {
                             &RequestChanged { number: r.number.clone(), actor: agent.to_owned(), detail: None },
                             now,
                         );
-                        stamp(&mut event);
+                        stamp(&mut event, r);
                         Ok::<_, komek_domain::TransitionError>(Mutation {
                             change,
                             event: Some(event),

@@ -124,3 +124,24 @@ pub fn extract(span: &tracing::Span, carrier: &HashMap<String, String>) {
 pub fn trace_id(span: &tracing::Span) -> String {
     span.context().span().span_context().trace_id().to_string()
 }
+
+/// A span in a customer journey's trace: `traceparent` is the W3C context recorded when the request
+/// was accepted. Work on a request done later (an agent's action, a department's answer, a survey
+/// answer) runs in such a span, so the whole journey is one trace across services; the HTTP span of
+/// the action that caused it stays in its own trace and is linked from this one.
+/// Without a recorded context this is the current span.
+pub fn journey(step: &str, traceparent: Option<&str>) -> tracing::Span {
+    let Some(tp) = traceparent else { return tracing::Span::current() };
+    let caller = tracing::Span::current().context().span().span_context().clone();
+    let span = tracing::info_span!("journey", otel.name = %step);
+    extract(&span, &HashMap::from([("traceparent".to_owned(), tp.to_owned())]));
+    if caller.is_valid() {
+        span.add_link(caller);
+    }
+    span
+}
+
+/// The current span's W3C `traceparent`, to record as a journey's context.
+pub fn current_traceparent() -> Option<String> {
+    inject(&tracing::Span::current()).remove("traceparent")
+}

@@ -22,6 +22,7 @@ pub async fn handle(store: Store, env: Envelope) -> Result<(), HandleError> {
         answer: None,
         answered_by: None,
         answered_at: None,
+        trace: env.traceparent.clone(),
     };
     let score = i64::try_from(env.occurred_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let k = store.keys();

@@ -70,6 +70,7 @@ pub async fn answer(staff: Staff, store: web::Data<Store>, id: web::Path<String>
             e.answer(&by, &text, now).map_err(|err| ApiError::Conflict(err.to_string()))?;
             let payload = EscalationAnswered { escalation_id: e.id, department: e.department.clone(), by: by.clone(), text: text.clone() };
             let mut event = Envelope::new(kind::ESCALATION_ANSWERED, e.request_id, &payload, now);
+            let _journey = komek_telemetry::journey(kind::ESCALATION_ANSWERED, e.trace.as_deref()).entered();
             komek_bus::stamp(&mut event);
             Ok((Some(event), vec![]))
         })

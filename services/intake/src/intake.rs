@@ -167,6 +167,7 @@ pub async fn accept(
         escalation: None,
         messages: vec![Message { kind: MessageKind::Acknowledgment, text: ack_text, at: now }],
         notes: Vec::new(),
+        trace: komek_telemetry::current_traceparent(),
     };
     let actor = format!("customer:{}", serde_json::to_value(submission.channel).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
     let history = Request::record(&actor, "created", Some(format!("{} / {}", category.as_str(), priority.as_str())), now);

@@ -25,6 +25,7 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
         created_at: now,
         expires_at: now + time::Duration::hours(settings.survey.ttl_hours),
         answer: None,
+        trace: env.traceparent.clone(),
     };
     let mut event = Envelope::new(
         kind::SURVEY_CREATED,

@@ -94,6 +94,7 @@ pub async fn respond(
             s.answer(body.csat, comment.clone(), now)?;
             let payload = SurveyAnswered { survey_id: s.id, csat: body.csat, comment: comment.clone() };
             let mut event = Envelope::new(kind::SURVEY_ANSWERED, s.request_id, &payload, now);
+            let _journey = komek_telemetry::journey(kind::SURVEY_ANSWERED, s.trace.as_deref()).entered();
             komek_bus::stamp(&mut event);
             Ok((Some(event), vec![]))
         })

@@ -83,6 +83,7 @@ fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
 
 fn event<P: Serialize>(kind: &str, r: &Request, payload: &P, now: OffsetDateTime) -> Envelope {
     let mut e = Envelope::new(kind, r.id, payload, now);
+    let _journey = komek_telemetry::journey(kind, r.trace.as_deref()).entered();
     komek_bus::stamp(&mut e);
     e
 }
@@ -107,7 +108,10 @@ pub async fn queue(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse
     responses((status = 200, body = Request), (status = 204, description = "Nothing waits")))]
 pub async fn next(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
-    match store.take_next(staff.login(), komek_bus::stamp).await? {
+    match store.take_next(staff.login(), |e, r| {
+        let _journey = komek_telemetry::journey(&e.kind, r.trace.as_deref()).entered();
+        komek_bus::stamp(e);
+    }).await? {
         Some(r) => {
             tracing::info!(request_id = %r.id, agent = staff.login(), "request assigned");
             Ok(HttpResponse::Ok().json(r))
