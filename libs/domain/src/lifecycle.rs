@@ -5,8 +5,9 @@
 //!                     |            |   ^
 //!                     |            v   |
 //!                     +-------> escalated (answer returns it to the agent)
-//! assigned | in_progress | waiting_customer -> resolved -> closed
-//!                                               resolved -> reopened -> in_progress | queued
+//! assigned | in_progress | waiting_customer | reopened -> resolved -> closed
+//!                                                          resolved -> reopened
+//! reopened -> in_progress | escalated | queued
 //! assigned -> queued (handed back)
 //! ```
 

@@ -387,11 +387,15 @@ impl Request {
     /// A department's answer comes back: the request returns to its owner with the answer as a note.
     pub fn escalation_answered(
         &mut self,
+        escalation_id: Uuid,
         department: &str,
         by: &str,
         text: &str,
         now: OffsetDateTime,
     ) -> Result<Change, TransitionError> {
+        if self.escalation.as_ref().map(|e| e.id) != Some(escalation_id) {
+            return Err(TransitionError { from: self.status, to: Status::InProgress });
+        }
         let author = format!("{department}:{by}");
         let change = self.move_to(Status::InProgress, &author, "escalation_answered", Some(text.to_owned()), now)?;
         self.notes.push(Note { author, text: text.to_owned(), at: now });

@@ -17,8 +17,11 @@ pub struct DirectoryCustomer {
     pub tariff: String,
 }
 
-/// The demo staff: (login, name, role, department, languages, password). Listed in the README.
-pub const DEMO_STAFF: &[(&str, &str, Role, Option<&str>, &[Lang], &str)] = &[
+/// One demo staff member: (login, name, role, department, languages, password).
+pub type DemoStaff = (&'static str, &'static str, Role, Option<&'static str>, &'static [Lang], &'static str);
+
+/// The demo staff, listed in the README and config/demo-logins.txt.
+pub const DEMO_STAFF: &[DemoStaff] = &[
     ("aigerim", "Айгерім Сәрсенова", Role::Agent, None, &[Lang::Kk, Lang::Ru], "komek-agent"),
     ("daniyar", "Данияр Ахметов", Role::Agent, None, &[Lang::Ru, Lang::En], "komek-agent"),
     ("saule", "Сәуле Жұмабаева", Role::Supervisor, None, &[Lang::Kk, Lang::Ru, Lang::En], "komek-super"),

@@ -76,18 +76,26 @@ impl Store {
         Ok(self.load(&self.keys().escalation(id)).await?.map(|(e, _)| e))
     }
 
-    /// A department's escalations, oldest first.
-    pub async fn department_escalations(&self, department: &str, limit: usize) -> Result<Vec<Escalation>, StoreError> {
+    /// A department's open escalations oldest first, or with `answered` its answered ones newest first.
+    pub async fn department_escalations(
+        &self,
+        department: &str,
+        answered: bool,
+        limit: usize,
+    ) -> Result<Vec<Escalation>, StoreError> {
         let mut c = self.conn();
         let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
-        let ids: Vec<String> = c.zrange(self.keys().department_escalations(department), 0, stop).await?;
+        let ids: Vec<String> = if answered {
+            c.zrevrange(self.keys().department_answered(department), 0, stop).await?
+        } else {
+            c.zrange(self.keys().department_escalations(department), 0, stop).await?
+        };
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Ok(id) = id.parse() {
-                if let Some(e) = self.escalation(id).await? {
+            if let Ok(id) = id.parse()
+                && let Some(e) = self.escalation(id).await? {
                     out.push(e);
                 }
-            }
         }
         Ok(out)
     }

@@ -33,7 +33,7 @@ impl Keys {
     pub fn number_seq(&self) -> String {
         format!("{}:seq:number", self.prefix)
     }
-    /// String {fingerprint, id}: an Idempotency-Key already used.
+    /// String {fingerprint, request_id}: an Idempotency-Key already used.
     pub fn idempotency(&self, key: &str) -> String {
         format!("{}:idem:{key}", self.prefix)
     }
@@ -57,9 +57,13 @@ impl Keys {
     pub fn escalation(&self, id: Uuid) -> String {
         format!("{}:esc:{id}", self.prefix)
     }
-    /// Sorted set: a department's escalations, scored by creation time (ms).
+    /// Sorted set: a department's open escalations (its queue), scored by creation time (ms).
     pub fn department_escalations(&self, department: &str) -> String {
         format!("{}:esc:dept:{department}", self.prefix)
+    }
+    /// Sorted set: a department's answered escalations, scored by answer time (ms).
+    pub fn department_answered(&self, department: &str) -> String {
+        format!("{}:esc:dept:{department}:answered", self.prefix)
     }
     /// Hash {v, json}: one survey, found by its secret token's hash.
     pub fn survey(&self, token_hash: &str) -> String {

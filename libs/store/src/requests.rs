@@ -52,6 +52,9 @@ pub enum UpdateError<E> {
     Store(#[from] StoreError),
 }
 
+/// The request was taken (or moved) by someone else between our read of the queue and our claim.
+struct NotQueued;
+
 fn to_json<T: Serialize>(t: &T) -> String {
     // Our own types always serialise; an empty string would fail loudly on read.
     serde_json::to_string(t).unwrap_or_default()
@@ -185,11 +188,10 @@ impl Store {
         let ids: Vec<String> = c.zrange(self.keys().queue(), 0, stop).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Ok(id) = id.parse() {
-                if let Some(r) = self.request(id).await? {
+            if let Ok(id) = id.parse()
+                && let Some(r) = self.request(id).await? {
                     out.push(r);
                 }
-            }
         }
         Ok(out)
     }
@@ -205,11 +207,10 @@ impl Store {
         let ids: Vec<String> = c.smembers(self.keys().owned_by(login)).await?;
         let mut out = Vec::new();
         for id in ids {
-            if let Ok(id) = id.parse() {
-                if let Some(r) = self.request(id).await? {
+            if let Ok(id) = id.parse()
+                && let Some(r) = self.request(id).await? {
                     out.push(r);
                 }
-            }
         }
         out.sort_by_key(|r| r.created_at);
         Ok(out)
@@ -223,7 +224,8 @@ impl Store {
         stamp: impl Fn(&mut Envelope, &Request),
     ) -> Result<Option<Request>, StoreError> {
         let queue = self.keys().queue();
-        loop {
+        // Bounded, so an index entry that is wrong for good cannot keep us here.
+        for _ in 0..50 {
             let mut c = self.conn();
             let ids: Vec<String> = c.zrange(&queue, 0, 19).await?;
             if ids.is_empty() {
@@ -236,7 +238,10 @@ impl Store {
                 let owner = self.keys().owned_by(agent);
                 let result = self
                     .update_request(id, None, |r| {
-                        let change = r.assign(agent, now)?;
+                        if r.status != komek_domain::Status::Queued {
+                            return Err(NotQueued);
+                        }
+                        let change = r.assign(agent, now).map_err(|_| NotQueued)?;
                         let mut event = Envelope::new(
                             kind::REQUEST_ASSIGNED,
                             r.id,
@@ -244,7 +249,7 @@ impl Store {
                             now,
                         );
                         stamp(&mut event, r);
-                        Ok::<_, komek_domain::TransitionError>(Mutation {
+                        Ok(Mutation {
                             change,
                             event: Some(event),
                             ops: vec![
@@ -256,11 +261,10 @@ impl Store {
                     .await;
                 match result {
                     Ok(r) => return Ok(Some(r)),
-                    // Another agent claimed it first; try the next one.
-                    Err(UpdateError::Precondition(_)) | Err(UpdateError::Contended) => progressed = true,
-                    Err(UpdateError::Rejected(e)) => {
-                        tracing::warn!(request_id = %id, error = %e, "queued request is not assignable; skipped");
-                    }
+                    // Another agent claimed it first (it left the queue with its claim); re-read the queue.
+                    Err(UpdateError::Precondition(_))
+                    | Err(UpdateError::Contended)
+                    | Err(UpdateError::Rejected(NotQueued)) => progressed = true,
                     Err(UpdateError::NotFound) => {
                         tracing::warn!(request_id = %id, "queue names a missing request; skipped");
                     }
@@ -272,6 +276,7 @@ impl Store {
                 return Ok(None);
             }
         }
+        Ok(None)
     }
 }
 

@@ -3,20 +3,20 @@
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
-use komek_domain::escalation::Escalation;
+use komek_domain::escalation::{Escalation, EscalationStatus};
 use komek_domain::events::{EscalationAnswered, Envelope, kind};
-use komek_store::Store;
+use komek_store::{Op, Store};
 use komek_web::{ApiError, StrictJson};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "komek-escalation", description = "Departments' escalations."),
     paths(list, get_one, answer),
-    components(schemas(Escalation, AnswerIn, komek_web::error::Problem))
+    components(schemas(Escalation, EscalationStatus, AnswerIn, komek_web::error::Problem))
 )]
 pub struct ApiDoc;
 
@@ -41,11 +41,21 @@ async fn own(store: &Store, staff: &Staff, raw: &str) -> Result<Escalation, ApiE
     }
 }
 
-/// The caller's department's escalations, oldest first.
-#[utoipa::path(get, path = "/api/v1/escalations", responses((status = 200, body = [Escalation]), (status = 403, body = komek_web::error::Problem)))]
-pub async fn list(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `open` (default): the department's queue, oldest first; `answered`: newest first.
+    #[serde(default)]
+    pub status: Option<EscalationStatus>,
+}
+
+/// The caller's department's escalations (at most 500).
+#[utoipa::path(get, path = "/api/v1/escalations", params(ListQuery),
+    responses((status = 200, body = [Escalation]), (status = 403, body = komek_web::error::Problem)))]
+pub async fn list(staff: Staff, store: web::Data<Store>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let dept = staff.require_department()?;
-    Ok(HttpResponse::Ok().json(store.department_escalations(dept, 500).await?))
+    let answered = query.status == Some(EscalationStatus::Answered);
+    Ok(HttpResponse::Ok().json(store.department_escalations(dept, answered, 500).await?))
 }
 
 /// One escalation of the caller's department.
@@ -65,6 +75,8 @@ pub async fn answer(staff: Staff, store: web::Data<Store>, id: web::Path<String>
     }
     let now = OffsetDateTime::now_utc();
     let by = staff.login().to_owned();
+    let (open, answered) = (store.keys().department_escalations(&found.department), store.keys().department_answered(&found.department));
+    let score = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let esc = store
         .update_doc(&store.keys().escalation(found.id), |e: &mut Escalation| {
             e.answer(&by, &text, now).map_err(|err| ApiError::Conflict(err.to_string()))?;
@@ -72,7 +84,14 @@ pub async fn answer(staff: Staff, store: web::Data<Store>, id: web::Path<String>
             let mut event = Envelope::new(kind::ESCALATION_ANSWERED, e.request_id, &payload, now);
             let _journey = komek_telemetry::journey(kind::ESCALATION_ANSWERED, e.trace.as_deref()).entered();
             komek_bus::stamp(&mut event);
-            Ok((Some(event), vec![]))
+            let member = e.id.to_string();
+            Ok((
+                Some(event),
+                vec![
+                    Op::ZRem { key: open.clone(), member: member.clone() },
+                    Op::ZAdd { key: answered.clone(), member, score },
+                ],
+            ))
         })
         .await?;
     tracing::info!(escalation_id = %esc.id, request_id = %esc.request_id, "escalation answered");

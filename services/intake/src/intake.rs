@@ -135,11 +135,10 @@ pub async fn accept(
 ) -> Result<Created, ApiError> {
     let (customer, subject, text) = validate(submission)?;
     let fp = fingerprint(submission);
-    if let Some(key) = idempotency_key {
-        if store.idempotency(key).await?.is_some() {
+    if let Some(key) = idempotency_key
+        && store.idempotency(key).await?.is_some() {
             return Ok(store.replay(key, &fp).await?);
         }
-    }
     let now = OffsetDateTime::now_utc();
     let language = submission.language.unwrap_or_else(|| lang::detect(&text));
     let (category, priority): (Category, Priority) = classify::classify(subject.as_deref(), &text);

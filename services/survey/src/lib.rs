@@ -13,7 +13,8 @@ pub mod startup;
 
 use sha2::{Digest, Sha256};
 
-/// Surveys are stored under the hash of their token, so the store never holds a usable link by key.
+/// Surveys are stored under the hash of their token, so a key listing gives no usable link. The link
+/// itself is kept only beside its request, for the customer's status page (number + contact).
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

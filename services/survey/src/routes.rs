@@ -37,7 +37,6 @@ pub struct ResponseIn {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Recorded {
     pub status: String,
-    pub reopened: bool,
 }
 
 fn well_formed(token: &str) -> bool {
@@ -68,13 +67,13 @@ pub async fn page(store: web::Data<Store>, token: web::Path<String>) -> Result<H
     }
 }
 
-/// Answer the survey, once. A CSAT at or below the configured threshold reopens the request.
+/// Answer the survey, once. The workspace reopens the request when the CSAT is at or below its
+/// `survey.reopen_at_or_below` setting.
 #[utoipa::path(post, path = "/api/v1/surveys/{token}/responses", request_body = ResponseIn,
     responses((status = 201, body = Recorded), (status = 404, body = komek_web::error::Problem),
         (status = 409, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn respond(
     store: web::Data<Store>,
-    settings: web::Data<komek_settings::Settings>,
     token: web::Path<String>,
     StrictJson(body): StrictJson<ResponseIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -101,9 +100,8 @@ pub async fn respond(
         .await;
     match result {
         Ok(s) => {
-            let reopened = body.csat <= settings.survey.reopen_at_or_below;
-            tracing::info!(request_id = %s.request_id, csat = body.csat, reopened, "survey answered");
-            Ok(HttpResponse::Created().json(Recorded { status: "recorded".into(), reopened }))
+            tracing::info!(request_id = %s.request_id, csat = body.csat, "survey answered");
+            Ok(HttpResponse::Created().json(Recorded { status: "recorded".into() }))
         }
         Err(UpdateError::Rejected(SurveyError::AlreadyAnswered)) => Err(ApiError::Conflict("this survey is already answered".into())),
         Err(UpdateError::Rejected(SurveyError::Expired)) | Err(UpdateError::NotFound) => Err(ApiError::NotFound("survey")),

@@ -11,9 +11,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let (store, settings) = (runtime.store.clone(), runtime.settings.clone());
     runtime.spawn_consumer("survey", move |event| crate::consumer::handle(store.clone(), settings.clone(), event));
     let store = web::Data::new(runtime.store.clone());
-    let settings_data = web::Data::new(runtime.settings.clone());
     let openapi = crate::routes::ApiDoc::openapi().to_json().unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
-        cfg.app_data(store.clone()).app_data(settings_data.clone()).configure(crate::routes::configure);
+        cfg.app_data(store.clone()).configure(crate::routes::configure);
     })
 }

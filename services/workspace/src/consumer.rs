@@ -33,7 +33,7 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
             let p: EscalationAnswered = env.payload().map_err(|e| HandleError::Reject(e.to_string()))?;
             store
                 .update_request(env.request_id, marker, |r| {
-                    let change = r.escalation_answered(&p.department, &p.by, &p.text, now)?;
+                    let change = r.escalation_answered(p.escalation_id, &p.department, &p.by, &p.text, now)?;
                     let detail = Some(format!("{}: {}", p.department, p.text));
                     Ok(Mutation {
                         change,

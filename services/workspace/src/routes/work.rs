@@ -1,4 +1,5 @@
-//! The queue and the actions on one request. Agents act on requests they own; supervisors on any.
+//! The queue and the actions on one request. Agents reply, escalate and resolve only requests they
+//! own, supervisors any; any agent may add an internal note (colleagues leave hints).
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
