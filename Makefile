@@ -18,6 +18,7 @@ run:
 
 test:
 	scripts/deps.sh ensure
+	scripts/deps.sh chromium
 	cargo build --workspace --bins
 	cargo test --workspace --no-fail-fast
 
