@@ -28,17 +28,24 @@ pub struct MeshOptions {
     pub otlp: Option<String>,
     /// Extra `KOMEK__...` variables, e.g. a proxied Redis or AMQP URL.
     pub env: Vec<(String, String)>,
+    /// Processes of each service (0 means 1); all share Redis and RabbitMQ.
+    pub replicas: usize,
 }
 
 pub struct Mesh {
     pub settings: Settings,
-    pub ports: [u16; 4],
+    /// Per replica, the ports of intake, workspace, escalation, survey.
+    pub ports: Vec<[u16; 4]>,
     pub logs: PathBuf,
     children: Vec<Child>,
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn target_dir() -> PathBuf {
@@ -50,54 +57,108 @@ pub fn target_dir() -> PathBuf {
 impl Mesh {
     pub async fn start(opts: MeshOptions) -> Self {
         let settings = komek_testkit::test_settings(opts.tag);
-        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let ports: Vec<[u16; 4]> = (0..opts.replicas.max(1))
+            .map(|_| [free_port(), free_port(), free_port(), free_port()])
+            .collect();
         let profile = opts.profile.unwrap_or("debug");
         let logs = target_dir().join("e2e-logs").join(&settings.redis.prefix);
         std::fs::create_dir_all(&logs).unwrap();
-        let mut mesh = Mesh { settings, ports, logs, children: Vec::new() };
-        for svc in SERVICES {
-            let bin = target_dir().join(profile).join(format!("komek-{svc}"));
-            assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` (make test does)", bin.display());
-            let log = std::fs::File::create(mesh.logs.join(format!("{svc}.log"))).unwrap();
-            let mut cmd = Command::new(&bin);
-            cmd.env("KOMEK_ENV", "test")
-                .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())
-                .env("KOMEK__REDIS__PREFIX", &mesh.settings.redis.prefix)
-                .env("KOMEK__AMQP__PREFIX", &mesh.settings.amqp.prefix)
-                .env("KOMEK__SURVEY__PUBLIC_BASE_URL", format!("http://127.0.0.1:{}", ports[3]))
-                .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-                .stdout(Stdio::from(log.try_clone().unwrap()))
-                .stderr(Stdio::from(log));
-            for (name, port) in SERVICES.iter().zip(ports) {
-                cmd.env(format!("KOMEK__SERVICES__{}", name.to_uppercase()), port.to_string());
+        let mut mesh = Mesh {
+            settings,
+            ports: ports.clone(),
+            logs,
+            children: Vec::new(),
+        };
+        for (replica, ports) in ports.into_iter().enumerate() {
+            for svc in SERVICES {
+                mesh.spawn(svc, replica, ports, profile, &opts);
             }
-            if let Some(ep) = &opts.otlp {
-                cmd.env("KOMEK__TELEMETRY__OTLP_ENDPOINT", ep);
-            }
-            for (k, v) in &opts.env {
-                cmd.env(k, v);
-            }
-            mesh.children.push(cmd.spawn().unwrap());
         }
         mesh.wait_ready().await;
         mesh
     }
 
+    fn spawn(
+        &mut self,
+        svc: &str,
+        replica: usize,
+        ports: [u16; 4],
+        profile: &str,
+        opts: &MeshOptions,
+    ) {
+        let bin = target_dir().join(profile).join(format!("komek-{svc}"));
+        assert!(
+            bin.exists(),
+            "{} is missing: run `cargo build --workspace --bins` (make test does)",
+            bin.display()
+        );
+        let name = if replica == 0 {
+            svc.to_owned()
+        } else {
+            format!("{svc}-{replica}")
+        };
+        let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).unwrap();
+        let mut cmd = Command::new(&bin);
+        cmd.env("KOMEK_ENV", "test")
+            .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())
+            .env("KOMEK__REDIS__PREFIX", &self.settings.redis.prefix)
+            .env("KOMEK__AMQP__PREFIX", &self.settings.amqp.prefix)
+            .env(
+                "KOMEK__SURVEY__PUBLIC_BASE_URL",
+                format!("http://127.0.0.1:{}", ports[3]),
+            )
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
+        for (name, port) in SERVICES.iter().zip(ports) {
+            cmd.env(
+                format!("KOMEK__SERVICES__{}", name.to_uppercase()),
+                port.to_string(),
+            );
+        }
+        if let Some(ep) = &opts.otlp {
+            cmd.env("KOMEK__TELEMETRY__OTLP_ENDPOINT", ep);
+        }
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        self.children.push(cmd.spawn().unwrap());
+    }
+
+    /// A URL on the first replica of `service`.
     pub fn url(&self, service: &str, path: &str) -> String {
+        self.url_on(0, service, path)
+    }
+
+    /// A URL on replica `replica` of `service`.
+    pub fn url_on(&self, replica: usize, service: &str, path: &str) -> String {
         let i = SERVICES.iter().position(|s| *s == service).unwrap();
-        format!("http://127.0.0.1:{}{path}", self.ports[i])
+        format!("http://127.0.0.1:{}{path}", self.ports[replica][i])
     }
 
     pub async fn wait_ready(&self) {
         let http = reqwest::Client::new();
-        for svc in SERVICES {
-            let url = self.url(svc, "/readyz");
+        for (replica, svc) in
+            (0..self.ports.len()).flat_map(|r| SERVICES.iter().map(move |s| (r, *s)))
+        {
+            let url = self.url_on(replica, svc, "/readyz");
             let logs = self.logs.clone();
-            komek_testkit::eventually(Duration::from_secs(60), &format!("{svc} ready (logs in {})", logs.display()), || {
-                let http = http.clone();
-                let url = url.clone();
-                async move { http.get(&url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
-            })
+            komek_testkit::eventually(
+                Duration::from_secs(60),
+                &format!("{svc} ready (logs in {})", logs.display()),
+                || {
+                    let http = http.clone();
+                    let url = url.clone();
+                    async move {
+                        http.get(&url)
+                            .send()
+                            .await
+                            .ok()
+                            .filter(|r| r.status().is_success())
+                            .map(|_| ())
+                    }
+                },
+            )
             .await;
         }
     }

@@ -1,8 +1,10 @@
 //! The consumer loop every consuming service runs on its own queue.
 //!
 //! A message is acked only after the handler stored its effect. The handler decides between a
-//! transient failure (requeue; the quorum queue counts deliveries and dead-letters the message to
-//! the parking queue past `amqp.delivery_limit`) and a permanent one (straight to parking). Every
+//! transient failure and a permanent one (straight to parking). A transient failure (Redis away, a
+//! conflict) is first retried here with backoff for up to `amqp.retry_window_ms`, so an outage of
+//! Redis pauses consumption instead of burning deliveries; only then is the message requeued, and
+//! the quorum queue dead-letters it to the parking queue past `amqp.delivery_limit`. Every
 //! failure is logged with its reason and attempt number. Handlers are idempotent (the handled-event
 //! marker is written with the effect), so a redelivery has no second effect.
 
@@ -127,12 +129,24 @@ where
         { komek_telemetry::attr::REQUEST_ID } = tracing::field::Empty,
     );
     komek_telemetry::extract(&span, &carrier);
+    let window = Duration::from_millis(settings.amqp.retry_window_ms);
     let outcome = async {
         let env = Envelope::decode(&delivery.data).map_err(|e| HandleError::Reject(e.to_string()))?;
         let current = tracing::Span::current();
         current.record(komek_telemetry::attr::EVENT_ID, tracing::field::display(env.id));
         current.record(komek_telemetry::attr::REQUEST_ID, tracing::field::display(env.request_id));
-        handler(env).await
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match handler(env.clone()).await {
+                Err(HandleError::Retry(why)) if started.elapsed() + pause < window => {
+                    tracing::warn!(event_type = %env.kind, reason = %why, retry_in_ms = pause.as_millis() as u64, "event failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
     }
     .instrument(span.clone())
     .await;
@@ -149,8 +163,6 @@ where
             } else {
                 tracing::warn!(event_type = %kind, reason = %why, attempt, limit, "event failed; it will be redelivered");
             }
-            // Give a struggling dependency a moment before the broker hands the message back.
-            tokio::time::sleep(Duration::from_millis(50 * attempt.clamp(1, 20) as u64)).await;
             delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
         }
     };

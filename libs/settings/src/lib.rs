@@ -70,6 +70,8 @@ pub struct AmqpSettings {
     pub delivery_limit: u32,
     pub publish_timeout_ms: u64,
     pub prefetch: u16,
+    /// How long a consumer retries a transiently failing event in place before requeueing it.
+    pub retry_window_ms: u64,
     pub reconnect_min_ms: u64,
     pub reconnect_max_ms: u64,
 }
@@ -197,6 +199,7 @@ impl Settings {
         need(self.amqp.delivery_limit >= 1, "amqp.delivery_limit: at least 1");
         need(self.amqp.publish_timeout_ms >= 100, "amqp.publish_timeout_ms: at least 100");
         need(self.amqp.prefetch >= 1, "amqp.prefetch: at least 1");
+        need(self.amqp.retry_window_ms <= 600_000, "amqp.retry_window_ms: at most 600000");
         need(
             self.amqp.reconnect_min_ms >= 10 && self.amqp.reconnect_max_ms >= self.amqp.reconnect_min_ms,
             "amqp.reconnect_min_ms/reconnect_max_ms: min at least 10 and max at least min",
