@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
-    Category, Channel, Customer, Due, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId, RequestNumber, Status,
+    Category, Channel, Customer, Due, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId,
+    RequestNumber, Status,
 };
 use komek_settings::Settings;
 use komek_store::requests::{Created, Mutation};
@@ -21,7 +22,9 @@ use time::OffsetDateTime;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn connect(settings: &Settings) -> Store {
-    Store::connect(&settings.redis).await.expect("the test Redis at 127.0.0.1:6379 answers")
+    Store::connect(&settings.redis)
+        .await
+        .expect("the test Redis at 127.0.0.1:6379 answers")
 }
 
 /// A new request as intake would build it; `seq` gives its number and orders it in the queue.
@@ -32,7 +35,11 @@ fn new_request(seq: u64) -> Request {
         number: RequestNumber::format("KM", seq),
         version: 0,
         channel: Channel::Web,
-        customer: Customer { msisdn: Some(Msisdn::parse("+77011234567").unwrap()), email: None, name: None },
+        customer: Customer {
+            msisdn: Some(Msisdn::parse("+77011234567").unwrap()),
+            email: None,
+            name: None,
+        },
         language: Lang::Ru,
         category: Category::Internet,
         priority: Priority::Normal,
@@ -40,7 +47,10 @@ fn new_request(seq: u64) -> Request {
         text: "Не работает интернет".into(),
         status: Status::New,
         owner: None,
-        due: Due { first_response: now + time::Duration::hours(4), resolution: now + time::Duration::hours(24) },
+        due: Due {
+            first_response: now + time::Duration::hours(4),
+            resolution: now + time::Duration::hours(24),
+        },
         created_at: now,
         first_response_at: None,
         resolved_at: None,
@@ -73,7 +83,11 @@ fn created_parts(r: &Request) -> (HistoryEntry, Envelope) {
 async fn create(store: &Store, seq: u64) -> Request {
     let r = new_request(seq);
     let (history, event) = created_parts(&r);
-    match store.create_request(&r, &history, &event, None, 3600).await.unwrap() {
+    match store
+        .create_request(&r, &history, &event, None, 3600)
+        .await
+        .unwrap()
+    {
         Created::New(stored) => stored,
         other => panic!("expected a new request, got {other:?}"),
     }
@@ -85,12 +99,22 @@ async fn enqueue(store: &Store, id: RequestId) {
     let queue = store.keys().queue();
     store
         .update_request(id, None, |r| {
-            let change = r.move_to(Status::Queued, "system:test", "queued", None, OffsetDateTime::now_utc())?;
+            let change = r.move_to(
+                Status::Queued,
+                "system:test",
+                "queued",
+                None,
+                OffsetDateTime::now_utc(),
+            )?;
             let score = i64::try_from(r.created_at.unix_timestamp_nanos() / 1_000_000).unwrap();
             Ok::<_, komek_domain::TransitionError>(Mutation {
                 change,
                 event: None,
-                ops: vec![Op::ZAdd { key: queue.clone(), member: r.id.to_string(), score }],
+                ops: vec![Op::ZAdd {
+                    key: queue.clone(),
+                    member: r.id.to_string(),
+                    score,
+                }],
             })
         })
         .await
@@ -103,7 +127,12 @@ async fn history_len(store: &Store, id: RequestId) -> usize {
 
 async fn exists(store: &Store, key: &str) -> bool {
     let mut c = store.conn();
-    redis::cmd("EXISTS").arg(key).query_async::<u64>(&mut c).await.unwrap() == 1
+    redis::cmd("EXISTS")
+        .arg(key)
+        .query_async::<u64>(&mut c)
+        .await
+        .unwrap()
+        == 1
 }
 
 /// Keys under this test's prefix matching `pattern` (a glob after the prefix).
@@ -137,7 +166,12 @@ fn text_change(store: &Store, r: &Request, expected_version: u64, text: &str) ->
     changed.text = text.to_owned();
     changed.version = expected_version + 1;
     let history = Request::record("agent:test", "edited", None, OffsetDateTime::now_utc());
-    let event = Envelope::new(kind::REQUEST_NOTE_ADDED, r.id, &serde_json::json!({"text": text}), OffsetDateTime::now_utc());
+    let event = Envelope::new(
+        kind::REQUEST_NOTE_ADDED,
+        r.id,
+        &serde_json::json!({"text": text}),
+        OffsetDateTime::now_utc(),
+    );
     Commit {
         doc_key: store.keys().request(r.id),
         expected_version,
@@ -163,15 +197,29 @@ async fn stale_version_is_a_conflict_and_writes_nothing() {
     assert_eq!(history_len(&store, r.id).await, 1);
     assert_eq!(store.outbox_len().await.unwrap(), 1);
 
-    let outcome = store.commit(&text_change(&store, &r, 0, "stale edit")).await.unwrap();
+    let outcome = store
+        .commit(&text_change(&store, &r, 0, "stale edit"))
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Conflict { current: 1 });
     let stored = store.request(r.id).await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(stored.text, r.text, "the stale write must not land");
-    assert_eq!(history_len(&store, r.id).await, 1, "no history line for a refused change");
-    assert_eq!(store.outbox_len().await.unwrap(), 1, "no event for a refused change");
+    assert_eq!(
+        history_len(&store, r.id).await,
+        1,
+        "no history line for a refused change"
+    );
+    assert_eq!(
+        store.outbox_len().await.unwrap(),
+        1,
+        "no event for a refused change"
+    );
 
-    let outcome = store.commit(&text_change(&store, &r, 1, "fresh edit")).await.unwrap();
+    let outcome = store
+        .commit(&text_change(&store, &r, 1, "fresh edit"))
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Done { version: 2 });
     let stored = store.request(r.id).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.text.as_str()), (2, "fresh edit"));
@@ -192,8 +240,14 @@ async fn marker_makes_the_second_commit_a_duplicate() {
 
     let mut first = text_change(&store, &r, 1, "applied once");
     first.marker = Some((marker.clone(), 60));
-    assert_eq!(store.commit(&first).await.unwrap(), Outcome::Done { version: 2 });
-    assert!(exists(&store, &marker).await, "the marker is written with the change");
+    assert_eq!(
+        store.commit(&first).await.unwrap(),
+        Outcome::Done { version: 2 }
+    );
+    assert!(
+        exists(&store, &marker).await,
+        "the marker is written with the change"
+    );
 
     let mut again = text_change(&store, &r, 2, "applied twice");
     again.marker = Some((marker.clone(), 60));
@@ -220,8 +274,15 @@ async fn failed_zrem_precondition_writes_nothing() {
     let mut c = text_change(&store, &r, 1, "claimed");
     c.marker = Some((marker.clone(), 60));
     c.ops = vec![
-        Op::ZAdd { key: index.clone(), member: "a".into(), score: 1 },
-        Op::ZRemMust { key: store.keys().queue(), member: r.id.to_string() },
+        Op::ZAdd {
+            key: index.clone(),
+            member: "a".into(),
+            score: 1,
+        },
+        Op::ZRemMust {
+            key: store.keys().queue(),
+            member: r.id.to_string(),
+        },
     ];
     assert_eq!(store.commit(&c).await.unwrap(), Outcome::Precondition(1));
 
@@ -229,8 +290,14 @@ async fn failed_zrem_precondition_writes_nothing() {
     assert_eq!((stored.version, stored.text.as_str()), (1, r.text.as_str()));
     assert_eq!(history_len(&store, r.id).await, 1);
     assert_eq!(store.outbox_len().await.unwrap(), 1);
-    assert!(!exists(&store, &marker).await, "no marker for a refused change");
-    assert!(!exists(&store, &index).await, "the zadd before the failed zrem! is not applied");
+    assert!(
+        !exists(&store, &marker).await,
+        "no marker for a refused change"
+    );
+    assert!(
+        !exists(&store, &index).await,
+        "the zadd before the failed zrem! is not applied"
+    );
 
     komek_testkit::cleanup(&settings).await;
 }
@@ -246,13 +313,21 @@ async fn idempotency_key_first_writer_wins() {
 
     let first = new_request(1);
     let (h, e) = created_parts(&first);
-    let Created::New(stored) = store.create_request(&first, &h, &e, Some((key, "fp-a")), 3600).await.unwrap() else {
+    let Created::New(stored) = store
+        .create_request(&first, &h, &e, Some((key, "fp-a")), 3600)
+        .await
+        .unwrap()
+    else {
         panic!("the first use of the key creates the request");
     };
 
     let retry = new_request(2);
     let (h, e) = created_parts(&retry);
-    match store.create_request(&retry, &h, &e, Some((key, "fp-a")), 3600).await.unwrap() {
+    match store
+        .create_request(&retry, &h, &e, Some((key, "fp-a")), 3600)
+        .await
+        .unwrap()
+    {
         Created::Replayed(r) => {
             assert_eq!(r.id, stored.id);
             assert_eq!(r.number, stored.number);
@@ -262,15 +337,39 @@ async fn idempotency_key_first_writer_wins() {
 
     let other_body = new_request(3);
     let (h, e) = created_parts(&other_body);
-    let reused = store.create_request(&other_body, &h, &e, Some((key, "fp-b")), 3600).await.unwrap();
+    let reused = store
+        .create_request(&other_body, &h, &e, Some((key, "fp-b")), 3600)
+        .await
+        .unwrap();
     assert!(matches!(reused, Created::KeyReused), "{reused:?}");
 
-    let requests: Vec<String> = scan(&store, "req:*").await.into_iter().filter(|k| !k.ends_with(":history")).collect();
-    assert_eq!(requests, vec![store.keys().request(stored.id)], "exactly one request is stored");
-    assert_eq!(store.outbox_len().await.unwrap(), 1, "one request.created event");
-    assert!(store.request_by_number(&retry.number.0).await.unwrap().is_none());
+    let requests: Vec<String> = scan(&store, "req:*")
+        .await
+        .into_iter()
+        .filter(|k| !k.ends_with(":history"))
+        .collect();
+    assert_eq!(
+        requests,
+        vec![store.keys().request(stored.id)],
+        "exactly one request is stored"
+    );
+    assert_eq!(
+        store.outbox_len().await.unwrap(),
+        1,
+        "one request.created event"
+    );
+    assert!(
+        store
+            .request_by_number(&retry.number.0)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let rec = store.idempotency(key).await.unwrap().unwrap();
-    assert_eq!((rec.fingerprint.as_str(), rec.request_id), ("fp-a", stored.id));
+    assert_eq!(
+        (rec.fingerprint.as_str(), rec.request_id),
+        ("fp-a", stored.id)
+    );
 
     komek_testkit::cleanup(&settings).await;
 }
@@ -302,8 +401,6 @@ async fn take_next_assigns_each_request_exactly_once_under_concurrency() {
                 assert_eq!(r.status, Status::Assigned);
                 taken.lock().unwrap().push((agent.clone(), r.id));
             }
-            let left = store.queue_len().await.unwrap();
-            eprintln!("EXPERIMENT {agent} got None with {left} still queued");
         }));
     }
     for a in agents {
@@ -316,7 +413,10 @@ async fn take_next_assigns_each_request_exactly_once_under_concurrency() {
         by_id.entry(*id).or_default().push(agent.clone());
     }
     let twice: Vec<_> = by_id.iter().filter(|(_, a)| a.len() > 1).collect();
-    assert!(twice.is_empty(), "requests assigned more than once: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "requests assigned more than once: {twice:?}"
+    );
     let got: HashSet<RequestId> = by_id.keys().copied().collect();
     let lost: Vec<_> = all.difference(&got).collect();
     assert!(lost.is_empty(), "requests never assigned: {lost:?}");
@@ -355,7 +455,10 @@ async fn outbox_read_claim_ack_round_trip() {
     assert_eq!(store.outbox_len().await.unwrap(), 3);
 
     let mut reader = store.dedicated(Duration::from_millis(100)).await.unwrap();
-    let read = store.read_outbox(&mut reader, "relay-a", 10, 100).await.unwrap();
+    let read = store
+        .read_outbox(&mut reader, "relay-a", 10, 100)
+        .await
+        .unwrap();
     assert_eq!(read.len(), 3);
     let mut request_ids = HashSet::new();
     for e in &read {
@@ -365,30 +468,92 @@ async fn outbox_read_claim_ack_round_trip() {
         request_ids.insert(env.request_id);
     }
     assert_eq!(request_ids, created);
-    assert!(store.read_outbox(&mut reader, "relay-a", 10, 50).await.unwrap().is_empty(), "nothing new");
+    assert!(
+        store
+            .read_outbox(&mut reader, "relay-a", 10, 50)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing new"
+    );
 
-    store.ack_outbox(std::slice::from_ref(&read[0].id)).await.unwrap();
+    store
+        .ack_outbox(std::slice::from_ref(&read[0].id))
+        .await
+        .unwrap();
     assert_eq!(store.outbox_len().await.unwrap(), 2);
 
-    let claimed = komek_testkit::eventually(WAIT, "relay-b claims the two unconfirmed entries", || {
-        let store = store.clone();
-        async move {
-            let c = store.claim_stale_outbox("relay-b", 50, 10).await.unwrap();
-            (!c.is_empty()).then_some(c)
-        }
-    })
-    .await;
+    let claimed =
+        komek_testkit::eventually(WAIT, "relay-b claims the two unconfirmed entries", || {
+            let store = store.clone();
+            async move {
+                let c = store.claim_stale_outbox("relay-b", 50, 10).await.unwrap();
+                (!c.is_empty()).then_some(c)
+            }
+        })
+        .await;
     let mut claimed_ids: Vec<String> = claimed.iter().map(|e| e.id.clone()).collect();
     let mut expected: Vec<String> = read[1..].iter().map(|e| e.id.clone()).collect();
     claimed_ids.sort();
     expected.sort();
     assert_eq!(claimed_ids, expected);
-    assert!(claimed.iter().all(|e| e.kind == kind::REQUEST_CREATED && Envelope::decode(&e.event).is_ok()));
+    assert!(
+        claimed
+            .iter()
+            .all(|e| e.kind == kind::REQUEST_CREATED && Envelope::decode(&e.event).is_ok())
+    );
 
     store.ack_outbox(&claimed_ids).await.unwrap();
     assert_eq!(store.outbox_len().await.unwrap(), 0);
-    assert!(store.claim_stale_outbox("relay-c", 0, 10).await.unwrap().is_empty());
-    assert!(store.read_outbox(&mut reader, "relay-a", 10, 50).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_stale_outbox("relay-c", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_outbox(&mut reader, "relay-a", 10, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     komek_testkit::cleanup(&settings).await;
+}
+
+/// 200 requests wait and 20 agents take work concurrently, as above; this time each agent checks,
+/// when `take_next` answers None ("nothing waits", a 204 for the agent), that the queue really is
+/// empty. Requests only leave the queue in this test, so any request still queued after a None
+/// was already waiting while None was answered. (Before bd8fb33 most agents were told nothing
+/// waits while 90-180 requests were still queued.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn take_next_answers_none_only_when_the_queue_is_empty() {
+    let settings = komek_testkit::test_settings("store-none");
+    let store = connect(&settings).await;
+    for seq in 1..=200 {
+        let r = create(&store, seq).await;
+        enqueue(&store, r.id).await;
+    }
+    let mut agents = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        agents.push(tokio::spawn(async move {
+            let agent = format!("agent{i:02}");
+            while store.take_next(&agent, |_, _| {}).await.unwrap().is_some() {}
+            (agent, store.queue_len().await.unwrap())
+        }));
+    }
+    let mut early = Vec::new();
+    for a in agents {
+        let (agent, left) = a.await.unwrap();
+        if left > 0 {
+            early.push(format!(
+                "{agent} was told nothing waits with {left} requests queued"
+            ));
+        }
+    }
+    komek_testkit::cleanup(&settings).await;
+    assert!(early.is_empty(), "{early:#?}");
 }

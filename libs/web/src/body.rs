@@ -51,12 +51,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 let msg = inner.to_string();
-                // serde names unknown and missing fields in its message; lift the name out.
-                let named = msg
-                    .split('`')
-                    .nth(1)
-                    .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
-                    .map(str::to_owned);
+                let named = named_field(&msg);
                 let field = match (path.as_str(), named) {
                     (".", Some(n)) => Some(n),
                     (p, Some(n)) if msg.starts_with("missing field") => Some(format!("{p}.{n}")),
@@ -70,7 +65,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
     }
 }
 
-/// Registers the body limit for [`StrictJson`] and actix's own payload extractors.
+/// serde names unknown and missing fields in its message; lift the name out.
+fn named_field(msg: &str) -> Option<String> {
+    msg.split('`')
+        .nth(1)
+        .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+        .map(str::to_owned)
+}
+
+/// Registers the body limit for [`StrictJson`] and actix's own payload extractors, and makes query
+/// and path errors problem+json like every other error.
 pub fn limits(cfg: &mut web::ServiceConfig, limit: usize) {
-    cfg.app_data(BodyLimit(limit)).app_data(web::PayloadConfig::new(limit));
+    cfg.app_data(BodyLimit(limit))
+        .app_data(web::PayloadConfig::new(limit))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            let message = match &err {
+                actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+                other => other.to_string(),
+            };
+            ApiError::BadRequest { field: named_field(&message), message: format!("query string: {message}") }.into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|err, _| {
+            ApiError::BadRequest { field: None, message: format!("path: {err}") }.into()
+        }));
 }
