@@ -5,10 +5,12 @@
 //! - [`lang`]: language detection from text (Kazakh-only letters, other Cyrillic, else English).
 //! - [`classify`]: rule-based category and priority from keywords in kk, ru and en.
 //! - [`events`]: the versioned event envelope, event types, routing keys and queue names.
+//! - [`calendar`]: business hours (time zone, working days, hours, holidays) for deadlines.
 //! - [`ack`]: the customer acknowledgment text in the customer's language.
 //! - [`staff`], [`escalation`], [`survey`]: users and departments, escalations, feedback surveys.
 
 pub mod ack;
+pub mod calendar;
 pub mod classify;
 pub mod escalation;
 pub mod events;
