@@ -81,11 +81,21 @@ where
     status.set_consumer(true);
     backoff.reset();
     tracing::info!(service, queue = %queue, "consumer connected");
-    while let Some(delivery) = consumer.next().await {
-        let delivery = delivery?;
-        handle_one(settings, &queue, handler, delivery).await?;
+    // A dropped connection does not always end the delivery stream: look at the connection too.
+    let mut watchdog = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            next = consumer.next() => match next {
+                Some(delivery) => handle_one(settings, &queue, handler, delivery?).await?,
+                None => return Err(BusError::Refused("consumer stream ended".into())),
+            },
+            _ = watchdog.tick() => {
+                if !conn.status().connected() {
+                    return Err(BusError::Refused("connection lost".into()));
+                }
+            }
+        }
     }
-    Err(BusError::Refused("consumer stream ended".into()))
 }
 
 fn header_map(d: &Delivery) -> (HashMap<String, String>, i64) {
@@ -107,6 +117,14 @@ fn header_map(d: &Delivery) -> (HashMap<String, String>, i64) {
         }
     }
     (carrier, count)
+}
+
+/// An ack or nack, given up after `timeout` (on a dead connection it may never return).
+async fn settle(timeout: Duration, f: impl Future<Output = lapin::Result<bool>>) -> lapin::Result<bool> {
+    match tokio::time::timeout(timeout, f).await {
+        Ok(r) => r,
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {timeout:?}")).into()),
+    }
 }
 
 async fn handle_one<H, F>(settings: &Settings, queue: &str, handler: &H, delivery: Delivery) -> Result<(), BusError>
@@ -151,11 +169,12 @@ where
     .instrument(span.clone())
     .await;
     let _entered = span.enter();
+    let ack_timeout = Duration::from_millis(settings.amqp.publish_timeout_ms);
     let done = match outcome {
-        Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+        Ok(()) => settle(ack_timeout, delivery.ack(BasicAckOptions::default())).await,
         Err(HandleError::Reject(why)) => {
             tracing::error!(event_type = %kind, reason = %why, "event parked: it can never be handled");
-            delivery.nack(BasicNackOptions { requeue: false, ..Default::default() }).await
+            settle(ack_timeout, delivery.nack(BasicNackOptions { requeue: false, ..Default::default() })).await
         }
         Err(HandleError::Retry(why)) => {
             if attempt > limit {
@@ -163,9 +182,10 @@ where
             } else {
                 tracing::warn!(event_type = %kind, reason = %why, attempt, limit, "event failed; it will be redelivered");
             }
-            delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+            settle(ack_timeout, delivery.nack(BasicNackOptions { requeue: true, ..Default::default() })).await
         }
     };
-    // An ack on a dead channel fails; the broker requeues the message and we reconnect.
+    // An ack on a dead channel fails or never returns; either way the broker requeues the
+    // message and we reconnect.
     done.map(|_| ()).map_err(BusError::from)
 }

@@ -14,7 +14,7 @@ use komek_store::Store;
 use komek_store::outbox::OutboxEntry;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel};
+use lapin::{BasicProperties, Channel, PublisherConfirm};
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -85,14 +85,38 @@ async fn relay_session(
             }
             continue;
         }
+        // Publish the whole batch, then collect the confirms: the broker confirms a channel's
+        // messages in order, and waiting for each one before the next would cap throughput at one
+        // round trip per event.
         let mut confirmed = Vec::with_capacity(entries.len());
         let mut failure = None;
+        let mut waiting = Vec::with_capacity(entries.len());
         for entry in &entries {
-            match publish(&ch, &names, entry, timeout).await {
-                Ok(()) => confirmed.push(entry.id.clone()),
+            match start_publish(&ch, &names, entry, timeout).await {
+                Ok(confirm) => waiting.push((entry, confirm)),
                 Err(e) => {
                     failure = Some(e);
                     break;
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        for (entry, confirm) in waiting {
+            match tokio::time::timeout_at(deadline, confirm).await {
+                Ok(Ok(c)) if c.is_ack() => match c.take_message() {
+                    None => confirmed.push(entry.id.clone()),
+                    Some(returned) => {
+                        failure.get_or_insert(BusError::Refused(format!("{} returned: {}", entry.kind, returned.reply_text)));
+                    }
+                },
+                Ok(Ok(_)) => {
+                    failure.get_or_insert(BusError::Refused(format!("nack for {}", entry.kind)));
+                }
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e.into());
+                }
+                Err(_) => {
+                    failure.get_or_insert(BusError::ConfirmTimeout(timeout));
                 }
             }
         }
@@ -103,7 +127,14 @@ async fn relay_session(
     }
 }
 
-async fn publish(ch: &Channel, names: &Names, entry: &OutboxEntry, timeout: Duration) -> Result<(), BusError> {
+/// Sends one outbox entry (persistent, mandatory, with the trace context in its headers) and
+/// returns the broker's confirm to wait for.
+async fn start_publish(
+    ch: &Channel,
+    names: &Names,
+    entry: &OutboxEntry,
+    timeout: Duration,
+) -> Result<PublisherConfirm, BusError> {
     let envelope = Envelope::decode(&entry.event).ok();
     let span = tracing::info_span!(
         "publish",
@@ -137,20 +168,13 @@ async fn publish(ch: &Channel, names: &Names, entry: &OutboxEntry, timeout: Dura
             .with_type(entry.kind.as_str().into())
             .with_headers(headers);
         let opts = BasicPublishOptions { mandatory: true, ..Default::default() };
-        let confirm = tokio::time::timeout(timeout, async {
-            ch.basic_publish(names.exchange.as_str().into(), entry.kind.as_str().into(), opts, &entry.event, props)
-                .await?
-                .await
-        })
+        tokio::time::timeout(
+            timeout,
+            ch.basic_publish(names.exchange.as_str().into(), entry.kind.as_str().into(), opts, &entry.event, props),
+        )
         .await
-        .map_err(|_| BusError::ConfirmTimeout(timeout))??;
-        if !confirm.is_ack() {
-            return Err(BusError::Refused(format!("nack for {}", entry.kind)));
-        }
-        if let Some(returned) = confirm.take_message() {
-            return Err(BusError::Refused(format!("{} returned: {}", entry.kind, returned.reply_text)));
-        }
-        Ok(())
+        .map_err(|_| BusError::ConfirmTimeout(timeout))?
+        .map_err(BusError::from)
     }
     .instrument(span)
     .await

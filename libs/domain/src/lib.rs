@@ -6,12 +6,14 @@
 //! - [`classify`]: rule-based category and priority from keywords in kk, ru and en.
 //! - [`events`]: the versioned event envelope, event types, routing keys and queue names.
 //! - [`calendar`]: business hours (time zone, working days, hours, holidays) for deadlines.
+//! - [`deadline`]: deadline policies by category, priority and channel, and warning moments.
 //! - [`ack`]: the customer acknowledgment text in the customer's language.
 //! - [`staff`], [`escalation`], [`survey`]: users and departments, escalations, feedback surveys.
 
 pub mod ack;
 pub mod calendar;
 pub mod classify;
+pub mod deadline;
 pub mod escalation;
 pub mod events;
 pub mod lang;

@@ -25,6 +25,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
     pub requests: RequestSettings,
+    pub calendar: CalendarSettings,
+    pub deadlines: komek_domain::deadline::DeadlinePolicy,
     pub survey: SurveySettings,
     pub outbox: OutboxSettings,
     pub seed: SeedSettings,
@@ -99,19 +101,30 @@ pub struct TelemetrySettings {
 pub struct RequestSettings {
     /// Prefix of the human number, e.g. "KM" gives KM-000123.
     pub number_prefix: String,
-    pub first_response_minutes: PerPriority,
-    pub resolution_minutes: PerPriority,
     /// How long an Idempotency-Key is remembered.
     pub idempotency_ttl_hours: u64,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// The business calendar deadlines are counted in.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PerPriority {
-    pub low: i64,
-    pub normal: i64,
-    pub high: i64,
-    pub urgent: i64,
+pub struct CalendarSettings {
+    /// IANA time zone, e.g. Asia/Almaty.
+    pub time_zone: String,
+    /// Monday = 1 ... Sunday = 7.
+    pub working_days: Vec<u8>,
+    /// "HH:MM" local time.
+    pub open: String,
+    pub close: String,
+    /// "YYYY-MM-DD" local dates with no working hours.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+impl CalendarSettings {
+    pub fn calendar(&self) -> Result<komek_domain::calendar::Calendar, komek_domain::calendar::CalendarError> {
+        komek_domain::calendar::Calendar::new(&self.time_zone, &self.working_days, &self.open, &self.close, &self.holidays)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,14 +229,11 @@ impl Settings {
                 && self.requests.number_prefix.chars().all(|c| c.is_ascii_uppercase()),
             "requests.number_prefix: 1-8 capital letters A-Z",
         );
-        for (name, p) in [
-            ("requests.first_response_minutes", self.requests.first_response_minutes),
-            ("requests.resolution_minutes", self.requests.resolution_minutes),
-        ] {
-            need(
-                p.low > 0 && p.normal > 0 && p.high > 0 && p.urgent > 0,
-                &format!("{name}: every priority needs a positive number of minutes"),
-            );
+        if let Err(e) = self.calendar.calendar() {
+            need(false, &format!("calendar: {e}"));
+        }
+        for line in self.deadlines.problems() {
+            need(false, &line);
         }
         need(self.requests.idempotency_ttl_hours > 0, "requests.idempotency_ttl_hours: positive");
         need(

@@ -2,8 +2,9 @@
 //! deadlines, write the acknowledgment, and store it with its `request.created` event in one commit.
 
 use komek_domain::events::{Envelope, RequestCreated, kind};
+use komek_domain::calendar::Calendar;
 use komek_domain::{
-    Category, Channel, Customer, Due, Email, Lang, Message, MessageKind, Msisdn, Priority, Request, RequestId,
+    Category, Channel, Customer, Email, Lang, Message, MessageKind, Msisdn, Priority, Request, RequestId,
     RequestNumber, Status, ack, classify, lang,
 };
 use komek_settings::Settings;
@@ -107,20 +108,6 @@ pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), Ap
     }
 }
 
-/// The deadlines for a request of `priority` accepted at `now`.
-pub fn due(settings: &Settings, priority: Priority, now: OffsetDateTime) -> Due {
-    let pick = |p: komek_settings::PerPriority| match priority {
-        Priority::Low => p.low,
-        Priority::Normal => p.normal,
-        Priority::High => p.high,
-        Priority::Urgent => p.urgent,
-    };
-    Due {
-        first_response: now + time::Duration::minutes(pick(settings.requests.first_response_minutes)),
-        resolution: now + time::Duration::minutes(pick(settings.requests.resolution_minutes)),
-    }
-}
-
 /// Same body, same fingerprint: what an Idempotency-Key is compared with.
 pub fn fingerprint(s: &Submission) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(s).unwrap_or_default()))
@@ -130,6 +117,7 @@ pub fn fingerprint(s: &Submission) -> String {
 pub async fn accept(
     store: &Store,
     settings: &Settings,
+    calendar: &Calendar,
     submission: &Submission,
     idempotency_key: Option<&str>,
 ) -> Result<Created, ApiError> {
@@ -143,7 +131,7 @@ pub async fn accept(
     let language = submission.language.unwrap_or_else(|| lang::detect(&text));
     let (category, priority): (Category, Priority) = classify::classify(subject.as_deref(), &text);
     let number = RequestNumber::format(&settings.requests.number_prefix, store.next_number().await?);
-    let due = due(settings, priority, now);
+    let (due, _) = settings.deadlines.due(calendar, category, priority, submission.channel, now);
     let ack_text = ack::acknowledgment(language, &number, due.resolution);
     let request = Request {
         id: RequestId::new(),

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use komek_domain::{Category, Channel, Due, Lang, Message, MessageKind, Priority, Request, Status};
+use komek_domain::calendar::Calendar;
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_store::requests::Created;
@@ -96,10 +97,11 @@ pub async fn create_request(
     req: HttpRequest,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    calendar: web::Data<Calendar>,
     StrictJson(body): StrictJson<Submission>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    match intake::accept(&store, &settings, &body, key.as_deref()).await? {
+    match intake::accept(&store, &settings, &calendar, &body, key.as_deref()).await? {
         Created::New(r) => Ok(HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/requests/{}/public", r.number)))
             .json(Accepted::from(&r))),

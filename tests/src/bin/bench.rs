@@ -42,14 +42,16 @@ use std::time::Duration;
 
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
-    Channel, Customer, Due, HistoryEntry, Message, MessageKind, Msisdn, Priority, Request, RequestId, RequestNumber,
-    Status, ack, classify, lang,
+    Channel, Customer, HistoryEntry, Message, MessageKind, Msisdn, Request,
+    RequestId, RequestNumber, Status, ack, classify, lang,
 };
 use komek_e2e::{Mesh, MeshOptions};
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_store::requests::Created;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use secrecy::ExposeSecret;
@@ -203,21 +205,24 @@ struct Summary {
 
 impl Summary {
     fn print(&self, unit: &str) {
-        println!("  {:<22}{:>10.1} {unit}/s  ({} in {:.2} s)", "throughput", self.per_sec, self.ok, self.secs);
+        println!(
+            "  {:<22}{:>10.1} {unit}/s  ({} in {:.2} s)",
+            "throughput", self.per_sec, self.ok, self.secs
+        );
         let kinds = if self.error_kinds.is_empty() {
             String::new()
         } else {
-            let parts: Vec<String> = self.error_kinds.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            let parts: Vec<String> = self
+                .error_kinds
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
             format!("  ({})", parts.join(", "))
         };
         println!("  {:<22}{:>10}{kinds}", "errors", self.errors);
         println!(
             "  {:<22}p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-            "latency ms",
-            self.p50,
-            self.p90,
-            self.p99,
-            self.max
+            "latency ms", self.p50, self.p90, self.p99, self.max
         );
     }
 
@@ -257,11 +262,20 @@ fn submission(i: u64) -> serde_json::Value {
 
 /// One `POST /api/v1/requests`; `Ok` only for 201 Created.
 async fn post(http: &reqwest::Client, url: &str, body: &serde_json::Value) -> Result<(), String> {
-    let resp = http.post(url).json(body).send().await.map_err(|e| transport_error(&e))?;
+    let resp = http
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| transport_error(&e))?;
     let status = resp.status();
     // Read the body so the connection goes back to the pool.
     let _ = resp.bytes().await;
-    if status == reqwest::StatusCode::CREATED { Ok(()) } else { Err(format!("HTTP {}", status.as_u16())) }
+    if status == reqwest::StatusCode::CREATED {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", status.as_u16()))
+    }
 }
 
 fn transport_error(e: &reqwest::Error) -> String {
@@ -275,7 +289,12 @@ fn transport_error(e: &reqwest::Error) -> String {
 }
 
 /// Fixed rate, open loop: request i is due at `start + i / rate`, whatever happened to the others.
-async fn open_loop(http: &reqwest::Client, url: &str, cfg: &Config, seq: &Arc<AtomicU64>) -> (Summary, Instant) {
+async fn open_loop(
+    http: &reqwest::Client,
+    url: &str,
+    cfg: &Config,
+    seq: &Arc<AtomicU64>,
+) -> (Summary, Instant) {
     let total = (cfg.rate * cfg.secs as f64).round() as u64;
     let (tx, mut rx) = mpsc::unbounded_channel::<(Result<(), String>, Duration)>();
     let start = Instant::now();
@@ -300,7 +319,12 @@ async fn open_loop(http: &reqwest::Client, url: &str, cfg: &Config, seq: &Arc<At
 }
 
 /// Full speed, closed loop: `concurrency` workers, each sending its next request when the last returned.
-async fn closed_loop(http: &reqwest::Client, url: &str, cfg: &Config, seq: &Arc<AtomicU64>) -> (Summary, Instant) {
+async fn closed_loop(
+    http: &reqwest::Client,
+    url: &str,
+    cfg: &Config,
+    seq: &Arc<AtomicU64>,
+) -> (Summary, Instant) {
     let start = Instant::now();
     let stop = start + cfg.phase();
     let workers: Vec<_> = (0..cfg.concurrency)
@@ -378,15 +402,35 @@ impl CatchUp {
 }
 
 /// Polls `ZCARD {prefix}:queue` every 25 ms until it reaches `expected` or `within` has passed since `since`.
-async fn wait_for_queue(redis: &mut redis::aio::MultiplexedConnection, key: &str, expected: u64, since: Instant, within: Duration) -> CatchUp {
+async fn wait_for_queue(
+    redis: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+    expected: u64,
+    since: Instant,
+    within: Duration,
+) -> CatchUp {
     let deadline = since + within;
     loop {
-        let arrived: u64 = redis::cmd("ZCARD").arg(key).query_async(redis).await.unwrap_or(0);
+        let arrived: u64 = redis::cmd("ZCARD")
+            .arg(key)
+            .query_async(redis)
+            .await
+            .unwrap_or(0);
         if arrived >= expected {
-            return CatchUp { expected, arrived, waited: since.elapsed(), caught_up: true };
+            return CatchUp {
+                expected,
+                arrived,
+                waited: since.elapsed(),
+                caught_up: true,
+            };
         }
         if Instant::now() >= deadline {
-            return CatchUp { expected, arrived, waited: since.elapsed(), caught_up: false };
+            return CatchUp {
+                expected,
+                arrived,
+                waited: since.elapsed(),
+                caught_up: false,
+            };
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -407,23 +451,20 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
     let language = lang::detect(&text);
     let (category, priority) = classify::classify(None, &text);
     let number = RequestNumber::format(&settings.requests.number_prefix, i + 1);
-    let pick = |p: komek_settings::PerPriority| match priority {
-        Priority::Low => p.low,
-        Priority::Normal => p.normal,
-        Priority::High => p.high,
-        Priority::Urgent => p.urgent,
-    };
-    let due = Due {
-        first_response: now + time::Duration::minutes(pick(settings.requests.first_response_minutes)),
-        resolution: now + time::Duration::minutes(pick(settings.requests.resolution_minutes)),
-    };
+    // Same work as intake: the deadline policy over the business calendar.
+    let calendar = settings.calendar.calendar().expect("calendar");
+    let (due, _) = settings.deadlines.due(&calendar, category, priority, Channel::Web, now);
     let ack_text = ack::acknowledgment(language, &number, due.resolution);
     let request = Request {
         id: RequestId::new(),
         number: number.clone(),
         version: 0,
         channel: Channel::Web,
-        customer: Customer { msisdn, email: None, name: None },
+        customer: Customer {
+            msisdn,
+            email: None,
+            name: None,
+        },
         language,
         category,
         priority,
@@ -437,7 +478,11 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
         resolved_at: None,
         resolution: None,
         escalation: None,
-        messages: vec![Message { kind: MessageKind::Acknowledgment, text: ack_text, at: now }],
+        messages: vec![Message {
+            kind: MessageKind::Acknowledgment,
+            text: ack_text,
+            at: now,
+        }],
         notes: Vec::new(),
         trace: None,
     };
@@ -450,7 +495,13 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
     let mut event = Envelope::new(
         kind::REQUEST_CREATED,
         request.id,
-        &RequestCreated { number, channel: request.channel, language, category, priority },
+        &RequestCreated {
+            number,
+            channel: request.channel,
+            language,
+            category,
+            priority,
+        },
         now,
     );
     komek_bus::stamp(&mut event);
@@ -458,7 +509,9 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
 }
 
 async fn redis_ceiling(settings: &Settings, cfg: &Config) -> Summary {
-    let store = Store::connect(&settings.redis).await.unwrap_or_else(|e| setup_failed("connect to Redis", &e));
+    let store = Store::connect(&settings.redis)
+        .await
+        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
     let ttl = settings.requests.idempotency_ttl_hours * 3600;
     let seq = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -469,9 +522,13 @@ async fn redis_ceiling(settings: &Settings, cfg: &Config) -> Summary {
             tokio::spawn(async move {
                 let mut tally = Tally::default();
                 while Instant::now() < stop {
-                    let (request, history, event) = build_request(&settings, seq.fetch_add(1, Ordering::Relaxed));
+                    let (request, history, event) =
+                        build_request(&settings, seq.fetch_add(1, Ordering::Relaxed));
                     let t0 = Instant::now();
-                    let result = match store.create_request(&request, &history, &event, None, ttl).await {
+                    let result = match store
+                        .create_request(&request, &history, &event, None, ttl)
+                        .await
+                    {
                         Ok(Created::New(_)) => Ok(()),
                         Ok(other) => Err(format!("unexpected {other:?}")),
                         Err(e) if e.is_unavailable() => Err("unavailable".into()),
@@ -486,7 +543,10 @@ async fn redis_ceiling(settings: &Settings, cfg: &Config) -> Summary {
     let tally = join_tallies(workers).await;
     let summary = tally.summary(start.elapsed());
     if let Err(e) = store.delete_all().await {
-        eprintln!("komek-bench: could not delete the Redis ceiling keys under {}: {e}", settings.redis.prefix);
+        eprintln!(
+            "komek-bench: could not delete the Redis ceiling keys under {}: {e}",
+            settings.redis.prefix
+        );
     }
     summary
 }
@@ -518,16 +578,32 @@ async fn amqp_ceiling(settings: &Settings, cfg: &Config) -> AmqpCeiling {
         .await
         .unwrap_or_else(|e| setup_failed("connect to RabbitMQ", &e));
     let queue = format!("{}.bench-ceiling", settings.amqp.prefix);
-    let admin = conn.create_channel().await.unwrap_or_else(|e| setup_failed("open a channel", &e));
+    let admin = conn
+        .create_channel()
+        .await
+        .unwrap_or_else(|e| setup_failed("open a channel", &e));
     let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     admin
-        .queue_declare(queue.as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, args)
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
         .await
         .unwrap_or_else(|e| setup_failed("declare the quorum queue", &e));
     let mut channels = Vec::new();
     for _ in 0..AMQP_CHANNELS.min(cfg.concurrency) {
-        let ch = conn.create_channel().await.unwrap_or_else(|e| setup_failed("open a channel", &e));
+        let ch = conn
+            .create_channel()
+            .await
+            .unwrap_or_else(|e| setup_failed("open a channel", &e));
         ch.confirm_select(ConfirmSelectOptions::default())
             .await
             .unwrap_or_else(|e| setup_failed("enable publisher confirms", &e));
@@ -538,7 +614,11 @@ async fn amqp_ceiling(settings: &Settings, cfg: &Config) -> AmqpCeiling {
     let stop = start + cfg.phase();
     let workers: Vec<_> = (0..cfg.concurrency)
         .map(|w| {
-            let (ch, queue, payload) = (channels[w % channels.len()].clone(), queue.clone(), payload.clone());
+            let (ch, queue, payload) = (
+                channels[w % channels.len()].clone(),
+                queue.clone(),
+                payload.clone(),
+            );
             tokio::spawn(async move {
                 let mut tally = Tally::default();
                 while Instant::now() < stop {
@@ -546,10 +626,15 @@ async fn amqp_ceiling(settings: &Settings, cfg: &Config) -> AmqpCeiling {
                         .with_delivery_mode(2)
                         .with_content_type("application/json".into())
                         .with_type(kind::REQUEST_CREATED.into());
-                    let opts = BasicPublishOptions { mandatory: true, ..Default::default() };
+                    let opts = BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    };
                     let t0 = Instant::now();
                     let confirmed = tokio::time::timeout(CALL_TIMEOUT, async {
-                        ch.basic_publish("".into(), queue.as_str().into(), opts, &payload, props).await?.await
+                        ch.basic_publish("".into(), queue.as_str().into(), opts, &payload, props)
+                            .await?
+                            .await
                     })
                     .await;
                     let result = match confirmed {
@@ -569,7 +654,10 @@ async fn amqp_ceiling(settings: &Settings, cfg: &Config) -> AmqpCeiling {
         .collect();
     let tally = join_tallies(workers).await;
     let summary = tally.summary(start.elapsed());
-    let in_queue_at_delete = match admin.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await {
+    let in_queue_at_delete = match admin
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+        .await
+    {
         Ok(n) => Some(n),
         Err(e) => {
             eprintln!("komek-bench: could not delete queue {queue}: {e}");
@@ -577,7 +665,11 @@ async fn amqp_ceiling(settings: &Settings, cfg: &Config) -> AmqpCeiling {
         }
     };
     let _ = conn.close(200, "bench done".into()).await;
-    AmqpCeiling { summary, payload_bytes: payload.len(), in_queue_at_delete }
+    AmqpCeiling {
+        summary,
+        payload_bytes: payload.len(),
+        in_queue_at_delete,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -593,8 +685,16 @@ fn setup_failed(what: &str, e: &dyn std::fmt::Display) -> ! {
 async fn redis_durability(redis: &mut redis::aio::MultiplexedConnection) -> String {
     let mut values = Vec::new();
     for name in ["appendonly", "appendfsync"] {
-        let pair: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query_async(redis).await.unwrap_or_default();
-        values.push(format!("{name} {}", pair.get(1).map_or("?", String::as_str)));
+        let pair: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg(name)
+            .query_async(redis)
+            .await
+            .unwrap_or_default();
+        values.push(format!(
+            "{name} {}",
+            pair.get(1).map_or("?", String::as_str)
+        ));
     }
     values.join(", ")
 }
@@ -608,13 +708,21 @@ fn heading(title: &str) {
 #[tokio::main]
 async fn main() {
     let cfg = Config::from_env();
-    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
 
-    let mut mesh = Mesh::start(MeshOptions { tag: "bench", profile: Some("release"), ..Default::default() }).await;
+    let mut mesh = Mesh::start(MeshOptions {
+        tag: "bench",
+        profile: Some("release"),
+        ..Default::default()
+    })
+    .await;
     let settings = mesh.settings.clone();
     let url = mesh.url("intake", "/api/v1/requests");
     let queue_key = format!("{}:queue", settings.redis.prefix);
-    let client = redis::Client::open(settings.redis.url.expose_secret()).unwrap_or_else(|e| setup_failed("open Redis", &e));
+    let client = redis::Client::open(settings.redis.url.expose_secret())
+        .unwrap_or_else(|e| setup_failed("open Redis", &e));
     let mut redis = client
         .get_multiplexed_async_connection()
         .await
@@ -635,7 +743,10 @@ async fn main() {
     println!("komek-bench");
     println!("===========");
     println!("machine       {cores} cores; client, four services, Redis and RabbitMQ share them");
-    println!("mesh          prefix {} (release binaries), intake at {url}", settings.redis.prefix);
+    println!(
+        "mesh          prefix {} (release binaries), intake at {url}",
+        settings.redis.prefix
+    );
     println!("redis         127.0.0.1:6379, {durability}");
     println!("rabbitmq      127.0.0.1:5672");
     println!(
@@ -646,16 +757,30 @@ async fn main() {
     let seq = Arc::new(AtomicU64::new(0));
     let drain = Duration::from_secs(cfg.drain_secs);
 
-    heading(&format!("Komek, open loop: POST /api/v1/requests at {} req/s for {} s", cfg.rate, cfg.secs));
+    heading(&format!(
+        "Komek, open loop: POST /api/v1/requests at {} req/s for {} s",
+        cfg.rate, cfg.secs
+    ));
     let (open, open_end) = open_loop(&http, &url, &cfg, &seq).await;
     open.print("accepted");
-    let open_queue = wait_for_queue(&mut redis, &queue_key, baseline + open.ok, open_end, drain).await;
+    let open_queue =
+        wait_for_queue(&mut redis, &queue_key, baseline + open.ok, open_end, drain).await;
     open_queue.print();
 
-    heading(&format!("Komek, closed loop: {} workers at full speed for {} s", cfg.concurrency, cfg.secs));
+    heading(&format!(
+        "Komek, closed loop: {} workers at full speed for {} s",
+        cfg.concurrency, cfg.secs
+    ));
     let (closed, closed_end) = closed_loop(&http, &url, &cfg, &seq).await;
     closed.print("accepted");
-    let closed_queue = wait_for_queue(&mut redis, &queue_key, baseline + open.ok + closed.ok, closed_end, drain).await;
+    let closed_queue = wait_for_queue(
+        &mut redis,
+        &queue_key,
+        baseline + open.ok + closed.ok,
+        closed_end,
+        drain,
+    )
+    .await;
     closed_queue.print();
 
     // The ceilings run on a quiet machine: the services would only compete for the same cores.
@@ -681,7 +806,8 @@ async fn main() {
         "  {:<22}{} bytes, persistent, mandatory; queue held {} at delete",
         "message",
         amqp.payload_bytes,
-        amqp.in_queue_at_delete.map_or("?".into(), |n| n.to_string())
+        amqp.in_queue_at_delete
+            .map_or("?".into(), |n| n.to_string())
     );
 
     let (lower_name, lower) = if redis_ceiling.per_sec <= amqp.summary.per_sec {
@@ -689,7 +815,11 @@ async fn main() {
     } else {
         ("confirmed publish", amqp.summary.per_sec)
     };
-    let share = if lower > 0.0 { closed.per_sec / lower * 100.0 } else { 0.0 };
+    let share = if lower > 0.0 {
+        closed.per_sec / lower * 100.0
+    } else {
+        0.0
+    };
     heading("Share");
     println!(
         "  Komek full speed {:.1} req/s = {:.1}% of the lower ceiling ({lower_name}, {:.1}/s)",
