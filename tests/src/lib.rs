@@ -3,6 +3,9 @@
 //! - [`Mesh`]: starts the four service processes (from `target/<profile>/`) against the machine's
 //!   Redis and RabbitMQ with a unique key prefix and queue names, waits until all are ready, and
 //!   kills them on drop. Their logs go to `target/e2e-logs/<prefix>/`.
+//! - Calls the journeys share: [`Mesh::login`], [`Mesh::take_next`], [`Mesh::resolve`],
+//!   [`Mesh::survey_url`], [`Mesh::wait_for_status`], and [`poll_json`] / [`wait_until_ok`] to
+//!   poll an HTTP answer until it is what the test waits for.
 //! - [`otlp::Receiver`]: a minimal OTLP/HTTP JSON receiver that collects spans in memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,6 +17,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use komek_settings::Settings;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// How long the end-to-end tests wait for asynchronous work across the services.
+pub const WAIT: Duration = Duration::from_secs(30);
 
 pub const SERVICES: [&str; 4] = ["intake", "workspace", "escalation", "survey"];
 
@@ -40,7 +48,8 @@ pub struct Mesh {
     children: Vec<Child>,
 }
 
-fn free_port() -> u16 {
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -141,26 +150,90 @@ impl Mesh {
         for (replica, svc) in
             (0..self.ports.len()).flat_map(|r| SERVICES.iter().map(move |s| (r, *s)))
         {
-            let url = self.url_on(replica, svc, "/readyz");
-            let logs = self.logs.clone();
-            komek_testkit::eventually(
+            wait_until_ok(
+                &http,
+                &self.url_on(replica, svc, "/readyz"),
                 Duration::from_secs(60),
-                &format!("{svc} ready (logs in {})", logs.display()),
-                || {
-                    let http = http.clone();
-                    let url = url.clone();
-                    async move {
-                        http.get(&url)
-                            .send()
-                            .await
-                            .ok()
-                            .filter(|r| r.status().is_success())
-                            .map(|_| ())
-                    }
-                },
+                &format!("{svc} ready (logs in {})", self.logs.display()),
             )
             .await;
         }
+    }
+
+    /// Signs `who` in on the workspace and returns the bearer token.
+    pub async fn login(&self, http: &reqwest::Client, who: &str, password: &str) -> String {
+        let r = http
+            .post(self.url("workspace", "/api/v1/auth/login"))
+            .json(&json!({"login": who, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{who} signs in");
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Takes the next request of the agent queue as `token`, polling `queue/next` until the
+    /// workspace has queued one (within [`WAIT`]); returns the taken request.
+    pub async fn take_next(&self, http: &reqwest::Client, token: &str) -> Value {
+        let url = self.url("workspace", "/api/v1/queue/next");
+        komek_testkit::eventually(WAIT, "a request reaches the agent queue", || {
+            let req = http.post(&url).bearer_auth(token);
+            async move {
+                let r = req.send().await.ok()?;
+                (r.status() == StatusCode::OK).then_some(())?;
+                r.json::<Value>().await.ok()
+            }
+        })
+        .await
+    }
+
+    /// Resolves request `id` as `token` with `resolution`; the workspace answers 200.
+    pub async fn resolve(&self, http: &reqwest::Client, token: &str, id: &str, resolution: &str) {
+        let r = http
+            .post(self.url("workspace", &format!("/api/v1/requests/{id}/resolve")))
+            .bearer_auth(token)
+            .json(&json!({ "resolution": resolution }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "request {id} is resolved");
+    }
+
+    /// The survey link on the customer's public status page of request `number` (looked up with
+    /// `contact`, spelled as the test chooses), once the survey service has made it.
+    pub async fn survey_url(&self, http: &reqwest::Client, number: &str, contact: &str) -> String {
+        let url = self.url(
+            "intake",
+            &format!("/api/v1/requests/{number}/public?contact={contact}"),
+        );
+        poll_json(
+            http,
+            &url,
+            None,
+            "the public status shows a survey link",
+            |v| v["survey_url"].as_str().map(str::to_owned),
+        )
+        .await
+    }
+
+    /// Polls the workspace's view of request `id` (as `token`) until the request's status is
+    /// `status`; returns the view (request and history).
+    pub async fn wait_for_status(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        id: &str,
+        status: &str,
+        what: &str,
+    ) -> Value {
+        let url = self.url("workspace", &format!("/api/v1/requests/{id}"));
+        poll_json(http, &url, Some(token), what, |v| {
+            (v["request"]["status"] == status).then(|| v.clone())
+        })
+        .await
     }
 
     /// The log of one service so far.
@@ -182,4 +255,45 @@ impl Drop for Mesh {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// GETs `url` (with `token` as bearer, if given) until its JSON body passes `check`, polling
+/// within [`WAIT`], and returns what `check` made of it; panics with `what` when time is up.
+pub async fn poll_json<T, F>(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    what: &str,
+    check: F,
+) -> T
+where
+    F: Fn(&Value) -> Option<T>,
+{
+    let check = &check;
+    komek_testkit::eventually(WAIT, what, || {
+        let mut req = http.get(url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let v: Value = req.send().await.ok()?.json().await.ok()?;
+            check(&v)
+        }
+    })
+    .await
+}
+
+/// Polls `url` until it answers with a success status, or panics with `what` after `within`.
+pub async fn wait_until_ok(http: &reqwest::Client, url: &str, within: Duration, what: &str) {
+    komek_testkit::eventually(within, what, || {
+        let req = http.get(url);
+        async move {
+            req.send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ())
+        }
+    })
+    .await;
 }

@@ -56,7 +56,9 @@ async fn traces(spans: web::Data<Spans>, body: web::Bytes) -> HttpResponse {
         collect(&v, &mut found);
         spans.0.lock().unwrap().extend(found);
     }
-    HttpResponse::Ok().content_type("application/json").body("{}")
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body("{}")
 }
 
 impl Receiver {
@@ -77,7 +79,11 @@ impl Receiver {
         .run();
         let handle = server.handle();
         tokio::spawn(server);
-        Self { endpoint: format!("http://127.0.0.1:{port}"), spans, handle }
+        Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            spans,
+            handle,
+        }
     }
 
     pub async fn stop(self) {

@@ -37,10 +37,18 @@ async fn every_accepted_request_reaches_the_queue_once_across_a_broker_cut() {
         }
         if i == 2 * REQUESTS / 3 {
             // The services noticed: at least one of them reports the broker down.
-            eventually(Duration::from_secs(30), "a service sees the broker gone", || {
-                let (http, url) = (http.clone(), mesh.url("intake", "/readyz"));
-                async move { (http.get(url).send().await.ok()?.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(()) }
-            })
+            eventually(
+                Duration::from_secs(30),
+                "a service sees the broker gone",
+                || {
+                    let (http, url) = (http.clone(), mesh.url("intake", "/readyz"));
+                    async move {
+                        (http.get(url).send().await.ok()?.status()
+                            == StatusCode::SERVICE_UNAVAILABLE)
+                            .then_some(())
+                    }
+                },
+            )
             .await;
             proxy.restore();
         }
@@ -52,22 +60,43 @@ async fn every_accepted_request_reaches_the_queue_once_across_a_broker_cut() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED, "request {i} was refused");
-        accepted.insert(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        accepted.insert(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert_eq!(accepted.len(), REQUESTS);
 
     let store = Store::connect(&mesh.settings.redis).await.unwrap();
-    eventually(Duration::from_secs(90), "every accepted request in the agent queue", || {
-        let store = store.clone();
-        async move { (store.queue_len().await.ok()? == REQUESTS as u64).then_some(()) }
-    })
+    eventually(
+        Duration::from_secs(90),
+        "every accepted request in the agent queue",
+        || {
+            let store = store.clone();
+            async move { (store.queue_len().await.ok()? == REQUESTS as u64).then_some(()) }
+        },
+    )
     .await;
-    let queued: HashSet<String> = store.queue(REQUESTS + 10).await.unwrap().into_iter().map(|r| r.id.to_string()).collect();
-    assert_eq!(queued, accepted, "the queue holds exactly the accepted requests");
+    let queued: HashSet<String> = store
+        .queue(REQUESTS + 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(
+        queued, accepted,
+        "the queue holds exactly the accepted requests"
+    );
     for id in &accepted {
         let history = store.history(id.parse().unwrap()).await.unwrap();
         let times_queued = history.iter().filter(|h| h.action == "queued").count();
-        assert_eq!(times_queued, 1, "request {id} was queued {times_queued} times");
+        assert_eq!(
+            times_queued, 1,
+            "request {id} was queued {times_queued} times"
+        );
     }
     eventually(Duration::from_secs(30), "the outbox drained", || {
         let store = store.clone();

@@ -2,26 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use komek_e2e::otlp::Receiver;
-use komek_e2e::{Mesh, MeshOptions};
+use komek_e2e::{Mesh, MeshOptions, WAIT, poll_json};
 use komek_testkit::eventually;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-const WAIT: Duration = Duration::from_secs(30);
-
-async fn login(http: &reqwest::Client, mesh: &Mesh, who: &str, password: &str) -> String {
-    let r = http
-        .post(mesh.url("workspace", "/api/v1/auth/login"))
-        .json(&json!({"login": who, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
-}
 
 /// A customer writes in Kazakh on the web form and is acknowledged in Kazakh with a number; an
 /// agent takes the request and escalates it to billing; billing staff answer; the answer returns
@@ -32,7 +18,12 @@ async fn login(http: &reqwest::Client, mesh: &Mesh, who: &str, password: &str) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kazakh_request_from_intake_to_reopening_survey_in_one_trace() {
     let otlp = Receiver::start().await;
-    let mesh = Mesh::start(MeshOptions { tag: "journey", otlp: Some(otlp.endpoint.clone()), ..Default::default() }).await;
+    let mesh = Mesh::start(MeshOptions {
+        tag: "journey",
+        otlp: Some(otlp.endpoint.clone()),
+        ..Default::default()
+    })
+    .await;
     let http = reqwest::Client::new();
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
 
@@ -59,16 +50,8 @@ async fn kazakh_request_from_intake_to_reopening_survey_in_one_trace() {
     assert_eq!(accepted["acknowledgment"]["channel"], "web");
 
     // An agent takes it as soon as the workspace has queued it.
-    let agent = login(&http, &mesh, "aigerim", "komek-agent").await;
-    let taken: Value = eventually(WAIT, "the request reaches the agent queue", || {
-        let (http, url, agent) = (http.clone(), mesh.url("workspace", "/api/v1/queue/next"), agent.clone());
-        async move {
-            let r = http.post(url).bearer_auth(agent).send().await.ok()?;
-            (r.status() == StatusCode::OK).then_some(())?;
-            r.json::<Value>().await.ok()
-        }
-    })
-    .await;
+    let agent = mesh.login(&http, "aigerim", "komek-agent").await;
+    let taken = mesh.take_next(&http, &agent).await;
     assert_eq!(taken["id"], id.as_str());
     assert_eq!(taken["owner"], "aigerim");
 
@@ -81,29 +64,46 @@ async fn kazakh_request_from_intake_to_reopening_survey_in_one_trace() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let escalation_id = r.json::<Value>().await.unwrap()["escalation_id"].as_str().unwrap().to_owned();
+    let escalation_id = r.json::<Value>().await.unwrap()["escalation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Billing staff see it in their own queue and answer.
-    let billing = login(&http, &mesh, "billing1", "komek-dept").await;
-    eventually(WAIT, "billing sees the escalation", || {
-        let (http, url, billing, eid) =
-            (http.clone(), mesh.url("escalation", "/api/v1/escalations"), billing.clone(), escalation_id.clone());
-        async move {
-            let list: Value = http.get(url).bearer_auth(billing).send().await.ok()?.json().await.ok()?;
-            list.as_array()?.iter().any(|e| e["id"] == eid.as_str()).then_some(())
-        }
-    })
+    let billing = mesh.login(&http, "billing1", "komek-dept").await;
+    poll_json(
+        &http,
+        &mesh.url("escalation", "/api/v1/escalations"),
+        Some(&billing),
+        "billing sees the escalation",
+        |list| {
+            list.as_array()?
+                .iter()
+                .any(|e| e["id"] == escalation_id.as_str())
+                .then_some(())
+        },
+    )
     .await;
-    let network = login(&http, &mesh, "network1", "komek-dept").await;
+    let network = mesh.login(&http, "network1", "komek-dept").await;
     let r = http
-        .get(mesh.url("escalation", &format!("/api/v1/escalations/{escalation_id}")))
+        .get(mesh.url(
+            "escalation",
+            &format!("/api/v1/escalations/{escalation_id}"),
+        ))
         .bearer_auth(&network)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND, "another department must not see it");
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "another department must not see it"
+    );
     let r = http
-        .post(mesh.url("escalation", &format!("/api/v1/escalations/{escalation_id}/answer")))
+        .post(mesh.url(
+            "escalation",
+            &format!("/api/v1/escalations/{escalation_id}/answer"),
+        ))
         .bearer_auth(&billing)
         .json(&json!({"text": "Қайталанған төлем қайтарылды: 2 990 теңге."}))
         .send()
@@ -112,36 +112,21 @@ async fn kazakh_request_from_intake_to_reopening_survey_in_one_trace() {
     assert_eq!(r.status(), StatusCode::OK);
 
     // The answer returns to the agent's request.
-    let request_url = mesh.url("workspace", &format!("/api/v1/requests/{id}"));
-    eventually(WAIT, "the department's answer returns to the request", || {
-        let (http, url, agent) = (http.clone(), request_url.clone(), agent.clone());
-        async move {
-            let v: Value = http.get(url).bearer_auth(agent).send().await.ok()?.json().await.ok()?;
-            (v["request"]["status"] == "in_progress").then_some(())
-        }
-    })
+    mesh.wait_for_status(
+        &http,
+        &agent,
+        &id,
+        "in_progress",
+        "the department's answer returns to the request",
+    )
     .await;
 
     // Resolved.
-    let r = http
-        .post(mesh.url("workspace", &format!("/api/v1/requests/{id}/resolve")))
-        .bearer_auth(&agent)
-        .json(&json!({"resolution": "Артық алынған 2 990 теңге шотыңызға қайтарылды."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let resolution = "Артық алынған 2 990 теңге шотыңызға қайтарылды.";
+    mesh.resolve(&http, &agent, &id, resolution).await;
 
     // The customer's status page shows the survey link (contact spelled the national way).
-    let status_url = mesh.url("intake", &format!("/api/v1/requests/{number}/public?contact=87011234567"));
-    let survey_url: String = eventually(WAIT, "the public status shows a survey link", || {
-        let (http, url) = (http.clone(), status_url.clone());
-        async move {
-            let v: Value = http.get(url).send().await.ok()?.json().await.ok()?;
-            v["survey_url"].as_str().map(str::to_owned)
-        }
-    })
-    .await;
+    let survey_url = mesh.survey_url(&http, &number, "87011234567").await;
     let page = http.get(&survey_url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
@@ -156,38 +141,66 @@ async fn kazakh_request_from_intake_to_reopening_survey_in_one_trace() {
     assert_eq!(r.status(), StatusCode::CREATED);
 
     // The low score reopens the request, with the customer's words in its history.
-    let view: Value = eventually(WAIT, "the request is reopened", || {
-        let (http, url, agent) = (http.clone(), request_url.clone(), agent.clone());
-        async move {
-            let v: Value = http.get(url).bearer_auth(agent).send().await.ok()?.json().await.ok()?;
-            (v["request"]["status"] == "reopened").then_some(v)
-        }
-    })
-    .await;
-    let actions: Vec<&str> = view["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    let view = mesh
+        .wait_for_status(&http, &agent, &id, "reopened", "the request is reopened")
+        .await;
+    let actions: Vec<&str> = view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
     assert_eq!(
         actions,
-        ["created", "queued", "assigned", "escalated", "escalation_answered", "resolved", "reopened"]
+        [
+            "created",
+            "queued",
+            "assigned",
+            "escalated",
+            "escalation_answered",
+            "resolved",
+            "reopened"
+        ]
     );
     let last = view["history"].as_array().unwrap().last().unwrap();
-    assert!(last["detail"].as_str().unwrap().contains("CSAT 1: Ақша әлі түскен жоқ"));
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains("CSAT 1: Ақша әлі түскен жоқ")
+    );
 
     // One trace across the four services.
-    let services: BTreeSet<String> = eventually(WAIT, "spans of all four services in the journey's trace", || {
-        let spans = otlp.spans.all();
-        async move {
-            let s: BTreeSet<String> =
-                spans.iter().filter(|s| s.trace_id == trace_id).map(|s| s.service.clone()).collect();
-            (s.len() == 4).then_some(s)
-        }
-    })
+    let services: BTreeSet<String> = eventually(
+        WAIT,
+        "spans of all four services in the journey's trace",
+        || {
+            let spans = otlp.spans.all();
+            async move {
+                let s: BTreeSet<String> = spans
+                    .iter()
+                    .filter(|s| s.trace_id == trace_id)
+                    .map(|s| s.service.clone())
+                    .collect();
+                (s.len() == 4).then_some(s)
+            }
+        },
+    )
     .await;
     assert_eq!(
         services.into_iter().collect::<Vec<_>>(),
-        ["komek-escalation", "komek-intake", "komek-survey", "komek-workspace"]
+        [
+            "komek-escalation",
+            "komek-intake",
+            "komek-survey",
+            "komek-workspace"
+        ]
     );
     // The logs carry the same trace id.
-    assert!(mesh.log("intake").contains(&format!("\"trace_id\":\"{trace_id}\"")));
+    assert!(
+        mesh.log("intake")
+            .contains(&format!("\"trace_id\":\"{trace_id}\""))
+    );
 
     let settings = mesh.settings.clone();
     drop(mesh);

@@ -24,7 +24,10 @@ async fn intake_answers_503_while_redis_is_away_and_loses_nothing() {
     let proxy = TcpProxy::start("127.0.0.1:6379".parse().unwrap()).await;
     let mesh = Mesh::start(MeshOptions {
         tag: "rediscut",
-        env: vec![("KOMEK__REDIS__URL".into(), format!("redis://{}/", proxy.addr))],
+        env: vec![(
+            "KOMEK__REDIS__URL".into(),
+            format!("redis://{}/", proxy.addr),
+        )],
         ..Default::default()
     })
     .await;
@@ -45,7 +48,12 @@ async fn intake_answers_503_while_redis_is_away_and_loses_nothing() {
                 .unwrap();
             match r.status() {
                 StatusCode::CREATED | StatusCode::OK => {
-                    accepted.insert(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+                    accepted.insert(
+                        r.json::<Value>().await.unwrap()["id"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
                     break;
                 }
                 StatusCode::SERVICE_UNAVAILABLE => {
@@ -58,7 +66,10 @@ async fn intake_answers_503_while_redis_is_away_and_loses_nothing() {
                     // The client honours Retry-After, shortened for the test.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                other => panic!("request {i}: unexpected {other}: {}", r.text().await.unwrap()),
+                other => panic!(
+                    "request {i}: unexpected {other}: {}",
+                    r.text().await.unwrap()
+                ),
             }
         }
     }
@@ -66,14 +77,22 @@ async fn intake_answers_503_while_redis_is_away_and_loses_nothing() {
     assert_eq!(accepted.len(), REQUESTS);
 
     let store = Store::connect(&mesh.settings.redis).await.unwrap();
-    eventually(Duration::from_secs(60), "every accepted request in the agent queue", || {
-        let store = store.clone();
-        async move { (store.queue_len().await.ok()? == REQUESTS as u64).then_some(()) }
-    })
+    eventually(
+        Duration::from_secs(60),
+        "every accepted request in the agent queue",
+        || {
+            let store = store.clone();
+            async move { (store.queue_len().await.ok()? == REQUESTS as u64).then_some(()) }
+        },
+    )
     .await;
     for id in &accepted {
         let history = store.history(id.parse().unwrap()).await.unwrap();
-        assert_eq!(history.iter().filter(|h| h.action == "queued").count(), 1, "request {id}");
+        assert_eq!(
+            history.iter().filter(|h| h.action == "queued").count(),
+            1,
+            "request {id}"
+        );
     }
 
     let settings = mesh.settings.clone();

@@ -15,10 +15,16 @@ const REQUESTS: usize = 120;
 /// Requests are posted to both intake replicas at once; both workspace replicas consume their
 /// `request.created` events and both relays publish the shared outbox. Then six sessions (three
 /// agents, each signed in on both workspace replicas) pull `queue/next` concurrently until the
-/// queue is empty. Every request is assigned exactly once, to one agent, and none is left.
+/// queue is empty, resolving each request they get (so their capacity frees up). Every request
+/// is assigned exactly once, to one agent, and none is left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_of_everything_assign_each_request_once() {
-    let mesh = Mesh::start(MeshOptions { tag: "replicas", replicas: 2, ..Default::default() }).await;
+    let mesh = Mesh::start(MeshOptions {
+        tag: "replicas",
+        replicas: 2,
+        ..Default::default()
+    })
+    .await;
     let http = reqwest::Client::new();
 
     let mut posts = Vec::new();
@@ -50,7 +56,11 @@ async fn two_replicas_of_everything_assign_each_request_once() {
     .await;
 
     let mut pullers = Vec::new();
-    for (login, password) in [("aigerim", "komek-agent"), ("daniyar", "komek-agent"), ("saule", "komek-super")] {
+    for (login, password) in [
+        ("aigerim", "komek-agent"),
+        ("daniyar", "komek-agent"),
+        ("saule", "komek-super"),
+    ] {
         for replica in 0..2 {
             let (http, login_url, next_url) = (
                 http.clone(),
@@ -58,17 +68,40 @@ async fn two_replicas_of_everything_assign_each_request_once() {
                 mesh.url_on(replica, "workspace", "/api/v1/queue/next"),
             );
             pullers.push(tokio::spawn(async move {
-                let token: Value =
-                    http.post(login_url).json(&json!({"login": login, "password": password})).send().await.unwrap().json().await.unwrap();
+                let token: Value = http
+                    .post(login_url)
+                    .json(&json!({"login": login, "password": password}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 let token = token["token"].as_str().unwrap().to_owned();
                 let mut got = Vec::new();
                 loop {
-                    let r = http.post(&next_url).bearer_auth(&token).send().await.unwrap();
+                    let r = http
+                        .post(&next_url)
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .unwrap();
                     match r.status() {
                         StatusCode::OK => {
                             let v: Value = r.json().await.unwrap();
                             assert_eq!(v["owner"], login);
-                            got.push(v["id"].as_str().unwrap().to_owned());
+                            let id = v["id"].as_str().unwrap().to_owned();
+                            let resolve =
+                                next_url.replace("/queue/next", &format!("/requests/{id}/resolve"));
+                            let done = http
+                                .post(resolve)
+                                .bearer_auth(&token)
+                                .json(&json!({"resolution": "done"}))
+                                .send()
+                                .await
+                                .unwrap();
+                            assert_eq!(done.status(), StatusCode::OK);
+                            got.push(id);
                         }
                         StatusCode::NO_CONTENT => return got,
                         other => panic!("queue/next answered {other}"),

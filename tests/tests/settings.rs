@@ -8,7 +8,11 @@ use std::process::Command;
 #[test]
 fn bad_settings_stop_the_service_with_one_line_each() {
     let bin = komek_e2e::target_dir().join("debug/komek-intake");
-    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins`", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins`",
+        bin.display()
+    );
     let out = Command::new(bin)
         .env("KOMEK_ENV", "test")
         .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())

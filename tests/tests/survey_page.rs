@@ -1,17 +1,11 @@
 //! The customer's survey page in a real headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
-use komek_e2e::{Mesh, MeshOptions};
-use komek_testkit::eventually;
-use reqwest::StatusCode;
+use komek_e2e::{Mesh, MeshOptions, WAIT, free_port, wait_until_ok};
 use serde_json::{Value, json};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 struct Driver(Child);
 
@@ -23,7 +17,7 @@ impl Drop for Driver {
 }
 
 async fn start_chromedriver() -> (Driver, String) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let child = Command::new("/usr/bin/chromedriver")
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -31,11 +25,13 @@ async fn start_chromedriver() -> (Driver, String) {
         .spawn()
         .expect("chromedriver (Debian's chromium-driver; `scripts/deps.sh chromium` installs it)");
     let url = format!("http://127.0.0.1:{port}");
-    let status = format!("{url}/status");
-    eventually(WAIT, "chromedriver answers", || {
-        let status = status.clone();
-        async move { reqwest::get(status).await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
-    })
+    let http = reqwest::Client::new();
+    wait_until_ok(
+        &http,
+        &format!("{url}/status"),
+        WAIT,
+        "chromedriver answers",
+    )
     .await;
     (Driver(child), url)
 }
@@ -58,86 +54,96 @@ async fn browser(webdriver: &str) -> fantoccini::Client {
         .unwrap()
 }
 
+/// The text of the element at `at` on the open page.
+async fn text_of(c: &fantoccini::Client, at: Locator<'_>) -> String {
+    c.find(at).await.unwrap().text().await.unwrap()
+}
+
+/// On the open survey page: picks `csat`, writes `comment` if any, sends, and returns the message
+/// the page shows then.
+async fn answer(c: &fantoccini::Client, csat: u8, comment: Option<&str>) -> String {
+    c.find(Locator::Css(&format!("input[name=csat][value='{csat}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    if let Some(comment) = comment {
+        c.find(Locator::Id("comment"))
+            .await
+            .unwrap()
+            .send_keys(comment)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Id("send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::XPath(
+            "//p[@id='msg' and normalize-space(text())!='']",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A Russian-speaking customer's request is resolved; they open the survey link from their
 /// status page in Chromium, see the page in Russian, pick 2 and write a comment, and see the
 /// thank-you text. The request is reopened. Opening the link again and answering once more shows
 /// "already answered" instead of recording a second answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_answers_the_survey_in_chromium() {
-    let mesh = Mesh::start(MeshOptions { tag: "surveypage", ..Default::default() }).await;
+    let mesh = Mesh::start(MeshOptions {
+        tag: "surveypage",
+        ..Default::default()
+    })
+    .await;
     let http = reqwest::Client::new();
     let accepted: Value = http
         .post(mesh.url("intake", "/api/v1/requests"))
-        .json(&json!({"channel": "web", "customer": {"email": "olga@example.kz", "name": "Ольга"},
-                      "text": "Не работает мобильный интернет второй день"}))
+        .json(
+            &json!({"channel": "web", "customer": {"email": "olga@example.kz", "name": "Ольга"},
+                      "text": "Не работает мобильный интернет второй день"}),
+        )
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let (id, number) = (accepted["id"].as_str().unwrap().to_owned(), accepted["number"].as_str().unwrap().to_owned());
-    let token = http
-        .post(mesh.url("workspace", "/api/v1/auth/login"))
-        .json(&json!({"login": "daniyar", "password": "komek-agent"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    eventually(WAIT, "the request is taken", || {
-        let (http, url, token) = (http.clone(), mesh.url("workspace", "/api/v1/queue/next"), token.clone());
-        async move { (http.post(url).bearer_auth(token).send().await.ok()?.status() == StatusCode::OK).then_some(()) }
-    })
-    .await;
-    let r = http
-        .post(mesh.url("workspace", &format!("/api/v1/requests/{id}/resolve")))
-        .bearer_auth(&token)
-        .json(&json!({"resolution": "Настройки APN обновлены, интернет работает."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let status_url = mesh.url("intake", &format!("/api/v1/requests/{number}/public?contact=OLGA@example.kz"));
-    let survey_url: String = eventually(WAIT, "a survey link", || {
-        let (http, url) = (http.clone(), status_url.clone());
-        async move { http.get(url).send().await.ok()?.json::<Value>().await.ok()?["survey_url"].as_str().map(str::to_owned) }
-    })
-    .await;
+    let (id, number) = (
+        accepted["id"].as_str().unwrap().to_owned(),
+        accepted["number"].as_str().unwrap().to_owned(),
+    );
+    let token = mesh.login(&http, "daniyar", "komek-agent").await;
+    mesh.take_next(&http, &token).await;
+    let resolution = "Настройки APN обновлены, интернет работает.";
+    mesh.resolve(&http, &token, &id, resolution).await;
+    let survey_url = mesh.survey_url(&http, &number, "OLGA@example.kz").await;
 
     let (_driver, webdriver) = start_chromedriver().await;
     let c = browser(&webdriver).await;
     c.goto(&survey_url).await.unwrap();
-    let title = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    let title = text_of(&c, Locator::Css("h1")).await;
     assert_eq!(title, "Komek — опрос");
-    let intro = c.find(Locator::Id("intro")).await.unwrap().text().await.unwrap();
+    let intro = text_of(&c, Locator::Id("intro")).await;
     assert!(intro.contains(&number), "{intro}");
-    c.find(Locator::Css("input[name=csat][value='2']")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("comment")).await.unwrap().send_keys("Интернет снова пропал").await.unwrap();
-    c.find(Locator::Id("send")).await.unwrap().click().await.unwrap();
-    let msg = c.wait().for_element(Locator::XPath("//p[@id='msg' and normalize-space(text())!='']")).await.unwrap();
-    assert_eq!(msg.text().await.unwrap(), "Спасибо! Ваш ответ сохранён.");
+    let msg = answer(&c, 2, Some("Интернет снова пропал")).await;
+    assert_eq!(msg, "Спасибо! Ваш ответ сохранён.");
 
-    let request_url = mesh.url("workspace", &format!("/api/v1/requests/{id}"));
-    eventually(WAIT, "the request is reopened", || {
-        let (http, url, token) = (http.clone(), request_url.clone(), token.clone());
-        async move {
-            let v: Value = http.get(url).bearer_auth(token).send().await.ok()?.json().await.ok()?;
-            (v["request"]["status"] == "reopened").then_some(())
-        }
-    })
-    .await;
+    mesh.wait_for_status(&http, &token, &id, "reopened", "the request is reopened")
+        .await;
 
     // The same link again: the page still opens, but a second answer is refused.
     c.goto(&survey_url).await.unwrap();
-    c.find(Locator::Css("input[name=csat][value='5']")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("send")).await.unwrap().click().await.unwrap();
-    let msg = c.wait().for_element(Locator::XPath("//p[@id='msg' and normalize-space(text())!='']")).await.unwrap();
-    assert_eq!(msg.text().await.unwrap(), "На этот опрос уже ответили.");
+    let msg = answer(&c, 5, None).await;
+    assert_eq!(msg, "На этот опрос уже ответили.");
     c.close().await.unwrap();
 
     let settings = mesh.settings.clone();

@@ -17,11 +17,15 @@ use time::OffsetDateTime;
 
 /// argon2id with the crate's default parameters and a random salt.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    Ok(argon2::Argon2::default().hash_password(password.as_bytes())?.to_string())
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes())?
+        .to_string())
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    argon2::Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
 }
 
 /// What a token says about its bearer.
@@ -54,7 +58,10 @@ impl Tokens {
     }
 
     /// A signed token for `user` and its expiry.
-    pub fn issue(&self, user: &User) -> Result<(String, OffsetDateTime), jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        user: &User,
+    ) -> Result<(String, OffsetDateTime), jsonwebtoken::errors::Error> {
         let now = OffsetDateTime::now_utc();
         let exp = now + self.ttl;
         let claims = Claims {
@@ -65,13 +72,18 @@ impl Tokens {
             iat: now.unix_timestamp(),
             exp: exp.unix_timestamp(),
         };
-        Ok((jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?, exp))
+        Ok((
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?,
+            exp,
+        ))
     }
 
     pub fn verify(&self, token: &str) -> Option<Claims> {
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).ok().map(|d| d.claims)
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .ok()
+            .map(|d| d.claims)
     }
 }
 
@@ -89,6 +101,16 @@ impl Staff {
         match self.0.role {
             Role::Agent | Role::Supervisor => Ok(self),
             Role::DepartmentStaff => Err(ApiError::Forbidden("this needs an agent or supervisor")),
+        }
+    }
+
+    /// Supervisors manage what agents share, such as reply templates.
+    pub fn require_supervisor(&self) -> Result<&Self, ApiError> {
+        match self.0.role {
+            Role::Supervisor => Ok(self),
+            Role::Agent | Role::DepartmentStaff => {
+                Err(ApiError::Forbidden("this needs a supervisor"))
+            }
         }
     }
 
@@ -116,8 +138,13 @@ impl FromRequest for Staff {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         let result = match token {
-            None => Err(ApiError::Unauthorized("send Authorization: Bearer <token> from /api/v1/auth/login")),
-            Some(t) => tokens.verify(t.trim()).map(Staff).ok_or(ApiError::Unauthorized("the token is invalid or expired")),
+            None => Err(ApiError::Unauthorized(
+                "send Authorization: Bearer <token> from /api/v1/auth/login",
+            )),
+            Some(t) => tokens
+                .verify(t.trim())
+                .map(Staff)
+                .ok_or(ApiError::Unauthorized("the token is invalid or expired")),
         };
         std::future::ready(result)
     }
@@ -149,6 +176,8 @@ mod tests {
             role: Role::DepartmentStaff,
             department: Some("billing".into()),
             languages: vec![],
+            categories: vec![],
+            capacity: 0,
             password_hash: String::new(),
         };
         let (token, _) = t.issue(&user).unwrap();

@@ -35,8 +35,13 @@ pub enum HandleError {
 }
 
 /// Consumes `service`'s queue until `shutdown`, reconnecting with backoff.
-pub async fn run_consumer<H, F>(settings: Settings, service: &'static str, status: BusStatus, handler: H, mut shutdown: watch::Receiver<bool>)
-where
+pub async fn run_consumer<H, F>(
+    settings: Settings,
+    service: &'static str,
+    status: BusStatus,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) where
     H: Fn(Envelope) -> F,
     F: Future<Output = Result<(), HandleError>>,
 {
@@ -64,7 +69,13 @@ where
     }
 }
 
-async fn session<H, F>(settings: &Settings, service: &'static str, status: &BusStatus, handler: &H, backoff: &mut Backoff) -> Result<(), BusError>
+async fn session<H, F>(
+    settings: &Settings,
+    service: &'static str,
+    status: &BusStatus,
+    handler: &H,
+    backoff: &mut Backoff,
+) -> Result<(), BusError>
 where
     H: Fn(Envelope) -> F,
     F: Future<Output = Result<(), HandleError>>,
@@ -74,9 +85,15 @@ where
     let conn = connect(&settings.amqp, &format!("komek-{service}-consumer")).await?;
     let ch = conn.create_channel().await?;
     declare(&ch, &names, settings.amqp.delivery_limit).await?;
-    ch.basic_qos(settings.amqp.prefetch, BasicQosOptions::default()).await?;
+    ch.basic_qos(settings.amqp.prefetch, BasicQosOptions::default())
+        .await?;
     let mut consumer = ch
-        .basic_consume(queue.as_str().into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(
+            queue.as_str().into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
         .await?;
     status.set_consumer(true);
     backoff.reset();
@@ -120,14 +137,26 @@ fn header_map(d: &Delivery) -> (HashMap<String, String>, i64) {
 }
 
 /// An ack or nack, given up after `timeout` (on a dead connection it may never return).
-async fn settle(timeout: Duration, f: impl Future<Output = lapin::Result<bool>>) -> lapin::Result<bool> {
+async fn settle(
+    timeout: Duration,
+    f: impl Future<Output = lapin::Result<bool>>,
+) -> lapin::Result<bool> {
     match tokio::time::timeout(timeout, f).await {
         Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {timeout:?}")).into()),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {timeout:?}"),
+        )
+        .into()),
     }
 }
 
-async fn handle_one<H, F>(settings: &Settings, queue: &str, handler: &H, delivery: Delivery) -> Result<(), BusError>
+async fn handle_one<H, F>(
+    settings: &Settings,
+    queue: &str,
+    handler: &H,
+    delivery: Delivery,
+) -> Result<(), BusError>
 where
     H: Fn(Envelope) -> F,
     F: Future<Output = Result<(), HandleError>>,
@@ -174,7 +203,14 @@ where
         Ok(()) => settle(ack_timeout, delivery.ack(BasicAckOptions::default())).await,
         Err(HandleError::Reject(why)) => {
             tracing::error!(event_type = %kind, reason = %why, "event parked: it can never be handled");
-            settle(ack_timeout, delivery.nack(BasicNackOptions { requeue: false, ..Default::default() })).await
+            settle(
+                ack_timeout,
+                delivery.nack(BasicNackOptions {
+                    requeue: false,
+                    ..Default::default()
+                }),
+            )
+            .await
         }
         Err(HandleError::Retry(why)) => {
             if attempt > limit {
@@ -182,7 +218,14 @@ where
             } else {
                 tracing::warn!(event_type = %kind, reason = %why, attempt, limit, "event failed; it will be redelivered");
             }
-            settle(ack_timeout, delivery.nack(BasicNackOptions { requeue: true, ..Default::default() })).await
+            settle(
+                ack_timeout,
+                delivery.nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                }),
+            )
+            .await
         }
     };
     // An ack on a dead channel fails or never returns; either way the broker requeues the

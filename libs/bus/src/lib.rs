@@ -6,10 +6,12 @@
 //!   timeout) and forgets an entry only after its confirm.
 //! - [`consumer`]: the consumer loop: manual ack after the effect is stored, retry by requeue up to
 //!   the delivery limit, then the parking queue, with a log line saying why.
+//! - [`fanout`]: every event to every replica (a private queue each), for live notifications.
 //! - [`status`]: whether this process currently holds working broker connections (for /readyz).
 //! - [`stamp`]: puts the current trace context into an event before it is stored.
 
 pub mod consumer;
+pub mod fanout;
 pub mod relay;
 pub mod status;
 pub mod topology;
@@ -20,6 +22,7 @@ use komek_domain::events::Envelope;
 use secrecy::ExposeSecret;
 
 pub use consumer::{HandleError, run_consumer};
+pub use fanout::run_fanout;
 pub use relay::run_relay;
 pub use status::BusStatus;
 pub use topology::Names;
@@ -43,7 +46,10 @@ pub fn stamp(event: &mut Envelope) {
     event.tracestate = headers.get("tracestate").cloned().filter(|s| !s.is_empty());
 }
 
-pub(crate) async fn connect(settings: &komek_settings::AmqpSettings, name: &str) -> Result<lapin::Connection, BusError> {
+pub(crate) async fn connect(
+    settings: &komek_settings::AmqpSettings,
+    name: &str,
+) -> Result<lapin::Connection, BusError> {
     let props = lapin::ConnectionProperties::default().with_connection_name(name.into());
     Ok(lapin::Connection::connect(settings.url.expose_secret(), props).await?)
 }
@@ -58,7 +64,11 @@ pub(crate) struct Backoff {
 impl Backoff {
     pub(crate) fn new(s: &komek_settings::AmqpSettings) -> Self {
         let min = Duration::from_millis(s.reconnect_min_ms);
-        Self { next: min, min, max: Duration::from_millis(s.reconnect_max_ms) }
+        Self {
+            next: min,
+            min,
+            max: Duration::from_millis(s.reconnect_max_ms),
+        }
     }
     pub(crate) fn reset(&mut self) {
         self.next = self.min;

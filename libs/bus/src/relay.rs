@@ -22,7 +22,13 @@ use crate::topology::{Names, declare};
 use crate::{Backoff, BusError, BusStatus, connect};
 
 /// Runs until `shutdown` turns true. `name` identifies this replica's relay in the consumer group.
-pub async fn run_relay(store: Store, settings: Settings, name: String, status: BusStatus, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_relay(
+    store: Store,
+    settings: Settings,
+    name: String,
+    status: BusStatus,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut backoff = Backoff::new(&settings.amqp);
     loop {
         if *shutdown.borrow() {
@@ -70,13 +76,17 @@ async fn relay_session(
         let mut entries = Vec::new();
         // Take over what a dead relay left behind, now and then.
         if since_claim >= Duration::from_millis(settings.outbox.claim_idle_ms / 2) {
-            entries = store.claim_stale_outbox(name, settings.outbox.claim_idle_ms, settings.outbox.batch).await?;
+            entries = store
+                .claim_stale_outbox(name, settings.outbox.claim_idle_ms, settings.outbox.batch)
+                .await?;
             since_claim = Duration::ZERO;
         }
         if entries.is_empty() {
             let started = std::time::Instant::now();
             let block_ms = usize::try_from(settings.outbox.block_ms).unwrap_or(1000);
-            entries = store.read_outbox(&mut reader, name, settings.outbox.batch, block_ms).await?;
+            entries = store
+                .read_outbox(&mut reader, name, settings.outbox.batch, block_ms)
+                .await?;
             since_claim = since_claim.saturating_add(started.elapsed());
         }
         if entries.is_empty() {
@@ -106,7 +116,10 @@ async fn relay_session(
                 Ok(Ok(c)) if c.is_ack() => match c.take_message() {
                     None => confirmed.push(entry.id.clone()),
                     Some(returned) => {
-                        failure.get_or_insert(BusError::Refused(format!("{} returned: {}", entry.kind, returned.reply_text)));
+                        failure.get_or_insert(BusError::Refused(format!(
+                            "{} returned: {}",
+                            entry.kind, returned.reply_text
+                        )));
                     }
                 },
                 Ok(Ok(_)) => {
@@ -167,10 +180,19 @@ async fn start_publish(
             .with_message_id(message_id.as_str().into())
             .with_type(entry.kind.as_str().into())
             .with_headers(headers);
-        let opts = BasicPublishOptions { mandatory: true, ..Default::default() };
+        let opts = BasicPublishOptions {
+            mandatory: true,
+            ..Default::default()
+        };
         tokio::time::timeout(
             timeout,
-            ch.basic_publish(names.exchange.as_str().into(), entry.kind.as_str().into(), opts, &entry.event, props),
+            ch.basic_publish(
+                names.exchange.as_str().into(),
+                entry.kind.as_str().into(),
+                opts,
+                &entry.event,
+                props,
+            ),
         )
         .await
         .map_err(|_| BusError::ConfirmTimeout(timeout))?

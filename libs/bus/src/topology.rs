@@ -53,7 +53,10 @@ impl Names {
 
 fn quorum(extra: &[(&str, AMQPValue)]) -> FieldTable {
     let mut t = FieldTable::default();
-    t.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    t.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     for (k, v) in extra {
         t.insert((*k).into(), v.clone());
     }
@@ -61,13 +64,30 @@ fn quorum(extra: &[(&str, AMQPValue)]) -> FieldTable {
 }
 
 pub async fn declare(ch: &Channel, names: &Names, delivery_limit: u32) -> Result<(), lapin::Error> {
-    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
-    ch.exchange_declare(names.exchange.as_str().into(), ExchangeKind::Topic, durable, FieldTable::default())
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    ch.exchange_declare(
+        names.exchange.as_str().into(),
+        ExchangeKind::Topic,
+        durable,
+        FieldTable::default(),
+    )
+    .await?;
+    ch.exchange_declare(
+        names.dlx.as_str().into(),
+        ExchangeKind::Fanout,
+        durable,
+        FieldTable::default(),
+    )
+    .await?;
+    let qopts = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    ch.queue_declare(names.parking.as_str().into(), qopts, quorum(&[]))
         .await?;
-    ch.exchange_declare(names.dlx.as_str().into(), ExchangeKind::Fanout, durable, FieldTable::default())
-        .await?;
-    let qopts = QueueDeclareOptions { durable: true, ..Default::default() };
-    ch.queue_declare(names.parking.as_str().into(), qopts, quorum(&[])).await?;
     ch.queue_bind(
         names.parking.as_str().into(),
         names.dlx.as_str().into(),
@@ -94,8 +114,14 @@ pub async fn declare(ch: &Channel, names: &Names, delivery_limit: u32) -> Result
     for (service, keys) in SUBSCRIPTIONS {
         let queue = names.queue(service);
         let args = quorum(&[
-            ("x-delivery-limit", AMQPValue::LongLongInt(i64::from(delivery_limit))),
-            ("x-dead-letter-exchange", AMQPValue::LongString(names.dlx.as_str().into())),
+            (
+                "x-delivery-limit",
+                AMQPValue::LongLongInt(i64::from(delivery_limit)),
+            ),
+            (
+                "x-dead-letter-exchange",
+                AMQPValue::LongString(names.dlx.as_str().into()),
+            ),
         ]);
         ch.queue_declare(queue.as_str().into(), qopts, args).await?;
         for key in *keys {
@@ -115,10 +141,12 @@ pub async fn declare(ch: &Channel, names: &Names, delivery_limit: u32) -> Result
 /// Deletes every exchange and queue of `names` (tests).
 pub async fn delete_all(ch: &Channel, names: &Names) -> Result<(), lapin::Error> {
     for q in names.all_queues() {
-        ch.queue_delete(q.as_str().into(), Default::default()).await?;
+        ch.queue_delete(q.as_str().into(), Default::default())
+            .await?;
     }
     for x in [&names.exchange, &names.dlx] {
-        ch.exchange_delete(x.as_str().into(), Default::default()).await?;
+        ch.exchange_delete(x.as_str().into(), Default::default())
+            .await?;
     }
     Ok(())
 }

@@ -38,7 +38,13 @@ pub struct Calendar {
 
 /// A calendar that is always open: 24/7 deadlines (e.g. urgent requests).
 pub fn always_open() -> Calendar {
-    Calendar { tz: TimeZone::UTC, days: [true; 7], open: Time::midnight(), close: Time::MAX, holidays: BTreeSet::new() }
+    Calendar {
+        tz: TimeZone::UTC,
+        days: [true; 7],
+        open: Time::midnight(),
+        close: Time::MAX,
+        holidays: BTreeSet::new(),
+    }
 }
 
 fn to_ts(t: OffsetDateTime) -> Timestamp {
@@ -46,14 +52,24 @@ fn to_ts(t: OffsetDateTime) -> Timestamp {
 }
 
 fn from_ts(t: Timestamp) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(t.as_nanosecond())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 impl Calendar {
     /// `days` are weekday numbers, Monday = 1 ... Sunday = 7; `open`/`close` are "HH:MM"; holidays "YYYY-MM-DD".
-    pub fn new(zone: &str, days: &[u8], open: &str, close: &str, holidays: &[String]) -> Result<Self, CalendarError> {
+    pub fn new(
+        zone: &str,
+        days: &[u8],
+        open: &str,
+        close: &str,
+        holidays: &[String],
+    ) -> Result<Self, CalendarError> {
         let tz = TimeZone::get(zone).map_err(|_| CalendarError::Zone(zone.to_owned()))?;
-        let parse_time = |s: &str| s.parse::<Time>().map_err(|_| CalendarError::Time(s.to_owned()));
+        let parse_time = |s: &str| {
+            s.parse::<Time>()
+                .map_err(|_| CalendarError::Time(s.to_owned()))
+        };
         let (open, close) = (parse_time(open)?, parse_time(close)?);
         if open >= close {
             return Err(CalendarError::Hours);
@@ -69,9 +85,18 @@ impl Calendar {
         }
         let holidays = holidays
             .iter()
-            .map(|h| h.parse::<Date>().map_err(|_| CalendarError::Date(h.clone())))
+            .map(|h| {
+                h.parse::<Date>()
+                    .map_err(|_| CalendarError::Date(h.clone()))
+            })
             .collect::<Result<_, _>>()?;
-        Ok(Self { tz, days: set, open, close, holidays })
+        Ok(Self {
+            tz,
+            days: set,
+            open,
+            close,
+            holidays,
+        })
     }
 
     fn is_working(&self, d: Date) -> bool {
@@ -84,9 +109,18 @@ impl Calendar {
         if !self.is_working(d) {
             return None;
         }
-        let at = |t: Time| d.to_datetime(t).to_zoned(self.tz.clone()).ok().map(|z| z.timestamp());
+        let at = |t: Time| {
+            d.to_datetime(t)
+                .to_zoned(self.tz.clone())
+                .ok()
+                .map(|z| z.timestamp())
+        };
         let close = if self.close == Time::MAX {
-            d.tomorrow().ok()?.to_zoned(self.tz.clone()).ok()?.timestamp()
+            d.tomorrow()
+                .ok()?
+                .to_zoned(self.tz.clone())
+                .ok()?
+                .timestamp()
         } else {
             at(self.close)?
         };
@@ -116,7 +150,11 @@ impl Calendar {
             }
             let Ok(next) = day.tomorrow() else { break };
             day = next;
-            now = now.max(next.to_zoned(self.tz.clone()).map(|z: Zoned| z.timestamp()).unwrap_or(now));
+            now = now.max(
+                next.to_zoned(self.tz.clone())
+                    .map(|z: Zoned| z.timestamp())
+                    .unwrap_or(now),
+            );
         }
         from_ts(now)
     }
@@ -151,40 +189,77 @@ mod tests {
 
     fn almaty() -> Calendar {
         // Mon-Fri 09:00-18:00 in Almaty (UTC+5), with 16 December (Independence Day) off.
-        Calendar::new("Asia/Almaty", &[1, 2, 3, 4, 5], "09:00", "18:00", &["2026-12-16".into()]).unwrap()
+        Calendar::new(
+            "Asia/Almaty",
+            &[1, 2, 3, 4, 5],
+            "09:00",
+            "18:00",
+            &["2026-12-16".into()],
+        )
+        .unwrap()
     }
 
     #[test]
     fn inside_one_day() {
         // Thursday 26 Nov 2026, 10:00 local = 05:00 UTC; four working hours later is 14:00 local.
         let c = almaty();
-        assert_eq!(c.add(datetime!(2026-11-26 05:00 UTC), 240), datetime!(2026-11-26 09:00 UTC));
+        assert_eq!(
+            c.add(datetime!(2026-11-26 05:00 UTC), 240),
+            datetime!(2026-11-26 09:00 UTC)
+        );
     }
 
     #[test]
     fn after_hours_starts_next_morning_and_skips_the_weekend() {
         let c = almaty();
         // Friday 27 Nov, 17:00 local: one hour left on Friday, the rest from Monday 09:00.
-        assert_eq!(c.add(datetime!(2026-11-27 12:00 UTC), 120), datetime!(2026-11-30 05:00 UTC));
+        assert_eq!(
+            c.add(datetime!(2026-11-27 12:00 UTC), 120),
+            datetime!(2026-11-30 05:00 UTC)
+        );
         // Saturday night: the clock starts on Monday at 09:00 local (04:00 UTC).
-        assert_eq!(c.add(datetime!(2026-11-28 18:00 UTC), 30), datetime!(2026-11-30 04:30 UTC));
+        assert_eq!(
+            c.add(datetime!(2026-11-28 18:00 UTC), 30),
+            datetime!(2026-11-30 04:30 UTC)
+        );
     }
 
     #[test]
     fn holidays_are_skipped() {
         let c = almaty();
         // Tuesday 15 Dec 17:30 local, 60 minutes: 30 on Tuesday, 16 Dec is a holiday, 30 on Thursday.
-        assert_eq!(c.add(datetime!(2026-12-15 12:30 UTC), 60), datetime!(2026-12-17 04:30 UTC));
+        assert_eq!(
+            c.add(datetime!(2026-12-15 12:30 UTC), 60),
+            datetime!(2026-12-17 04:30 UTC)
+        );
     }
 
     #[test]
     fn counting_working_minutes_between() {
         let c = almaty();
         // Friday 17:00 local to Monday 10:00 local: 60 + 60 minutes.
-        assert_eq!(c.between(datetime!(2026-11-27 12:00 UTC), datetime!(2026-11-30 05:00 UTC)), 120);
-        assert_eq!(c.between(datetime!(2026-11-30 05:00 UTC), datetime!(2026-11-27 12:00 UTC)), 0);
+        assert_eq!(
+            c.between(
+                datetime!(2026-11-27 12:00 UTC),
+                datetime!(2026-11-30 05:00 UTC)
+            ),
+            120
+        );
+        assert_eq!(
+            c.between(
+                datetime!(2026-11-30 05:00 UTC),
+                datetime!(2026-11-27 12:00 UTC)
+            ),
+            0
+        );
         // A whole week: five days of nine hours.
-        assert_eq!(c.between(datetime!(2026-11-23 00:00 UTC), datetime!(2026-11-30 00:00 UTC)), 5 * 9 * 60);
+        assert_eq!(
+            c.between(
+                datetime!(2026-11-23 00:00 UTC),
+                datetime!(2026-11-30 00:00 UTC)
+            ),
+            5 * 9 * 60
+        );
     }
 
     #[test]
@@ -199,16 +274,40 @@ mod tests {
     #[test]
     fn always_open_is_wall_clock() {
         let c = always_open();
-        assert_eq!(c.add(datetime!(2026-11-28 23:30 UTC), 90), datetime!(2026-11-29 01:00 UTC));
-        assert_eq!(c.between(datetime!(2026-11-28 23:30 UTC), datetime!(2026-11-29 01:00 UTC)), 90);
+        assert_eq!(
+            c.add(datetime!(2026-11-28 23:30 UTC), 90),
+            datetime!(2026-11-29 01:00 UTC)
+        );
+        assert_eq!(
+            c.between(
+                datetime!(2026-11-28 23:30 UTC),
+                datetime!(2026-11-29 01:00 UTC)
+            ),
+            90
+        );
     }
 
     #[test]
     fn bad_calendars_are_refused() {
-        assert_eq!(Calendar::new("Mars/Olympus", &[1], "09:00", "18:00", &[]).unwrap_err(), CalendarError::Zone("Mars/Olympus".into()));
-        assert_eq!(Calendar::new("UTC", &[1], "18:00", "09:00", &[]).unwrap_err(), CalendarError::Hours);
-        assert_eq!(Calendar::new("UTC", &[], "09:00", "18:00", &[]).unwrap_err(), CalendarError::NoDays);
-        assert!(matches!(Calendar::new("UTC", &[1], "9h", "18:00", &[]).unwrap_err(), CalendarError::Time(_)));
-        assert!(matches!(Calendar::new("UTC", &[1], "09:00", "18:00", &["16.12.2026".into()]).unwrap_err(), CalendarError::Date(_)));
+        assert_eq!(
+            Calendar::new("Mars/Olympus", &[1], "09:00", "18:00", &[]).unwrap_err(),
+            CalendarError::Zone("Mars/Olympus".into())
+        );
+        assert_eq!(
+            Calendar::new("UTC", &[1], "18:00", "09:00", &[]).unwrap_err(),
+            CalendarError::Hours
+        );
+        assert_eq!(
+            Calendar::new("UTC", &[], "09:00", "18:00", &[]).unwrap_err(),
+            CalendarError::NoDays
+        );
+        assert!(matches!(
+            Calendar::new("UTC", &[1], "9h", "18:00", &[]).unwrap_err(),
+            CalendarError::Time(_)
+        ));
+        assert!(matches!(
+            Calendar::new("UTC", &[1], "09:00", "18:00", &["16.12.2026".into()]).unwrap_err(),
+            CalendarError::Date(_)
+        ));
     }
 }

@@ -79,11 +79,18 @@ impl DeadlinePolicy {
                     && o.channel.is_none_or(|c| c == channel)
             })
             .map(|o| (o.first_response_minutes, o.resolution_minutes))
-            .unwrap_or((self.first_response_minutes.get(priority), self.resolution_minutes.get(priority)))
+            .unwrap_or((
+                self.first_response_minutes.get(priority),
+                self.resolution_minutes.get(priority),
+            ))
     }
 
     /// The calendar this priority's clock runs on.
-    pub fn calendar_for<'a>(&self, business: &'a Calendar, priority: Priority) -> std::borrow::Cow<'a, Calendar> {
+    pub fn calendar_for<'a>(
+        &self,
+        business: &'a Calendar,
+        priority: Priority,
+    ) -> std::borrow::Cow<'a, Calendar> {
         if self.around_the_clock.contains(&priority) {
             std::borrow::Cow::Owned(always_open())
         } else {
@@ -102,12 +109,48 @@ impl DeadlinePolicy {
     ) -> (Due, Warnings) {
         let cal = self.calendar_for(business, priority);
         let (fr, res) = self.minutes(category, priority, channel);
-        let due = Due { first_response: cal.add(now, fr), resolution: cal.add(now, res) };
+        let due = Due {
+            first_response: cal.add(now, fr),
+            resolution: cal.add(now, res),
+        };
         let warn = Warnings {
             first_response: cal.add(now, fr * self.warn_at_percent / 100),
             resolution: cal.add(now, res * self.warn_at_percent / 100),
         };
         (due, warn)
+    }
+
+    /// The warning moments for deadlines already set: `warn_at_percent` of the working time
+    /// between `start` and each deadline.
+    pub fn warnings_for(
+        &self,
+        business: &Calendar,
+        priority: Priority,
+        start: OffsetDateTime,
+        due: &Due,
+    ) -> Warnings {
+        let cal = self.calendar_for(business, priority);
+        let at = |deadline| {
+            cal.add(
+                start,
+                cal.between(start, deadline) * self.warn_at_percent / 100,
+            )
+        };
+        Warnings {
+            first_response: at(due.first_response),
+            resolution: at(due.resolution),
+        }
+    }
+
+    /// A new resolution deadline counted from `now` (a reopened request gets its full time again).
+    pub fn resolution_from(
+        &self,
+        business: &Calendar,
+        r: &crate::Request,
+        now: OffsetDateTime,
+    ) -> OffsetDateTime {
+        let (_, res) = self.minutes(r.category, r.priority, r.channel);
+        self.calendar_for(business, r.priority).add(now, res)
     }
 
     /// Checks a policy; one line per problem.
@@ -116,9 +159,14 @@ impl DeadlinePolicy {
         if !(1..=99).contains(&self.warn_at_percent) {
             out.push("deadlines.warn_at_percent: 1 to 99".to_owned());
         }
-        for (name, p) in [("first_response_minutes", self.first_response_minutes), ("resolution_minutes", self.resolution_minutes)] {
+        for (name, p) in [
+            ("first_response_minutes", self.first_response_minutes),
+            ("resolution_minutes", self.resolution_minutes),
+        ] {
             if [p.low, p.normal, p.high, p.urgent].iter().any(|m| *m <= 0) {
-                out.push(format!("deadlines.{name}: every priority needs a positive number of minutes"));
+                out.push(format!(
+                    "deadlines.{name}: every priority needs a positive number of minutes"
+                ));
             }
         }
         for (i, o) in self.overrides.iter().enumerate() {
@@ -140,8 +188,18 @@ mod tests {
     fn policy() -> DeadlinePolicy {
         DeadlinePolicy {
             warn_at_percent: 80,
-            first_response_minutes: PerPriority { low: 480, normal: 240, high: 60, urgent: 15 },
-            resolution_minutes: PerPriority { low: 4320, normal: 1440, high: 480, urgent: 120 },
+            first_response_minutes: PerPriority {
+                low: 480,
+                normal: 240,
+                high: 60,
+                urgent: 15,
+            },
+            resolution_minutes: PerPriority {
+                low: 4320,
+                normal: 1440,
+                high: 480,
+                urgent: 120,
+            },
             around_the_clock: vec![Priority::Urgent],
             overrides: vec![Override {
                 category: Some(Category::Network),
@@ -160,21 +218,39 @@ mod tests {
     #[test]
     fn overrides_win_in_order() {
         let p = policy();
-        assert_eq!(p.minutes(Category::Network, Priority::Low, Channel::CallCenter), (30, 240));
-        assert_eq!(p.minutes(Category::Network, Priority::Low, Channel::Web), (480, 4320));
+        assert_eq!(
+            p.minutes(Category::Network, Priority::Low, Channel::CallCenter),
+            (30, 240)
+        );
+        assert_eq!(
+            p.minutes(Category::Network, Priority::Low, Channel::Web),
+            (480, 4320)
+        );
     }
 
     #[test]
     fn business_hours_and_warnings() {
         // Friday 17:00 Almaty, normal priority: 240 working minutes -> Monday 12:00; warning at 80% (192 min) -> Monday 11:12.
-        let (due, warn) = policy().due(&cal(), Category::Billing, Priority::Normal, Channel::Web, datetime!(2026-11-27 12:00 UTC));
+        let (due, warn) = policy().due(
+            &cal(),
+            Category::Billing,
+            Priority::Normal,
+            Channel::Web,
+            datetime!(2026-11-27 12:00 UTC),
+        );
         assert_eq!(due.first_response, datetime!(2026-11-30 07:00 UTC));
         assert_eq!(warn.first_response, datetime!(2026-11-30 06:12 UTC));
     }
 
     #[test]
     fn urgent_runs_around_the_clock() {
-        let (due, _) = policy().due(&cal(), Category::Billing, Priority::Urgent, Channel::Web, datetime!(2026-11-28 20:00 UTC));
+        let (due, _) = policy().due(
+            &cal(),
+            Category::Billing,
+            Priority::Urgent,
+            Channel::Web,
+            datetime!(2026-11-28 20:00 UTC),
+        );
         assert_eq!(due.first_response, datetime!(2026-11-28 20:15 UTC));
         assert_eq!(due.resolution, datetime!(2026-11-28 22:00 UTC));
     }

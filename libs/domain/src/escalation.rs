@@ -42,7 +42,12 @@ pub struct Escalation {
 pub struct AlreadyAnswered;
 
 impl Escalation {
-    pub fn answer(&mut self, by: &str, text: &str, now: OffsetDateTime) -> Result<(), AlreadyAnswered> {
+    pub fn answer(
+        &mut self,
+        by: &str,
+        text: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AlreadyAnswered> {
         if self.status != EscalationStatus::Open {
             return Err(AlreadyAnswered);
         }

@@ -26,11 +26,25 @@ pub mod kind {
     pub const ESCALATION_ANSWERED: &str = "escalation.answered";
     pub const SURVEY_CREATED: &str = "survey.created";
     pub const SURVEY_ANSWERED: &str = "survey.answered";
+    pub const REQUEST_HANDED_BACK: &str = "request.handed_back";
+    pub const REQUEST_REASSIGNED: &str = "request.reassigned";
+    pub const OFFER_MADE: &str = "offer.made";
+    pub const OFFER_DECLINED: &str = "offer.declined";
+    pub const OFFER_EXPIRED: &str = "offer.expired";
+    pub const DEADLINE_WARNING: &str = "deadline.warning";
+    pub const DEADLINE_BREACHED: &str = "deadline.breached";
 }
 
 /// Which consuming service listens to which event types (queue name suffix, binding keys).
 pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
-    ("workspace", &[kind::REQUEST_CREATED, kind::ESCALATION_ANSWERED, kind::SURVEY_ANSWERED]),
+    (
+        "workspace",
+        &[
+            kind::REQUEST_CREATED,
+            kind::ESCALATION_ANSWERED,
+            kind::SURVEY_ANSWERED,
+        ],
+    ),
     ("escalation", &[kind::REQUEST_ESCALATED]),
     ("survey", &[kind::REQUEST_RESOLVED]),
 ];
@@ -62,7 +76,12 @@ pub enum EnvelopeError {
 }
 
 impl Envelope {
-    pub fn new<P: Serialize>(kind: &str, request_id: RequestId, payload: &P, now: OffsetDateTime) -> Self {
+    pub fn new<P: Serialize>(
+        kind: &str,
+        request_id: RequestId,
+        payload: &P,
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
             v: ENVELOPE_VERSION,
             id: Uuid::now_v7(),
@@ -131,6 +150,27 @@ pub struct RequestResolved {
     pub agent: String,
 }
 
+/// A request offered to an agent, or an offer that ended unanswered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferEvent {
+    pub number: RequestNumber,
+    pub agent: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A deadline warning or breach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineEvent {
+    pub number: RequestNumber,
+    /// `first_response` or `resolution`.
+    pub deadline: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurveyAnswered {
     pub survey_id: Uuid,
@@ -145,8 +185,17 @@ mod tests {
 
     #[test]
     fn envelope_round_trips_and_checks_version() {
-        let p = SurveyAnswered { survey_id: Uuid::now_v7(), csat: 1, comment: Some("жоқ".into()) };
-        let mut e = Envelope::new(kind::SURVEY_ANSWERED, RequestId::new(), &p, OffsetDateTime::now_utc());
+        let p = SurveyAnswered {
+            survey_id: Uuid::now_v7(),
+            csat: 1,
+            comment: Some("жоқ".into()),
+        };
+        let mut e = Envelope::new(
+            kind::SURVEY_ANSWERED,
+            RequestId::new(),
+            &p,
+            OffsetDateTime::now_utc(),
+        );
         e.traceparent = Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into());
         let bytes = serde_json::to_vec(&e).unwrap();
         let back = Envelope::decode(&bytes).unwrap();

@@ -9,6 +9,7 @@
 //! - [`deadline`]: deadline policies by category, priority and channel, and warning moments.
 //! - [`ack`]: the customer acknowledgment text in the customer's language.
 //! - [`staff`], [`escalation`], [`survey`]: users and departments, escalations, feedback surveys.
+//! - [`template`]: reply templates per category and language, and their placeholder rendering.
 
 pub mod ack;
 pub mod calendar;
@@ -21,6 +22,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod staff;
 pub mod survey;
+pub mod template;
 
 pub use lifecycle::{Status, TransitionError};
 pub use model::*;

@@ -58,9 +58,15 @@ impl Status {
             (New, Queued)
                 | (Queued, Assigned)
                 | (Assigned, Queued)
-                | (Assigned | Reopened | WaitingCustomer | Escalated, InProgress)
+                | (
+                    Assigned | Reopened | WaitingCustomer | Escalated,
+                    InProgress
+                )
                 | (Assigned | InProgress, WaitingCustomer)
-                | (Assigned | InProgress | WaitingCustomer | Reopened, Escalated)
+                | (
+                    Assigned | InProgress | WaitingCustomer | Reopened,
+                    Escalated
+                )
                 | (Assigned | InProgress | WaitingCustomer | Reopened, Resolved)
                 | (Resolved, Closed | Reopened)
                 | (Reopened, Queued)

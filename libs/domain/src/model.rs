@@ -108,7 +108,9 @@ impl Category {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -187,8 +189,14 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains('@')
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
-        if ok { Ok(Self(s)) } else { Err(ContactError::Email) }
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(ContactError::Email)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -336,7 +344,12 @@ impl Request {
     }
 
     /// A history line that changes no status (a note, a message).
-    pub fn record(actor: &str, action: &str, detail: Option<String>, now: OffsetDateTime) -> Change {
+    pub fn record(
+        actor: &str,
+        action: &str,
+        detail: Option<String>,
+        now: OffsetDateTime,
+    ) -> Change {
         HistoryEntry {
             at: now,
             actor: actor.to_owned(),
@@ -349,25 +362,61 @@ impl Request {
 
     /// The oldest waiting request is taken by `agent`.
     pub fn assign(&mut self, agent: &str, now: OffsetDateTime) -> Result<Change, TransitionError> {
-        let change = self.move_to(Status::Assigned, agent, "assigned", Some(agent.to_owned()), now)?;
+        let change = self.move_to(
+            Status::Assigned,
+            agent,
+            "assigned",
+            Some(agent.to_owned()),
+            now,
+        )?;
         self.owner = Some(agent.to_owned());
         Ok(change)
     }
 
+    /// The owner gives an untouched request back to the queue (going offline).
+    pub fn hand_back(&mut self, now: OffsetDateTime) -> Result<Change, TransitionError> {
+        let owner = self.owner.clone().unwrap_or_default();
+        let change = self.move_to(Status::Queued, &owner, "handed_back", None, now)?;
+        self.owner = None;
+        Ok(change)
+    }
+
+    /// A supervisor gives the request to another agent; its status does not change.
+    pub fn reassign(&mut self, to: &str, by: &str, now: OffsetDateTime) -> Change {
+        let from = self
+            .owner
+            .replace(to.to_owned())
+            .unwrap_or_else(|| "queue".to_owned());
+        Self::record(by, "reassigned", Some(format!("{from} -> {to}")), now)
+    }
+
     /// A customer-visible reply; the first one stops the first-response clock.
-    pub fn reply(&mut self, agent: &str, text: &str, now: OffsetDateTime) -> Result<Change, TransitionError> {
+    pub fn reply(
+        &mut self,
+        agent: &str,
+        text: &str,
+        now: OffsetDateTime,
+    ) -> Result<Change, TransitionError> {
         let change = if self.status == Status::InProgress {
             Self::record(agent, "replied", None, now)
         } else {
             self.move_to(Status::InProgress, agent, "replied", None, now)?
         };
         self.first_response_at.get_or_insert(now);
-        self.messages.push(Message { kind: MessageKind::Reply, text: text.to_owned(), at: now });
+        self.messages.push(Message {
+            kind: MessageKind::Reply,
+            text: text.to_owned(),
+            at: now,
+        });
         Ok(change)
     }
 
     pub fn note(&mut self, author: &str, text: &str, now: OffsetDateTime) -> Change {
-        self.notes.push(Note { author: author.to_owned(), text: text.to_owned(), at: now });
+        self.notes.push(Note {
+            author: author.to_owned(),
+            text: text.to_owned(),
+            at: now,
+        });
         Self::record(author, "note_added", None, now)
     }
 
@@ -394,26 +443,59 @@ impl Request {
         now: OffsetDateTime,
     ) -> Result<Change, TransitionError> {
         if self.escalation.as_ref().map(|e| e.id) != Some(escalation_id) {
-            return Err(TransitionError { from: self.status, to: Status::InProgress });
+            return Err(TransitionError {
+                from: self.status,
+                to: Status::InProgress,
+            });
         }
         let author = format!("{department}:{by}");
-        let change = self.move_to(Status::InProgress, &author, "escalation_answered", Some(text.to_owned()), now)?;
-        self.notes.push(Note { author, text: text.to_owned(), at: now });
+        let change = self.move_to(
+            Status::InProgress,
+            &author,
+            "escalation_answered",
+            Some(text.to_owned()),
+            now,
+        )?;
+        self.notes.push(Note {
+            author,
+            text: text.to_owned(),
+            at: now,
+        });
         self.escalation = None;
         Ok(change)
     }
 
-    pub fn resolve(&mut self, agent: &str, resolution: &str, now: OffsetDateTime) -> Result<Change, TransitionError> {
-        let change = self.move_to(Status::Resolved, agent, "resolved", Some(resolution.to_owned()), now)?;
+    pub fn resolve(
+        &mut self,
+        agent: &str,
+        resolution: &str,
+        now: OffsetDateTime,
+    ) -> Result<Change, TransitionError> {
+        let change = self.move_to(
+            Status::Resolved,
+            agent,
+            "resolved",
+            Some(resolution.to_owned()),
+            now,
+        )?;
         self.resolved_at = Some(now);
         self.resolution = Some(resolution.to_owned());
         self.first_response_at.get_or_insert(now);
-        self.messages.push(Message { kind: MessageKind::Resolution, text: resolution.to_owned(), at: now });
+        self.messages.push(Message {
+            kind: MessageKind::Resolution,
+            text: resolution.to_owned(),
+            at: now,
+        });
         Ok(change)
     }
 
     /// The customer said it is not solved: back to its owner, with their words in the history.
-    pub fn reopen(&mut self, actor: &str, why: Option<String>, now: OffsetDateTime) -> Result<Change, TransitionError> {
+    pub fn reopen(
+        &mut self,
+        actor: &str,
+        why: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Change, TransitionError> {
         let change = self.move_to(Status::Reopened, actor, "reopened", why, now)?;
         self.resolved_at = None;
         Ok(change)
@@ -426,17 +508,41 @@ mod tests {
 
     #[test]
     fn msisdn_forms() {
-        assert_eq!(Msisdn::parse("+7 701 123-45-67").unwrap().as_str(), "+77011234567");
-        assert_eq!(Msisdn::parse("87011234567").unwrap().as_str(), "+77011234567");
-        for bad in ["", "12345", "+7abc", "7701123456789012345", "+0123456789", "hello"] {
+        assert_eq!(
+            Msisdn::parse("+7 701 123-45-67").unwrap().as_str(),
+            "+77011234567"
+        );
+        assert_eq!(
+            Msisdn::parse("87011234567").unwrap().as_str(),
+            "+77011234567"
+        );
+        for bad in [
+            "",
+            "12345",
+            "+7abc",
+            "7701123456789012345",
+            "+0123456789",
+            "hello",
+        ] {
             assert!(Msisdn::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn email_forms() {
-        assert_eq!(Email::parse(" Aigerim@Mail.KZ ").unwrap().as_str(), "aigerim@mail.kz");
-        for bad in ["", "a@b", "@x.kz", "a b@x.kz", "a@x.kz\r\nBcc: y", "a@@x.kz", "<a@x.kz>"] {
+        assert_eq!(
+            Email::parse(" Aigerim@Mail.KZ ").unwrap().as_str(),
+            "aigerim@mail.kz"
+        );
+        for bad in [
+            "",
+            "a@b",
+            "@x.kz",
+            "a b@x.kz",
+            "a@x.kz\r\nBcc: y",
+            "a@@x.kz",
+            "<a@x.kz>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -22,8 +22,25 @@ pub struct User {
     pub department: Option<String>,
     /// Languages the person works in.
     pub languages: Vec<crate::Lang>,
+    /// Categories an agent takes; empty means every category.
+    #[serde(default)]
+    pub categories: Vec<crate::Category>,
+    /// How many open requests an agent holds at once.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
     /// argon2id PHC string.
     pub password_hash: String,
+}
+
+fn default_capacity() -> u32 {
+    10
+}
+
+impl User {
+    /// Whether this person may take requests of `category`.
+    pub fn takes(&self, category: crate::Category) -> bool {
+        self.categories.is_empty() || self.categories.contains(&category)
+    }
 }
 
 /// A user as shown to clients.
@@ -35,6 +52,10 @@ pub struct UserView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     pub languages: Vec<crate::Lang>,
+    #[serde(default)]
+    pub categories: Vec<crate::Category>,
+    #[serde(default)]
+    pub capacity: u32,
 }
 
 impl From<&User> for UserView {
@@ -45,6 +66,8 @@ impl From<&User> for UserView {
             role: u.role,
             department: u.department.clone(),
             languages: u.languages.clone(),
+            categories: u.categories.clone(),
+            capacity: u.capacity,
         }
     }
 }
@@ -54,4 +77,23 @@ pub struct Department {
     /// Short code used in APIs: billing, network, roaming, finance, legal...
     pub code: String,
     pub name: String,
+}
+
+/// Presence of an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
+}
+
+impl Presence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Online => "online",
+            Presence::Away => "away",
+            Presence::Offline => "offline",
+        }
+    }
 }

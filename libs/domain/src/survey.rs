@@ -46,14 +46,23 @@ impl Survey {
         now < self.expires_at
     }
 
-    pub fn answer(&mut self, csat: u8, comment: Option<String>, now: OffsetDateTime) -> Result<(), SurveyError> {
+    pub fn answer(
+        &mut self,
+        csat: u8,
+        comment: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<(), SurveyError> {
         if !self.is_open(now) {
             return Err(SurveyError::Expired);
         }
         if self.answer.is_some() {
             return Err(SurveyError::AlreadyAnswered);
         }
-        self.answer = Some(SurveyAnswer { csat, comment, at: now });
+        self.answer = Some(SurveyAnswer {
+            csat,
+            comment,
+            at: now,
+        });
         Ok(())
     }
 }

@@ -27,6 +27,8 @@ pub struct Settings {
     pub requests: RequestSettings,
     pub calendar: CalendarSettings,
     pub deadlines: komek_domain::deadline::DeadlinePolicy,
+    pub watcher: WatcherSettings,
+    pub routing: RoutingSettings,
     pub survey: SurveySettings,
     pub outbox: OutboxSettings,
     pub seed: SeedSettings,
@@ -105,6 +107,28 @@ pub struct RequestSettings {
     pub idempotency_ttl_hours: u64,
 }
 
+/// How requests reach agents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    /// Offer each new request to the best online agent over their live connection.
+    pub offers: bool,
+    /// An offer not accepted within this goes back to the queue.
+    pub offer_timeout_secs: i64,
+}
+
+/// The deadline watcher each workspace replica runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatcherSettings {
+    /// How often it looks for due warnings and breaches.
+    pub interval_ms: u64,
+    /// How long a claimed entry is this replica's before another may take it over.
+    pub lease_ms: u64,
+    /// Entries claimed per look.
+    pub batch: usize,
+}
+
 /// The business calendar deadlines are counted in.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,8 +146,16 @@ pub struct CalendarSettings {
 }
 
 impl CalendarSettings {
-    pub fn calendar(&self) -> Result<komek_domain::calendar::Calendar, komek_domain::calendar::CalendarError> {
-        komek_domain::calendar::Calendar::new(&self.time_zone, &self.working_days, &self.open, &self.close, &self.holidays)
+    pub fn calendar(
+        &self,
+    ) -> Result<komek_domain::calendar::Calendar, komek_domain::calendar::CalendarError> {
+        komek_domain::calendar::Calendar::new(
+            &self.time_zone,
+            &self.working_days,
+            &self.open,
+            &self.close,
+            &self.holidays,
+        )
     }
 }
 
@@ -201,49 +233,101 @@ impl Settings {
             redis.starts_with("redis://") || redis.starts_with("rediss://"),
             "redis.url: must start with redis:// or rediss://",
         );
-        need(valid_prefix(&self.redis.prefix), "redis.prefix: 1-64 letters, digits, '-', '_' or ':'");
-        need(self.redis.response_timeout_ms >= 100, "redis.response_timeout_ms: at least 100");
+        need(
+            valid_prefix(&self.redis.prefix),
+            "redis.prefix: 1-64 letters, digits, '-', '_' or ':'",
+        );
+        need(
+            self.redis.response_timeout_ms >= 100,
+            "redis.response_timeout_ms: at least 100",
+        );
         let amqp = self.amqp.url.expose_secret();
         need(
             amqp.starts_with("amqp://") || amqp.starts_with("amqps://"),
             "amqp.url: must start with amqp:// or amqps://",
         );
-        need(valid_prefix(&self.amqp.prefix), "amqp.prefix: 1-64 letters, digits, '-', '_' or ':'");
-        need(self.amqp.delivery_limit >= 1, "amqp.delivery_limit: at least 1");
-        need(self.amqp.publish_timeout_ms >= 100, "amqp.publish_timeout_ms: at least 100");
-        need(self.amqp.prefetch >= 1, "amqp.prefetch: at least 1");
-        need(self.amqp.retry_window_ms <= 600_000, "amqp.retry_window_ms: at most 600000");
         need(
-            self.amqp.reconnect_min_ms >= 10 && self.amqp.reconnect_max_ms >= self.amqp.reconnect_min_ms,
+            valid_prefix(&self.amqp.prefix),
+            "amqp.prefix: 1-64 letters, digits, '-', '_' or ':'",
+        );
+        need(
+            self.amqp.delivery_limit >= 1,
+            "amqp.delivery_limit: at least 1",
+        );
+        need(
+            self.amqp.publish_timeout_ms >= 100,
+            "amqp.publish_timeout_ms: at least 100",
+        );
+        need(self.amqp.prefetch >= 1, "amqp.prefetch: at least 1");
+        need(
+            self.amqp.retry_window_ms <= 600_000,
+            "amqp.retry_window_ms: at most 600000",
+        );
+        need(
+            self.amqp.reconnect_min_ms >= 10
+                && self.amqp.reconnect_max_ms >= self.amqp.reconnect_min_ms,
             "amqp.reconnect_min_ms/reconnect_max_ms: min at least 10 and max at least min",
         );
         need(
             self.auth.jwt_secret.expose_secret().len() >= 32,
             "auth.jwt_secret: at least 32 characters",
         );
-        need(self.auth.token_ttl_minutes > 0, "auth.token_ttl_minutes: positive");
-        need(self.http.body_limit_bytes >= 1024, "http.body_limit_bytes: at least 1024");
+        need(
+            self.auth.token_ttl_minutes > 0,
+            "auth.token_ttl_minutes: positive",
+        );
+        need(
+            self.http.body_limit_bytes >= 1024,
+            "http.body_limit_bytes: at least 1024",
+        );
         need(
             !self.requests.number_prefix.is_empty()
                 && self.requests.number_prefix.len() <= 8
-                && self.requests.number_prefix.chars().all(|c| c.is_ascii_uppercase()),
+                && self
+                    .requests
+                    .number_prefix
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase()),
             "requests.number_prefix: 1-8 capital letters A-Z",
         );
         if let Err(e) = self.calendar.calendar() {
             need(false, &format!("calendar: {e}"));
         }
+        need(
+            self.watcher.interval_ms >= 10,
+            "watcher.interval_ms: at least 10",
+        );
+        need(
+            (1..=3600).contains(&self.routing.offer_timeout_secs),
+            "routing.offer_timeout_secs: 1 to 3600",
+        );
+        need(
+            self.watcher.lease_ms >= 1000,
+            "watcher.lease_ms: at least 1000",
+        );
+        need(self.watcher.batch >= 1, "watcher.batch: at least 1");
         for line in self.deadlines.problems() {
             need(false, &line);
         }
-        need(self.requests.idempotency_ttl_hours > 0, "requests.idempotency_ttl_hours: positive");
         need(
-            self.survey.public_base_url.starts_with("http://") || self.survey.public_base_url.starts_with("https://"),
+            self.requests.idempotency_ttl_hours > 0,
+            "requests.idempotency_ttl_hours: positive",
+        );
+        need(
+            self.survey.public_base_url.starts_with("http://")
+                || self.survey.public_base_url.starts_with("https://"),
             "survey.public_base_url: must be an http(s) URL",
         );
         need(self.survey.ttl_hours > 0, "survey.ttl_hours: positive");
-        need((1..=5).contains(&self.survey.reopen_at_or_below), "survey.reopen_at_or_below: 1 to 5");
+        need(
+            (1..=5).contains(&self.survey.reopen_at_or_below),
+            "survey.reopen_at_or_below: 1 to 5",
+        );
         need(self.outbox.batch >= 1, "outbox.batch: at least 1");
-        need(self.outbox.claim_idle_ms >= 1000, "outbox.claim_idle_ms: at least 1000");
+        need(
+            self.outbox.claim_idle_ms >= 1000,
+            "outbox.claim_idle_ms: at least 1000",
+        );
         need(
             self.outbox.block_ms >= 10 && self.outbox.block_ms < self.redis.response_timeout_ms,
             "outbox.block_ms: at least 10 and below redis.response_timeout_ms",
@@ -254,17 +338,26 @@ impl Settings {
                 "telemetry.otlp_endpoint: must be an http(s) URL or empty",
             );
         }
-        if bad.is_empty() { Ok(()) } else { Err(SettingsError::Invalid(bad)) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::Invalid(bad))
+        }
     }
 
     /// The OTLP endpoint, if export is on.
     pub fn otlp_endpoint(&self) -> Option<&str> {
-        self.telemetry.otlp_endpoint.as_deref().filter(|s| !s.is_empty())
+        self.telemetry
+            .otlp_endpoint
+            .as_deref()
+            .filter(|s| !s.is_empty())
     }
 }
 
 fn valid_prefix(p: &str) -> bool {
-    (1..=64).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
+    (1..=64).contains(&p.len())
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
 }
 
 fn config_dir() -> Option<PathBuf> {
@@ -296,7 +389,7 @@ mod tests {
     fn repository_defaults_load_and_pass_checks() {
         let s = Settings::load_from(&repo_config_dir(), "test").unwrap();
         assert_eq!(s.env, "test");
-        assert!(s.redis.prefix.len() > 0);
+        assert!(!s.redis.prefix.is_empty());
     }
 
     #[test]
@@ -305,7 +398,9 @@ mod tests {
         s.redis.url = SecretString::from("http://nope");
         s.auth.jwt_secret = SecretString::from("short");
         s.survey.reopen_at_or_below = 9;
-        let SettingsError::Invalid(lines) = s.check().unwrap_err() else { panic!("not Invalid") };
+        let SettingsError::Invalid(lines) = s.check().unwrap_err() else {
+            panic!("not Invalid")
+        };
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert!(lines[0].contains("redis.url"));
         assert!(lines[1].contains("auth.jwt_secret"));
@@ -317,7 +412,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("komek-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let base = std::fs::read_to_string(repo_config_dir().join("default.toml")).unwrap();
-        std::fs::write(dir.join("default.toml"), base.replace("[http]", "[http]\nhots = \"x\"")).unwrap();
+        std::fs::write(
+            dir.join("default.toml"),
+            base.replace("[http]", "[http]\nhots = \"x\""),
+        )
+        .unwrap();
         let err = Settings::load_from(&dir, "none").unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(err.contains("hots"), "{err}");

@@ -30,7 +30,10 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Redis(e) => {
-                e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+                e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
             }
             _ => false,
         }
@@ -40,15 +43,45 @@ impl StoreError {
 /// An index operation applied in the same script as the change.
 #[derive(Debug, Clone)]
 pub enum Op {
-    ZAdd { key: String, member: String, score: i64 },
-    ZRem { key: String, member: String },
+    ZAdd {
+        key: String,
+        member: String,
+        score: i64,
+    },
+    ZRem {
+        key: String,
+        member: String,
+    },
     /// Remove, and refuse the whole change if the member was not there (claiming from a queue).
-    ZRemMust { key: String, member: String },
-    SAdd { key: String, member: String },
-    SRem { key: String, member: String },
-    Set { key: String, value: String, ttl_secs: u64 },
+    ZRemMust {
+        key: String,
+        member: String,
+    },
+    SAdd {
+        key: String,
+        member: String,
+    },
+    SRem {
+        key: String,
+        member: String,
+    },
+    Set {
+        key: String,
+        value: String,
+        ttl_secs: u64,
+    },
     /// Set, and refuse the whole change if the key exists (first writer wins).
-    SetNxMust { key: String, value: String, ttl_secs: u64 },
+    SetNxMust {
+        key: String,
+        value: String,
+        ttl_secs: u64,
+    },
+    /// Writes nothing; refuses the whole change unless the set has fewer than `limit` members
+    /// (an agent's capacity).
+    SCardBelow {
+        key: String,
+        limit: u64,
+    },
 }
 
 /// One change of a versioned document.
@@ -68,9 +101,13 @@ pub struct Commit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Done { version: u64 },
+    Done {
+        version: u64,
+    },
     /// Someone changed the document since it was read.
-    Conflict { current: u64 },
+    Conflict {
+        current: u64,
+    },
     /// The marker exists: this event was handled already.
     Duplicate,
     /// The n-th (from 0) operation's precondition failed; nothing was written.
@@ -97,7 +134,13 @@ impl Store {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = client.get_connection_manager_with_config(config).await?;
-        Ok(Self { conn, client, keys: Keys::new(&settings.prefix), commit: Script::new(COMMIT_LUA), response_timeout })
+        Ok(Self {
+            conn,
+            client,
+            keys: Keys::new(&settings.prefix),
+            commit: Script::new(COMMIT_LUA),
+            response_timeout,
+        })
     }
 
     pub fn keys(&self) -> &Keys {
@@ -115,7 +158,10 @@ impl Store {
             .set_response_timeout(Some(self.response_timeout + block))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        Ok(self.client.get_connection_manager_with_config(config).await?)
+        Ok(self
+            .client
+            .get_connection_manager_with_config(config)
+            .await?)
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -147,8 +193,17 @@ impl Store {
                 Op::ZRemMust { key, member } => ("zrem!", key, member.clone(), String::new()),
                 Op::SAdd { key, member } => ("sadd", key, member.clone(), String::new()),
                 Op::SRem { key, member } => ("srem", key, member.clone(), String::new()),
-                Op::Set { key, value, ttl_secs } => ("set", key, value.clone(), ttl_secs.to_string()),
-                Op::SetNxMust { key, value, ttl_secs } => ("setnx!", key, value.clone(), ttl_secs.to_string()),
+                Op::Set {
+                    key,
+                    value,
+                    ttl_secs,
+                } => ("set", key, value.clone(), ttl_secs.to_string()),
+                Op::SetNxMust {
+                    key,
+                    value,
+                    ttl_secs,
+                } => ("setnx!", key, value.clone(), ttl_secs.to_string()),
+                Op::SCardBelow { key, limit } => ("scard<!", key, limit.to_string(), String::new()),
             };
             inv.key(key);
             inv.arg(name).arg(a).arg(b);
@@ -172,24 +227,41 @@ impl Store {
             Some("ok") => num(reply.get(1))
                 .map(|version| Outcome::Done { version })
                 .ok_or_else(|| StoreError::Reply(format!("{reply:?}"))),
-            Some("conflict") => Ok(Outcome::Conflict { current: num(reply.get(1)).unwrap_or(0) }),
+            Some("conflict") => Ok(Outcome::Conflict {
+                current: num(reply.get(1)).unwrap_or(0),
+            }),
             Some("duplicate") => Ok(Outcome::Duplicate),
             Some("precondition") => Ok(Outcome::Precondition(
-                num(reply.get(1)).and_then(|i| usize::try_from(i).ok()).unwrap_or(1).saturating_sub(1),
+                num(reply.get(1))
+                    .and_then(|i| usize::try_from(i).ok())
+                    .unwrap_or(1)
+                    .saturating_sub(1),
             )),
             _ => Err(StoreError::Reply(format!("{reply:?}"))),
         }
     }
 
     /// Reads a versioned document: its value and version, or `None`.
-    pub async fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(T, u64)>, StoreError> {
+    pub async fn load<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<(T, u64)>, StoreError> {
         let mut c = self.conn();
-        let (v, json): (Option<u64>, Option<String>) =
-            redis::cmd("HMGET").arg(key).arg("v").arg("json").query_async(&mut c).await?;
+        let (v, json): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(key)
+            .arg("v")
+            .arg("json")
+            .query_async(&mut c)
+            .await?;
         match (v, json) {
-            (Some(v), Some(json)) => serde_json::from_str(&json)
-                .map(|t| Some((t, v)))
-                .map_err(|source| StoreError::Corrupt { key: key.to_owned(), source }),
+            (Some(v), Some(json)) => {
+                serde_json::from_str(&json)
+                    .map(|t| Some((t, v)))
+                    .map_err(|source| StoreError::Corrupt {
+                        key: key.to_owned(),
+                        source,
+                    })
+            }
             _ => Ok(None),
         }
     }
@@ -198,8 +270,13 @@ impl Store {
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         let mut c = self.conn();
         let raw: Option<String> = c.get(key).await?;
-        raw.map(|s| serde_json::from_str(&s).map_err(|source| StoreError::Corrupt { key: key.to_owned(), source }))
-            .transpose()
+        raw.map(|s| {
+            serde_json::from_str(&s).map_err(|source| StoreError::Corrupt {
+                key: key.to_owned(),
+                source,
+            })
+        })
+        .transpose()
     }
 
     pub async fn get_string(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -214,8 +291,14 @@ impl Store {
         let mut cursor: u64 = 0;
         let mut deleted = 0;
         loop {
-            let (next, batch): (u64, Vec<String>) =
-                redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000).query_async(&mut c).await?;
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut c)
+                .await?;
             if !batch.is_empty() {
                 let n: u64 = redis::cmd("UNLINK").arg(&batch).query_async(&mut c).await?;
                 deleted += n;

@@ -1,7 +1,7 @@
 //! Staff, departments and the built-in customer directory, and the idempotent demo seed.
 
-use komek_domain::Lang;
 use komek_domain::staff::{Department, Role, User};
+use komek_domain::{Category, Lang};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
@@ -17,19 +17,100 @@ pub struct DirectoryCustomer {
     pub tariff: String,
 }
 
-/// One demo staff member: (login, name, role, department, languages, password).
-pub type DemoStaff = (&'static str, &'static str, Role, Option<&'static str>, &'static [Lang], &'static str);
+/// One demo staff member: (login, name, role, department, languages, password, categories (empty: all)).
+pub type DemoStaff = (
+    &'static str,
+    &'static str,
+    Role,
+    Option<&'static str>,
+    &'static [Lang],
+    &'static str,
+    &'static [Category],
+);
 
 /// The demo staff, listed in the README and config/demo-logins.txt.
 pub const DEMO_STAFF: &[DemoStaff] = &[
-    ("aigerim", "Айгерім Сәрсенова", Role::Agent, None, &[Lang::Kk, Lang::Ru], "komek-agent"),
-    ("daniyar", "Данияр Ахметов", Role::Agent, None, &[Lang::Ru, Lang::En], "komek-agent"),
-    ("saule", "Сәуле Жұмабаева", Role::Supervisor, None, &[Lang::Kk, Lang::Ru, Lang::En], "komek-super"),
-    ("billing1", "Billing, first line", Role::DepartmentStaff, Some("billing"), &[Lang::Ru], "komek-dept"),
-    ("network1", "Network operations", Role::DepartmentStaff, Some("network"), &[Lang::Ru], "komek-dept"),
-    ("roaming1", "Roaming desk", Role::DepartmentStaff, Some("roaming"), &[Lang::En], "komek-dept"),
-    ("finance1", "Finance", Role::DepartmentStaff, Some("finance"), &[Lang::Ru], "komek-dept"),
-    ("legal1", "Legal", Role::DepartmentStaff, Some("legal"), &[Lang::Kk], "komek-dept"),
+    (
+        "aigerim",
+        "Айгерім Сәрсенова",
+        Role::Agent,
+        None,
+        &[Lang::Kk, Lang::Ru],
+        "komek-agent",
+        &[],
+    ),
+    (
+        "daniyar",
+        "Данияр Ахметов",
+        Role::Agent,
+        None,
+        &[Lang::Ru, Lang::En],
+        "komek-agent",
+        &[],
+    ),
+    (
+        "marat",
+        "Марат Оспанов",
+        Role::Agent,
+        None,
+        &[Lang::Ru, Lang::Kk],
+        "komek-agent",
+        &[Category::Network, Category::Internet, Category::Roaming],
+    ),
+    (
+        "saule",
+        "Сәуле Жұмабаева",
+        Role::Supervisor,
+        None,
+        &[Lang::Kk, Lang::Ru, Lang::En],
+        "komek-super",
+        &[],
+    ),
+    (
+        "billing1",
+        "Billing, first line",
+        Role::DepartmentStaff,
+        Some("billing"),
+        &[Lang::Ru],
+        "komek-dept",
+        &[],
+    ),
+    (
+        "network1",
+        "Network operations",
+        Role::DepartmentStaff,
+        Some("network"),
+        &[Lang::Ru],
+        "komek-dept",
+        &[],
+    ),
+    (
+        "roaming1",
+        "Roaming desk",
+        Role::DepartmentStaff,
+        Some("roaming"),
+        &[Lang::En],
+        "komek-dept",
+        &[],
+    ),
+    (
+        "finance1",
+        "Finance",
+        Role::DepartmentStaff,
+        Some("finance"),
+        &[Lang::Ru],
+        "komek-dept",
+        &[],
+    ),
+    (
+        "legal1",
+        "Legal",
+        Role::DepartmentStaff,
+        Some("legal"),
+        &[Lang::Kk],
+        "komek-dept",
+        &[],
+    ),
 ];
 
 pub const DEMO_DEPARTMENTS: &[(&str, &str)] = &[
@@ -43,9 +124,27 @@ pub const DEMO_DEPARTMENTS: &[(&str, &str)] = &[
 ];
 
 pub const DEMO_CUSTOMERS: &[(&str, &str, Lang, &str, &str)] = &[
-    ("+77011234567", "Асқар Нұрланұлы", Lang::Kk, "Almaty", "Komek Unlimited"),
-    ("+77051112233", "Ольга Петрова", Lang::Ru, "Astana", "Komek Smart 15"),
-    ("+77771234567", "John Smith", Lang::En, "Shymkent", "Komek Travel"),
+    (
+        "+77011234567",
+        "Асқар Нұрланұлы",
+        Lang::Kk,
+        "Almaty",
+        "Komek Unlimited",
+    ),
+    (
+        "+77051112233",
+        "Ольга Петрова",
+        Lang::Ru,
+        "Astana",
+        "Komek Smart 15",
+    ),
+    (
+        "+77771234567",
+        "John Smith",
+        Lang::En,
+        "Shymkent",
+        "Komek Travel",
+    ),
 ];
 
 impl Store {
@@ -64,7 +163,22 @@ impl Store {
             .query_async::<Option<String>>(&mut c)
             .await?
             .is_some();
+        let _: i64 = c.sadd(self.keys().staff(), &user.login).await?;
         Ok(written)
+    }
+
+    /// Every staff member, by login.
+    pub async fn staff(&self) -> Result<Vec<User>, StoreError> {
+        let mut c = self.conn();
+        let mut logins: Vec<String> = c.smembers(self.keys().staff()).await?;
+        logins.sort();
+        let mut out = Vec::with_capacity(logins.len());
+        for l in logins {
+            if let Some(u) = self.user(&l).await? {
+                out.push(u);
+            }
+        }
+        Ok(out)
     }
 
     pub async fn department(&self, code: &str) -> Result<Option<Department>, StoreError> {
@@ -76,7 +190,10 @@ impl Store {
     pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {
         let mut c = self.conn();
         let all: Vec<String> = c.hvals(self.keys().departments()).await?;
-        let mut out: Vec<Department> = all.iter().filter_map(|s| serde_json::from_str(s).ok()).collect();
+        let mut out: Vec<Department> = all
+            .iter()
+            .filter_map(|s| serde_json::from_str(s).ok())
+            .collect();
         out.sort_by(|a, b| a.code.cmp(&b.code));
         Ok(out)
     }
@@ -88,7 +205,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn directory_customer(&self, msisdn: &str) -> Result<Option<DirectoryCustomer>, StoreError> {
+    pub async fn directory_customer(
+        &self,
+        msisdn: &str,
+    ) -> Result<Option<DirectoryCustomer>, StoreError> {
         let mut c = self.conn();
         let raw: Option<String> = c.hget(self.keys().customers(), msisdn).await?;
         Ok(raw.and_then(|s| serde_json::from_str(&s).ok()))
@@ -98,11 +218,17 @@ impl Store {
     /// `hash` turns a password into its stored hash (argon2 lives in komek-auth).
     pub async fn seed_demo(&self, hash: impl Fn(&str) -> String) -> Result<usize, StoreError> {
         for (code, name) in DEMO_DEPARTMENTS {
-            self.add_department(&Department { code: (*code).into(), name: (*name).into() }).await?;
+            self.add_department(&Department {
+                code: (*code).into(),
+                name: (*name).into(),
+            })
+            .await?;
         }
         let mut added = 0;
-        for (login, name, role, dept, langs, password) in DEMO_STAFF {
+        for (login, name, role, dept, langs, password, categories) in DEMO_STAFF {
             if self.user(login).await?.is_some() {
+                let mut c = self.conn();
+                let _: i64 = c.sadd(self.keys().staff(), *login).await?;
                 continue;
             }
             let user = User {
@@ -111,6 +237,8 @@ impl Store {
                 role: *role,
                 department: dept.map(str::to_owned),
                 languages: langs.to_vec(),
+                categories: categories.to_vec(),
+                capacity: 10,
                 password_hash: hash(password),
             };
             if self.add_user(&user).await? {
@@ -127,9 +255,14 @@ impl Store {
                 tariff: (*tariff).into(),
             };
             let _: bool = c
-                .hset_nx(self.keys().customers(), *msisdn, serde_json::to_string(&cust).unwrap_or_default())
+                .hset_nx(
+                    self.keys().customers(),
+                    *msisdn,
+                    serde_json::to_string(&cust).unwrap_or_default(),
+                )
                 .await?;
         }
+        self.seed_templates().await?;
         Ok(added)
     }
 }

@@ -48,7 +48,9 @@ impl Store {
         T: Serialize + DeserializeOwned,
     {
         for _ in 0..8 {
-            let Some((mut doc, version)) = self.load::<T>(key).await? else { return Err(UpdateError::NotFound) };
+            let Some((mut doc, version)) = self.load::<T>(key).await? else {
+                return Err(UpdateError::NotFound);
+            };
             let (event, ops) = f(&mut doc).map_err(UpdateError::Rejected)?;
             let outcome = self
                 .commit(&Commit {
@@ -73,7 +75,10 @@ impl Store {
     }
 
     pub async fn escalation(&self, id: Uuid) -> Result<Option<Escalation>, StoreError> {
-        Ok(self.load(&self.keys().escalation(id)).await?.map(|(e, _)| e))
+        Ok(self
+            .load(&self.keys().escalation(id))
+            .await?
+            .map(|(e, _)| e))
     }
 
     /// A department's open escalations oldest first, or with `answered` its answered ones newest first.
@@ -84,23 +89,31 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Escalation>, StoreError> {
         let mut c = self.conn();
-        let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
+        let stop = isize::try_from(limit)
+            .unwrap_or(isize::MAX)
+            .saturating_sub(1);
         let ids: Vec<String> = if answered {
-            c.zrevrange(self.keys().department_answered(department), 0, stop).await?
+            c.zrevrange(self.keys().department_answered(department), 0, stop)
+                .await?
         } else {
-            c.zrange(self.keys().department_escalations(department), 0, stop).await?
+            c.zrange(self.keys().department_escalations(department), 0, stop)
+                .await?
         };
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Ok(id) = id.parse()
-                && let Some(e) = self.escalation(id).await? {
-                    out.push(e);
-                }
+                && let Some(e) = self.escalation(id).await?
+            {
+                out.push(e);
+            }
         }
         Ok(out)
     }
 
     pub async fn survey(&self, token_hash: &str) -> Result<Option<Survey>, StoreError> {
-        Ok(self.load(&self.keys().survey(token_hash)).await?.map(|(s, _)| s))
+        Ok(self
+            .load(&self.keys().survey(token_hash))
+            .await?
+            .map(|(s, _)| s))
     }
 }

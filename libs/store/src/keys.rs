@@ -10,7 +10,9 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_owned() }
+        Self {
+            prefix: prefix.to_owned(),
+        }
     }
 
     pub fn prefix(&self) -> &str {
@@ -77,6 +79,10 @@ impl Keys {
     pub fn user(&self, login: &str) -> String {
         format!("{}:user:{login}", self.prefix)
     }
+    /// Set: every staff login.
+    pub fn staff(&self) -> String {
+        format!("{}:staff", self.prefix)
+    }
     /// Hash code -> JSON: departments.
     pub fn departments(&self) -> String {
         format!("{}:departments", self.prefix)
@@ -84,6 +90,87 @@ impl Keys {
     /// Hash msisdn -> JSON: the built-in customer directory.
     pub fn customers(&self) -> String {
         format!("{}:customers", self.prefix)
+    }
+    /// Sorted set: coming deadline warnings and breaches (`{id}|{kind}|{deadline ms}`), scored by fire time (ms).
+    pub fn deadlines(&self) -> String {
+        format!("{}:deadlines", self.prefix)
+    }
+    /// Sorted set: deadline entries a watcher has claimed, scored by the end of its lease (ms).
+    pub fn deadlines_claimed(&self) -> String {
+        format!("{}:deadlines:claimed", self.prefix)
+    }
+    /// Sorted set: requests that breached a deadline (the supervisors' watch list), scored by breach time (ms).
+    pub fn watchlist(&self) -> String {
+        format!("{}:watchlist", self.prefix)
+    }
+    /// Sorted set: waiting requests of one category and language, scored by urgency (priority, then
+    /// first-response deadline).
+    pub fn skill_queue(&self, category: &str, lang: &str) -> String {
+        format!("{}:q:{category}:{lang}", self.prefix)
+    }
+    /// Sorted set: requests offered to an agent, scored by the offer's expiry (ms).
+    pub fn offers(&self) -> String {
+        format!("{}:offers", self.prefix)
+    }
+    /// String: the agent request `id` is offered to.
+    pub fn offer(&self, id: RequestId) -> String {
+        format!("{}:offer:{id}", self.prefix)
+    }
+    /// Hash login -> presence (online, away, offline).
+    pub fn presence(&self) -> String {
+        format!("{}:presence", self.prefix)
+    }
+    /// Set: logins online that speak `lang`.
+    pub fn online_speakers(&self, lang: &str) -> String {
+        format!("{}:online:{lang}", self.prefix)
+    }
+    /// Hash template id -> JSON: reply templates.
+    pub fn templates(&self) -> String {
+        format!("{}:templates", self.prefix)
+    }
+    /// Set: ids of the shipped templates already seeded once (a deleted one stays deleted).
+    pub fn templates_seeded(&self) -> String {
+        format!("{}:templates:seeded", self.prefix)
+    }
+    /// Search index, set: requests whose subject or text has `word` (lower-cased).
+    pub fn ix_word(&self, word: &str) -> String {
+        format!("{}:ix:w:{word}", self.prefix)
+    }
+    /// Search index, set: requests from the phone number `msisdn` (E.164).
+    pub fn ix_phone(&self, msisdn: &str) -> String {
+        format!("{}:ix:phone:{msisdn}", self.prefix)
+    }
+    /// Search index, set: requests from the email address `email` (lower-cased).
+    pub fn ix_email(&self, email: &str) -> String {
+        format!("{}:ix:email:{email}", self.prefix)
+    }
+    /// Search index, set: requests in `status`.
+    pub fn ix_status(&self, status: &str) -> String {
+        format!("{}:ix:status:{status}", self.prefix)
+    }
+    /// Search index, set: requests of `category`.
+    pub fn ix_category(&self, category: &str) -> String {
+        format!("{}:ix:category:{category}", self.prefix)
+    }
+    /// Search index, set: requests that came in on `channel`.
+    pub fn ix_channel(&self, channel: &str) -> String {
+        format!("{}:ix:channel:{channel}", self.prefix)
+    }
+    /// Search index, set: requests `login` owns (open or not).
+    pub fn ix_owner(&self, login: &str) -> String {
+        format!("{}:ix:owner:{login}", self.prefix)
+    }
+    /// Search index, sorted set: every request, scored by creation time (ms).
+    pub fn ix_created(&self) -> String {
+        format!("{}:ix:created", self.prefix)
+    }
+    /// Search index, set: resolved and closed requests (the ones with a resolution to suggest).
+    pub fn ix_resolved(&self) -> String {
+        format!("{}:ix:resolved", self.prefix)
+    }
+    /// Scratch key of one search; deleted in the same transaction that made it.
+    pub fn ix_scratch(&self, id: Uuid) -> String {
+        format!("{}:ix:tmp:{id}", self.prefix)
     }
     /// Unused key given to the commit script where a slot is empty.
     pub fn none(&self) -> String {

@@ -8,14 +8,22 @@
 //!   version conflicts, the agent queue.
 //! - [`docs`]: other versioned documents (escalations, surveys) on the same commit.
 //! - [`directory`]: users, departments and demo customers, and the demo seed.
+//! - [`deadlines`]: the deadline index (one sorted set) and the watchers' atomic claim.
+//! - [`routing`]: skill queues, presence and the assignment of the most urgent request an agent may take.
+//! - [`templates`]: reply templates per category and language (a hash), and their seed.
+//! - [`search`]: the search index kept in every request commit, search with paging, similar resolved requests.
 //! - [`outbox`]: reading and acknowledging the outbox stream (used by the relay in komek-bus).
 
 pub mod commit;
+pub mod deadlines;
 pub mod directory;
 pub mod docs;
 pub mod keys;
 pub mod outbox;
 pub mod requests;
+pub mod routing;
+pub mod search;
+pub mod templates;
 
 pub use commit::{Commit, Op, Outcome, Store, StoreError};
 pub use keys::Keys;

@@ -3,7 +3,9 @@
 
 use redis::Value;
 use redis::aio::ConnectionManager;
-use redis::streams::{StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply};
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamReadOptions, StreamReadReply,
+};
 
 use crate::commit::{Store, StoreError};
 
@@ -52,14 +54,22 @@ impl Store {
         count: usize,
         block_ms: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let opts = StreamReadOptions::default().group(RELAY_GROUP, consumer).count(count).block(block_ms);
+        let opts = StreamReadOptions::default()
+            .group(RELAY_GROUP, consumer)
+            .count(count)
+            .block(block_ms);
         let reply: Option<StreamReadReply> =
-            redis::AsyncCommands::xread_options(conn, &[self.keys().outbox()], &[">"], &opts).await?;
+            redis::AsyncCommands::xread_options(conn, &[self.keys().outbox()], &[">"], &opts)
+                .await?;
         Ok(reply
             .into_iter()
             .flat_map(|r| r.keys)
             .flat_map(|k| k.ids)
-            .map(|e| OutboxEntry { kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(), event: field(&e.map, "event"), id: e.id })
+            .map(|e| OutboxEntry {
+                kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(),
+                event: field(&e.map, "event"),
+                id: e.id,
+            })
             .collect())
     }
 
@@ -84,7 +94,11 @@ impl Store {
         Ok(reply
             .claimed
             .into_iter()
-            .map(|e| OutboxEntry { kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(), event: field(&e.map, "event"), id: e.id })
+            .map(|e| OutboxEntry {
+                kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(),
+                event: field(&e.map, "event"),
+                id: e.id,
+            })
             .collect())
     }
 

@@ -83,12 +83,24 @@ impl Store {
         let k = self.keys();
         let mut ops = Vec::new();
         if let Some((key, fingerprint)) = idempotency {
-            let rec = IdempotencyRecord { fingerprint: fingerprint.to_owned(), request_id: request.id };
-            ops.push(Op::SetNxMust { key: k.idempotency(key), value: to_json(&rec), ttl_secs: idempotency_ttl_secs });
+            let rec = IdempotencyRecord {
+                fingerprint: fingerprint.to_owned(),
+                request_id: request.id,
+            };
+            ops.push(Op::SetNxMust {
+                key: k.idempotency(key),
+                value: to_json(&rec),
+                ttl_secs: idempotency_ttl_secs,
+            });
         }
-        ops.push(Op::SetNxMust { key: k.number(&request.number.0), value: request.id.to_string(), ttl_secs: 0 });
+        ops.push(Op::SetNxMust {
+            key: k.number(&request.number.0),
+            value: request.id.to_string(),
+            ttl_secs: 0,
+        });
         let mut stored = request.clone();
         stored.version = 1;
+        ops.extend(crate::search::index_ops(k, None, &stored));
         let commit = Commit {
             doc_key: k.request(request.id),
             expected_version: 0,
@@ -102,10 +114,15 @@ impl Store {
         match self.commit(&commit).await? {
             Outcome::Done { .. } => Ok(Created::New(stored)),
             Outcome::Precondition(0) if idempotency.is_some() => {
-                let Some((key, fingerprint)) = idempotency else { return Ok(Created::KeyReused) };
+                let Some((key, fingerprint)) = idempotency else {
+                    return Ok(Created::KeyReused);
+                };
                 self.replay(key, fingerprint).await
             }
-            other => Err(StoreError::Reply(format!("create {}: {other:?}", request.id))),
+            other => Err(StoreError::Reply(format!(
+                "create {}: {other:?}",
+                request.id
+            ))),
         }
     }
 
@@ -119,19 +136,27 @@ impl Store {
         }
         match self.request(rec.request_id).await? {
             Some(r) => Ok(Created::Replayed(r)),
-            None => Err(StoreError::Reply(format!("request {} of key {key} is missing", rec.request_id))),
+            None => Err(StoreError::Reply(format!(
+                "request {} of key {key} is missing",
+                rec.request_id
+            ))),
         }
     }
 
     pub async fn request(&self, id: RequestId) -> Result<Option<Request>, StoreError> {
-        Ok(self.load::<Request>(&self.keys().request(id)).await?.map(|(mut r, v)| {
-            r.version = v;
-            r
-        }))
+        Ok(self
+            .load::<Request>(&self.keys().request(id))
+            .await?
+            .map(|(mut r, v)| {
+                r.version = v;
+                r
+            }))
     }
 
     pub async fn request_by_number(&self, number: &str) -> Result<Option<Request>, StoreError> {
-        let Some(id) = self.get_string(&self.keys().number(number)).await? else { return Ok(None) };
+        let Some(id) = self.get_string(&self.keys().number(number)).await? else {
+            return Ok(None);
+        };
         match id.parse::<RequestId>() {
             Ok(id) => self.request(id).await,
             Err(_) => Ok(None),
@@ -144,7 +169,12 @@ impl Store {
         let lines: Vec<String> = c.lrange(&key, 0, -1).await?;
         lines
             .iter()
-            .map(|l| serde_json::from_str(l).map_err(|source| StoreError::Corrupt { key: key.clone(), source }))
+            .map(|l| {
+                serde_json::from_str(l).map_err(|source| StoreError::Corrupt {
+                    key: key.clone(),
+                    source,
+                })
+            })
             .collect()
     }
 
@@ -157,9 +187,17 @@ impl Store {
         mut f: impl FnMut(&mut Request) -> Result<Mutation, E>,
     ) -> Result<Request, UpdateError<E>> {
         for _ in 0..CONFLICT_RETRIES {
-            let Some(mut request) = self.request(id).await? else { return Err(UpdateError::NotFound) };
+            let Some(mut request) = self.request(id).await? else {
+                return Err(UpdateError::NotFound);
+            };
+            let before = request.clone();
             let read = request.version;
-            let m = f(&mut request).map_err(UpdateError::Rejected)?;
+            let mut m = f(&mut request).map_err(UpdateError::Rejected)?;
+            m.ops.extend(crate::search::index_ops(
+                self.keys(),
+                Some(&before),
+                &request,
+            ));
             request.version = read + 1;
             let commit = Commit {
                 doc_key: self.keys().request(id),
@@ -184,14 +222,17 @@ impl Store {
     /// Requests waiting for an agent, oldest first.
     pub async fn queue(&self, limit: usize) -> Result<Vec<Request>, StoreError> {
         let mut c = self.conn();
-        let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
+        let stop = isize::try_from(limit)
+            .unwrap_or(isize::MAX)
+            .saturating_sub(1);
         let ids: Vec<String> = c.zrange(self.keys().queue(), 0, stop).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Ok(id) = id.parse()
-                && let Some(r) = self.request(id).await? {
-                    out.push(r);
-                }
+                && let Some(r) = self.request(id).await?
+            {
+                out.push(r);
+            }
         }
         Ok(out)
     }
@@ -208,9 +249,10 @@ impl Store {
         let mut out = Vec::new();
         for id in ids {
             if let Ok(id) = id.parse()
-                && let Some(r) = self.request(id).await? {
-                    out.push(r);
-                }
+                && let Some(r) = self.request(id).await?
+            {
+                out.push(r);
+            }
         }
         out.sort_by_key(|r| r.created_at);
         Ok(out)
@@ -233,7 +275,9 @@ impl Store {
             }
             let mut progressed = false;
             for raw in ids {
-                let Ok(id) = raw.parse::<RequestId>() else { continue };
+                let Ok(id) = raw.parse::<RequestId>() else {
+                    continue;
+                };
                 let now = time::OffsetDateTime::now_utc();
                 let owner = self.keys().owned_by(agent);
                 let result = self
@@ -245,7 +289,11 @@ impl Store {
                         let mut event = Envelope::new(
                             kind::REQUEST_ASSIGNED,
                             r.id,
-                            &RequestChanged { number: r.number.clone(), actor: agent.to_owned(), detail: None },
+                            &RequestChanged {
+                                number: r.number.clone(),
+                                actor: agent.to_owned(),
+                                detail: None,
+                            },
                             now,
                         );
                         stamp(&mut event, r);
@@ -253,8 +301,14 @@ impl Store {
                             change,
                             event: Some(event),
                             ops: vec![
-                                Op::ZRemMust { key: queue.clone(), member: raw.clone() },
-                                Op::SAdd { key: owner.clone(), member: raw.clone() },
+                                Op::ZRemMust {
+                                    key: queue.clone(),
+                                    member: raw.clone(),
+                                },
+                                Op::SAdd {
+                                    key: owner.clone(),
+                                    member: raw.clone(),
+                                },
                             ],
                         })
                     })
@@ -279,4 +333,3 @@ impl Store {
         Ok(None)
     }
 }
-

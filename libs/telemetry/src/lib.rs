@@ -64,11 +64,17 @@ impl Drop for TelemetryGuard {
 ///
 /// `filter` is a tracing filter; `RUST_LOG` wins when set. `otlp_endpoint` is the OTLP/HTTP base URL
 /// (`/v1/traces` is added unless present); `None` keeps traces in-process only.
-pub fn init(service: &str, filter: &str, otlp_endpoint: Option<&str>) -> Result<TelemetryGuard, TelemetryError> {
-    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![Box::new(
-        TraceContextPropagator::new(),
-    )]));
-    let resource = Resource::builder().with_service_name(service.to_owned()).build();
+pub fn init(
+    service: &str,
+    filter: &str,
+    otlp_endpoint: Option<&str>,
+) -> Result<TelemetryGuard, TelemetryError> {
+    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+    ]));
+    let resource = Resource::builder()
+        .with_service_name(service.to_owned())
+        .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
     if let Some(base) = otlp_endpoint {
         let endpoint = if base.ends_with("/v1/traces") {
@@ -131,10 +137,19 @@ pub fn trace_id(span: &tracing::Span) -> String {
 /// the action that caused it stays in its own trace and is linked from this one.
 /// Without a recorded context this is the current span.
 pub fn journey(step: &str, traceparent: Option<&str>) -> tracing::Span {
-    let Some(tp) = traceparent else { return tracing::Span::current() };
-    let caller = tracing::Span::current().context().span().span_context().clone();
+    let Some(tp) = traceparent else {
+        return tracing::Span::current();
+    };
+    let caller = tracing::Span::current()
+        .context()
+        .span()
+        .span_context()
+        .clone();
     let span = tracing::info_span!("journey", otel.name = %step);
-    extract(&span, &HashMap::from([("traceparent".to_owned(), tp.to_owned())]));
+    extract(
+        &span,
+        &HashMap::from([("traceparent".to_owned(), tp.to_owned())]),
+    );
     if caller.is_valid() {
         span.add_link(caller);
     }

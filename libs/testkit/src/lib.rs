@@ -24,7 +24,8 @@ pub fn unique(tag: &str) -> String {
 
 /// The repository's `test` settings with a fresh prefix for Redis and RabbitMQ.
 pub fn test_settings(tag: &str) -> Settings {
-    let mut s = Settings::load_from(&komek_settings::repo_config_dir(), "test").expect("test settings load");
+    let mut s = Settings::load_from(&komek_settings::repo_config_dir(), "test")
+        .expect("test settings load");
     let prefix = unique(tag);
     s.redis.prefix = prefix.clone();
     s.amqp.prefix = prefix;
@@ -42,7 +43,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {within:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -64,21 +68,31 @@ pub async fn cleanup(s: &Settings) {
             .await
             .unwrap();
         if !keys.is_empty() {
-            let _: u64 = redis::cmd("UNLINK").arg(&keys).query_async(&mut c).await.unwrap();
+            let _: u64 = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut c)
+                .await
+                .unwrap();
         }
         if next == 0 {
             break;
         }
         cursor = next;
     }
-    let conn = lapin::Connection::connect(s.amqp.url.expose_secret(), Default::default()).await.unwrap();
+    let conn = lapin::Connection::connect(s.amqp.url.expose_secret(), Default::default())
+        .await
+        .unwrap();
     let ch = conn.create_channel().await.unwrap();
     let p = &s.amqp.prefix;
     for q in ["workspace", "escalation", "survey", "parking", "audit"] {
-        let _ = ch.queue_delete(format!("{p}.{q}").as_str().into(), Default::default()).await;
+        let _ = ch
+            .queue_delete(format!("{p}.{q}").as_str().into(), Default::default())
+            .await;
     }
     for x in ["events", "dlx"] {
-        let _ = ch.exchange_delete(format!("{p}.{x}").as_str().into(), Default::default()).await;
+        let _ = ch
+            .exchange_delete(format!("{p}.{x}").as_str().into(), Default::default())
+            .await;
     }
     let _ = conn.close(200, "bye".into()).await;
 }

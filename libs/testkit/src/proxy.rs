@@ -24,7 +24,9 @@ impl TcpProxy {
         let up2 = up.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -32,7 +34,9 @@ impl TcpProxy {
                 let mut cut = gen_rx.clone();
                 cut.mark_unchanged();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cut.changed() => {}
@@ -40,7 +44,11 @@ impl TcpProxy {
                 });
             }
         });
-        Self { addr, up, generation }
+        Self {
+            addr,
+            up,
+            generation,
+        }
     }
 
     /// Drops every open connection and refuses new ones.

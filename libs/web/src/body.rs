@@ -24,7 +24,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
             .headers()
             .get(actix_web::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            })
             .unwrap_or(false);
         let declared = req
             .headers()
@@ -39,28 +45,37 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
             if !json_ct {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            let bytes = body.await.map_err(|e| match e.as_response_error().status_code().as_u16() {
-                413 => ApiError::TooLarge { limit },
-                _ => ApiError::BadRequest { field: None, message: format!("the body could not be read: {e}") },
-            })?;
+            let bytes =
+                body.await
+                    .map_err(|e| match e.as_response_error().status_code().as_u16() {
+                        413 => ApiError::TooLarge { limit },
+                        _ => ApiError::BadRequest {
+                            field: None,
+                            message: format!("the body could not be read: {e}"),
+                        },
+                    })?;
             if bytes.len() > limit {
                 return Err(ApiError::TooLarge { limit });
             }
             let de = &mut serde_json::Deserializer::from_slice(&bytes);
-            serde_path_to_error::deserialize(de).map(StrictJson).map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                let msg = inner.to_string();
-                let named = named_field(&msg);
-                let field = match (path.as_str(), named) {
-                    (".", Some(n)) => Some(n),
-                    (p, Some(n)) if msg.starts_with("missing field") => Some(format!("{p}.{n}")),
-                    (".", None) => None,
-                    (p, _) => Some(p.to_owned()),
-                };
-                let message = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-                ApiError::BadRequest { field, message }
-            })
+            serde_path_to_error::deserialize(de)
+                .map(StrictJson)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let inner = e.into_inner();
+                    let msg = inner.to_string();
+                    let named = named_field(&msg);
+                    let field = match (path.as_str(), named) {
+                        (".", Some(n)) => Some(n),
+                        (p, Some(n)) if msg.starts_with("missing field") => {
+                            Some(format!("{p}.{n}"))
+                        }
+                        (".", None) => None,
+                        (p, _) => Some(p.to_owned()),
+                    };
+                    let message = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+                    ApiError::BadRequest { field, message }
+                })
         })
     }
 }
@@ -83,9 +98,17 @@ pub fn limits(cfg: &mut web::ServiceConfig, limit: usize) {
                 actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
                 other => other.to_string(),
             };
-            ApiError::BadRequest { field: named_field(&message), message: format!("query string: {message}") }.into()
+            ApiError::BadRequest {
+                field: named_field(&message),
+                message: format!("query string: {message}"),
+            }
+            .into()
         }))
         .app_data(web::PathConfig::default().error_handler(|err, _| {
-            ApiError::BadRequest { field: None, message: format!("path: {err}") }.into()
+            ApiError::BadRequest {
+                field: None,
+                message: format!("path: {err}"),
+            }
+            .into()
         }));
 }

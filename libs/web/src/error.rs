@@ -17,7 +17,10 @@ pub struct FieldError {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { field: Option<String>, message: String },
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
     #[error("some fields are not valid")]
     Invalid(Vec<FieldError>),
     #[error("the request body is larger than {limit} bytes")]
@@ -51,26 +54,51 @@ impl ApiError {
     fn row(&self) -> Row {
         let (status, code, title) = match self {
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad_request", "Bad request"),
-            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields", "Invalid fields"),
-            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Body too large"),
-            ApiError::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
+            ApiError::Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_fields",
+                "Invalid fields",
+            ),
+            ApiError::TooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "Body too large")
             }
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+            ),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            ApiError::IdempotencyMismatch => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "Idempotency-Key reused")
-            }
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
-            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            ApiError::IdempotencyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency-Key reused",
+            ),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         };
-        Row { status, code, title }
+        Row {
+            status,
+            code,
+            title,
+        }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        ApiError::Invalid(vec![FieldError { field: field.to_owned(), message: message.into() }])
+        ApiError::Invalid(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
     }
 
     /// Logs the full cause chain of an unexpected error and returns the opaque 500.
@@ -113,8 +141,14 @@ impl ResponseError for ApiError {
         let row = self.row();
         let errors = match self {
             ApiError::Invalid(e) => e.clone(),
-            ApiError::BadRequest { field: Some(f), message } => {
-                vec![FieldError { field: f.clone(), message: message.clone() }]
+            ApiError::BadRequest {
+                field: Some(f),
+                message,
+            } => {
+                vec![FieldError {
+                    field: f.clone(),
+                    message: message.clone(),
+                }]
             }
             _ => Vec::new(),
         };
@@ -127,7 +161,10 @@ impl ResponseError for ApiError {
             errors,
         };
         let mut res = HttpResponse::build(row.status);
-        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
+        res.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
         if matches!(self, ApiError::Unavailable) {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
         }

@@ -6,12 +6,16 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - [`middleware`]: one span per HTTP request (continuing the caller's trace) and request metrics.
 //! - [`service`]: the app factory (`Runtime` -> `Application`) every service's `main` and tests use.
+//! - `testing` (feature `testing`, for the services' tests only): a service spawned in-process,
+//!   problem+json assertions, requests put straight into the store.
 
 pub mod body;
 pub mod error;
 pub mod middleware;
 pub mod ops;
 pub mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use body::StrictJson;
 pub use error::{ApiError, FieldError};

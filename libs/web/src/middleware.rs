@@ -15,8 +15,13 @@ fn latency() -> Option<&'static HistogramVec> {
     static H: OnceLock<Option<HistogramVec>> = OnceLock::new();
     H.get_or_init(|| {
         let h = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method, route and status")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method, route and status",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["method", "route", "status"],
         )
         .ok()?;
@@ -32,11 +37,16 @@ pub async fn observe(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let carrier: HashMap<String, String> = ["traceparent", "tracestate"]
         .iter()
         .filter_map(|h| {
-            req.headers().get(*h).and_then(|v| v.to_str().ok()).map(|v| ((*h).to_owned(), v.to_owned()))
+            req.headers()
+                .get(*h)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| ((*h).to_owned(), v.to_owned()))
         })
         .collect();
     let span = tracing::info_span!(

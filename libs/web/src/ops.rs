@@ -45,11 +45,15 @@ async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
 async fn metrics() -> HttpResponse {
     let encoder = prometheus::TextEncoder::new();
     match encoder.encode_to_string(&prometheus::gather()) {
-        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text),
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(text),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
 }
 
 async fn openapi(doc: web::Data<OpenApiJson>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(doc.0.clone())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
 }

@@ -64,8 +64,21 @@ impl Runtime {
         let (shutdown, rx) = watch::channel(false);
         let bus = BusStatus::default();
         let relay_name = format!("{service}-{}", uuid::Uuid::now_v7().simple());
-        let relay = tokio::spawn(komek_bus::run_relay(store.clone(), settings.clone(), relay_name, bus.clone(), rx));
-        Ok(Self { service, settings, store, bus, shutdown, tasks: vec![relay] })
+        let relay = tokio::spawn(komek_bus::run_relay(
+            store.clone(),
+            settings.clone(),
+            relay_name,
+            bus.clone(),
+            rx,
+        ));
+        Ok(Self {
+            service,
+            settings,
+            store,
+            bus,
+            shutdown,
+            tasks: vec![relay],
+        })
     }
 
     /// Consumes the queue of `queue_service` with `handler`.
@@ -84,15 +97,41 @@ impl Runtime {
         self.tasks.push(tokio::spawn(task));
     }
 
+    /// Runs a background loop of this replica (e.g. the deadline watcher) until shutdown.
+    pub fn spawn_task<F, Fut>(&mut self, f: F)
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(tokio::spawn(f(self.shutdown.subscribe())));
+    }
+
     /// Binds the HTTP server with the shared routes (ops, metrics, spans) and the service's own.
-    pub fn serve<F>(self, port: u16, openapi_json: String, configure: F) -> Result<Application, StartError>
+    pub fn serve<F>(
+        self,
+        port: u16,
+        openapi_json: String,
+        configure: F,
+    ) -> Result<Application, StartError>
     where
         F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
         let addr = format!("{}:{port}", self.settings.http.host);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind { addr: addr.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartError::Bind { addr: addr.clone(), source })?.port();
-        let readiness = web::Data::new(Readiness { store: self.store.clone(), bus: self.bus.clone() });
+        let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: addr.clone(),
+                source,
+            })?
+            .port();
+        let readiness = web::Data::new(Readiness {
+            store: self.store.clone(),
+            bus: self.bus.clone(),
+        });
         let openapi = web::Data::new(OpenApiJson(openapi_json));
         let limit = self.settings.http.body_limit_bytes;
         let mut server = HttpServer::new(move || {
@@ -113,7 +152,11 @@ impl Runtime {
             .map_err(|source| StartError::Bind { addr, source })?
             .run();
         tracing::info!(service = self.service, port, env = %self.settings.env, "listening");
-        Ok(Application { port, server, runtime: self })
+        Ok(Application {
+            port,
+            server,
+            runtime: self,
+        })
     }
 }
 
@@ -151,7 +194,11 @@ pub fn boot(service: &str) -> (Settings, komek_telemetry::TelemetryGuard) {
             std::process::exit(2);
         }
     };
-    match komek_telemetry::init(service, &settings.telemetry.log_filter, settings.otlp_endpoint()) {
+    match komek_telemetry::init(
+        service,
+        &settings.telemetry.log_filter,
+        settings.otlp_endpoint(),
+    ) {
         Ok(guard) => (settings, guard),
         Err(e) => {
             eprintln!("{service}: {e}");

@@ -7,9 +7,14 @@ use komek_store::{Op, Outcome, Store};
 
 pub async fn handle(store: Store, env: Envelope) -> Result<(), HandleError> {
     if env.kind != kind::REQUEST_ESCALATED {
-        return Err(HandleError::Reject(format!("escalation does not handle {}", env.kind)));
+        return Err(HandleError::Reject(format!(
+            "escalation does not handle {}",
+            env.kind
+        )));
     }
-    let p: RequestEscalated = env.payload().map_err(|e| HandleError::Reject(e.to_string()))?;
+    let p: RequestEscalated = env
+        .payload()
+        .map_err(|e| HandleError::Reject(e.to_string()))?;
     let esc = Escalation {
         id: p.escalation_id,
         request_id: env.request_id,
@@ -24,7 +29,8 @@ pub async fn handle(store: Store, env: Envelope) -> Result<(), HandleError> {
         answered_at: None,
         trace: env.traceparent.clone(),
     };
-    let score = i64::try_from(env.occurred_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let score =
+        i64::try_from(env.occurred_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let k = store.keys();
     let outcome = store
         .create_doc(
@@ -32,7 +38,11 @@ pub async fn handle(store: Store, env: Envelope) -> Result<(), HandleError> {
             &esc,
             None,
             Some(k.handled("escalation", env.id)),
-            vec![Op::ZAdd { key: k.department_escalations(&esc.department), member: esc.id.to_string(), score }],
+            vec![Op::ZAdd {
+                key: k.department_escalations(&esc.department),
+                member: esc.id.to_string(),
+                score,
+            }],
         )
         .await
         .map_err(|e| HandleError::Retry(e.to_string()))?;

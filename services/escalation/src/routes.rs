@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::escalation::{Escalation, EscalationStatus};
-use komek_domain::events::{EscalationAnswered, Envelope, kind};
+use komek_domain::events::{Envelope, EscalationAnswered, kind};
 use komek_store::{Op, Store};
 use komek_web::{ApiError, StrictJson};
 use serde::Deserialize;
@@ -52,7 +52,11 @@ pub struct ListQuery {
 /// The caller's department's escalations (at most 500).
 #[utoipa::path(get, path = "/api/v1/escalations", params(ListQuery),
     responses((status = 200, body = [Escalation]), (status = 403, body = komek_web::error::Problem)))]
-pub async fn list(staff: Staff, store: web::Data<Store>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    staff: Staff,
+    store: web::Data<Store>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let dept = staff.require_department()?;
     let answered = query.status == Some(EscalationStatus::Answered);
     Ok(HttpResponse::Ok().json(store.department_escalations(dept, answered, 500).await?))
@@ -60,14 +64,23 @@ pub async fn list(staff: Staff, store: web::Data<Store>, query: web::Query<ListQ
 
 /// One escalation of the caller's department.
 #[utoipa::path(get, path = "/api/v1/escalations/{id}", responses((status = 200, body = Escalation), (status = 404, body = komek_web::error::Problem)))]
-pub async fn get_one(staff: Staff, store: web::Data<Store>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_one(
+    staff: Staff,
+    store: web::Data<Store>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(own(&store, &staff, &id).await?))
 }
 
 /// Answer an escalation; the answer returns to the request and its agent.
 #[utoipa::path(post, path = "/api/v1/escalations/{id}/answer", request_body = AnswerIn,
     responses((status = 200, body = Escalation), (status = 404, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
-pub async fn answer(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<AnswerIn>) -> Result<HttpResponse, ApiError> {
+pub async fn answer(
+    staff: Staff,
+    store: web::Data<Store>,
+    id: web::Path<String>,
+    StrictJson(body): StrictJson<AnswerIn>,
+) -> Result<HttpResponse, ApiError> {
     let found = own(&store, &staff, &id).await?;
     let text = body.text.trim().to_owned();
     if text.is_empty() || text.chars().count() > 10_000 {
@@ -75,21 +88,38 @@ pub async fn answer(staff: Staff, store: web::Data<Store>, id: web::Path<String>
     }
     let now = OffsetDateTime::now_utc();
     let by = staff.login().to_owned();
-    let (open, answered) = (store.keys().department_escalations(&found.department), store.keys().department_answered(&found.department));
+    let (open, answered) = (
+        store.keys().department_escalations(&found.department),
+        store.keys().department_answered(&found.department),
+    );
     let score = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let esc = store
         .update_doc(&store.keys().escalation(found.id), |e: &mut Escalation| {
-            e.answer(&by, &text, now).map_err(|err| ApiError::Conflict(err.to_string()))?;
-            let payload = EscalationAnswered { escalation_id: e.id, department: e.department.clone(), by: by.clone(), text: text.clone() };
+            e.answer(&by, &text, now)
+                .map_err(|err| ApiError::Conflict(err.to_string()))?;
+            let payload = EscalationAnswered {
+                escalation_id: e.id,
+                department: e.department.clone(),
+                by: by.clone(),
+                text: text.clone(),
+            };
             let mut event = Envelope::new(kind::ESCALATION_ANSWERED, e.request_id, &payload, now);
-            let _journey = komek_telemetry::journey(kind::ESCALATION_ANSWERED, e.trace.as_deref()).entered();
+            let _journey =
+                komek_telemetry::journey(kind::ESCALATION_ANSWERED, e.trace.as_deref()).entered();
             komek_bus::stamp(&mut event);
             let member = e.id.to_string();
             Ok((
                 Some(event),
                 vec![
-                    Op::ZRem { key: open.clone(), member: member.clone() },
-                    Op::ZAdd { key: answered.clone(), member, score },
+                    Op::ZRem {
+                        key: open.clone(),
+                        member: member.clone(),
+                    },
+                    Op::ZAdd {
+                        key: answered.clone(),
+                        member,
+                        score,
+                    },
                 ],
             ))
         })

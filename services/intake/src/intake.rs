@@ -1,11 +1,11 @@
 //! From a submission to a stored request: validate, detect language, classify, number, set the
 //! deadlines, write the acknowledgment, and store it with its `request.created` event in one commit.
 
-use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::calendar::Calendar;
+use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
-    Category, Channel, Customer, Email, Lang, Message, MessageKind, Msisdn, Priority, Request, RequestId,
-    RequestNumber, Status, ack, classify, lang,
+    Category, Channel, Customer, Email, Lang, Message, MessageKind, Msisdn, Priority, Request,
+    RequestId, RequestNumber, Status, ack, classify, lang,
 };
 use komek_settings::Settings;
 use komek_store::Store;
@@ -46,7 +46,11 @@ pub struct CustomerIn {
 
 /// One line of text: controls (CR/LF included) removed, trimmed.
 fn one_line(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_owned()
+    s.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 /// Free text: controls other than newline and tab removed, trimmed.
@@ -61,8 +65,19 @@ fn free_text(s: &str) -> String {
 /// Checks every field and reports all problems at once.
 pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), ApiError> {
     let mut errors = Vec::new();
-    let mut bad = |field: &str, message: &str| errors.push(FieldError { field: field.into(), message: message.into() });
-    let msisdn = match s.customer.msisdn.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+    let mut bad = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
+    };
+    let msisdn = match s
+        .customer
+        .msisdn
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
         None => None,
         Some(m) => match Msisdn::parse(m) {
             Ok(m) => Some(m),
@@ -72,7 +87,13 @@ pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), Ap
             }
         },
     };
-    let email = match s.customer.email.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+    let email = match s
+        .customer
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
         None => None,
         Some(m) => match Email::parse(m) {
             Ok(m) => Some(m),
@@ -82,17 +103,34 @@ pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), Ap
             }
         },
     };
-    if s.customer.msisdn.as_deref().is_none_or(|m| m.trim().is_empty())
-        && s.customer.email.as_deref().is_none_or(|m| m.trim().is_empty())
+    if s.customer
+        .msisdn
+        .as_deref()
+        .is_none_or(|m| m.trim().is_empty())
+        && s.customer
+            .email
+            .as_deref()
+            .is_none_or(|m| m.trim().is_empty())
     {
-        bad("customer", "give a phone number (msisdn) or an email, so we can answer");
+        bad(
+            "customer",
+            "give a phone number (msisdn) or an email, so we can answer",
+        );
     }
-    let name = s.customer.name.as_deref().map(one_line).filter(|n| !n.is_empty());
+    let name = s
+        .customer
+        .name
+        .as_deref()
+        .map(one_line)
+        .filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > MAX_LINE) {
         bad("customer.name", "at most 200 characters");
     }
     let subject = s.subject.as_deref().map(one_line).filter(|n| !n.is_empty());
-    if subject.as_ref().is_some_and(|n| n.chars().count() > MAX_LINE) {
+    if subject
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_LINE)
+    {
         bad("subject", "at most 200 characters");
     }
     let text = free_text(&s.text);
@@ -102,7 +140,15 @@ pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), Ap
         bad("text", "at most 10000 characters");
     }
     if errors.is_empty() {
-        Ok((Customer { msisdn, email, name }, subject, text))
+        Ok((
+            Customer {
+                msisdn,
+                email,
+                name,
+            },
+            subject,
+            text,
+        ))
     } else {
         Err(ApiError::Invalid(errors))
     }
@@ -124,14 +170,18 @@ pub async fn accept(
     let (customer, subject, text) = validate(submission)?;
     let fp = fingerprint(submission);
     if let Some(key) = idempotency_key
-        && store.idempotency(key).await?.is_some() {
-            return Ok(store.replay(key, &fp).await?);
-        }
+        && store.idempotency(key).await?.is_some()
+    {
+        return Ok(store.replay(key, &fp).await?);
+    }
     let now = OffsetDateTime::now_utc();
     let language = submission.language.unwrap_or_else(|| lang::detect(&text));
     let (category, priority): (Category, Priority) = classify::classify(subject.as_deref(), &text);
-    let number = RequestNumber::format(&settings.requests.number_prefix, store.next_number().await?);
-    let (due, _) = settings.deadlines.due(calendar, category, priority, submission.channel, now);
+    let number =
+        RequestNumber::format(&settings.requests.number_prefix, store.next_number().await?);
+    let (due, _) = settings
+        .deadlines
+        .due(calendar, category, priority, submission.channel, now);
     let ack_text = ack::acknowledgment(language, &number, due.resolution);
     let request = Request {
         id: RequestId::new(),
@@ -152,22 +202,49 @@ pub async fn accept(
         resolved_at: None,
         resolution: None,
         escalation: None,
-        messages: vec![Message { kind: MessageKind::Acknowledgment, text: ack_text, at: now }],
+        messages: vec![Message {
+            kind: MessageKind::Acknowledgment,
+            text: ack_text,
+            at: now,
+        }],
         notes: Vec::new(),
         trace: komek_telemetry::current_traceparent(),
     };
-    let actor = format!("customer:{}", serde_json::to_value(submission.channel).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default());
-    let history = Request::record(&actor, "created", Some(format!("{} / {}", category.as_str(), priority.as_str())), now);
+    let actor = format!(
+        "customer:{}",
+        serde_json::to_value(submission.channel)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
+    let history = Request::record(
+        &actor,
+        "created",
+        Some(format!("{} / {}", category.as_str(), priority.as_str())),
+        now,
+    );
     let mut event = Envelope::new(
         kind::REQUEST_CREATED,
         request.id,
-        &RequestCreated { number, channel: request.channel, language, category, priority },
+        &RequestCreated {
+            number,
+            channel: request.channel,
+            language,
+            category,
+            priority,
+        },
         now,
     );
     komek_bus::stamp(&mut event);
     let ttl = settings.requests.idempotency_ttl_hours * 3600;
     let created = store
-        .create_request(&request, &history, &event, idempotency_key.map(|k| (k, fp.as_str())), ttl)
+        .create_request(
+            &request,
+            &history,
+            &event,
+            idempotency_key.map(|k| (k, fp.as_str())),
+            ttl,
+        )
         .await?;
     if let Created::New(r) = &created {
         tracing::info!(request_id = %r.id, number = %r.number, language = r.language.as_str(), category = r.category.as_str(), "request accepted");
@@ -182,7 +259,11 @@ mod tests {
     fn sub(msisdn: Option<&str>, email: Option<&str>, text: &str) -> Submission {
         Submission {
             channel: Channel::Web,
-            customer: CustomerIn { msisdn: msisdn.map(Into::into), email: email.map(Into::into), name: Some("A\r\nB".into()) },
+            customer: CustomerIn {
+                msisdn: msisdn.map(Into::into),
+                email: email.map(Into::into),
+                name: Some("A\r\nB".into()),
+            },
             subject: None,
             text: text.into(),
             language: None,
@@ -191,14 +272,19 @@ mod tests {
 
     #[test]
     fn needs_a_contact_and_text() {
-        let ApiError::Invalid(errs) = validate(&sub(None, None, "  ")).unwrap_err() else { panic!() };
+        let ApiError::Invalid(errs) = validate(&sub(None, None, "  ")).unwrap_err() else {
+            panic!()
+        };
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["customer", "text"]);
     }
 
     #[test]
     fn names_bad_contacts_and_strips_newlines() {
-        let ApiError::Invalid(errs) = validate(&sub(Some("12"), Some("x@"), "hi")).unwrap_err() else { panic!() };
+        let ApiError::Invalid(errs) = validate(&sub(Some("12"), Some("x@"), "hi")).unwrap_err()
+        else {
+            panic!()
+        };
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["customer.msisdn", "customer.email"]);
         let (c, _, _) = validate(&sub(Some("87011234567"), None, "hi")).unwrap();
@@ -208,7 +294,13 @@ mod tests {
 
     #[test]
     fn fingerprint_follows_the_body() {
-        assert_eq!(fingerprint(&sub(Some("+77011234567"), None, "a")), fingerprint(&sub(Some("+77011234567"), None, "a")));
-        assert_ne!(fingerprint(&sub(Some("+77011234567"), None, "a")), fingerprint(&sub(Some("+77011234567"), None, "b")));
+        assert_eq!(
+            fingerprint(&sub(Some("+77011234567"), None, "a")),
+            fingerprint(&sub(Some("+77011234567"), None, "a"))
+        );
+        assert_ne!(
+            fingerprint(&sub(Some("+77011234567"), None, "a")),
+            fingerprint(&sub(Some("+77011234567"), None, "b"))
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! intake's public HTTP contract.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use komek_domain::{Category, Channel, Due, Lang, Message, MessageKind, Priority, Request, Status};
 use komek_domain::calendar::Calendar;
+use komek_domain::{Category, Channel, Due, Lang, Message, MessageKind, Priority, Request, Status};
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_store::requests::Created;
@@ -14,15 +14,27 @@ use crate::intake::{self, Submission};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "komek-intake", description = "Customer requests in, and their public status."),
+    info(
+        title = "komek-intake",
+        description = "Customer requests in, and their public status."
+    ),
     paths(create_request, public_status),
-    components(schemas(Submission, Accepted, Acknowledgment, PublicStatus, komek_web::error::Problem))
+    components(schemas(
+        Submission,
+        Accepted,
+        Acknowledgment,
+        PublicStatus,
+        komek_web::error::Problem
+    ))
 )]
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/requests", web::post().to(create_request))
-        .route("/api/v1/requests/{number}/public", web::get().to(public_status));
+        .route(
+            "/api/v1/requests/{number}/public",
+            web::get().to(public_status),
+        );
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -60,13 +72,18 @@ impl From<&Request> for Accepted {
             category: r.category,
             priority: r.priority,
             due: r.due.clone(),
-            acknowledgment: Acknowledgment { channel: r.channel, text },
+            acknowledgment: Acknowledgment {
+                channel: r.channel,
+                text,
+            },
         }
     }
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get("Idempotency-Key") else { return Ok(None) };
+    let Some(v) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
     let key = v.to_str().map_err(|_| ApiError::BadRequest {
         field: Some("Idempotency-Key".into()),
         message: "must be visible ASCII".into(),
@@ -151,14 +168,20 @@ pub async fn public_status(
     if number.len() > 32 {
         return Err(not_found);
     }
-    let Some(r) = store.request_by_number(&number).await? else { return Err(not_found) };
+    let Some(r) = store.request_by_number(&number).await? else {
+        return Err(not_found);
+    };
     if !r.customer.has_contact(&query.contact) {
         return Err(not_found);
     }
-    let survey_url = match store.get_string(&store.keys().survey_of_request(r.id)).await? {
-        Some(token) if r.status == Status::Resolved || r.status == Status::Closed => {
-            Some(format!("{}/s/{token}", settings.survey.public_base_url.trim_end_matches('/')))
-        }
+    let survey_url = match store
+        .get_string(&store.keys().survey_of_request(r.id))
+        .await?
+    {
+        Some(token) if r.status == Status::Resolved || r.status == Status::Closed => Some(format!(
+            "{}/s/{token}",
+            settings.survey.public_base_url.trim_end_matches('/')
+        )),
         _ => None,
     };
     Ok(HttpResponse::Ok().json(PublicStatus {

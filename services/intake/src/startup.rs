@@ -11,8 +11,16 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
     // Checked by Settings::check at load, so this only fails if the check was skipped.
-    let calendar = web::Data::new(runtime.settings.calendar.calendar().unwrap_or_else(|_| komek_domain::calendar::always_open()));
-    let openapi = crate::routes::ApiDoc::openapi().to_json().unwrap_or_default();
+    let calendar = web::Data::new(
+        runtime
+            .settings
+            .calendar
+            .calendar()
+            .unwrap_or_else(|_| komek_domain::calendar::always_open()),
+    );
+    let openapi = crate::routes::ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
         cfg.app_data(store.clone())
             .app_data(settings.clone())

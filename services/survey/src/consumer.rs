@@ -11,9 +11,14 @@ use uuid::Uuid;
 
 pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(), HandleError> {
     if env.kind != kind::REQUEST_RESOLVED {
-        return Err(HandleError::Reject(format!("survey does not handle {}", env.kind)));
+        return Err(HandleError::Reject(format!(
+            "survey does not handle {}",
+            env.kind
+        )));
     }
-    let p: RequestResolved = env.payload().map_err(|e| HandleError::Reject(e.to_string()))?;
+    let p: RequestResolved = env
+        .payload()
+        .map_err(|e| HandleError::Reject(e.to_string()))?;
     let now = OffsetDateTime::now_utc();
     // 256 random bits: the link is the only credential a customer has.
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
@@ -30,7 +35,11 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
     let mut event = Envelope::new(
         kind::SURVEY_CREATED,
         env.request_id,
-        &RequestChanged { number: p.number.clone(), actor: "system:survey".into(), detail: None },
+        &RequestChanged {
+            number: p.number.clone(),
+            actor: "system:survey".into(),
+            detail: None,
+        },
         now,
     );
     komek_bus::stamp(&mut event);
@@ -42,14 +51,21 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
             &survey,
             Some(&event),
             Some(k.handled("survey", env.id)),
-            vec![Op::Set { key: k.survey_of_request(env.request_id), value: token.clone(), ttl_secs: ttl }],
+            vec![Op::Set {
+                key: k.survey_of_request(env.request_id),
+                value: token.clone(),
+                ttl_secs: ttl,
+            }],
         )
         .await
         .map_err(|e| HandleError::Retry(e.to_string()))?;
     match outcome {
         Outcome::Done { .. } => {
             // Delivery to the customer's channel comes with the channels work; until then the link is logged.
-            let url = format!("{}/s/{token}", settings.survey.public_base_url.trim_end_matches('/'));
+            let url = format!(
+                "{}/s/{token}",
+                settings.survey.public_base_url.trim_end_matches('/')
+            );
             tracing::info!(request_id = %env.request_id, number = %p.number, survey_url = %url, "survey created");
             Ok(())
         }

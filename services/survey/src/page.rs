@@ -72,7 +72,10 @@ pub fn escape(s: &str) -> String {
 
 /// Escapes text for a JavaScript string literal inside a script element.
 fn js(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default().replace('<', "\\u003c").replace('>', "\\u003e")
+    serde_json::to_string(s)
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
 }
 
 pub fn survey(s: &Survey, token: &str) -> String {
@@ -128,7 +131,10 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_script_breakouts() {
-        assert_eq!(escape(r#"<script>"x"&'"#), "&lt;script&gt;&quot;x&quot;&amp;&#39;");
+        assert_eq!(
+            escape(r#"<script>"x"&'"#),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;"
+        );
         assert!(!js("</script>").contains("</script>"));
     }
 }

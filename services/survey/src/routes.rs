@@ -14,7 +14,10 @@ use crate::token_hash;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "komek-survey", description = "Feedback surveys after a resolved request."),
+    info(
+        title = "komek-survey",
+        description = "Feedback surveys after a resolved request."
+    ),
     paths(page, respond),
     components(schemas(ResponseIn, Recorded, komek_web::error::Problem))
 )]
@@ -40,19 +43,28 @@ pub struct Recorded {
 }
 
 fn well_formed(token: &str) -> bool {
-    (20..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (20..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 async fn open_survey(store: &Store, token: &str) -> Result<Option<Survey>, ApiError> {
     if !well_formed(token) {
         return Ok(None);
     }
-    Ok(store.survey(&token_hash(token)).await?.filter(|s| s.is_open(OffsetDateTime::now_utc())))
+    Ok(store
+        .survey(&token_hash(token))
+        .await?
+        .filter(|s| s.is_open(OffsetDateTime::now_utc())))
 }
 
 /// The survey page, in the customer's language.
 #[utoipa::path(get, path = "/s/{token}", responses((status = 200, description = "HTML page"), (status = 404, description = "Unknown or expired")))]
-pub async fn page(store: web::Data<Store>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn page(
+    store: web::Data<Store>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let html = |status: actix_web::http::StatusCode, body: String| {
         HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
@@ -62,8 +74,14 @@ pub async fn page(store: web::Data<Store>, token: web::Path<String>) -> Result<H
             .body(body)
     };
     match open_survey(&store, &token).await? {
-        Some(s) => Ok(html(actix_web::http::StatusCode::OK, crate::page::survey(&s, &token))),
-        None => Ok(html(actix_web::http::StatusCode::NOT_FOUND, crate::page::not_found())),
+        Some(s) => Ok(html(
+            actix_web::http::StatusCode::OK,
+            crate::page::survey(&s, &token),
+        )),
+        None => Ok(html(
+            actix_web::http::StatusCode::NOT_FOUND,
+            crate::page::not_found(),
+        )),
     }
 }
 
@@ -80,7 +98,12 @@ pub async fn respond(
     if !(1..=5).contains(&body.csat) {
         return Err(ApiError::invalid("csat", "a whole number from 1 to 5"));
     }
-    let comment = body.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    let comment = body
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
     if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(ApiError::invalid("comment", "at most 2000 characters"));
     }
@@ -89,23 +112,39 @@ pub async fn respond(
     }
     let now = OffsetDateTime::now_utc();
     let result = store
-        .update_doc(&store.keys().survey(&token_hash(&token)), |s: &mut Survey| {
-            s.answer(body.csat, comment.clone(), now)?;
-            let payload = SurveyAnswered { survey_id: s.id, csat: body.csat, comment: comment.clone() };
-            let mut event = Envelope::new(kind::SURVEY_ANSWERED, s.request_id, &payload, now);
-            let _journey = komek_telemetry::journey(kind::SURVEY_ANSWERED, s.trace.as_deref()).entered();
-            komek_bus::stamp(&mut event);
-            Ok((Some(event), vec![]))
-        })
+        .update_doc(
+            &store.keys().survey(&token_hash(&token)),
+            |s: &mut Survey| {
+                s.answer(body.csat, comment.clone(), now)?;
+                let payload = SurveyAnswered {
+                    survey_id: s.id,
+                    csat: body.csat,
+                    comment: comment.clone(),
+                };
+                let mut event = Envelope::new(kind::SURVEY_ANSWERED, s.request_id, &payload, now);
+                let _journey =
+                    komek_telemetry::journey(kind::SURVEY_ANSWERED, s.trace.as_deref()).entered();
+                komek_bus::stamp(&mut event);
+                Ok((Some(event), vec![]))
+            },
+        )
         .await;
     match result {
         Ok(s) => {
             tracing::info!(request_id = %s.request_id, csat = body.csat, "survey answered");
-            Ok(HttpResponse::Created().json(Recorded { status: "recorded".into() }))
+            Ok(HttpResponse::Created().json(Recorded {
+                status: "recorded".into(),
+            }))
         }
-        Err(UpdateError::Rejected(SurveyError::AlreadyAnswered)) => Err(ApiError::Conflict("this survey is already answered".into())),
-        Err(UpdateError::Rejected(SurveyError::Expired)) | Err(UpdateError::NotFound) => Err(ApiError::NotFound("survey")),
+        Err(UpdateError::Rejected(SurveyError::AlreadyAnswered)) => {
+            Err(ApiError::Conflict("this survey is already answered".into()))
+        }
+        Err(UpdateError::Rejected(SurveyError::Expired)) | Err(UpdateError::NotFound) => {
+            Err(ApiError::NotFound("survey"))
+        }
         Err(UpdateError::Store(e)) => Err(e.into()),
-        Err(_) => Err(ApiError::Conflict("the survey changed while saving; try again".into())),
+        Err(_) => Err(ApiError::Conflict(
+            "the survey changed while saving; try again".into(),
+        )),
     }
 }

@@ -9,10 +9,15 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let port = settings.services.survey;
     let mut runtime = Runtime::start("komek-survey", settings).await?;
     let (store, settings) = (runtime.store.clone(), runtime.settings.clone());
-    runtime.spawn_consumer("survey", move |event| crate::consumer::handle(store.clone(), settings.clone(), event));
+    runtime.spawn_consumer("survey", move |event| {
+        crate::consumer::handle(store.clone(), settings.clone(), event)
+    });
     let store = web::Data::new(runtime.store.clone());
-    let openapi = crate::routes::ApiDoc::openapi().to_json().unwrap_or_default();
+    let openapi = crate::routes::ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
-        cfg.app_data(store.clone()).configure(crate::routes::configure);
+        cfg.app_data(store.clone())
+            .configure(crate::routes::configure);
     })
 }

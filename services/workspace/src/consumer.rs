@@ -1,88 +1,177 @@
 //! Events the workspace applies to requests. Each effect is committed together with the
 //! handled-event marker, so a redelivered event changes nothing twice.
 
+use std::sync::Arc;
+
 use komek_bus::HandleError;
-use komek_domain::events::{EscalationAnswered, Envelope, RequestChanged, SurveyAnswered, kind};
+use komek_domain::events::{Envelope, EscalationAnswered, RequestChanged, SurveyAnswered, kind};
 use komek_domain::{Request, Status};
-use komek_settings::Settings;
 use komek_store::requests::{Mutation, UpdateError};
-use komek_store::{Op, Store};
+use komek_store::{Op, deadlines, routing};
+
+use crate::Deps;
 use time::OffsetDateTime;
 
 const ACTOR: &str = "system:workspace";
 
-pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(), HandleError> {
+pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
+    let Deps {
+        store,
+        settings,
+        calendar,
+    } = &*deps;
     let marker = Some(store.keys().handled("workspace", env.id));
     let now = OffsetDateTime::now_utc();
-    let queue = store.keys().queue();
+    let keys = store.keys().clone();
     let result = match env.kind.as_str() {
         kind::REQUEST_CREATED => {
             store
                 .update_request(env.request_id, marker, |r| {
                     let change = r.move_to(Status::Queued, ACTOR, "queued", None, now)?;
-                    let score = i64::try_from(r.created_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+                    let warn =
+                        settings
+                            .deadlines
+                            .warnings_for(calendar, r.priority, r.created_at, &r.due);
+                    let mut ops = routing::enqueue_ops(&keys, r);
+                    ops.extend(deadlines::register_ops(&keys, r, &warn));
                     Ok::<_, komek_domain::TransitionError>(Mutation {
                         change,
                         event: Some(event(kind::REQUEST_QUEUED, r, ACTOR, None, now)),
-                        ops: vec![Op::ZAdd { key: queue.clone(), member: r.id.to_string(), score }],
+                        ops,
                     })
                 })
                 .await
         }
         kind::ESCALATION_ANSWERED => {
-            let p: EscalationAnswered = env.payload().map_err(|e| HandleError::Reject(e.to_string()))?;
+            let p: EscalationAnswered = env
+                .payload()
+                .map_err(|e| HandleError::Reject(e.to_string()))?;
             store
                 .update_request(env.request_id, marker, |r| {
-                    let change = r.escalation_answered(p.escalation_id, &p.department, &p.by, &p.text, now)?;
+                    let change =
+                        r.escalation_answered(p.escalation_id, &p.department, &p.by, &p.text, now)?;
                     let detail = Some(format!("{}: {}", p.department, p.text));
                     Ok(Mutation {
                         change,
-                        event: Some(event(kind::REQUEST_ESCALATION_RETURNED, r, &p.by, detail, now)),
+                        event: Some(event(
+                            kind::REQUEST_ESCALATION_RETURNED,
+                            r,
+                            &p.by,
+                            detail,
+                            now,
+                        )),
                         ops: vec![],
                     })
                 })
                 .await
         }
         kind::SURVEY_ANSWERED => {
-            let p: SurveyAnswered = env.payload().map_err(|e| HandleError::Reject(e.to_string()))?;
+            let p: SurveyAnswered = env
+                .payload()
+                .map_err(|e| HandleError::Reject(e.to_string()))?;
             let reopen = p.csat <= settings.survey.reopen_at_or_below;
-            let why = format!("CSAT {}{}", p.csat, p.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default());
+            let why = format!(
+                "CSAT {}{}",
+                p.csat,
+                p.comment
+                    .as_deref()
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            );
             store
                 .update_request(env.request_id, marker, |r| {
                     if !reopen {
-                        return Ok(Mutation { change: Request::record("customer:survey", "survey_answered", Some(why.clone()), now), event: None, ops: vec![] });
+                        return Ok(Mutation {
+                            change: Request::record(
+                                "customer:survey",
+                                "survey_answered",
+                                Some(why.clone()),
+                                now,
+                            ),
+                            event: None,
+                            ops: vec![],
+                        });
                     }
                     let change = r.reopen("customer:survey", Some(why.clone()), now)?;
-                    let ops = r
-                        .owner
-                        .as_ref()
-                        .map(|o| vec![Op::SAdd { key: store.keys().owned_by(o), member: r.id.to_string() }])
-                        .unwrap_or_default();
-                    Ok(Mutation { change, event: Some(event(kind::REQUEST_REOPENED, r, "customer:survey", Some(why.clone()), now)), ops })
+                    // A reopened request gets its full resolution time again, watched like the first.
+                    r.due.resolution = settings.deadlines.resolution_from(calendar, r, now);
+                    let warn = settings
+                        .deadlines
+                        .warnings_for(calendar, r.priority, now, &r.due);
+                    let mut ops = deadlines::register_ops(&keys, r, &warn);
+                    if let Some(o) = &r.owner {
+                        ops.push(Op::SAdd {
+                            key: keys.owned_by(o),
+                            member: r.id.to_string(),
+                        });
+                    }
+                    Ok(Mutation {
+                        change,
+                        event: Some(event(
+                            kind::REQUEST_REOPENED,
+                            r,
+                            "customer:survey",
+                            Some(why.clone()),
+                            now,
+                        )),
+                        ops,
+                    })
                 })
                 .await
         }
-        other => return Err(HandleError::Reject(format!("workspace does not handle {other}"))),
+        other => {
+            return Err(HandleError::Reject(format!(
+                "workspace does not handle {other}"
+            )));
+        }
     };
     match result {
         Ok(r) => {
             tracing::info!(event_type = %env.kind, request_id = %r.id, status = %r.status, "event applied");
+            if env.kind == kind::REQUEST_CREATED {
+                // A failed offer leaves the request in its queue for a pull: not worth a redelivery.
+                if let Err(e) =
+                    crate::offers::offer(&deps, r.id, crate::offers::Again::Anyone).await
+                {
+                    tracing::warn!(error = %e, request_id = %r.id, "offer not made");
+                }
+            }
             Ok(())
         }
         Err(UpdateError::Duplicate) => {
             tracing::info!(event_type = %env.kind, event_id = %env.id, "event already applied; acked again");
             Ok(())
         }
-        Err(UpdateError::NotFound) => Err(HandleError::Reject(format!("request {} does not exist", env.request_id))),
+        Err(UpdateError::NotFound) => Err(HandleError::Reject(format!(
+            "request {} does not exist",
+            env.request_id
+        ))),
         Err(UpdateError::Rejected(e)) => Err(HandleError::Reject(e.to_string())),
         Err(UpdateError::Contended) => Err(HandleError::Retry("request kept changing".into())),
-        Err(UpdateError::Precondition(i)) => Err(HandleError::Reject(format!("precondition {i} failed"))),
+        Err(UpdateError::Precondition(i)) => {
+            Err(HandleError::Reject(format!("precondition {i} failed")))
+        }
         Err(UpdateError::Store(e)) => Err(HandleError::Retry(e.to_string())),
     }
 }
 
-fn event(kind: &str, r: &Request, actor: &str, detail: Option<String>, now: OffsetDateTime) -> Envelope {
-    let mut e = Envelope::new(kind, r.id, &RequestChanged { number: r.number.clone(), actor: actor.to_owned(), detail }, now);
+fn event(
+    kind: &str,
+    r: &Request,
+    actor: &str,
+    detail: Option<String>,
+    now: OffsetDateTime,
+) -> Envelope {
+    let mut e = Envelope::new(
+        kind,
+        r.id,
+        &RequestChanged {
+            number: r.number.clone(),
+            actor: actor.to_owned(),
+            detail,
+        },
+        now,
+    );
     komek_bus::stamp(&mut e);
     e
 }

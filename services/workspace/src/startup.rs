@@ -6,6 +6,9 @@ use komek_settings::Settings;
 use komek_web::{Application, Runtime, StartError};
 use utoipa::OpenApi;
 
+use std::sync::Arc;
+
+use crate::Deps;
 use crate::routes::DummyHash;
 
 pub async fn build(settings: Settings) -> Result<Application, StartError> {
@@ -18,18 +21,55 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .await?;
         tracing::info!(added, "demo data seeded");
     }
-    let (store, settings) = (runtime.store.clone(), runtime.settings.clone());
-    runtime.spawn_consumer("workspace", move |event| crate::consumer::handle(store.clone(), settings.clone(), event));
+    // Checked by Settings::check at load, so this only fails if the check was skipped.
+    let calendar = runtime
+        .settings
+        .calendar
+        .calendar()
+        .unwrap_or_else(|_| komek_domain::calendar::always_open());
+    let deps = Arc::new(Deps {
+        store: runtime.store.clone(),
+        settings: runtime.settings.clone(),
+        calendar: calendar.clone(),
+    });
+    let for_consumer = deps.clone();
+    runtime.spawn_consumer("workspace", move |event| {
+        crate::consumer::handle(for_consumer.clone(), event)
+    });
+    let for_watcher = deps.clone();
+    runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
+    let calendar = web::Data::new(calendar);
+    let hub = crate::live::Hub::start_detached();
+    let (feed_store, feed_hub) = (runtime.store.clone(), hub.clone());
+    let feed_settings = runtime.settings.clone();
+    runtime.spawn_task(move |shutdown| {
+        komek_bus::run_fanout(
+            feed_settings,
+            "komek-workspace-live".into(),
+            move |env| crate::live::on_event(feed_store.clone(), feed_hub.clone(), env),
+            shutdown,
+        )
+    });
+    let hub = web::Data::new(hub);
+    let deps_data = web::Data::new(deps.clone());
     let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
-    let dummy = web::Data::new(DummyHash(komek_auth::hash_password("no user has this password").unwrap_or_default()));
+    let dummy = web::Data::new(DummyHash(
+        komek_auth::hash_password("no user has this password").unwrap_or_default(),
+    ));
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
-    let openapi = crate::routes::ApiDoc::openapi().to_json().unwrap_or_default();
+    let openapi = crate::routes::ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
         cfg.app_data(store.clone())
             .app_data(settings.clone())
             .app_data(tokens.clone())
             .app_data(dummy.clone())
+            .app_data(calendar.clone())
+            .app_data(hub.clone())
+            .app_data(deps_data.clone())
+            .route("/api/v1/live", web::get().to(crate::live::connect))
             .configure(crate::routes::configure);
     })
 }

@@ -42,8 +42,8 @@ use std::time::Duration;
 
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
-    Channel, Customer, HistoryEntry, Message, MessageKind, Msisdn, Request,
-    RequestId, RequestNumber, Status, ack, classify, lang,
+    Channel, Customer, HistoryEntry, Message, MessageKind, Msisdn, Request, RequestId,
+    RequestNumber, Status, ack, classify, lang,
 };
 use komek_e2e::{Mesh, MeshOptions};
 use komek_settings::Settings;
@@ -453,7 +453,9 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
     let number = RequestNumber::format(&settings.requests.number_prefix, i + 1);
     // Same work as intake: the deadline policy over the business calendar.
     let calendar = settings.calendar.calendar().expect("calendar");
-    let (due, _) = settings.deadlines.due(&calendar, category, priority, Channel::Web, now);
+    let (due, _) = settings
+        .deadlines
+        .due(&calendar, category, priority, Channel::Web, now);
     let ack_text = ack::acknowledgment(language, &number, due.resolution);
     let request = Request {
         id: RequestId::new(),

@@ -26,13 +26,25 @@ for i = 1, nops do
   local key = KEYS[4 + i]
   local a = ARGV[7 + (i - 1) * 3 + 2]
   if not (name == 'zadd' or name == 'zrem' or name == 'zrem!' or name == 'sadd' or name == 'srem'
-      or name == 'set' or name == 'setnx!') then
+      or name == 'set' or name == 'setnx!' or name == 'scard<!') then
     return redis.error_reply('unknown index operation ' .. name)
+  end
+  -- A write to a key of another type would fail half-way through the script, after earlier
+  -- writes: check every key's type up front so an error leaves nothing written.
+  local want = 'string'
+  if name == 'zadd' or name == 'zrem' or name == 'zrem!' then want = 'zset' end
+  if name == 'sadd' or name == 'srem' or name == 'scard<!' then want = 'set' end
+  local has = redis.call('TYPE', key).ok
+  if has ~= 'none' and has ~= want then
+    return redis.error_reply('index key ' .. key .. ' is a ' .. has .. ', not a ' .. want)
   end
   if name == 'zrem!' and redis.call('ZSCORE', key, a) == false then
     return {'precondition', i}
   end
   if name == 'setnx!' and redis.call('EXISTS', key) == 1 then
+    return {'precondition', i}
+  end
+  if name == 'scard<!' and redis.call('SCARD', key) >= tonumber(a) then
     return {'precondition', i}
   end
 end

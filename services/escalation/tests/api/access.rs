@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use komek_domain::staff::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{escalate, problem, spawn_app};
+use crate::helpers::{StaffTokens, escalate, problem, spawn_app};
 
 /// Two requests are escalated to billing and one to network. Billing staff list exactly their
 /// two; network staff exactly their one.

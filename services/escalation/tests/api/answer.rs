@@ -4,7 +4,7 @@ use komek_domain::events::{EscalationAnswered, kind};
 use komek_domain::staff::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{WAIT, drain_queue, escalate, fields, problem, spawn_app};
+use crate::helpers::{StaffTokens, WAIT, drain_queue, escalate, fields, problem, spawn_app};
 
 /// Billing answers an escalation: 200, answered, by billing1; it moves from billing's open list to
 /// its answered list. The relay publishes

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::helpers::{WAIT, problem, spawn_app_with, submission};
+use crate::helpers::{IntakeCalls, WAIT, problem, spawn_app_with, submission};
 
 /// Intake reaches Redis through a proxy. The proxy is cut: a submission gets 503 problem+json
 /// with a Retry-After header (the connection manager notices the cut on the next command, so the

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{fields, problem, spawn_app, submission};
+use crate::helpers::{IntakeCalls, fields, problem, spawn_app, submission};
 
 async fn accepted(resp: reqwest::Response) -> Value {
     assert_eq!(resp.status().as_u16(), 201);

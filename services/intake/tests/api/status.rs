@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{problem, spawn_app, submission};
+use crate::helpers::{IntakeCalls, problem, spawn_app, submission};
 
 /// A customer who wrote from +77011234567 asks for the status with their number spelt the
 /// national way (8 701 123 45 67): 200 with the status and the acknowledgment, and no staff

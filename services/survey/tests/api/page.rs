@@ -2,7 +2,7 @@
 
 use komek_domain::Lang;
 
-use crate::helpers::{resolve, spawn_app};
+use crate::helpers::{SurveyCalls, resolve, spawn_app};
 
 async fn html(resp: reqwest::Response, status: u16) -> String {
     assert_eq!(resp.status().as_u16(), status);

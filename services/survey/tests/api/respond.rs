@@ -3,7 +3,7 @@
 use komek_domain::Lang;
 use serde_json::{Value, json};
 
-use crate::helpers::{fields, problem, resolve, spawn_app};
+use crate::helpers::{SurveyCalls, fields, problem, resolve, spawn_app};
 
 /// A customer answers the survey: CSAT 6 and 0 are out of range (422 naming `csat`), and do not
 /// count as an answer; CSAT 4 is recorded (201); answering again is 409. A survey

@@ -40,16 +40,25 @@ pub async fn login(
         return Err(denied);
     }
     let user = store.user(body.login.trim()).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(&dummy.0);
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.as_str())
+        .unwrap_or(&dummy.0);
     let password = body.password.clone();
     let hash_owned = hash.to_owned();
     // argon2 is deliberately slow: keep it off the async workers.
-    let ok = web::block(move || verify_password(&password, &hash_owned)).await.unwrap_or(false);
+    let ok = web::block(move || verify_password(&password, &hash_owned))
+        .await
+        .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!(login = %body.login, "sign-in refused");
         return Err(denied);
     };
     let (token, expires_at) = tokens.issue(&user).map_err(|e| ApiError::internal(&e))?;
     tracing::info!(login = %user.login, "signed in");
-    Ok(HttpResponse::Ok().json(LoginOk { token, expires_at, user: UserView::from(&user) }))
+    Ok(HttpResponse::Ok().json(LoginOk {
+        token,
+        expires_at,
+        user: UserView::from(&user),
+    }))
 }

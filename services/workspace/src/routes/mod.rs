@@ -2,8 +2,14 @@
 //!
 //! - [`auth`]: `POST /api/v1/auth/login`.
 //! - [`work`]: the queue and the actions on one request.
+//! - [`templates`]: reply templates (supervisors write them; agents get them filled in for a request).
+//! - [`search`]: search over requests, and similar resolved requests.
+//! - [`supervise`]: presence, reassignment, the supervisors' overview (agents, queues, watch list).
 
 pub mod auth;
+pub mod search;
+pub mod supervise;
+pub mod templates;
 pub mod work;
 
 use actix_web::web;
@@ -14,10 +20,12 @@ pub use auth::DummyHash;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "komek-workspace", description = "Agents' workspace: login, queue, working requests."),
-    paths(auth::login, work::queue, work::next, work::get_request, work::reply, work::note, work::escalate, work::resolve, work::departments),
+    paths(auth::login, work::queue, work::next, work::get_request, work::reply, work::note, work::escalate, work::resolve, work::departments, templates::list, templates::create, templates::replace, templates::delete, templates::for_request, search::search, search::similar, supervise::presence, supervise::reassign, supervise::overview, supervise::accept_offer, supervise::decline_offer, supervise::my_offers),
     components(schemas(
         auth::Login, auth::LoginOk, work::Text, work::EscalationIn, work::ResolveIn, work::QueueView, work::RequestView,
-        work::Escalated, komek_domain::Request, komek_domain::HistoryEntry, komek_domain::staff::Department,
+        work::Escalated, supervise::PresenceIn, supervise::PresenceOut, supervise::ReassignIn, supervise::AgentState,
+        supervise::QueueStat, supervise::SupervisorView, komek_domain::staff::Presence, komek_domain::Request, komek_domain::HistoryEntry, komek_domain::staff::Department,
+        templates::TemplateIn, templates::RenderedTemplate, komek_domain::template::Template, search::SearchView, search::SimilarView,
         komek_web::error::Problem
     )),
     modifiers(&BearerAuth)
@@ -32,7 +40,12 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -40,11 +53,48 @@ impl utoipa::Modify for BearerAuth {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/auth/login", web::post().to(auth::login))
         .route("/api/v1/queue", web::get().to(work::queue))
+        .route("/api/v1/presence", web::put().to(supervise::presence))
+        .route("/api/v1/offers", web::get().to(supervise::my_offers))
+        .route(
+            "/api/v1/offers/{id}/accept",
+            web::post().to(supervise::accept_offer),
+        )
+        .route(
+            "/api/v1/offers/{id}/decline",
+            web::post().to(supervise::decline_offer),
+        )
+        .route("/api/v1/supervisor", web::get().to(supervise::overview))
+        .route(
+            "/api/v1/requests/{id}/reassign",
+            web::post().to(supervise::reassign),
+        )
         .route("/api/v1/queue/next", web::post().to(work::next))
+        .route("/api/v1/templates", web::get().to(templates::list))
+        .route("/api/v1/templates", web::post().to(templates::create))
+        .route("/api/v1/templates/{id}", web::put().to(templates::replace))
+        .route(
+            "/api/v1/templates/{id}",
+            web::delete().to(templates::delete),
+        )
+        .route(
+            "/api/v1/requests/{id}/templates",
+            web::get().to(templates::for_request),
+        )
+        .route("/api/v1/search", web::get().to(search::search))
+        .route(
+            "/api/v1/requests/{id}/similar",
+            web::get().to(search::similar),
+        )
         .route("/api/v1/departments", web::get().to(work::departments))
         .route("/api/v1/requests/{id}", web::get().to(work::get_request))
         .route("/api/v1/requests/{id}/replies", web::post().to(work::reply))
         .route("/api/v1/requests/{id}/notes", web::post().to(work::note))
-        .route("/api/v1/requests/{id}/escalations", web::post().to(work::escalate))
-        .route("/api/v1/requests/{id}/resolve", web::post().to(work::resolve));
+        .route(
+            "/api/v1/requests/{id}/escalations",
+            web::post().to(work::escalate),
+        )
+        .route(
+            "/api/v1/requests/{id}/resolve",
+            web::post().to(work::resolve),
+        );
 }

@@ -6,8 +6,17 @@ use komek_auth::Staff;
 use komek_domain::events::{Envelope, RequestChanged, RequestEscalated, RequestResolved, kind};
 use komek_domain::staff::{Department, Role};
 use komek_domain::{EscalationRef, HistoryEntry, Request, RequestId, Status};
+use komek_store::deadlines::{self, Kind};
 use komek_store::requests::Mutation;
 use komek_store::{Op, Store};
+
+const FIRST_RESPONSE: [Kind; 2] = [Kind::FirstResponseWarning, Kind::FirstResponseBreach];
+const ALL_DEADLINES: [Kind; 4] = [
+    Kind::FirstResponseWarning,
+    Kind::FirstResponseBreach,
+    Kind::ResolutionWarning,
+    Kind::ResolutionBreach,
+];
 use komek_web::{ApiError, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -90,7 +99,11 @@ fn event<P: Serialize>(kind: &str, r: &Request, payload: &P, now: OffsetDateTime
 }
 
 fn changed(r: &Request, actor: &str, detail: Option<String>) -> RequestChanged {
-    RequestChanged { number: r.number.clone(), actor: actor.to_owned(), detail }
+    RequestChanged {
+        number: r.number.clone(),
+        actor: actor.to_owned(),
+        detail,
+    }
 }
 
 /// The waiting queue and the caller's own open requests.
@@ -100,8 +113,17 @@ pub async fn queue(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse
     staff.require_agent()?;
     let waiting = store.queue(100).await?;
     let waiting_total = store.queue_len().await?;
-    let mine = store.owned(staff.login()).await?.into_iter().filter(|r| r.status.is_open()).collect();
-    Ok(HttpResponse::Ok().json(QueueView { waiting, waiting_total, mine }))
+    let mine = store
+        .owned(staff.login())
+        .await?
+        .into_iter()
+        .filter(|r| r.status.is_open())
+        .collect();
+    Ok(HttpResponse::Ok().json(QueueView {
+        waiting,
+        waiting_total,
+        mine,
+    }))
 }
 
 /// Take the oldest waiting request; 204 when none waits.
@@ -109,10 +131,17 @@ pub async fn queue(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse
     responses((status = 200, body = Request), (status = 204, description = "Nothing waits")))]
 pub async fn next(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
-    match store.take_next(staff.login(), |e, r| {
-        let _journey = komek_telemetry::journey(&e.kind, r.trace.as_deref()).entered();
-        komek_bus::stamp(e);
-    }).await? {
+    let agent = store
+        .user(staff.login())
+        .await?
+        .ok_or(ApiError::Unauthorized("this account no longer exists"))?;
+    let taken = store
+        .take_next_for(&agent, |e, r| {
+            let _journey = komek_telemetry::journey(&e.kind, r.trace.as_deref()).entered();
+            komek_bus::stamp(e);
+        })
+        .await?;
+    match taken {
         Some(r) => {
             tracing::info!(request_id = %r.id, agent = staff.login(), "request assigned");
             Ok(HttpResponse::Ok().json(r))
@@ -124,10 +153,17 @@ pub async fn next(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse,
 /// One request with its whole history.
 #[utoipa::path(get, path = "/api/v1/requests/{id}", security(("bearer" = [])),
     responses((status = 200, body = RequestView), (status = 404, body = komek_web::error::Problem)))]
-pub async fn get_request(staff: Staff, store: web::Data<Store>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_request(
+    staff: Staff,
+    store: web::Data<Store>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
     let id = request_id(&id)?;
-    let request = store.request(id).await?.ok_or(ApiError::NotFound("request"))?;
+    let request = store
+        .request(id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
     let history = store.history(id).await?;
     Ok(HttpResponse::Ok().json(RequestView { request, history }))
 }
@@ -135,7 +171,12 @@ pub async fn get_request(staff: Staff, store: web::Data<Store>, id: web::Path<St
 /// A customer-visible reply.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/replies", request_body = Text, security(("bearer" = [])),
     responses((status = 200, body = Request), (status = 403, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
-pub async fn reply(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<Text>) -> Result<HttpResponse, ApiError> {
+pub async fn reply(
+    staff: Staff,
+    store: web::Data<Store>,
+    id: web::Path<String>,
+    StrictJson(body): StrictJson<Text>,
+) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
     let id = request_id(&id)?;
     let t = text("text", &body.text)?;
@@ -143,9 +184,25 @@ pub async fn reply(staff: Staff, store: web::Data<Store>, id: web::Path<String>,
     let r = store
         .update_request(id, None, |r| {
             may_act(&staff, r)?;
+            let first = r.first_response_at.is_none();
             let change = r.reply(staff.login(), &t, now)?;
-            let e = event(kind::REQUEST_REPLIED, r, &changed(r, staff.login(), Some(t.clone())), now);
-            Ok(Mutation { change, event: Some(e), ops: vec![] })
+            let e = event(
+                kind::REQUEST_REPLIED,
+                r,
+                &changed(r, staff.login(), Some(t.clone())),
+                now,
+            );
+            // The first reply meets the first-response deadline: stop watching it.
+            let ops = if first {
+                deadlines::clear_ops(store.keys(), r, &FIRST_RESPONSE)
+            } else {
+                vec![]
+            };
+            Ok(Mutation {
+                change,
+                event: Some(e),
+                ops,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(r))
@@ -154,7 +211,12 @@ pub async fn reply(staff: Staff, store: web::Data<Store>, id: web::Path<String>,
 /// An internal note (never shown to the customer).
 #[utoipa::path(post, path = "/api/v1/requests/{id}/notes", request_body = Text, security(("bearer" = [])),
     responses((status = 200, body = Request)))]
-pub async fn note(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<Text>) -> Result<HttpResponse, ApiError> {
+pub async fn note(
+    staff: Staff,
+    store: web::Data<Store>,
+    id: web::Path<String>,
+    StrictJson(body): StrictJson<Text>,
+) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
     let id = request_id(&id)?;
     let t = text("text", &body.text)?;
@@ -162,8 +224,17 @@ pub async fn note(staff: Staff, store: web::Data<Store>, id: web::Path<String>, 
     let r = store
         .update_request(id, None, |r| {
             let change = r.note(staff.login(), &t, now);
-            let e = event(kind::REQUEST_NOTE_ADDED, r, &changed(r, staff.login(), None), now);
-            Ok::<_, ApiError>(Mutation { change, event: Some(e), ops: vec![] })
+            let e = event(
+                kind::REQUEST_NOTE_ADDED,
+                r,
+                &changed(r, staff.login(), None),
+                now,
+            );
+            Ok::<_, ApiError>(Mutation {
+                change,
+                event: Some(e),
+                ops: vec![],
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(r))
@@ -172,21 +243,42 @@ pub async fn note(staff: Staff, store: web::Data<Store>, id: web::Path<String>, 
 /// Hand the request to a department; its answer comes back to this request.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/escalations", request_body = EscalationIn, security(("bearer" = [])),
     responses((status = 201, body = Escalated), (status = 422, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
-pub async fn escalate(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<EscalationIn>) -> Result<HttpResponse, ApiError> {
+pub async fn escalate(
+    staff: Staff,
+    store: web::Data<Store>,
+    id: web::Path<String>,
+    StrictJson(body): StrictJson<EscalationIn>,
+) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
     let id = request_id(&id)?;
     let reason = text("reason", &body.reason)?;
     let code = body.department.trim().to_lowercase();
     if code.len() > 32 || store.department(&code).await?.is_none() {
-        let known: Vec<String> = store.departments().await?.into_iter().map(|d| d.code).collect();
-        return Err(ApiError::invalid("department", format!("unknown department; one of: {}", known.join(", "))));
+        let known: Vec<String> = store
+            .departments()
+            .await?
+            .into_iter()
+            .map(|d| d.code)
+            .collect();
+        return Err(ApiError::invalid(
+            "department",
+            format!("unknown department; one of: {}", known.join(", ")),
+        ));
     }
     let escalation_id = Uuid::now_v7();
     let now = OffsetDateTime::now_utc();
     let r = store
         .update_request(id, None, |r| {
             may_act(&staff, r)?;
-            let change = r.escalate(staff.login(), EscalationRef { id: escalation_id, department: code.clone() }, &reason, now)?;
+            let change = r.escalate(
+                staff.login(),
+                EscalationRef {
+                    id: escalation_id,
+                    department: code.clone(),
+                },
+                &reason,
+                now,
+            )?;
             let payload = RequestEscalated {
                 number: r.number.clone(),
                 escalation_id,
@@ -194,17 +286,30 @@ pub async fn escalate(staff: Staff, store: web::Data<Store>, id: web::Path<Strin
                 reason: reason.clone(),
                 agent: staff.login().to_owned(),
             };
-            Ok(Mutation { change, event: Some(event(kind::REQUEST_ESCALATED, r, &payload, now)), ops: vec![] })
+            Ok(Mutation {
+                change,
+                event: Some(event(kind::REQUEST_ESCALATED, r, &payload, now)),
+                ops: vec![],
+            })
         })
         .await?;
     tracing::info!(request_id = %r.id, department = %code, %escalation_id, "escalated");
-    Ok(HttpResponse::Created().json(Escalated { escalation_id, department: code, request: r }))
+    Ok(HttpResponse::Created().json(Escalated {
+        escalation_id,
+        department: code,
+        request: r,
+    }))
 }
 
 /// Resolve the request; the customer then gets a survey.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/resolve", request_body = ResolveIn, security(("bearer" = [])),
     responses((status = 200, body = Request), (status = 409, body = komek_web::error::Problem)))]
-pub async fn resolve(staff: Staff, store: web::Data<Store>, id: web::Path<String>, StrictJson(body): StrictJson<ResolveIn>) -> Result<HttpResponse, ApiError> {
+pub async fn resolve(
+    staff: Staff,
+    store: web::Data<Store>,
+    id: web::Path<String>,
+    StrictJson(body): StrictJson<ResolveIn>,
+) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
     let id = request_id(&id)?;
     let resolution = text("resolution", &body.resolution)?;
@@ -219,8 +324,18 @@ pub async fn resolve(staff: Staff, store: web::Data<Store>, id: web::Path<String
                 resolution: resolution.clone(),
                 agent: staff.login().to_owned(),
             };
-            let ops = r.owner.as_ref().map(|o| vec![Op::SRem { key: store.keys().owned_by(o), member: r.id.to_string() }]).unwrap_or_default();
-            Ok(Mutation { change, event: Some(event(kind::REQUEST_RESOLVED, r, &payload, now)), ops })
+            let mut ops = deadlines::clear_ops(store.keys(), r, &ALL_DEADLINES);
+            if let Some(o) = &r.owner {
+                ops.push(Op::SRem {
+                    key: store.keys().owned_by(o),
+                    member: r.id.to_string(),
+                });
+            }
+            Ok(Mutation {
+                change,
+                event: Some(event(kind::REQUEST_RESOLVED, r, &payload, now)),
+                ops,
+            })
         })
         .await?;
     debug_assert_eq!(r.status, Status::Resolved);

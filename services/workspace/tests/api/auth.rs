@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{SignIn, problem, spawn_app};
 
 /// A seeded agent signs in with the right password: 200 with a token and her profile (no
 /// password hash). The wrong password, and a login nobody has, both get 401 problem+json with

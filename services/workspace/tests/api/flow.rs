@@ -8,7 +8,7 @@ use komek_store::Store;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::helpers::{WAIT, create_request, fields, problem, spawn_app};
+use crate::helpers::{SignIn, WAIT, create_request, fields, problem, spawn_app};
 
 /// Billing's answer as the escalation service stores it: the answered escalation and its
 /// `escalation.answered` event in the outbox, in one commit.

@@ -5,3 +5,5 @@
 mod auth;
 mod flow;
 mod helpers;
+mod search;
+mod templates;

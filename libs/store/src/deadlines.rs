@@ -1,0 +1,190 @@
+//! The deadline index: every open request's coming warnings and breaches in one sorted set, so
+//! the watcher finds what is due with one range query however many requests are open.
+//!
+//! Members are `{request id}|{kind}|{deadline ms}`: the deadline in the member makes a re-registered
+//! deadline (after a pause or a reopening) a new entry with its own handled-event marker.
+
+use komek_domain::deadline::Warnings;
+use komek_domain::{Request, RequestId};
+use redis::Script;
+
+use crate::commit::{Op, Store, StoreError};
+use crate::keys::Keys;
+
+const CLAIM_LUA: &str = include_str!("lua/claim_due.lua");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    FirstResponseWarning,
+    FirstResponseBreach,
+    ResolutionWarning,
+    ResolutionBreach,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::FirstResponseWarning => "fr_warn",
+            Kind::FirstResponseBreach => "fr_breach",
+            Kind::ResolutionWarning => "res_warn",
+            Kind::ResolutionBreach => "res_breach",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        [
+            Kind::FirstResponseWarning,
+            Kind::FirstResponseBreach,
+            Kind::ResolutionWarning,
+            Kind::ResolutionBreach,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+    pub fn is_breach(self) -> bool {
+        matches!(self, Kind::FirstResponseBreach | Kind::ResolutionBreach)
+    }
+    pub fn is_first_response(self) -> bool {
+        matches!(self, Kind::FirstResponseWarning | Kind::FirstResponseBreach)
+    }
+    /// `first_response` or `resolution`, as in events and history.
+    pub fn deadline(self) -> &'static str {
+        if self.is_first_response() {
+            "first_response"
+        } else {
+            "resolution"
+        }
+    }
+}
+
+/// One claimed entry.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub member: String,
+    pub request_id: RequestId,
+    pub kind: Kind,
+    /// When it was meant to fire (ms since the epoch).
+    pub fire_at_ms: i64,
+}
+
+fn ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn member(id: RequestId, kind: Kind, deadline_ms: i64) -> String {
+    format!("{id}|{}|{deadline_ms}", kind.as_str())
+}
+
+/// Entries for the deadlines still ahead of `r`: first response (unless answered) and resolution.
+pub fn register_ops(keys: &Keys, r: &Request, warn: &Warnings) -> Vec<Op> {
+    let mut out = Vec::new();
+    let mut add = |kind: Kind, deadline: time::OffsetDateTime, fire: time::OffsetDateTime| {
+        out.push(Op::ZAdd {
+            key: keys.deadlines(),
+            member: member(r.id, kind, ms(deadline)),
+            score: ms(fire),
+        });
+    };
+    if r.first_response_at.is_none() {
+        add(
+            Kind::FirstResponseWarning,
+            r.due.first_response,
+            warn.first_response,
+        );
+        add(
+            Kind::FirstResponseBreach,
+            r.due.first_response,
+            r.due.first_response,
+        );
+    }
+    add(Kind::ResolutionWarning, r.due.resolution, warn.resolution);
+    add(Kind::ResolutionBreach, r.due.resolution, r.due.resolution);
+    out
+}
+
+/// Removes the entries of `kinds` for the deadlines `r` has now (from due and claimed sets).
+pub fn clear_ops(keys: &Keys, r: &Request, kinds: &[Kind]) -> Vec<Op> {
+    kinds
+        .iter()
+        .flat_map(|k| {
+            let deadline = if k.is_first_response() {
+                r.due.first_response
+            } else {
+                r.due.resolution
+            };
+            let m = member(r.id, *k, ms(deadline));
+            [
+                Op::ZRem {
+                    key: keys.deadlines(),
+                    member: m.clone(),
+                },
+                Op::ZRem {
+                    key: keys.deadlines_claimed(),
+                    member: m,
+                },
+            ]
+        })
+        .collect()
+}
+
+/// The op that ends a claim, in the commit that applied it.
+pub fn done_op(keys: &Keys, due: &Due) -> Op {
+    Op::ZRem {
+        key: keys.deadlines_claimed(),
+        member: due.member.clone(),
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` entries due at `now_ms` for `lease_ms`.
+    pub async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Due>, StoreError> {
+        let mut c = self.conn();
+        let raw: Vec<String> = Script::new(CLAIM_LUA)
+            .key(self.keys().deadlines())
+            .key(self.keys().deadlines_claimed())
+            .arg(now_ms)
+            .arg(lease_ms)
+            .arg(limit)
+            .invoke_async(&mut c)
+            .await?;
+        let mut out = Vec::with_capacity(raw.len() / 2);
+        for pair in raw.chunks(2) {
+            let [m, score] = pair else { continue };
+            let mut parts = m.split('|');
+            let (Some(id), Some(kind)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let (Ok(request_id), Some(kind)) = (id.parse(), Kind::parse(kind)) else {
+                tracing::warn!(member = %m, "unreadable deadline entry dropped");
+                self.release(m).await?;
+                continue;
+            };
+            let fire_at_ms = score.parse::<f64>().map(|f| f as i64).unwrap_or(now_ms);
+            out.push(Due {
+                member: m.clone(),
+                request_id,
+                kind,
+                fire_at_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Ends a claim without an effect (the deadline no longer applies).
+    pub async fn release(&self, member: &str) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let _: i64 =
+            redis::AsyncCommands::zrem(&mut c, self.keys().deadlines_claimed(), member).await?;
+        Ok(())
+    }
+
+    /// Entries waiting to fire (for metrics and tests).
+    pub async fn deadlines_pending(&self) -> Result<u64, StoreError> {
+        let mut c = self.conn();
+        Ok(redis::AsyncCommands::zcard(&mut c, self.keys().deadlines()).await?)
+    }
+}

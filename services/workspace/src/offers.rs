@@ -1,0 +1,242 @@
+//! Offered assignment (push): a new request is offered to the best online agent over their live
+//! connection; they accept it, decline it, or let the offer time out, and it goes back to its
+//! queue. While offered it sits out of its skill queue, so nobody else pulls it; the claim on
+//! acceptance is the same atomic claim as a pull.
+
+use komek_domain::events::{Envelope, OfferEvent, kind};
+use komek_domain::staff::{Presence, Role, User};
+use komek_domain::{Request, RequestId, Status};
+use komek_store::requests::{Mutation, UpdateError};
+use komek_store::{Op, Store, StoreError, routing};
+use redis::AsyncCommands;
+use time::OffsetDateTime;
+
+use crate::Deps;
+
+const ACTOR: &str = "system:routing";
+
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn event(kind: &str, r: &Request, agent: &str, expires_at: OffsetDateTime) -> Envelope {
+    let mut e = Envelope::new(
+        kind,
+        r.id,
+        &OfferEvent {
+            number: r.number.clone(),
+            agent: agent.to_owned(),
+            expires_at,
+        },
+        OffsetDateTime::now_utc(),
+    );
+    let _journey = komek_telemetry::journey(kind, r.trace.as_deref()).entered();
+    komek_bus::stamp(&mut e);
+    e
+}
+
+/// The online agent with the lightest load whose skills fit `r`, other than `except`.
+async fn best_agent(
+    store: &Store,
+    r: &Request,
+    except: Option<&str>,
+) -> Result<Option<User>, StoreError> {
+    let mut best: Option<(u64, User)> = None;
+    for u in store.staff().await? {
+        if u.role != Role::Agent || Some(u.login.as_str()) == except || !u.takes(r.category) {
+            continue;
+        }
+        if store.presence_of(&u.login).await? != Presence::Online {
+            continue;
+        }
+        if !u.languages.contains(&r.language) {
+            let mut c = store.conn();
+            let speakers: u64 = c
+                .scard(store.keys().online_speakers(r.language.as_str()))
+                .await?;
+            if speakers > 0 {
+                continue;
+            }
+        }
+        let load = store.load_of(&u.login).await?;
+        if load < u64::from(u.capacity) && best.as_ref().is_none_or(|(l, _)| load < *l) {
+            best = Some((load, u));
+        }
+    }
+    Ok(best.map(|(_, u)| u))
+}
+
+/// Who else may get an offer that was not taken.
+#[derive(Clone, Copy)]
+pub enum Again<'a> {
+    /// A new request: anyone.
+    Anyone,
+    /// Declined: anyone but this agent.
+    NotTo(&'a str),
+    /// Timed out: preferably someone else, but the same agent if nobody else fits.
+    PreferNot(&'a str),
+}
+
+/// Offers a waiting request to the best online agent; returns who, if anyone.
+pub async fn offer(
+    deps: &Deps,
+    id: RequestId,
+    again: Again<'_>,
+) -> Result<Option<String>, StoreError> {
+    if !deps.settings.routing.offers {
+        return Ok(None);
+    }
+    let store = &deps.store;
+    let Some(r) = store.request(id).await? else {
+        return Ok(None);
+    };
+    if r.status != Status::Queued || store.get_string(&store.keys().offer(id)).await?.is_some() {
+        return Ok(None);
+    }
+    let agent = match again {
+        Again::Anyone => best_agent(store, &r, None).await?,
+        Again::NotTo(who) => best_agent(store, &r, Some(who)).await?,
+        Again::PreferNot(who) => match best_agent(store, &r, Some(who)).await? {
+            Some(a) => Some(a),
+            None => best_agent(store, &r, None).await?,
+        },
+    };
+    let Some(agent) = agent else { return Ok(None) };
+    let now = OffsetDateTime::now_utc();
+    let expires_at = now + time::Duration::seconds(deps.settings.routing.offer_timeout_secs);
+    let keys = store.keys().clone();
+    let ttl = u64::try_from(deps.settings.routing.offer_timeout_secs * 2).unwrap_or(60);
+    let result = store
+        .update_request(id, None, |r| {
+            if r.status != Status::Queued {
+                return Err(());
+            }
+            let change = Request::record(ACTOR, "offered", Some(agent.login.clone()), now);
+            let ops = vec![
+                Op::ZRem {
+                    key: keys.skill_queue(r.category.as_str(), r.language.as_str()),
+                    member: r.id.to_string(),
+                },
+                Op::SetNxMust {
+                    key: keys.offer(r.id),
+                    value: agent.login.clone(),
+                    ttl_secs: ttl,
+                },
+                Op::ZAdd {
+                    key: keys.offers(),
+                    member: r.id.to_string(),
+                    score: ms(expires_at),
+                },
+            ];
+            Ok(Mutation {
+                change,
+                event: Some(event(kind::OFFER_MADE, r, &agent.login, expires_at)),
+                ops,
+            })
+        })
+        .await;
+    match result {
+        Ok(_) => {
+            tracing::info!(request_id = %id, agent = %agent.login, "offered");
+            Ok(Some(agent.login))
+        }
+        Err(UpdateError::Store(e)) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Puts an offered request back into its queue (declined or timed out).
+async fn withdraw(
+    deps: &Deps,
+    id: RequestId,
+    agent: &str,
+    action: &str,
+    kind: &str,
+) -> Result<bool, StoreError> {
+    let store = &deps.store;
+    let keys = store.keys().clone();
+    let now = OffsetDateTime::now_utc();
+    let result = store
+        .update_request(id, None, |r| {
+            if r.status != Status::Queued {
+                return Err(());
+            }
+            let change = Request::record(agent, action, None, now);
+            let mut ops = routing::enqueue_ops(&keys, r);
+            ops.push(Op::ZRem {
+                key: keys.offers(),
+                member: r.id.to_string(),
+            });
+            Ok(Mutation {
+                change,
+                event: Some(event(kind, r, agent, now)),
+                ops,
+            })
+        })
+        .await;
+    let mut c = store.conn();
+    let _: i64 = c.del(keys.offer(id)).await?;
+    let _: i64 = c.zrem(keys.offers(), id.to_string()).await?;
+    match result {
+        Ok(_) => Ok(true),
+        Err(UpdateError::Store(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OfferError {
+    #[error("this request is not offered to you (the offer may have expired)")]
+    NotYours,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who request `id` is offered to, if anyone.
+pub async fn offered_to(store: &Store, id: RequestId) -> Result<Option<String>, StoreError> {
+    store.get_string(&store.keys().offer(id)).await
+}
+
+/// The agent declines: back to the queue, and offered to someone else if anyone fits.
+pub async fn decline(deps: &Deps, id: RequestId, agent: &User) -> Result<(), OfferError> {
+    if offered_to(&deps.store, id).await?.as_deref() != Some(agent.login.as_str()) {
+        return Err(OfferError::NotYours);
+    }
+    if withdraw(
+        deps,
+        id,
+        &agent.login,
+        "offer_declined",
+        kind::OFFER_DECLINED,
+    )
+    .await?
+    {
+        offer(deps, id, Again::NotTo(&agent.login)).await?;
+    }
+    Ok(())
+}
+
+/// Offers whose time ran out go back to their queues (claimed one by one, so one replica each).
+pub async fn sweep(deps: &Deps) -> Result<(), StoreError> {
+    let store = &deps.store;
+    let now = ms(OffsetDateTime::now_utc());
+    let mut c = store.conn();
+    let due: Vec<String> = c
+        .zrangebyscore_limit(store.keys().offers(), "-inf", now, 0, 100)
+        .await?;
+    for raw in due {
+        let claimed: i64 = c.zrem(store.keys().offers(), &raw).await?;
+        let Ok(id) = raw.parse::<RequestId>() else {
+            continue;
+        };
+        if claimed == 0 {
+            continue;
+        }
+        let agent = offered_to(store, id).await?.unwrap_or_default();
+        if withdraw(deps, id, &agent, "offer_expired", kind::OFFER_EXPIRED).await? {
+            tracing::info!(request_id = %id, agent = %agent, "offer expired");
+            offer(deps, id, Again::PreferNot(&agent)).await?;
+        }
+    }
+    Ok(())
+}
