@@ -443,3 +443,82 @@ async fn deadline_warnings_and_breaches_fire_once_across_replicas_and_lost_claim
     drop(mesh);
     komek_testkit::cleanup(&settings).await;
 }
+
+/// Waiting for the customer stops the resolution clock: a reply that asks the customer something
+/// puts the request in `waiting_customer` and takes its resolution deadline out of the watcher's
+/// index; the next reply resumes it, moves the deadline by the working time spent waiting (never
+/// earlier) and watches it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_the_customer_pauses_the_resolution_clock() {
+    let mesh = Mesh::start(MeshOptions {
+        tag: "pause",
+        env: vec![("KOMEK__ROUTING__OFFERS".into(), "false".into())],
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let store = Store::connect(&mesh.settings.redis).await.unwrap();
+    let aigerim = login(&http, &mesh, "aigerim").await;
+    let (id, _) = post(&http, &mesh, "+77011110020", "Тарифім дұрыс қосылмады").await;
+    wait_queued(&store, 1).await;
+    let taken = next(&http, &mesh, &aigerim).await.unwrap();
+    let due_before = taken["due"]["resolution"].as_str().unwrap().to_owned();
+    let index = |store: Store| {
+        let key = format!("{}:deadlines", mesh.settings.redis.prefix);
+        async move {
+            let mut c = store.conn();
+            let all: Vec<String> = redis::cmd("ZRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            all
+        }
+    };
+    let url = mesh.url("workspace", &format!("/api/v1/requests/{id}/replies"));
+    let r = http
+        .post(&url)
+        .bearer_auth(&aigerim)
+        .json(&json!({"text": "Қай тарифті қосқыңыз келеді?", "wait_for_customer": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "waiting_customer");
+    assert!(v["paused_at"].is_string());
+    assert!(
+        index(store.clone()).await.iter().all(|m| !m.contains(&id)),
+        "nothing of it is watched while it waits"
+    );
+
+    let r = http
+        .post(&url)
+        .bearer_auth(&aigerim)
+        .json(&json!({"text": "Тариф қосылды."}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "in_progress");
+    assert!(v["paused_at"].is_null());
+    let parse = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    assert!(parse(v["due"]["resolution"].as_str().unwrap()) >= parse(&due_before));
+    let watched = index(store.clone()).await;
+    assert_eq!(
+        watched
+            .iter()
+            .filter(|m| m.contains(&id) && m.contains("|res_"))
+            .count(),
+        2,
+        "{watched:?}"
+    );
+
+    let settings = mesh.settings.clone();
+    drop(mesh);
+    komek_testkit::cleanup(&settings).await;
+}

@@ -76,6 +76,7 @@ fn new_request(seq: u64) -> Request {
         messages: Vec::new(),
         notes: Vec::new(),
         trace: None,
+        paused_at: None,
     }
 }
 

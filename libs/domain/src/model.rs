@@ -316,6 +316,9 @@ pub struct Request {
     /// W3C traceparent recorded at acceptance: later work on this request joins the journey's trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// Since when the request waits for the customer: its resolution clock is stopped meanwhile.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub paused_at: Option<OffsetDateTime>,
 }
 
 /// What a change did: the history line to append. The event is built by the caller, which knows its payload.
@@ -388,6 +391,53 @@ impl Request {
             .replace(to.to_owned())
             .unwrap_or_else(|| "queue".to_owned());
         Self::record(by, "reassigned", Some(format!("{from} -> {to}")), now)
+    }
+
+    /// A reply that asks the customer for something: the request waits for them and its
+    /// resolution clock stops until they answer (or the agent acts on it again).
+    pub fn ask_customer(
+        &mut self,
+        agent: &str,
+        text: &str,
+        now: OffsetDateTime,
+    ) -> Result<Change, TransitionError> {
+        if self.status != Status::InProgress && self.status != Status::Assigned {
+            return Err(TransitionError {
+                from: self.status,
+                to: Status::WaitingCustomer,
+            });
+        }
+        self.first_response_at.get_or_insert(now);
+        self.messages.push(Message {
+            kind: MessageKind::Reply,
+            text: text.to_owned(),
+            at: now,
+        });
+        let change = self.move_to(
+            Status::WaitingCustomer,
+            agent,
+            "asked_customer",
+            Some(text.to_owned()),
+            now,
+        )?;
+        self.paused_at = Some(now);
+        Ok(change)
+    }
+
+    /// Ends a pause: moves the resolution deadline by the working time spent waiting, measured by
+    /// `working_minutes` (the business calendar), and returns it.
+    pub fn resume_clock(
+        &mut self,
+        now: OffsetDateTime,
+        working_minutes: impl Fn(OffsetDateTime, OffsetDateTime) -> i64,
+        add: impl Fn(OffsetDateTime, i64) -> OffsetDateTime,
+    ) -> i64 {
+        let Some(since) = self.paused_at.take() else {
+            return 0;
+        };
+        let paused = working_minutes(since, now);
+        self.due.resolution = add(self.due.resolution, paused);
+        paused
     }
 
     /// A customer-visible reply; the first one stops the first-response clock.

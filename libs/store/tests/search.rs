@@ -86,6 +86,7 @@ async fn create(store: &Store, s: Spec) -> Request {
         messages: Vec::new(),
         notes: Vec::new(),
         trace: None,
+        paused_at: None,
     };
     let history = Request::record("customer:web", "created", None, r.created_at);
     let event = Envelope::new(

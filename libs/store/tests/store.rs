@@ -59,6 +59,7 @@ fn new_request(seq: u64) -> Request {
         messages: Vec::new(),
         notes: Vec::new(),
         trace: None,
+        paused_at: None,
     }
 }
 

@@ -256,6 +256,7 @@ pub async fn stored_request(
         messages: Vec::new(),
         notes: Vec::new(),
         trace: None,
+        paused_at: None,
     };
     // Who did the last thing, what it was, and the event it published.
     let (actor, action, event_kind, payload) = match fixture.stage {

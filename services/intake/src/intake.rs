@@ -209,6 +209,7 @@ pub async fn accept(
         }],
         notes: Vec::new(),
         trace: komek_telemetry::current_traceparent(),
+        paused_at: None,
     };
     let actor = format!(
         "customer:{}",

@@ -22,7 +22,7 @@ pub use auth::DummyHash;
     info(title = "komek-workspace", description = "Agents' workspace: login, queue, working requests."),
     paths(auth::login, work::queue, work::next, work::get_request, work::reply, work::note, work::escalate, work::resolve, work::departments, templates::list, templates::create, templates::replace, templates::delete, templates::for_request, search::search, search::similar, supervise::presence, supervise::reassign, supervise::overview, supervise::accept_offer, supervise::decline_offer, supervise::my_offers),
     components(schemas(
-        auth::Login, auth::LoginOk, work::Text, work::EscalationIn, work::ResolveIn, work::QueueView, work::RequestView,
+        auth::Login, auth::LoginOk, work::Text, work::ReplyIn, work::EscalationIn, work::ResolveIn, work::QueueView, work::RequestView,
         work::Escalated, supervise::PresenceIn, supervise::PresenceOut, supervise::ReassignIn, supervise::AgentState,
         supervise::QueueStat, supervise::SupervisorView, komek_domain::staff::Presence, komek_domain::Request, komek_domain::HistoryEntry, komek_domain::staff::Department,
         templates::TemplateIn, templates::RenderedTemplate, komek_domain::template::Template, search::SearchView, search::SimilarView,

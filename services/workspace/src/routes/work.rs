@@ -11,6 +11,7 @@ use komek_store::requests::Mutation;
 use komek_store::{Op, Store};
 
 const FIRST_RESPONSE: [Kind; 2] = [Kind::FirstResponseWarning, Kind::FirstResponseBreach];
+const RESOLUTION: [Kind; 2] = [Kind::ResolutionWarning, Kind::ResolutionBreach];
 const ALL_DEADLINES: [Kind; 4] = [
     Kind::FirstResponseWarning,
     Kind::FirstResponseBreach,
@@ -18,6 +19,8 @@ const ALL_DEADLINES: [Kind; 4] = [
     Kind::ResolutionBreach,
 ];
 use komek_web::{ApiError, StrictJson};
+
+use crate::Deps;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -29,6 +32,48 @@ const MAX_TEXT: usize = 10_000;
 #[serde(deny_unknown_fields)]
 pub struct Text {
     pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyIn {
+    pub text: String,
+    /// The reply asks the customer for something: the request waits for them and its resolution
+    /// clock stops until they answer or the agent acts on it again.
+    #[serde(default)]
+    pub wait_for_customer: bool,
+}
+
+/// Pausing stops watching the resolution deadline; resuming moves it by the working time spent
+/// waiting and watches it again.
+fn clock_ops(
+    deps: &Deps,
+    keys: &komek_store::Keys,
+    r: &mut Request,
+    before: Status,
+    now: OffsetDateTime,
+) -> Vec<Op> {
+    if r.status == Status::WaitingCustomer && before != Status::WaitingCustomer {
+        return deadlines::clear_ops(keys, r, &RESOLUTION);
+    }
+    if before == Status::WaitingCustomer && r.status != Status::WaitingCustomer {
+        let cal = deps
+            .settings
+            .deadlines
+            .calendar_for(&deps.calendar, r.priority);
+        let paused = r.resume_clock(now, |a, b| cal.between(a, b), |t, m| cal.add(t, m));
+        tracing::info!(request_id = %r.id, paused_minutes = paused, "resolution clock resumed");
+        if r.status.is_open() {
+            let warn = deps.settings.deadlines.warnings_for(
+                &deps.calendar,
+                r.priority,
+                r.created_at,
+                &r.due,
+            );
+            return deadlines::register_ops(keys, r, &warn);
+        }
+    }
+    Vec::new()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -169,13 +214,14 @@ pub async fn get_request(
 }
 
 /// A customer-visible reply.
-#[utoipa::path(post, path = "/api/v1/requests/{id}/replies", request_body = Text, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/requests/{id}/replies", request_body = ReplyIn, security(("bearer" = [])),
     responses((status = 200, body = Request), (status = 403, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
 pub async fn reply(
     staff: Staff,
     store: web::Data<Store>,
+    deps: web::Data<std::sync::Arc<Deps>>,
     id: web::Path<String>,
-    StrictJson(body): StrictJson<Text>,
+    StrictJson(body): StrictJson<ReplyIn>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
     let id = request_id(&id)?;
@@ -185,7 +231,12 @@ pub async fn reply(
         .update_request(id, None, |r| {
             may_act(&staff, r)?;
             let first = r.first_response_at.is_none();
-            let change = r.reply(staff.login(), &t, now)?;
+            let before = r.status;
+            let change = if body.wait_for_customer {
+                r.ask_customer(staff.login(), &t, now)?
+            } else {
+                r.reply(staff.login(), &t, now)?
+            };
             let e = event(
                 kind::REQUEST_REPLIED,
                 r,
@@ -193,11 +244,12 @@ pub async fn reply(
                 now,
             );
             // The first reply meets the first-response deadline: stop watching it.
-            let ops = if first {
+            let mut ops = if first {
                 deadlines::clear_ops(store.keys(), r, &FIRST_RESPONSE)
             } else {
                 vec![]
             };
+            ops.extend(clock_ops(&deps, store.keys(), r, before, now));
             Ok(Mutation {
                 change,
                 event: Some(e),
@@ -246,6 +298,7 @@ pub async fn note(
 pub async fn escalate(
     staff: Staff,
     store: web::Data<Store>,
+    deps: web::Data<std::sync::Arc<Deps>>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<EscalationIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -270,6 +323,7 @@ pub async fn escalate(
     let r = store
         .update_request(id, None, |r| {
             may_act(&staff, r)?;
+            let before = r.status;
             let change = r.escalate(
                 staff.login(),
                 EscalationRef {
@@ -289,7 +343,7 @@ pub async fn escalate(
             Ok(Mutation {
                 change,
                 event: Some(event(kind::REQUEST_ESCALATED, r, &payload, now)),
-                ops: vec![],
+                ops: clock_ops(&deps, store.keys(), r, before, now),
             })
         })
         .await?;
@@ -307,6 +361,7 @@ pub async fn escalate(
 pub async fn resolve(
     staff: Staff,
     store: web::Data<Store>,
+    deps: web::Data<std::sync::Arc<Deps>>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<ResolveIn>,
 ) -> Result<HttpResponse, ApiError> {
@@ -317,7 +372,9 @@ pub async fn resolve(
     let r = store
         .update_request(id, None, |r| {
             may_act(&staff, r)?;
+            let before = r.status;
             let change = r.resolve(staff.login(), &resolution, now)?;
+            let _ = clock_ops(&deps, store.keys(), r, before, now);
             let payload = RequestResolved {
                 number: r.number.clone(),
                 language: r.language,
