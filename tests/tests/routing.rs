@@ -94,7 +94,8 @@ async fn wait_queued(store: &Store, n: u64) {
 /// Pull routing with offers switched off. A Kazakh speaker (aigerim) is online, so daniyar, who
 /// does not speak Kazakh, never gets the Kazakh request; marat only takes network, internet and
 /// roaming. The most urgent request goes first. When aigerim goes offline, the Kazakh request is
-/// no longer held back and the untouched request she held goes back to the queue.
+/// no longer held back and the untouched request she held goes back to the queue. Urgent requests
+/// go only to agents of level 2 and up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_go_to_agents_by_skill_language_and_urgency() {
     let mesh = Mesh::start(MeshOptions {
@@ -182,6 +183,25 @@ async fn requests_go_to_agents_by_skill_language_and_urgency() {
     assert_eq!(
         actions,
         ["created", "queued", "assigned", "handed_back", "assigned"]
+    );
+
+    // Urgent work needs level 2: marat (level 1) does not get an urgent network request; daniyar does.
+    let (urgent, p) = post(
+        &http,
+        &mesh,
+        "+77011110005",
+        "Мошенники звонят с моего номера, связь пропала",
+    )
+    .await;
+    assert_eq!(p, "urgent");
+    wait_queued(&store, 1).await;
+    assert!(
+        next(&http, &mesh, &marat).await.is_none(),
+        "a junior is not given urgent work"
+    );
+    assert_eq!(
+        next(&http, &mesh, &daniyar).await.unwrap()["id"],
+        urgent.as_str()
     );
 
     let settings = mesh.settings.clone();

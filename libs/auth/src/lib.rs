@@ -178,6 +178,7 @@ mod tests {
             languages: vec![],
             categories: vec![],
             capacity: 0,
+            level: 1,
             password_hash: String::new(),
         };
         let (token, _) = t.issue(&user).unwrap();

@@ -28,6 +28,9 @@ pub struct User {
     /// How many open requests an agent holds at once.
     #[serde(default = "default_capacity")]
     pub capacity: u32,
+    /// Qualification, 1 (new) to 3 (senior): urgent requests go to level 2 and up.
+    #[serde(default = "default_level")]
+    pub level: u8,
     /// argon2id PHC string.
     pub password_hash: String,
 }
@@ -36,10 +39,22 @@ fn default_capacity() -> u32 {
     10
 }
 
+fn default_level() -> u8 {
+    1
+}
+
+/// The lowest level that takes urgent requests.
+pub const URGENT_LEVEL: u8 = 2;
+
 impl User {
     /// Whether this person may take requests of `category`.
     pub fn takes(&self, category: crate::Category) -> bool {
         self.categories.is_empty() || self.categories.contains(&category)
+    }
+
+    /// Whether this person is qualified for requests of `priority`.
+    pub fn qualified_for(&self, priority: crate::Priority) -> bool {
+        priority != crate::Priority::Urgent || self.level >= URGENT_LEVEL
     }
 }
 
@@ -56,6 +71,8 @@ pub struct UserView {
     pub categories: Vec<crate::Category>,
     #[serde(default)]
     pub capacity: u32,
+    #[serde(default)]
+    pub level: u8,
 }
 
 impl From<&User> for UserView {
@@ -68,6 +85,7 @@ impl From<&User> for UserView {
             languages: u.languages.clone(),
             categories: u.categories.clone(),
             capacity: u.capacity,
+            level: u.level,
         }
     }
 }

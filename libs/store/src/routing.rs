@@ -27,6 +27,9 @@ pub const CATEGORIES: [Category; 7] = [
 ];
 pub const LANGS: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
 
+/// Scores below this belong to urgent requests.
+const URGENT_BAND: f64 = 10_000_000_000_000.0;
+
 /// Lower is more urgent: priority first, then the nearest first-response deadline.
 pub fn urgency(r: &Request) -> i64 {
     let rank = match r.priority {
@@ -191,10 +194,14 @@ impl Store {
             }
             candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
             let mut progressed = false;
-            for (_, raw, queue) in candidates {
+            for (score, raw, queue) in candidates {
                 let Ok(id) = raw.parse::<RequestId>() else {
                     continue;
                 };
+                // The score's leading digit is the priority rank; 0 is urgent.
+                if score < URGENT_BAND && !agent.qualified_for(Priority::Urgent) {
+                    continue;
+                }
                 match self.assign(id, agent, &stamp).await {
                     Ok(r) => return Ok(Some(r)),
                     // At capacity (op 0): nothing more for this agent now.

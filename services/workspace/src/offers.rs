@@ -43,7 +43,11 @@ async fn best_agent(
 ) -> Result<Option<User>, StoreError> {
     let mut best: Option<(u64, User)> = None;
     for u in store.staff().await? {
-        if u.role != Role::Agent || Some(u.login.as_str()) == except || !u.takes(r.category) {
+        if u.role != Role::Agent
+            || Some(u.login.as_str()) == except
+            || !u.takes(r.category)
+            || !u.qualified_for(r.priority)
+        {
             continue;
         }
         if store.presence_of(&u.login).await? != Presence::Online {

@@ -37,6 +37,7 @@ impl StaffTokens for TestApp {
             languages: vec![Lang::Ru],
             categories: vec![],
             capacity: 10,
+            level: 1,
             password_hash: String::new(),
         };
         Tokens::new(&self.settings.auth).issue(&user).unwrap().0
