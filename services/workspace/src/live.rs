@@ -14,7 +14,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use komek_auth::{Claims, Tokens};
-use komek_domain::events::Envelope;
+use komek_domain::events::{Envelope, kind};
 use komek_domain::staff::Role;
 use komek_store::Store;
 use komek_web::ApiError;
@@ -40,11 +40,13 @@ struct Leave {
     id: u64,
 }
 
-/// Deliver `push` to the sessions of `logins` and of every supervisor.
+/// Deliver `push` to the sessions of `logins` and of every supervisor, or to everyone when `all`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Deliver {
     pub logins: Vec<String>,
+    /// The waiting queue changed: every agent's queue view is concerned.
+    pub all: bool,
     pub push: Push,
 }
 
@@ -76,7 +78,7 @@ impl Handler<Deliver> for Hub {
     type Result = ();
     fn handle(&mut self, m: Deliver, _: &mut Context<Self>) {
         for (login, role, to) in self.sessions.values() {
-            if *role == Role::Supervisor || m.logins.iter().any(|l| l == login) {
+            if m.all || *role == Role::Supervisor || m.logins.iter().any(|l| l == login) {
                 to.do_send(m.push.clone());
             }
         }
@@ -255,8 +257,17 @@ pub async fn on_event(store: Store, hub: Addr<Hub>, env: Envelope) {
         payload: &env.payload,
     };
     if let Ok(json) = serde_json::to_string(&note) {
+        let all = matches!(
+            env.kind.as_str(),
+            kind::REQUEST_QUEUED
+                | kind::REQUEST_ASSIGNED
+                | kind::REQUEST_HANDED_BACK
+                | kind::OFFER_EXPIRED
+                | kind::OFFER_DECLINED
+        );
         hub.do_send(Deliver {
             logins,
+            all,
             push: Push(json),
         });
     }

@@ -5,8 +5,10 @@
 //! - [`templates`]: reply templates (supervisors write them; agents get them filled in for a request).
 //! - [`search`]: search over requests, and similar resolved requests.
 //! - [`supervise`]: presence, reassignment, the supervisors' overview (agents, queues, watch list).
+//! - [`page`]: the agents' and supervisors' web page at `/` (with `/app.js`, `/app.css`).
 
 pub mod auth;
+pub mod page;
 pub mod search;
 pub mod supervise;
 pub mod templates;
@@ -51,6 +53,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    page::configure(cfg);
     cfg.route("/api/v1/auth/login", web::post().to(auth::login))
         .route("/api/v1/queue", web::get().to(work::queue))
         .route("/api/v1/presence", web::put().to(supervise::presence))
