@@ -26,6 +26,7 @@ bench:
 	scripts/deps.sh ensure
 	cargo build --release --workspace --bins
 	cargo run --release -p komek-e2e --bin komek-bench
+	cargo run --release -p komek-e2e --bin komek-bench-workspace
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -177,10 +177,16 @@ impl Store {
         }
         let queues = self.eligible_queues(agent).await?;
         // Bounded, so an index entry that is wrong for good cannot keep us here.
+        // An agent who may not take urgent work reads past the urgent band of each queue.
+        let from = if agent.qualified_for(Priority::Urgent) {
+            f64::NEG_INFINITY
+        } else {
+            URGENT_BAND
+        };
         for _ in 0..20 {
             let mut pipe = redis::pipe();
             for q in &queues {
-                pipe.zrange_withscores(q, 0, 4);
+                pipe.zrangebyscore_limit_withscores(q, from, "+inf", 0, 5);
             }
             let mut c = self.conn();
             let heads: Vec<Vec<(String, f64)>> = pipe.query_async(&mut c).await?;

@@ -558,3 +558,72 @@ async fn take_next_answers_none_only_when_the_queue_is_empty() {
     komek_testkit::cleanup(&settings).await;
     assert!(early.is_empty(), "{early:#?}");
 }
+
+/// Skill routing and agent levels: six urgent requests stand at the head of the Russian internet
+/// queue, one normal request behind them. A level-1 agent (no urgent work) still gets the normal
+/// one instead of nothing; a level-2 agent gets the most urgent one.
+#[tokio::test]
+async fn a_junior_gets_work_from_behind_the_urgent_band() {
+    let settings = komek_testkit::test_settings("store-levels");
+    let store = connect(&settings).await;
+    let mut ids = Vec::new();
+    for seq in 1..=7 {
+        let mut r = new_request(seq);
+        if seq <= 6 {
+            r.priority = Priority::Urgent;
+        }
+        let (history, event) = created_parts(&r);
+        let Created::New(stored) = store
+            .create_request(&r, &history, &event, None, 3600)
+            .await
+            .unwrap()
+        else {
+            panic!("new request")
+        };
+        let keys = store.keys().clone();
+        store
+            .update_request(stored.id, None, |r| {
+                let change = r.move_to(
+                    Status::Queued,
+                    "system:test",
+                    "queued",
+                    None,
+                    OffsetDateTime::now_utc(),
+                )?;
+                Ok::<_, komek_domain::TransitionError>(Mutation {
+                    change,
+                    event: None,
+                    ops: komek_store::routing::enqueue_ops(&keys, r),
+                })
+            })
+            .await
+            .unwrap();
+        ids.push(stored.id);
+    }
+    let agent = |login: &str, level: u8| komek_domain::staff::User {
+        login: login.into(),
+        name: login.into(),
+        role: komek_domain::staff::Role::Agent,
+        department: None,
+        languages: vec![Lang::Ru],
+        categories: vec![],
+        capacity: 10,
+        level,
+        password_hash: String::new(),
+    };
+    let junior = store
+        .take_next_for(&agent("junior", 1), |_, _| {})
+        .await
+        .unwrap()
+        .expect("the normal request");
+    assert_eq!(junior.id, ids[6]);
+    assert_eq!(junior.priority, Priority::Normal);
+    let senior = store
+        .take_next_for(&agent("senior", 2), |_, _| {})
+        .await
+        .unwrap()
+        .expect("an urgent request");
+    assert_eq!(senior.priority, Priority::Urgent);
+    assert_eq!(senior.id, ids[0], "the nearest deadline first");
+    komek_testkit::cleanup(&settings).await;
+}
