@@ -100,12 +100,17 @@ where
     tracing::info!(service, queue = %queue, "consumer connected");
     // A dropped connection does not always end the delivery stream: look at the connection too.
     let mut watchdog = tokio::time::interval(Duration::from_secs(1));
+    // Several deliveries are handled at once: each effect is its own version-checked commit, so
+    // they cannot corrupt one another, and a conflict is simply retried.
+    let most = usize::from(settings.amqp.concurrency.max(1));
+    let mut inflight = futures_util::stream::FuturesUnordered::new();
     loop {
         tokio::select! {
-            next = consumer.next() => match next {
-                Some(delivery) => handle_one(settings, &queue, handler, delivery?).await?,
+            next = consumer.next(), if inflight.len() < most => match next {
+                Some(delivery) => inflight.push(handle_one(settings, &queue, handler, delivery?)),
                 None => return Err(BusError::Refused("consumer stream ended".into())),
             },
+            Some(done) = inflight.next(), if !inflight.is_empty() => done?,
             _ = watchdog.tick() => {
                 if !conn.status().connected() {
                     return Err(BusError::Refused("connection lost".into()));

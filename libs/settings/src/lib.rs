@@ -74,6 +74,8 @@ pub struct AmqpSettings {
     pub delivery_limit: u32,
     pub publish_timeout_ms: u64,
     pub prefetch: u16,
+    /// Deliveries a consumer handles at once (at most `prefetch`).
+    pub concurrency: u16,
     /// How long a consumer retries a transiently failing event in place before requeueing it.
     pub retry_window_ms: u64,
     pub reconnect_min_ms: u64,
@@ -259,6 +261,10 @@ impl Settings {
             "amqp.publish_timeout_ms: at least 100",
         );
         need(self.amqp.prefetch >= 1, "amqp.prefetch: at least 1");
+        need(
+            self.amqp.concurrency >= 1 && self.amqp.concurrency <= self.amqp.prefetch,
+            "amqp.concurrency: 1 to amqp.prefetch",
+        );
         need(
             self.amqp.retry_window_ms <= 600_000,
             "amqp.retry_window_ms: at most 600000",

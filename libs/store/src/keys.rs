@@ -120,7 +120,7 @@ impl Keys {
     pub fn presence(&self) -> String {
         format!("{}:presence", self.prefix)
     }
-    /// Set: logins online that speak `lang`.
+    /// Set: logins online that speak `lang` (`any`: every login online).
     pub fn online_speakers(&self, lang: &str) -> String {
         format!("{}:online:{lang}", self.prefix)
     }

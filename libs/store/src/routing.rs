@@ -97,6 +97,11 @@ impl Store {
         pipe.atomic()
             .hset(k.presence(), &user.login, presence.as_str())
             .ignore();
+        if presence == Presence::Online {
+            pipe.sadd(k.online_speakers("any"), &user.login).ignore();
+        } else {
+            pipe.srem(k.online_speakers("any"), &user.login).ignore();
+        }
         for lang in &user.languages {
             if presence == Presence::Online {
                 pipe.sadd(k.online_speakers(lang.as_str()), &user.login)
@@ -109,6 +114,12 @@ impl Store {
         let mut c = self.conn();
         let () = pipe.query_async(&mut c).await?;
         Ok(())
+    }
+
+    /// Logins online now (whatever they speak).
+    pub async fn online_agents(&self) -> Result<Vec<String>, StoreError> {
+        let mut c = self.conn();
+        Ok(c.smembers(self.keys().online_speakers("any")).await?)
     }
 
     pub async fn presence_of(&self, login: &str) -> Result<Presence, StoreError> {

@@ -42,7 +42,11 @@ async fn best_agent(
     except: Option<&str>,
 ) -> Result<Option<User>, StoreError> {
     let mut best: Option<(u64, User)> = None;
-    for u in store.staff().await? {
+    // Only the agents online now; with nobody online an offer costs one read.
+    for login in store.online_agents().await? {
+        let Some(u) = store.user(&login).await? else {
+            continue;
+        };
         if u.role != Role::Agent
             || Some(u.login.as_str()) == except
             || !u.takes(r.category)
