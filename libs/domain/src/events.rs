@@ -27,6 +27,8 @@ pub mod kind {
     pub const SURVEY_CREATED: &str = "survey.created";
     pub const SURVEY_ANSWERED: &str = "survey.answered";
     pub const REQUEST_HANDED_BACK: &str = "request.handed_back";
+    /// The customer added a message to their open request (intake → workspace).
+    pub const REQUEST_CUSTOMER_MESSAGE: &str = "request.customer_message";
     pub const REQUEST_REASSIGNED: &str = "request.reassigned";
     pub const OFFER_MADE: &str = "offer.made";
     pub const OFFER_DECLINED: &str = "offer.declined";
@@ -43,6 +45,7 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::REQUEST_CREATED,
             kind::ESCALATION_ANSWERED,
             kind::SURVEY_ANSWERED,
+            kind::REQUEST_CUSTOMER_MESSAGE,
         ],
     ),
     ("escalation", &[kind::REQUEST_ESCALATED]),
@@ -148,6 +151,14 @@ pub struct RequestResolved {
     pub language: Lang,
     pub resolution: String,
     pub agent: String,
+}
+
+/// A message from the customer for their open request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerMessage {
+    pub number: RequestNumber,
+    pub channel: Channel,
+    pub text: String,
 }
 
 /// A request offered to an agent, or an offer that ended unanswered.

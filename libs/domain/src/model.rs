@@ -239,6 +239,8 @@ pub struct Due {
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     Acknowledgment,
+    /// Written by the customer (status page, a reply by mail or SMS).
+    Customer,
     Reply,
     Resolution,
 }
