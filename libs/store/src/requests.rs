@@ -1,7 +1,7 @@
 //! The request aggregate in Redis: create once (idempotency key), read, change with optimistic
 //! concurrency, and the queue agents take work from.
 
-use komek_domain::events::{Envelope, RequestChanged, kind};
+use komek_domain::events::Envelope;
 use komek_domain::{HistoryEntry, Request, RequestId};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -51,9 +51,6 @@ pub enum UpdateError<E> {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-
-/// The request was taken (or moved) by someone else between our read of the queue and our claim.
-struct NotQueued;
 
 fn to_json<T: Serialize>(t: &T) -> String {
     // Our own types always serialise; an empty string would fail loudly on read.
@@ -256,80 +253,5 @@ impl Store {
         }
         out.sort_by_key(|r| r.created_at);
         Ok(out)
-    }
-
-    /// Assigns the oldest waiting request to `agent`. The claim removes it from the queue in the
-    /// same script as the assignment, so two agents (on any replicas) never get the same one.
-    pub async fn take_next(
-        &self,
-        agent: &str,
-        stamp: impl Fn(&mut Envelope, &Request),
-    ) -> Result<Option<Request>, StoreError> {
-        let queue = self.keys().queue();
-        // Bounded, so an index entry that is wrong for good cannot keep us here.
-        for _ in 0..50 {
-            let mut c = self.conn();
-            let ids: Vec<String> = c.zrange(&queue, 0, 19).await?;
-            if ids.is_empty() {
-                return Ok(None);
-            }
-            let mut progressed = false;
-            for raw in ids {
-                let Ok(id) = raw.parse::<RequestId>() else {
-                    continue;
-                };
-                let now = time::OffsetDateTime::now_utc();
-                let owner = self.keys().owned_by(agent);
-                let result = self
-                    .update_request(id, None, |r| {
-                        if r.status != komek_domain::Status::Queued {
-                            return Err(NotQueued);
-                        }
-                        let change = r.assign(agent, now).map_err(|_| NotQueued)?;
-                        let mut event = Envelope::new(
-                            kind::REQUEST_ASSIGNED,
-                            r.id,
-                            &RequestChanged {
-                                number: r.number.clone(),
-                                actor: agent.to_owned(),
-                                detail: None,
-                            },
-                            now,
-                        );
-                        stamp(&mut event, r);
-                        Ok(Mutation {
-                            change,
-                            event: Some(event),
-                            ops: vec![
-                                Op::ZRemMust {
-                                    key: queue.clone(),
-                                    member: raw.clone(),
-                                },
-                                Op::SAdd {
-                                    key: owner.clone(),
-                                    member: raw.clone(),
-                                },
-                            ],
-                        })
-                    })
-                    .await;
-                match result {
-                    Ok(r) => return Ok(Some(r)),
-                    // Another agent claimed it first (it left the queue with its claim); re-read the queue.
-                    Err(UpdateError::Precondition(_))
-                    | Err(UpdateError::Contended)
-                    | Err(UpdateError::Rejected(NotQueued)) => progressed = true,
-                    Err(UpdateError::NotFound) => {
-                        tracing::warn!(request_id = %id, "queue names a missing request; skipped");
-                    }
-                    Err(UpdateError::Duplicate) => {}
-                    Err(UpdateError::Store(e)) => return Err(e),
-                }
-            }
-            if !progressed {
-                return Ok(None);
-            }
-        }
-        Ok(None)
     }
 }

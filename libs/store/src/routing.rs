@@ -194,7 +194,11 @@ impl Store {
         } else {
             URGENT_BAND
         };
-        for _ in 0..20 {
+        // Each round reads the heads of the queues and tries them in order of urgency. A candidate
+        // that another agent claims first is skipped; only when a whole round was claimed by others
+        // is the queue read again. Every lost claim is someone else's success, so this ends; the
+        // bound only guards against an index that is wrong for good.
+        for _ in 0..100 {
             let mut pipe = redis::pipe();
             for q in &queues {
                 pipe.zrangebyscore_limit_withscores(q, from, "+inf", 0, 5);
@@ -210,36 +214,24 @@ impl Store {
                 return Ok(None);
             }
             candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut progressed = false;
-            for (score, raw, queue) in candidates {
+            for (_, raw, queue) in candidates {
                 let Ok(id) = raw.parse::<RequestId>() else {
                     continue;
                 };
-                // The score's leading digit is the priority rank; 0 is urgent.
-                if score < URGENT_BAND && !agent.qualified_for(Priority::Urgent) {
-                    continue;
-                }
                 match self.assign(id, agent, &stamp).await {
                     Ok(r) => return Ok(Some(r)),
                     // At capacity (op 0): nothing more for this agent now.
                     Err(UpdateError::Precondition(0)) => return Ok(None),
-                    Err(UpdateError::Precondition(_)) | Err(UpdateError::Contended) => {
-                        progressed = true
-                    }
+                    // Claimed by someone else meanwhile: the next candidate.
+                    Err(UpdateError::Precondition(_))
+                    | Err(UpdateError::Contended)
+                    | Err(UpdateError::Duplicate) => {}
                     Err(UpdateError::Rejected(Taken)) | Err(UpdateError::NotFound) => {
-                        // Taken by someone else, or an index entry left behind: drop it from this queue.
+                        // Not waiting any more, or an index entry left behind: drop it from this queue.
                         let _: i64 = c.zrem(queue, &raw).await?;
-                        progressed = true;
                     }
-                    Err(UpdateError::Duplicate) => {}
                     Err(UpdateError::Store(e)) => return Err(e),
                 }
-                if progressed {
-                    break;
-                }
-            }
-            if !progressed {
-                return Ok(None);
             }
         }
         Ok(None)

@@ -94,10 +94,10 @@ async fn create(store: &Store, seq: u64) -> Request {
     }
 }
 
-/// Moves a stored request New -> Queued and puts it in the agents' queue, as the workspace
+/// Moves a stored request New -> Queued and puts it in the agents' queues, as the workspace
 /// consumer does on `request.created`.
 async fn enqueue(store: &Store, id: RequestId) {
-    let queue = store.keys().queue();
+    let keys = store.keys().clone();
     store
         .update_request(id, None, |r| {
             let change = r.move_to(
@@ -107,19 +107,29 @@ async fn enqueue(store: &Store, id: RequestId) {
                 None,
                 OffsetDateTime::now_utc(),
             )?;
-            let score = i64::try_from(r.created_at.unix_timestamp_nanos() / 1_000_000).unwrap();
             Ok::<_, komek_domain::TransitionError>(Mutation {
                 change,
                 event: None,
-                ops: vec![Op::ZAdd {
-                    key: queue.clone(),
-                    member: r.id.to_string(),
-                    score,
-                }],
+                ops: komek_store::routing::enqueue_ops(&keys, r),
             })
         })
         .await
         .unwrap();
+}
+
+/// An agent who takes any category in Russian, with room for every request of a test.
+fn agent(login: &str) -> komek_domain::staff::User {
+    komek_domain::staff::User {
+        login: login.into(),
+        name: login.into(),
+        role: komek_domain::staff::Role::Agent,
+        department: None,
+        languages: vec![Lang::Ru],
+        categories: vec![],
+        capacity: 1000,
+        level: 2,
+        password_hash: String::new(),
+    }
 }
 
 async fn history_len(store: &Store, id: RequestId) -> usize {
@@ -375,7 +385,7 @@ async fn idempotency_key_first_writer_wins() {
     komek_testkit::cleanup(&settings).await;
 }
 
-/// 200 requests wait in the queue; 20 agents take work concurrently, each calling `take_next`
+/// 200 requests wait in the queue; 20 agents take work concurrently, each calling `take_next_for`
 /// until it answers None. Every request is assigned exactly once (no request twice, none lost),
 /// to the agent that got it back, and the queue ends empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -397,7 +407,8 @@ async fn take_next_assigns_each_request_exactly_once_under_concurrency() {
         let taken = taken.clone();
         agents.push(tokio::spawn(async move {
             let agent = format!("agent{i:02}");
-            while let Some(r) = store.take_next(&agent, |_, _| {}).await.unwrap() {
+            let user = self::agent(&agent);
+            while let Some(r) = store.take_next_for(&user, |_, _| {}).await.unwrap() {
                 assert_eq!(r.owner.as_deref(), Some(agent.as_str()));
                 assert_eq!(r.status, Status::Assigned);
                 taken.lock().unwrap().push((agent.clone(), r.id));
@@ -525,7 +536,7 @@ async fn outbox_read_claim_ack_round_trip() {
 }
 
 /// 200 requests wait and 20 agents take work concurrently, as above; this time each agent checks,
-/// when `take_next` answers None ("nothing waits", a 204 for the agent), that the queue really is
+/// when `take_next_for` answers None ("nothing waits", a 204 for the agent), that the queue really is
 /// empty. Requests only leave the queue in this test, so any request still queued after a None
 /// was already waiting while None was answered. (Before bd8fb33 most agents were told nothing
 /// waits while 90-180 requests were still queued.)
@@ -542,7 +553,13 @@ async fn take_next_answers_none_only_when_the_queue_is_empty() {
         let store = store.clone();
         agents.push(tokio::spawn(async move {
             let agent = format!("agent{i:02}");
-            while store.take_next(&agent, |_, _| {}).await.unwrap().is_some() {}
+            let user = self::agent(&agent);
+            while store
+                .take_next_for(&user, |_, _| {})
+                .await
+                .unwrap()
+                .is_some()
+            {}
             (agent, store.queue_len().await.unwrap())
         }));
     }
