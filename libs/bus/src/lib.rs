@@ -78,3 +78,34 @@ impl Backoff {
         self.next = (self.next * 2).min(self.max);
     }
 }
+
+/// An event about request `request_id`, stamped in the request's journey trace (`journey` is the
+/// traceparent the request, escalation or survey keeps), so its consumers join that trace.
+pub fn journey_event<P: serde::Serialize>(
+    kind: &str,
+    request_id: komek_domain::RequestId,
+    journey: Option<&str>,
+    payload: &P,
+    now: time::OffsetDateTime,
+) -> Envelope {
+    let mut e = Envelope::new(kind, request_id, payload, now);
+    let _journey = komek_telemetry::journey(kind, journey).entered();
+    stamp(&mut e);
+    e
+}
+
+/// The common case: `actor` did something to `r` (payload `RequestChanged`).
+pub fn request_changed(
+    kind: &str,
+    r: &komek_domain::Request,
+    actor: &str,
+    detail: Option<String>,
+    now: time::OffsetDateTime,
+) -> Envelope {
+    let payload = komek_domain::events::RequestChanged {
+        number: r.number.clone(),
+        actor: actor.to_owned(),
+        detail,
+    };
+    journey_event(kind, r.id, r.trace.as_deref(), &payload, now)
+}

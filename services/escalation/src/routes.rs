@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::escalation::{Escalation, EscalationStatus};
-use komek_domain::events::{Envelope, EscalationAnswered, kind};
+use komek_domain::events::{EscalationAnswered, kind};
 use komek_store::{Op, Store};
 use komek_web::{ApiError, StrictJson};
 use serde::Deserialize;
@@ -103,10 +103,13 @@ pub async fn answer(
                 by: by.clone(),
                 text: text.clone(),
             };
-            let mut event = Envelope::new(kind::ESCALATION_ANSWERED, e.request_id, &payload, now);
-            let _journey =
-                komek_telemetry::journey(kind::ESCALATION_ANSWERED, e.trace.as_deref()).entered();
-            komek_bus::stamp(&mut event);
+            let event = komek_bus::journey_event(
+                kind::ESCALATION_ANSWERED,
+                e.request_id,
+                e.trace.as_deref(),
+                &payload,
+                now,
+            );
             let member = e.id.to_string();
             Ok((
                 Some(event),

@@ -1,7 +1,7 @@
 //! The survey's public contract: the page and the one answer.
 
 use actix_web::{HttpResponse, web};
-use komek_domain::events::{Envelope, SurveyAnswered, kind};
+use komek_domain::events::{SurveyAnswered, kind};
 use komek_domain::survey::{Survey, SurveyError};
 use komek_store::Store;
 use komek_store::requests::UpdateError;
@@ -121,10 +121,13 @@ pub async fn respond(
                     csat: body.csat,
                     comment: comment.clone(),
                 };
-                let mut event = Envelope::new(kind::SURVEY_ANSWERED, s.request_id, &payload, now);
-                let _journey =
-                    komek_telemetry::journey(kind::SURVEY_ANSWERED, s.trace.as_deref()).entered();
-                komek_bus::stamp(&mut event);
+                let event = komek_bus::journey_event(
+                    kind::SURVEY_ANSWERED,
+                    s.request_id,
+                    s.trace.as_deref(),
+                    &payload,
+                    now,
+                );
                 Ok((Some(event), vec![]))
             },
         )

@@ -20,19 +20,18 @@ fn ms(t: OffsetDateTime) -> i64 {
 }
 
 fn event(kind: &str, r: &Request, agent: &str, expires_at: OffsetDateTime) -> Envelope {
-    let mut e = Envelope::new(
+    let payload = OfferEvent {
+        number: r.number.clone(),
+        agent: agent.to_owned(),
+        expires_at,
+    };
+    komek_bus::journey_event(
         kind,
         r.id,
-        &OfferEvent {
-            number: r.number.clone(),
-            agent: agent.to_owned(),
-            expires_at,
-        },
+        r.trace.as_deref(),
+        &payload,
         OffsetDateTime::now_utc(),
-    );
-    let _journey = komek_telemetry::journey(kind, r.trace.as_deref()).entered();
-    komek_bus::stamp(&mut e);
-    e
+    )
 }
 
 /// The online agent with the lightest load whose skills fit `r`, other than `except`.

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use komek_domain::events::{DeadlineEvent, Envelope, kind};
+use komek_domain::events::{DeadlineEvent, kind};
 use komek_domain::{Priority, Request, Status};
 use komek_store::deadlines::{self, Due};
 use komek_store::requests::{Mutation, UpdateError};
@@ -119,9 +119,8 @@ pub async fn fire(deps: &Deps, d: &Due) -> Result<(), komek_store::StoreError> {
                 due,
                 owner: r.owner.clone(),
             };
-            let mut event = Envelope::new(event_kind, r.id, &payload, now);
-            let _journey = komek_telemetry::journey(event_kind, r.trace.as_deref()).entered();
-            komek_bus::stamp(&mut event);
+            let event =
+                komek_bus::journey_event(event_kind, r.id, r.trace.as_deref(), &payload, now);
             Ok(Mutation {
                 change,
                 event: Some(event),

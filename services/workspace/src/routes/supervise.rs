@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
-use komek_domain::events::{Envelope, RequestChanged, kind};
+use komek_domain::events::{Envelope, kind};
 use komek_domain::staff::{Presence, Role, User, UserView};
 use komek_domain::{Request, RequestId, Status};
 use komek_store::requests::Mutation;
@@ -59,27 +59,7 @@ pub struct SupervisorView {
     pub watchlist: Vec<Request>,
 }
 
-fn event(
-    kind: &str,
-    r: &Request,
-    actor: &str,
-    detail: Option<String>,
-    now: OffsetDateTime,
-) -> Envelope {
-    let mut e = Envelope::new(
-        kind,
-        r.id,
-        &RequestChanged {
-            number: r.number.clone(),
-            actor: actor.to_owned(),
-            detail,
-        },
-        now,
-    );
-    let _journey = komek_telemetry::journey(kind, r.trace.as_deref()).entered();
-    komek_bus::stamp(&mut e);
-    e
-}
+use komek_bus::request_changed as event;
 
 fn require_supervisor(staff: &Staff) -> Result<(), ApiError> {
     if staff.0.role == Role::Supervisor {

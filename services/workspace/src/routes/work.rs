@@ -137,10 +137,7 @@ fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
 }
 
 fn event<P: Serialize>(kind: &str, r: &Request, payload: &P, now: OffsetDateTime) -> Envelope {
-    let mut e = Envelope::new(kind, r.id, payload, now);
-    let _journey = komek_telemetry::journey(kind, r.trace.as_deref()).entered();
-    komek_bus::stamp(&mut e);
-    e
+    komek_bus::journey_event(kind, r.id, r.trace.as_deref(), payload, now)
 }
 
 fn changed(r: &Request, actor: &str, detail: Option<String>) -> RequestChanged {
