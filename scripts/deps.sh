@@ -7,6 +7,14 @@
 #                                 appendfsync always), port $KOMEK_REDIS_PORT (default 6380), data in
 #                                 .run/redis. Writes .run/redis/started-by-run only if it started it.
 #   scripts/deps.sh chromium      Debian's chromium + chromium-driver, if missing.
+#   scripts/deps.sh kannel        Debian's kannel (bearerbox, smsbox) + kannel-extras (fakesmsc), if missing.
+#   scripts/deps.sh kannel-run    kannel, then bearerbox + smsbox for `make run` with .run/kannel/kannel.conf
+#                                 (fake SMSC 13910, sendsms 13913, get-url to intake 8081). Writes
+#                                 .run/kannel/started-by-run only if it started them.
+#   scripts/deps.sh email         aiosmtpd (PyPI, with pip), the SMTP server the email tests use as relay.
+#   scripts/deps.sh email-run     email, then aiosmtpd for `make run` on 127.0.0.1:2526 (config/default.toml
+#                                 [email] relay), every mail written to the Maildir .run/mail/maildir.
+#                                 Writes .run/mail/started-by-run only if it started it.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -188,8 +196,141 @@ cmd_chromium() {
     say "chromium and chromedriver installed"
 }
 
+# fakesmsc ships in kannel-extras under Kannel's test directory, not on PATH.
+fakesmsc_path() {
+    local p
+    for p in /usr/lib/kannel/test/fakesmsc /usr/lib/kannel/fakesmsc /usr/bin/fakesmsc; do
+        [[ -x "$p" ]] && { printf '%s\n' "$p"; return 0; }
+    done
+    p="$(dpkg -L kannel-extras 2>/dev/null | grep '/fakesmsc$' | head -n 1 || true)"
+    [[ -n "$p" && -x "$p" ]] && { printf '%s\n' "$p"; return 0; }
+    return 1
+}
+
+cmd_kannel() {
+    if find_cmd bearerbox >/dev/null && find_cmd smsbox >/dev/null && fakesmsc_path >/dev/null; then
+        say "kannel and kannel-extras present"
+        return 0
+    fi
+    apt_install kannel kannel-extras
+    find_cmd bearerbox >/dev/null && find_cmd smsbox >/dev/null || die "bearerbox/smsbox missing after install"
+    fakesmsc_path >/dev/null || die "fakesmsc missing after installing kannel-extras"
+    say "kannel and kannel-extras installed"
+}
+
+# Kannel for `make run`: the fake SMSC connection on 13910 (drive it with fakesmsc), sendsms on 13913
+# (matching config/default.toml [sms]), every inbound SMS handed to intake on 8081.
+cmd_kannel_run() {
+    cmd_kannel
+    local dir="$REPO_ROOT/.run/kannel"
+    local marker="$dir/started-by-run"
+    mkdir -p "$dir"
+    rm -f "$marker"
+    if port_open 127.0.0.1 13913; then
+        say "kannel sendsms 127.0.0.1:13913 already answering (not started by this run)"
+        return 0
+    fi
+    local secret="${KOMEK_SMS_INBOUND_SECRET:-dev-inbound-secret}"
+    cat >"$dir/kannel.conf" <<CONF
+group = core
+admin-port = 13900
+admin-password = adm
+smsbox-port = 13901
+log-file = "$dir/bearer.log"
+log-level = 1
+box-allow-ip = 127.0.0.1
+store-type = spool
+store-location = "$dir/spool"
+
+group = smsc
+smsc = fake
+smsc-id = FAKE
+port = 13910
+connect-allow-ip = 127.0.0.1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+sendsms-port = 13913
+log-file = "$dir/smsbox.log"
+log-level = 1
+mo-recode = true
+
+group = sendsms-user
+username = komek
+password = secret
+max-messages = 10
+concatenation = true
+
+group = sms-service
+keyword = default
+get-url = "http://127.0.0.1:8081/api/v1/channels/sms/inbound?secret=$secret&from=%p&to=%P&text=%a&coding=%c&id=%I"
+max-messages = 0
+accept-x-kannel-headers = true
+CONF
+    mkdir -p "$dir/spool"
+    "$(find_cmd bearerbox)" "$dir/kannel.conf" >"$dir/bearerbox.out" 2>&1 </dev/null &
+    echo $! >"$dir/bearerbox.pid"
+    local deadline=$((SECONDS + 15))
+    until port_open 127.0.0.1 13901; do
+        ((SECONDS < deadline)) || die "bearerbox did not listen on 13901 within 15 s; see $dir/bearer.log"
+        sleep 0.2
+    done
+    "$(find_cmd smsbox)" "$dir/kannel.conf" >"$dir/smsbox.out" 2>&1 </dev/null &
+    echo $! >"$dir/smsbox.pid"
+    deadline=$((SECONDS + 15))
+    until port_open 127.0.0.1 13913; do
+        ((SECONDS < deadline)) || die "smsbox did not listen on 13913 within 15 s; see $dir/smsbox.log"
+        sleep 0.2
+    done
+    : >"$marker"
+    say "kannel started: bearerbox (fake SMSC 13910) + smsbox (sendsms 13913), config .run/kannel/kannel.conf"
+}
+
+AIOSMTPD_VERSION=1.4.6
+
+aiosmtpd_ok() { python3 -c 'import aiosmtpd' >/dev/null 2>&1; }
+
+cmd_email() {
+    if aiosmtpd_ok; then
+        say "aiosmtpd present"
+        return 0
+    fi
+    find_cmd python3 >/dev/null || apt_install python3
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    say "installing aiosmtpd==$AIOSMTPD_VERSION with pip"
+    # Debian's own python3 is "externally managed" (PEP 668): then install for this user/root anyway.
+    python3 -m pip install --quiet "aiosmtpd==$AIOSMTPD_VERSION" \
+        || python3 -m pip install --quiet --break-system-packages "aiosmtpd==$AIOSMTPD_VERSION" \
+        || die "pip install aiosmtpd failed"
+    aiosmtpd_ok || die "aiosmtpd not importable after install"
+    say "aiosmtpd installed"
+}
+
+# The SMTP relay for `make run`: aiosmtpd on 2526 writing every mail into a Maildir.
+cmd_email_run() {
+    cmd_email
+    local dir="$REPO_ROOT/.run/mail"
+    local marker="$dir/started-by-run"
+    mkdir -p "$dir"
+    rm -f "$marker"
+    if port_open 127.0.0.1 2526; then
+        say "SMTP relay 127.0.0.1:2526 already answering (not started by this run)"
+        return 0
+    fi
+    python3 -m aiosmtpd -n -l 127.0.0.1:2526 -c aiosmtpd.handlers.Mailbox "$dir/maildir" \
+        >"$dir/aiosmtpd.out" 2>&1 </dev/null &
+    echo $! >"$dir/aiosmtpd.pid"
+    local deadline=$((SECONDS + 15))
+    until port_open 127.0.0.1 2526; do
+        ((SECONDS < deadline)) || die "aiosmtpd did not listen on 2526 within 15 s; see $dir/aiosmtpd.out"
+        sleep 0.2
+    done
+    : >"$marker"
+    say "SMTP relay started: aiosmtpd 127.0.0.1:2526, mail in .run/mail/maildir/new"
+}
+
 usage() {
-    echo "usage: $0 {ensure|komek-redis|chromium}" >&2
+    echo "usage: $0 {ensure|komek-redis|chromium|kannel|kannel-run|email|email-run}" >&2
     exit 2
 }
 
@@ -197,5 +338,9 @@ case "${1:-}" in
     ensure) cmd_ensure ;;
     komek-redis) cmd_komek_redis ;;
     chromium) cmd_chromium ;;
+    kannel) cmd_kannel ;;
+    kannel-run) cmd_kannel_run ;;
+    email) cmd_email ;;
+    email-run) cmd_email_run ;;
     *) usage ;;
 esac

@@ -58,6 +58,40 @@ stop_services() {
     done
 }
 
+# Kannel (bearerbox + smsbox) only if this run started it (scripts/deps.sh kannel-run wrote the marker).
+KANNEL_DIR="$RUN_DIR/kannel"
+OWN_KANNEL=0
+stop_kannel() {
+    [[ "$OWN_KANNEL" -eq 1 && -f "$KANNEL_DIR/started-by-run" ]] || return 0
+    local box pid
+    for box in smsbox bearerbox; do
+        pid="$(cat "$KANNEL_DIR/$box.pid" 2>/dev/null || true)"
+        if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" \
+            && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$box"* ]]; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait_gone "$pid" "$STOP_DEADLINE_S" || kill -KILL "$pid" 2>/dev/null || true
+            say "stopped kannel $box (pid $pid)"
+        fi
+    done
+    rm -f "$KANNEL_DIR/started-by-run"
+}
+
+# The SMTP relay (aiosmtpd) only if this run started it (scripts/deps.sh email-run wrote the marker).
+MAIL_DIR="$RUN_DIR/mail"
+OWN_MAIL=0
+stop_mail() {
+    [[ "$OWN_MAIL" -eq 1 && -f "$MAIL_DIR/started-by-run" ]] || return 0
+    local pid
+    pid="$(cat "$MAIL_DIR/aiosmtpd.pid" 2>/dev/null || true)"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" \
+        && grep -q aiosmtpd "/proc/$pid/cmdline" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_gone "$pid" "$STOP_DEADLINE_S" || kill -KILL "$pid" 2>/dev/null || true
+        say "stopped the SMTP relay aiosmtpd (pid $pid)"
+    fi
+    rm -f "$MAIL_DIR/started-by-run"
+}
+
 # Komek's Redis only if this run started it (scripts/deps.sh komek-redis wrote the marker in this run).
 OWN_REDIS=0
 stop_komek_redis() {
@@ -82,6 +116,8 @@ cleanup() {
     [[ "$CLEANED" -eq 0 ]] || return 0
     CLEANED=1
     stop_services
+    stop_kannel
+    stop_mail
     stop_komek_redis
 }
 
@@ -131,6 +167,10 @@ mkdir -p "$LOG_DIR"
 scripts/deps.sh ensure
 scripts/deps.sh komek-redis
 if [[ -f "$REDIS_MARKER" ]]; then OWN_REDIS=1; fi
+scripts/deps.sh kannel-run
+if [[ -f "$KANNEL_DIR/started-by-run" ]]; then OWN_KANNEL=1; fi
+scripts/deps.sh email-run
+if [[ -f "$MAIL_DIR/started-by-run" ]]; then OWN_MAIL=1; fi
 
 say "cargo build --bins"
 cargo build --bins
@@ -172,6 +212,11 @@ cat <<'EOF'
 Customer form (POST):  http://127.0.0.1:8081/api/v1/requests
 Public status:         http://127.0.0.1:8081/api/v1/requests/{number}/public?contact=...
 Survey page:           http://127.0.0.1:8084/s/{token}
+SMS (Kannel):          a customer's SMS: /usr/lib/kannel/test/fakesmsc -H 127.0.0.1 -r 13910 -m 1 "+77011234567 1414 text Сәлем..."
+                       (replies print in that fakesmsc; Kannel logs in .run/kannel/)
+Email:                 a customer's mail to intake's SMTP listener 127.0.0.1:2525, e.g.
+                       python3 -c 'import smtplib; smtplib.SMTP("127.0.0.1", 2525).sendmail("a@mail.kz", ["support@komek.kz"], "From: a@mail.kz\nSubject: Hi\n\nInternet is down")'
+                       (Komek's mails land in .run/mail/maildir/new, through aiosmtpd on 2526)
 
 Demo logins:
 EOF

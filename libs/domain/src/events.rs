@@ -35,6 +35,10 @@ pub mod kind {
     pub const OFFER_EXPIRED: &str = "offer.expired";
     pub const DEADLINE_WARNING: &str = "deadline.warning";
     pub const DEADLINE_BREACHED: &str = "deadline.breached";
+    /// intake's notifier delivered a customer-visible message (intake → workspace history).
+    pub const NOTIFICATION_SENT: &str = "notification.sent";
+    /// intake's notifier could not deliver a customer-visible message (intake → workspace history).
+    pub const NOTIFICATION_FAILED: &str = "notification.failed";
 }
 
 /// Which consuming service listens to which event types (queue name suffix, binding keys).
@@ -46,10 +50,21 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::ESCALATION_ANSWERED,
             kind::SURVEY_ANSWERED,
             kind::REQUEST_CUSTOMER_MESSAGE,
+            kind::NOTIFICATION_SENT,
+            kind::NOTIFICATION_FAILED,
         ],
     ),
     ("escalation", &[kind::REQUEST_ESCALATED]),
     ("survey", &[kind::REQUEST_RESOLVED]),
+    (
+        "intake",
+        &[
+            kind::REQUEST_CREATED,
+            kind::REQUEST_REPLIED,
+            kind::REQUEST_RESOLVED,
+            kind::SURVEY_CREATED,
+        ],
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +195,20 @@ pub struct DeadlineEvent {
     pub due: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+}
+
+/// The delivery status of one customer-visible message (`notification.sent` / `.failed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationStatus {
+    /// `sms` or `email`: how it went (or would have gone) out.
+    pub channel: String,
+    /// The recipient, masked to its last 4 characters (e.g. `****4567`).
+    pub recipient: String,
+    /// The event the message was about, e.g. `request.created`.
+    pub event_type: String,
+    /// Why it failed, or the gateway's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

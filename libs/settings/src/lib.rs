@@ -32,6 +32,10 @@ pub struct Settings {
     pub survey: SurveySettings,
     pub outbox: OutboxSettings,
     pub seed: SeedSettings,
+    pub customers: CustomerSettings,
+    pub web: WebSettings,
+    pub sms: SmsSettings,
+    pub email: EmailSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,11 +184,105 @@ pub struct OutboxSettings {
     pub block_ms: u64,
 }
 
+/// The customer web pages of intake and their anti-spam limits (fixed windows counted in Redis).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// Count the client address from the last `X-Forwarded-For` entry (the one our own reverse
+    /// proxy added) instead of the connection's peer; only behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+    /// Length of one counting window.
+    pub rate_window_secs: u64,
+    /// Posts of the web form, and messages from the status page, per client address and window
+    /// (each counted apart).
+    pub per_address: u64,
+    /// New requests (web form and `POST /api/v1/requests`), and customer messages, per phone
+    /// number or email and window (each counted apart).
+    pub per_contact: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedSettings {
     /// Seed departments, demo staff and demo customers at start (idempotent).
     pub demo: bool,
+}
+
+/// Where the customer-360 view comes from (`komek-customers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerSourceKind {
+    /// The built-in directory in Redis (`{p}:customers`), filled by CSV import and the demo seed.
+    Directory,
+    /// The operator's Billing/CRM over HTTP (libs/customers/CONTRACT.md).
+    Http,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerSettings {
+    /// `directory` or `http`.
+    pub source: CustomerSourceKind,
+    /// Base URL of the Billing/CRM adapter (`http://crm.internal:8080`); used when `source = "http"`.
+    #[serde(default)]
+    pub http_base_url: String,
+    /// Per-request timeout of the HTTP adapter (connect + answer).
+    pub timeout_ms: u64,
+    /// How long an HTTP adapter answer (found or not found) is kept in Redis.
+    pub cache_ttl_secs: u64,
+    /// Consecutive failures that open the circuit breaker (calls then fail fast).
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before one trial call is let through.
+    pub breaker_cooldown_secs: u64,
+}
+
+/// The SMS channel through Kannel: inbound from its get-url callback, outbound through sendsms.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// Kannel smsbox's sendsms URL, e.g. http://127.0.0.1:13913/cgi-bin/sendsms; empty turns
+    /// outbound notifications off (events are acknowledged with a log line, nothing is sent).
+    pub sendsms_url: String,
+    /// A `sendsms-user` of smsbox.
+    pub username: String,
+    pub password: SecretString,
+    /// Sender shown to the customer (short number or alphanumeric).
+    pub from: String,
+    /// Kannel's get-url carries it as `secret=`; an inbound call without it is refused (403).
+    pub inbound_secret: SecretString,
+    /// Inbound SMS accepted from one number per minute; more are refused (429).
+    pub flood_per_minute: u64,
+    /// Timeout of one sendsms call.
+    pub timeout_ms: u64,
+}
+
+/// The email channel: inbound mail to intake's SMTP listener, outbound through an SMTP relay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// Host of the SMTP relay outbound mail is handed to; empty turns outbound email off (events
+    /// are acknowledged with a log line, nothing is sent), like an empty `sms.sendsms_url`.
+    pub relay_host: String,
+    pub relay_port: u16,
+    /// The sender of every mail, e.g. `Komek <support@komek.kz>`; replies come back to it.
+    pub from: String,
+    /// Relay login; empty means no authentication (a local relay).
+    #[serde(default)]
+    pub username: String,
+    #[serde(default = "empty_secret")]
+    pub password: SecretString,
+    /// Timeout of one relay conversation.
+    pub timeout_ms: u64,
+    /// Port of intake's inbound SMTP listener (on `http.host`); 0 lets the OS pick (logged).
+    pub smtp_port: u16,
+    /// Largest accepted inbound mail (the whole message); bigger ones get SMTP 552.
+    pub max_bytes: usize,
+    /// Domain of Message-IDs (`<{request id}@{domain}>`) and of the listener's greeting.
+    pub domain: String,
+}
+
+fn empty_secret() -> SecretString {
+    SecretString::from("")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -338,6 +436,98 @@ impl Settings {
             self.outbox.block_ms >= 10 && self.outbox.block_ms < self.redis.response_timeout_ms,
             "outbox.block_ms: at least 10 and below redis.response_timeout_ms",
         );
+        let c = &self.customers;
+        need(
+            c.source != CustomerSourceKind::Http || c.http_base_url.starts_with("http://"),
+            "customers.http_base_url: an http:// URL when customers.source is \"http\" (TLS is not built in: use an in-cluster address or a TLS-terminating proxy)",
+        );
+        need(
+            (50..=60_000).contains(&c.timeout_ms),
+            "customers.timeout_ms: 50 to 60000",
+        );
+        need(
+            (1..=86_400).contains(&c.cache_ttl_secs),
+            "customers.cache_ttl_secs: 1 to 86400",
+        );
+        need(
+            (1..=1000).contains(&c.breaker_failures),
+            "customers.breaker_failures: 1 to 1000",
+        );
+        need(
+            (1..=3600).contains(&c.breaker_cooldown_secs),
+            "customers.breaker_cooldown_secs: 1 to 3600",
+        );
+        need(
+            (1..=86_400).contains(&self.web.rate_window_secs),
+            "web.rate_window_secs: 1 to 86400",
+        );
+        need(self.web.per_address >= 1, "web.per_address: at least 1");
+        need(self.web.per_contact >= 1, "web.per_contact: at least 1");
+        need(
+            self.sms.sendsms_url.is_empty()
+                || self.sms.sendsms_url.starts_with("http://")
+                || self.sms.sendsms_url.starts_with("https://"),
+            "sms.sendsms_url: must be an http(s) URL or empty (outbound SMS off)",
+        );
+        need(
+            self.sms.sendsms_url.is_empty() || !self.sms.username.is_empty(),
+            "sms.username: must be set when sms.sendsms_url is",
+        );
+        need(
+            (1..=21).contains(&self.sms.from.chars().count())
+                && self
+                    .sms
+                    .from
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+'),
+            "sms.from: 1-21 letters, digits or '+'",
+        );
+        need(
+            self.sms.inbound_secret.expose_secret().len() >= 16,
+            "sms.inbound_secret: at least 16 characters",
+        );
+        need(
+            (1..=1000).contains(&self.sms.flood_per_minute),
+            "sms.flood_per_minute: 1 to 1000",
+        );
+        need(
+            (100..=60_000).contains(&self.sms.timeout_ms),
+            "sms.timeout_ms: 100 to 60000",
+        );
+        let e = &self.email;
+        need(
+            e.relay_host.is_empty() || e.relay_port != 0,
+            "email.relay_port: 1 to 65535 when email.relay_host is set",
+        );
+        need(
+            e.relay_host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')),
+            "email.relay_host: a host name or address, or empty (outbound email off)",
+        );
+        need(
+            valid_mailbox(&e.from),
+            "email.from: an address such as `Komek <support@komek.kz>`",
+        );
+        need(
+            e.username.is_empty() || !e.password.expose_secret().is_empty(),
+            "email.password: must be set when email.username is",
+        );
+        need(
+            (100..=120_000).contains(&e.timeout_ms),
+            "email.timeout_ms: 100 to 120000",
+        );
+        need(
+            (1024..=50 * 1024 * 1024).contains(&e.max_bytes),
+            "email.max_bytes: 1024 to 52428800",
+        );
+        need(
+            !e.domain.is_empty()
+                && e.domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')),
+            "email.domain: letters, digits, '.' or '-'",
+        );
         if let Some(ep) = &self.telemetry.otlp_endpoint {
             need(
                 ep.is_empty() || ep.starts_with("http://") || ep.starts_with("https://"),
@@ -358,6 +548,24 @@ impl Settings {
             .as_deref()
             .filter(|s| !s.is_empty())
     }
+}
+
+/// `addr@domain` or `Display Name <addr@domain>`, with no line breaks.
+fn valid_mailbox(s: &str) -> bool {
+    let addr = match (s.rfind('<'), s.strip_suffix('>')) {
+        (Some(i), Some(rest)) => &rest[i + 1..],
+        (None, None) => s.trim(),
+        _ => return false,
+    };
+    let ok_part = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '@' | ',' | ';'))
+    };
+    !s.contains(['\r', '\n'])
+        && addr
+            .split_once('@')
+            .is_some_and(|(l, d)| ok_part(l) && ok_part(d) && (d.contains('.') || d == "localhost"))
 }
 
 fn valid_prefix(p: &str) -> bool {
@@ -411,6 +619,79 @@ mod tests {
         assert!(lines[0].contains("redis.url"));
         assert!(lines[1].contains("auth.jwt_secret"));
         assert!(lines[2].contains("survey.reopen_at_or_below"));
+    }
+
+    #[test]
+    fn customer_settings_are_checked() {
+        let mut s = Settings::load_from(&repo_config_dir(), "test").unwrap();
+        assert_eq!(s.customers.source, CustomerSourceKind::Directory);
+        s.customers.source = CustomerSourceKind::Http;
+        s.customers.http_base_url = "ftp://crm".into();
+        s.customers.timeout_ms = 0;
+        s.customers.cache_ttl_secs = 0;
+        s.customers.breaker_failures = 0;
+        s.customers.breaker_cooldown_secs = 0;
+        let SettingsError::Invalid(lines) = s.check().unwrap_err() else {
+            panic!("not Invalid")
+        };
+        let named: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("setting customers."))
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "http_base_url",
+                "timeout_ms",
+                "cache_ttl_secs",
+                "breaker_failures",
+                "breaker_cooldown_secs"
+            ],
+            "{lines:?}"
+        );
+        s.customers.http_base_url = "http://crm.internal:8080".into();
+        s.customers.timeout_ms = 2000;
+        s.customers.cache_ttl_secs = 300;
+        s.customers.breaker_failures = 5;
+        s.customers.breaker_cooldown_secs = 30;
+        s.check().unwrap();
+    }
+
+    #[test]
+    fn email_settings_are_checked() {
+        let mut s = Settings::load_from(&repo_config_dir(), "test").unwrap();
+        s.email.relay_host = "127.0.0.1".into();
+        s.email.relay_port = 0;
+        s.email.from = "Komek <nobody>".into();
+        s.email.username = "u".into();
+        s.email.timeout_ms = 1;
+        s.email.max_bytes = 1;
+        s.email.domain = "a b".into();
+        let SettingsError::Invalid(lines) = s.check().unwrap_err() else {
+            panic!("not Invalid")
+        };
+        let named: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("setting email."))
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "relay_port",
+                "from",
+                "password",
+                "timeout_ms",
+                "max_bytes",
+                "domain"
+            ],
+            "{lines:?}"
+        );
+        assert!(valid_mailbox("Komek <support@komek.kz>"));
+        assert!(valid_mailbox("support@komek.kz"));
+        assert!(!valid_mailbox("Komek <support@komek.kz>\r\nBcc: x@y.kz"));
+        assert!(!valid_mailbox("support"));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::commit::{Store, StoreError};
 
-/// A customer of the built-in directory (the demo stand-in for Billing/CRM).
+/// A customer of the built-in directory (the demo stand-in for Billing/CRM). `komek-customers`
+/// (`DirectoryRecord`) reads and writes the same records with more fields (email, segment,
+/// balance, charges, payments, services); this type still reads them, ignoring those.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryCustomer {
     pub msisdn: String,

@@ -55,6 +55,14 @@ impl Keys {
     pub fn handled(&self, consumer: &str, event_id: Uuid) -> String {
         format!("{}:handled:{consumer}:{event_id}", self.prefix)
     }
+    /// Marker, TTL 7 days: intake's notifier delivered event `event_id` to `recipient`.
+    pub fn sent(&self, event_id: Uuid, recipient: &str) -> String {
+        format!("{}:sent:{event_id}:{recipient}", self.prefix)
+    }
+    /// Counter with a TTL window: inbound SMS from `msisdn` in the current window (flood limit).
+    pub fn sms_flood(&self, msisdn: &str) -> String {
+        format!("{}:flood:sms:{msisdn}", self.prefix)
+    }
     /// Hash {v, json}: one escalation.
     pub fn escalation(&self, id: Uuid) -> String {
         format!("{}:esc:{id}", self.prefix)
@@ -90,6 +98,15 @@ impl Keys {
     /// Hash msisdn -> JSON: the built-in customer directory.
     pub fn customers(&self) -> String {
         format!("{}:customers", self.prefix)
+    }
+    /// Hash email -> msisdn: the built-in directory's customers found by email.
+    pub fn customer_emails(&self) -> String {
+        format!("{}:customers:email", self.prefix)
+    }
+    /// String JSON, TTL `customers.cache_ttl_secs`: what the Billing/CRM HTTP adapter answered for
+    /// `contact` (an E.164 number or a lower-cased email); `null` when it knows no such customer.
+    pub fn customer_cache(&self, contact: &str) -> String {
+        format!("{}:cache:customer:{contact}", self.prefix)
     }
     /// Sorted set: coming deadline warnings and breaches (`{id}|{kind}|{deadline ms}`), scored by fire time (ms).
     pub fn deadlines(&self) -> String {
@@ -171,6 +188,11 @@ impl Keys {
     /// Scratch key of one search; deleted in the same transaction that made it.
     pub fn ix_scratch(&self, id: Uuid) -> String {
         format!("{}:ix:tmp:{id}", self.prefix)
+    }
+    /// Counter, TTL one window: anti-spam hits of `action` (`request`, `message`) by one client
+    /// address or contact (`scope` = `addr` or `contact`) in fixed window number `window`.
+    pub fn rate_limit(&self, action: &str, scope: &str, who: &str, window: u64) -> String {
+        format!("{}:rl:{action}:{scope}:{who}:{window}", self.prefix)
     }
     /// Unused key given to the commit script where a slot is empty.
     pub fn none(&self) -> String {

@@ -12,6 +12,8 @@
 //! - [`routing`]: skill queues, presence and the assignment of the most urgent request an agent may take.
 //! - [`templates`]: reply templates per category and language (a hash), and their seed.
 //! - [`search`]: the search index kept in every request commit, search with paging, similar resolved requests.
+//! - [`notify`]: sent markers written with their delivery-status event (intake's notifier).
+//! - [`limits`]: fixed-window counters for anti-spam rate limits.
 //! - [`outbox`]: reading and acknowledging the outbox stream (used by the relay in komek-bus).
 
 pub mod commit;
@@ -19,6 +21,8 @@ pub mod deadlines;
 pub mod directory;
 pub mod docs;
 pub mod keys;
+pub mod limits;
+pub mod notify;
 pub mod outbox;
 pub mod requests;
 pub mod routing;

@@ -123,6 +123,30 @@ impl Store {
         Ok(())
     }
 
+    /// Appends `event` to the outbox on its own, with no document change: for an event another
+    /// service applies (intake's `request.customer_message`, applied by the workspace). The same
+    /// `XADD` fields as the commit script (`type`, `event`).
+    pub async fn enqueue_event(
+        &self,
+        event: &komek_domain::events::Envelope,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
+            key: self.keys().outbox(),
+            source,
+        })?;
+        let mut c = self.conn();
+        let _: String = redis::cmd("XADD")
+            .arg(self.keys().outbox())
+            .arg("*")
+            .arg("type")
+            .arg(&event.kind)
+            .arg("event")
+            .arg(json)
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
     /// Entries not yet confirmed by the broker (for readiness and tests).
     pub async fn outbox_len(&self) -> Result<u64, StoreError> {
         let mut c = self.conn();

@@ -84,7 +84,14 @@ pub async fn cleanup(s: &Settings) {
         .unwrap();
     let ch = conn.create_channel().await.unwrap();
     let p = &s.amqp.prefix;
-    for q in ["workspace", "escalation", "survey", "parking", "audit"] {
+    for q in [
+        "workspace",
+        "escalation",
+        "survey",
+        "intake",
+        "parking",
+        "audit",
+    ] {
         let _ = ch
             .queue_delete(format!("{p}.{q}").as_str().into(), Default::default())
             .await;

@@ -4,7 +4,27 @@
 //! - [`routes`]: `POST /api/v1/requests` (idempotent acceptance, acknowledgment in the customer's
 //!   language) and `GET /api/v1/requests/{number}/public` (status for the customer).
 //! - [`intake`]: turning a validated submission into a stored request and its `request.created` event.
+//! - [`sms`]: the SMS channel through Kannel: `GET /api/v1/channels/sms/inbound` (its get-url) and
+//!   the `sendsms` client.
+//! - [`notify`]: the notifier, intake's consumer: every customer-visible message sent on the
+//!   request's own channel, deduplicated per (event, recipient), its delivery status published.
+//! - [`pages`]: the customer's web pages: request form, confirmation, status page with the
+//!   conversation and a message form.
+//! - [`messages`]: a customer's message for their request, sent to the workspace as
+//!   `request.customer_message` (page and `POST /api/v1/requests/{number}/messages`).
+//! - [`antispam`]: rate limits per client address and per contact.
+//! - [`email`]: the email channel's outbound mailer (SMTP relay, threaded) and inbound parsing
+//!   (MIME, HTML to text, quoted history, which request a reply answers).
+//! - [`smtp`]: intake's inbound SMTP listener (`email.smtp_port`): a mail becomes a request or a
+//!   customer message on the request it answers.
 
+pub mod antispam;
+pub mod email;
 pub mod intake;
+pub mod messages;
+pub mod notify;
+pub mod pages;
 pub mod routes;
+pub mod sms;
+pub mod smtp;
 pub mod startup;

@@ -18,8 +18,10 @@ use crate::intake::{self, Submission};
         title = "komek-intake",
         description = "Customer requests in, and their public status."
     ),
-    paths(create_request, public_status),
+    paths(create_request, public_status, crate::messages::post_message),
     components(schemas(
+        crate::messages::MessageIn,
+        crate::messages::MessageAccepted,
         Submission,
         Accepted,
         Acknowledgment,
@@ -34,7 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/requests/{number}/public",
             web::get().to(public_status),
-        );
+        )
+        .route(
+            "/api/v1/requests/{number}/messages",
+            web::post().to(crate::messages::post_message),
+        )
+        .configure(crate::pages::configure);
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -107,7 +114,8 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         (status = 201, body = Accepted, description = "Accepted"),
         (status = 200, body = Accepted, description = "Seen before with this Idempotency-Key"),
         (status = 400, body = komek_web::error::Problem), (status = 413, body = komek_web::error::Problem),
-        (status = 422, body = komek_web::error::Problem), (status = 503, body = komek_web::error::Problem),
+        (status = 422, body = komek_web::error::Problem), (status = 429, body = komek_web::error::Problem),
+        (status = 503, body = komek_web::error::Problem),
     )
 )]
 pub async fn create_request(
@@ -118,6 +126,9 @@ pub async fn create_request(
     StrictJson(body): StrictJson<Submission>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
+    if let Some(l) = crate::antispam::api_request(&store, &settings, &body, key.as_deref()).await? {
+        return Ok(crate::antispam::problem(l));
+    }
     match intake::accept(&store, &settings, &calendar, &body, key.as_deref()).await? {
         Created::New(r) => Ok(HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/requests/{}/public", r.number)))

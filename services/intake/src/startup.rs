@@ -7,7 +7,34 @@ use utoipa::OpenApi;
 
 pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let port = settings.services.intake;
-    let runtime = Runtime::start("komek-intake", settings).await?;
+    let mut runtime = Runtime::start("komek-intake", settings).await?;
+    let notifier = std::sync::Arc::new(crate::notify::Notifier::new(
+        runtime.store.clone(),
+        runtime.settings.clone(),
+    ));
+    runtime.spawn_consumer("intake", move |event| {
+        crate::notify::handle(notifier.clone(), event)
+    });
+    // The inbound SMTP listener (email.smtp_port; 0 picks a free port, logged).
+    let (smtp, _) = crate::smtp::bind(&runtime.settings)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: format!(
+                "{}:{} (email.smtp_port)",
+                runtime.settings.http.host, runtime.settings.email.smtp_port
+            ),
+            source,
+        })?;
+    let smtp_ctx = std::sync::Arc::new(crate::smtp::Context {
+        store: runtime.store.clone(),
+        settings: runtime.settings.clone(),
+        calendar: runtime
+            .settings
+            .calendar
+            .calendar()
+            .unwrap_or_else(|_| komek_domain::calendar::always_open()),
+    });
+    runtime.spawn_task(move |shutdown| crate::smtp::serve(smtp, smtp_ctx, shutdown));
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
     // Checked by Settings::check at load, so this only fails if the check was skipped.
@@ -25,6 +52,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         cfg.app_data(store.clone())
             .app_data(settings.clone())
             .app_data(calendar.clone())
-            .configure(crate::routes::configure);
+            .configure(crate::routes::configure)
+            .configure(crate::sms::configure);
     })
 }

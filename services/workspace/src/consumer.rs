@@ -4,12 +4,16 @@
 use std::sync::Arc;
 
 use komek_bus::HandleError;
-use komek_domain::events::{Envelope, EscalationAnswered, RequestChanged, SurveyAnswered, kind};
+use komek_domain::events::{
+    Envelope, EscalationAnswered, NotificationStatus, RequestChanged, SurveyAnswered, kind,
+};
 use komek_domain::{Request, Status};
 use komek_store::requests::{Mutation, UpdateError};
 use komek_store::{Op, deadlines, routing};
 
 use crate::Deps;
+use komek_domain::events::CustomerMessage;
+use komek_domain::{Channel, Message, MessageKind, TransitionError};
 use time::OffsetDateTime;
 
 const ACTOR: &str = "system:workspace";
@@ -119,6 +123,42 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
                 })
                 .await
         }
+        kind::NOTIFICATION_SENT | kind::NOTIFICATION_FAILED => {
+            let p: NotificationStatus = env
+                .payload()
+                .map_err(|e| HandleError::Reject(e.to_string()))?;
+            let action = if env.kind == kind::NOTIFICATION_SENT {
+                "notified"
+            } else {
+                "notification_failed"
+            };
+            let detail = format!(
+                "{} to {}: {}{}",
+                p.channel,
+                p.recipient,
+                p.event_type,
+                p.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+            );
+            store
+                .update_request(env.request_id, marker, |_| {
+                    Ok::<_, komek_domain::TransitionError>(Mutation {
+                        change: Request::record("system:intake", action, Some(detail.clone()), now),
+                        event: None,
+                        ops: vec![],
+                    })
+                })
+                .await
+        }
+        kind::REQUEST_CUSTOMER_MESSAGE => {
+            let p: CustomerMessage = env
+                .payload()
+                .map_err(|e| HandleError::Reject(e.to_string()))?;
+            store
+                .update_request(env.request_id, marker, |r| {
+                    customer_message(&deps, &keys, r, &p, now)
+                })
+                .await
+        }
         other => {
             return Err(HandleError::Reject(format!(
                 "workspace does not handle {other}"
@@ -174,4 +214,87 @@ fn event(
     );
     komek_bus::stamp(&mut e);
     e
+}
+
+/// `customer:{channel}`, the actor of what a customer did.
+fn customer_actor(channel: Channel) -> String {
+    let name = serde_json::to_value(channel)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!("customer:{name}")
+}
+
+/// A customer's message (`request.customer_message`, written by intake): appended to the
+/// customer-visible messages, with a `customer_message` history line by `customer:{channel}`. A
+/// request that waited for the customer is in progress again and its resolution clock resumes
+/// (as after an agent's action); a resolved one is reopened (the history line says why) with its
+/// full resolution time again, back in its owner's set, and `request.reopened` is published.
+fn customer_message(
+    deps: &Deps,
+    keys: &komek_store::Keys,
+    r: &mut Request,
+    p: &CustomerMessage,
+    now: OffsetDateTime,
+) -> Result<Mutation, TransitionError> {
+    let actor = customer_actor(p.channel);
+    let before = r.status;
+    let mut reopened = None;
+    let mut ops = Vec::new();
+    let change = match before {
+        Status::WaitingCustomer => {
+            let change = r.move_to(
+                Status::InProgress,
+                &actor,
+                "customer_message",
+                Some(p.text.clone()),
+                now,
+            )?;
+            ops = crate::clock_ops(deps, keys, r, before, now);
+            change
+        }
+        Status::Resolved => {
+            let why = format!(
+                "reopened: the customer wrote after the resolution: {}",
+                p.text
+            );
+            let mut change = r.reopen(&actor, Some(why.clone()), now)?;
+            change.action = "customer_message".into();
+            r.due.resolution = deps
+                .settings
+                .deadlines
+                .resolution_from(&deps.calendar, r, now);
+            let warn =
+                deps.settings
+                    .deadlines
+                    .warnings_for(&deps.calendar, r.priority, now, &r.due);
+            ops = deadlines::register_ops(keys, r, &warn);
+            if let Some(o) = &r.owner {
+                ops.push(Op::SAdd {
+                    key: keys.owned_by(o),
+                    member: r.id.to_string(),
+                });
+            }
+            reopened = Some(event(kind::REQUEST_REOPENED, r, &actor, Some(why), now));
+            change
+        }
+        // Intake refuses messages for closed requests; one that raced a closing is parked.
+        Status::Closed => {
+            return Err(TransitionError {
+                from: Status::Closed,
+                to: Status::Reopened,
+            });
+        }
+        _ => Request::record(&actor, "customer_message", Some(p.text.clone()), now),
+    };
+    r.messages.push(Message {
+        kind: MessageKind::Customer,
+        text: p.text.clone(),
+        at: now,
+    });
+    Ok(Mutation {
+        change,
+        event: reopened,
+        ops,
+    })
 }

@@ -3,7 +3,8 @@
 //! - [`startup`]: the app factory (seeds demo data when `seed.demo`), used by `main` and tests.
 //! - [`routes`]: login, the queue, and the actions on one request.
 //! - [`consumer`]: applies events from other services to requests: a new request enters the queue,
-//!   a department's answer returns the request to its agent, a bad survey score reopens it.
+//!   a department's answer returns the request to its agent, a bad survey score reopens it, a
+//!   customer's message is added (and ends a wait for the customer, or reopens a resolved request).
 //! - [`live`]: WebSocket sessions (an actor each) and the per-replica hub that pushes events to them.
 //! - [`offers`]: offered assignment (push) with a timeout.
 //! - [`watcher`]: fires deadline warnings and breaches, once across replicas and restarts.
@@ -20,4 +21,41 @@ pub struct Deps {
     pub store: komek_store::Store,
     pub settings: komek_settings::Settings,
     pub calendar: komek_domain::calendar::Calendar,
+}
+
+/// The resolution clock around a status change from `before` to `r.status`: pausing (entering
+/// `waiting_customer`) stops watching the resolution deadline; resuming (leaving it) moves the
+/// deadline by the working time spent waiting and watches it again. Used by the agents' actions
+/// and by the consumer (a customer's message ends the wait).
+pub fn clock_ops(
+    deps: &Deps,
+    keys: &komek_store::Keys,
+    r: &mut komek_domain::Request,
+    before: komek_domain::Status,
+    now: time::OffsetDateTime,
+) -> Vec<komek_store::Op> {
+    use komek_domain::Status;
+    use komek_store::deadlines::{self, Kind};
+    const RESOLUTION: [Kind; 2] = [Kind::ResolutionWarning, Kind::ResolutionBreach];
+    if r.status == Status::WaitingCustomer && before != Status::WaitingCustomer {
+        return deadlines::clear_ops(keys, r, &RESOLUTION);
+    }
+    if before == Status::WaitingCustomer && r.status != Status::WaitingCustomer {
+        let cal = deps
+            .settings
+            .deadlines
+            .calendar_for(&deps.calendar, r.priority);
+        let paused = r.resume_clock(now, |a, b| cal.between(a, b), |t, m| cal.add(t, m));
+        tracing::info!(request_id = %r.id, paused_minutes = paused, "resolution clock resumed");
+        if r.status.is_open() {
+            let warn = deps.settings.deadlines.warnings_for(
+                &deps.calendar,
+                r.priority,
+                r.created_at,
+                &r.due,
+            );
+            return deadlines::register_ops(keys, r, &warn);
+        }
+    }
+    Vec::new()
 }

@@ -20,6 +20,18 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .seed_demo(|p| komek_auth::hash_password(p).unwrap_or_default())
             .await?;
         tracing::info!(added, "demo data seeded");
+        let directory = komek_customers::DirectorySource::new(runtime.store.clone());
+        match komek_customers::demo::seed_demo(&directory).await {
+            Ok(r) => tracing::info!(
+                added = r.added,
+                updated = r.updated,
+                unchanged = r.unchanged,
+                rejected = r.rejected.len(),
+                "demo customers seeded"
+            ),
+            Err(komek_customers::ImportError::Store(e)) => return Err(e.into()),
+            Err(e) => tracing::error!(error = %e, "demo customers not seeded"),
+        }
     }
     // Checked by Settings::check at load, so this only fails if the check was skipped.
     let calendar = runtime
@@ -56,6 +68,10 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let dummy = web::Data::new(DummyHash(
         komek_auth::hash_password("no user has this password").unwrap_or_default(),
     ));
+    let customers = web::Data::new(komek_customers::Customers::from_settings(
+        &runtime.settings.customers,
+        runtime.store.clone(),
+    ));
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
     let openapi = crate::routes::ApiDoc::openapi()
@@ -69,6 +85,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .app_data(calendar.clone())
             .app_data(hub.clone())
             .app_data(deps_data.clone())
+            .app_data(customers.clone())
             .route("/api/v1/live", web::get().to(crate::live::connect))
             .configure(crate::routes::configure);
     })

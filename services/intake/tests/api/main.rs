@@ -5,4 +5,5 @@
 mod availability;
 mod create;
 mod helpers;
+mod pages;
 mod status;

@@ -6,8 +6,10 @@
 //! - [`search`]: search over requests, and similar resolved requests.
 //! - [`supervise`]: presence, reassignment, the supervisors' overview (agents, queues, watch list).
 //! - [`page`]: the agents' and supervisors' web page at `/` (with `/app.js`, `/app.css`).
+//! - [`customers`]: customer 360 (by request or by contact) and the directory's CSV import.
 
 pub mod auth;
+pub mod customers;
 pub mod page;
 pub mod search;
 pub mod supervise;
@@ -22,13 +24,15 @@ pub use auth::DummyHash;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "komek-workspace", description = "Agents' workspace: login, queue, working requests."),
-    paths(auth::login, work::queue, work::next, work::get_request, work::reply, work::note, work::escalate, work::resolve, work::departments, templates::list, templates::create, templates::replace, templates::delete, templates::for_request, search::search, search::similar, supervise::presence, supervise::reassign, supervise::overview, supervise::accept_offer, supervise::decline_offer, supervise::my_offers),
+    paths(auth::login, work::queue, work::next, work::get_request, work::reply, work::note, work::escalate, work::resolve, work::departments, templates::list, templates::create, templates::replace, templates::delete, templates::for_request, search::search, search::similar, supervise::presence, supervise::reassign, supervise::overview, supervise::accept_offer, supervise::decline_offer, supervise::my_offers, customers::for_request, customers::by_contact, customers::import),
     components(schemas(
         auth::Login, auth::LoginOk, work::Text, work::ReplyIn, work::EscalationIn, work::ResolveIn, work::QueueView, work::RequestView,
         work::Escalated, supervise::PresenceIn, supervise::PresenceOut, supervise::ReassignIn, supervise::AgentState,
         supervise::QueueStat, supervise::SupervisorView, komek_domain::staff::Presence, komek_domain::Request, komek_domain::HistoryEntry, komek_domain::staff::Department,
         templates::TemplateIn, templates::RenderedTemplate, komek_domain::template::Template, search::SearchView, search::SimilarView,
-        komek_web::error::Problem
+        komek_web::error::Problem,
+        komek_customers::CustomerView, komek_customers::Profile, komek_customers::Movement, komek_customers::Service,
+        komek_customers::history::RequestSummary, komek_customers::ImportReport, komek_customers::RejectedLine
     )),
     modifiers(&BearerAuth)
 )]
@@ -87,6 +91,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/requests/{id}/similar",
             web::get().to(search::similar),
+        )
+        .route(
+            "/api/v1/requests/{id}/customer",
+            web::get().to(customers::for_request),
+        )
+        .route("/api/v1/customers", web::get().to(customers::by_contact))
+        .route(
+            "/api/v1/customers/import",
+            web::post().to(customers::import),
         )
         .route("/api/v1/departments", web::get().to(work::departments))
         .route("/api/v1/requests/{id}", web::get().to(work::get_request))

@@ -11,7 +11,6 @@ use komek_store::requests::Mutation;
 use komek_store::{Op, Store};
 
 const FIRST_RESPONSE: [Kind; 2] = [Kind::FirstResponseWarning, Kind::FirstResponseBreach];
-const RESOLUTION: [Kind; 2] = [Kind::ResolutionWarning, Kind::ResolutionBreach];
 const ALL_DEADLINES: [Kind; 4] = [
     Kind::FirstResponseWarning,
     Kind::FirstResponseBreach,
@@ -20,7 +19,7 @@ const ALL_DEADLINES: [Kind; 4] = [
 ];
 use komek_web::{ApiError, StrictJson};
 
-use crate::Deps;
+use crate::{Deps, clock_ops};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -42,38 +41,6 @@ pub struct ReplyIn {
     /// clock stops until they answer or the agent acts on it again.
     #[serde(default)]
     pub wait_for_customer: bool,
-}
-
-/// Pausing stops watching the resolution deadline; resuming moves it by the working time spent
-/// waiting and watches it again.
-fn clock_ops(
-    deps: &Deps,
-    keys: &komek_store::Keys,
-    r: &mut Request,
-    before: Status,
-    now: OffsetDateTime,
-) -> Vec<Op> {
-    if r.status == Status::WaitingCustomer && before != Status::WaitingCustomer {
-        return deadlines::clear_ops(keys, r, &RESOLUTION);
-    }
-    if before == Status::WaitingCustomer && r.status != Status::WaitingCustomer {
-        let cal = deps
-            .settings
-            .deadlines
-            .calendar_for(&deps.calendar, r.priority);
-        let paused = r.resume_clock(now, |a, b| cal.between(a, b), |t, m| cal.add(t, m));
-        tracing::info!(request_id = %r.id, paused_minutes = paused, "resolution clock resumed");
-        if r.status.is_open() {
-            let warn = deps.settings.deadlines.warnings_for(
-                &deps.calendar,
-                r.priority,
-                r.created_at,
-                &r.due,
-            );
-            return deadlines::register_ops(keys, r, &warn);
-        }
-    }
-    Vec::new()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

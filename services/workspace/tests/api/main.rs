@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod customer_message;
+mod customers;
 mod flow;
 mod helpers;
 mod search;

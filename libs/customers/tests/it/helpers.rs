@@ -1,0 +1,85 @@
+//! A store under a fresh prefix, and requests stored as intake stores them.
+
+use komek_domain::events::{Envelope, RequestCreated, kind};
+use komek_domain::{
+    Category, Channel, Customer, Due, Email, Lang, Msisdn, Priority, Request, RequestId,
+    RequestNumber, Status,
+};
+use komek_settings::Settings;
+use komek_store::Store;
+use komek_store::requests::Created;
+use time::OffsetDateTime;
+
+/// A store on the test settings' Redis under a prefix of its own; [`cleanup`] removes its keys.
+pub async fn store(tag: &str) -> (Store, Settings) {
+    let settings = komek_testkit::test_settings(tag);
+    let store = Store::connect(&settings.redis).await.unwrap();
+    (store, settings)
+}
+
+/// Deletes every key under the test's prefix (this crate touches only Redis).
+pub async fn cleanup(settings: &Settings) {
+    let store = Store::connect(&settings.redis).await.unwrap();
+    store.delete_all().await.unwrap();
+}
+
+/// Stores a new request from `phone` and/or `email` on `channel`, created at `created_at`, with
+/// its search index entries, as intake does.
+pub async fn request(
+    store: &Store,
+    phone: Option<&str>,
+    email: Option<&str>,
+    channel: Channel,
+    text: &str,
+    created_at: OffsetDateTime,
+) -> Request {
+    let seq = store.next_number().await.unwrap();
+    let r = Request {
+        id: RequestId::new(),
+        number: RequestNumber::format("KM", seq),
+        version: 0,
+        channel,
+        customer: Customer {
+            msisdn: phone.map(|p| Msisdn::parse(p).unwrap()),
+            email: email.map(|e| Email::parse(e).unwrap()),
+            name: None,
+        },
+        language: Lang::Ru,
+        category: Category::Billing,
+        priority: Priority::Normal,
+        subject: None,
+        text: text.to_owned(),
+        status: Status::New,
+        owner: None,
+        due: Due {
+            first_response: created_at + time::Duration::hours(4),
+            resolution: created_at + time::Duration::hours(24),
+        },
+        created_at,
+        first_response_at: None,
+        resolved_at: None,
+        resolution: None,
+        escalation: None,
+        messages: Vec::new(),
+        notes: Vec::new(),
+        trace: None,
+        paused_at: None,
+    };
+    let payload = RequestCreated {
+        number: r.number.clone(),
+        channel,
+        language: r.language,
+        category: r.category,
+        priority: r.priority,
+    };
+    let history = Request::record("customer:web", "created", None, created_at);
+    let event = Envelope::new(kind::REQUEST_CREATED, r.id, &payload, created_at);
+    match store
+        .create_request(&r, &history, &event, None, 3600)
+        .await
+        .unwrap()
+    {
+        Created::New(stored) => stored,
+        other => panic!("expected a new request, got {other:?}"),
+    }
+}

