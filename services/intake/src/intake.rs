@@ -160,12 +160,37 @@ pub fn fingerprint(s: &Submission) -> String {
 }
 
 /// Validates and stores a submission. `Created::Replayed` when the idempotency key was seen with this body.
+/// A call or a visit an agent logs on the customer's behalf.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// The agent who took the call or the visit; they own the request.
+    pub agent: String,
+    /// The agent's choice of category, instead of the automatic one.
+    pub category: Option<Category>,
+    /// Solved during the contact itself: the request is resolved at once (first-contact resolution).
+    pub resolution: Option<String>,
+}
+
 pub async fn accept(
     store: &Store,
     settings: &Settings,
     calendar: &Calendar,
     submission: &Submission,
     idempotency_key: Option<&str>,
+) -> Result<Created, ApiError> {
+    accept_as(store, settings, calendar, submission, idempotency_key, None).await
+}
+
+/// [`accept`] for a contact logged by an agent: the request is created owned by the agent, with
+/// the resolution when it was solved at once; the workspace completes the assignment (and the
+/// resolution) when it takes the request in.
+pub async fn accept_as(
+    store: &Store,
+    settings: &Settings,
+    calendar: &Calendar,
+    submission: &Submission,
+    idempotency_key: Option<&str>,
+    logged: Option<&Logged>,
 ) -> Result<Created, ApiError> {
     let (customer, subject, text) = validate(submission)?;
     let fp = fingerprint(submission);
@@ -176,7 +201,9 @@ pub async fn accept(
     }
     let now = OffsetDateTime::now_utc();
     let language = submission.language.unwrap_or_else(|| lang::detect(&text));
-    let (category, priority): (Category, Priority) = classify::classify(subject.as_deref(), &text);
+    let (classified, priority): (Category, Priority) =
+        classify::classify(subject.as_deref(), &text);
+    let category = logged.and_then(|l| l.category).unwrap_or(classified);
     let number =
         RequestNumber::format(&settings.requests.number_prefix, store.next_number().await?);
     let (due, _) = settings
@@ -195,12 +222,12 @@ pub async fn accept(
         subject,
         text,
         status: Status::New,
-        owner: None,
+        owner: logged.map(|l| l.agent.clone()),
         due,
         created_at: now,
         first_response_at: None,
         resolved_at: None,
-        resolution: None,
+        resolution: logged.and_then(|l| l.resolution.clone()),
         escalation: None,
         messages: vec![Message {
             kind: MessageKind::Acknowledgment,
@@ -211,13 +238,16 @@ pub async fn accept(
         trace: komek_telemetry::current_traceparent(),
         paused_at: None,
     };
-    let actor = format!(
-        "customer:{}",
-        serde_json::to_value(submission.channel)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    );
+    let actor = match logged {
+        Some(l) => format!("agent:{}", l.agent),
+        None => format!(
+            "customer:{}",
+            serde_json::to_value(submission.channel)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ),
+    };
     let history = Request::record(
         &actor,
         "created",

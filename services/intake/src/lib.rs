@@ -3,6 +3,7 @@
 //! - [`startup`]: the app factory used by `main` and the tests.
 //! - [`routes`]: `POST /api/v1/requests` (idempotent acceptance, acknowledgment in the customer's
 //!   language) and `GET /api/v1/requests/{number}/public` (status for the customer).
+//! - [`contacts`]: calls and visits logged by an agent, with first-contact resolution.
 //! - [`intake`]: turning a validated submission into a stored request and its `request.created` event.
 //! - [`sms`]: the SMS channel through Kannel: `GET /api/v1/channels/sms/inbound` (its get-url) and
 //!   the `sendsms` client.
@@ -19,6 +20,7 @@
 //!   customer message on the request it answers.
 
 pub mod antispam;
+pub mod contacts;
 pub mod email;
 pub mod intake;
 pub mod messages;

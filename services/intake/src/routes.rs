@@ -18,9 +18,15 @@ use crate::intake::{self, Submission};
         title = "komek-intake",
         description = "Customer requests in, and their public status."
     ),
-    paths(create_request, public_status, crate::messages::post_message),
+    paths(
+        create_request,
+        public_status,
+        crate::messages::post_message,
+        crate::contacts::log_contact
+    ),
     components(schemas(
         crate::messages::MessageIn,
+        crate::contacts::ContactIn,
         crate::messages::MessageAccepted,
         Submission,
         Accepted,
@@ -40,6 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/requests/{number}/messages",
             web::post().to(crate::messages::post_message),
+        )
+        .route(
+            "/api/v1/contacts",
+            web::post().to(crate::contacts::log_contact),
         )
         .configure(crate::pages::configure);
 }
@@ -87,7 +97,7 @@ impl From<&Request> for Accepted {
     }
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };

@@ -45,6 +45,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .calendar()
             .unwrap_or_else(|_| komek_domain::calendar::always_open()),
     );
+    let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
     let openapi = crate::routes::ApiDoc::openapi()
         .to_json()
         .unwrap_or_default();
@@ -52,6 +53,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         cfg.app_data(store.clone())
             .app_data(settings.clone())
             .app_data(calendar.clone())
+            .app_data(tokens.clone())
             .configure(crate::routes::configure)
             .configure(crate::sms::configure);
     })

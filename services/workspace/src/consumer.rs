@@ -31,6 +31,9 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
         kind::REQUEST_CREATED => {
             store
                 .update_request(env.request_id, marker, |r| {
+                    if let Some(agent) = r.owner.clone() {
+                        return take_in_logged(deps.as_ref(), r, &agent, now);
+                    }
                     let change = r.move_to(Status::Queued, ACTOR, "queued", None, now)?;
                     let warn =
                         settings
@@ -193,6 +196,59 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
         }
         Err(UpdateError::Store(e)) => Err(HandleError::Retry(e.to_string())),
     }
+}
+
+/// A call or visit an agent logged: it is theirs at once (never queued), and when they solved it
+/// during the contact it is resolved now, recorded as a first-contact resolution.
+fn take_in_logged(
+    deps: &Deps,
+    r: &mut komek_domain::Request,
+    agent: &str,
+    now: OffsetDateTime,
+) -> Result<Mutation, komek_domain::TransitionError> {
+    let keys = deps.store.keys().clone();
+    r.move_to(Status::Queued, ACTOR, "queued", None, now)?;
+    let mut change = r.assign(agent, now)?;
+    change.from = Some(Status::New);
+    if let Some(resolution) = r.resolution.take() {
+        let resolved = r.resolve(agent, &resolution, now)?;
+        let payload = komek_domain::events::RequestResolved {
+            number: r.number.clone(),
+            language: r.language,
+            resolution: resolution.clone(),
+            agent: agent.to_owned(),
+        };
+        return Ok(Mutation {
+            change: komek_domain::HistoryEntry {
+                action: "resolved_at_first_contact".into(),
+                from: Some(Status::New),
+                ..resolved
+            },
+            event: Some(komek_bus::journey_event(
+                kind::REQUEST_RESOLVED,
+                r.id,
+                r.trace.as_deref(),
+                &payload,
+                now,
+            )),
+            ops: vec![],
+        });
+    }
+    change.action = "logged_by_agent".into();
+    let mut ops = vec![Op::SAdd {
+        key: keys.owned_by(agent),
+        member: r.id.to_string(),
+    }];
+    let warn =
+        deps.settings
+            .deadlines
+            .warnings_for(&deps.calendar, r.priority, r.created_at, &r.due);
+    ops.extend(deadlines::register_ops(&keys, r, &warn));
+    Ok(Mutation {
+        change,
+        event: Some(event(kind::REQUEST_ASSIGNED, r, agent, None, now)),
+        ops,
+    })
 }
 
 fn event(

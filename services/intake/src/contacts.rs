@@ -1,0 +1,99 @@
+//! Calls and visits: an agent in the call centre or at a front-office desk logs the contact as a
+//! request on the customer's behalf, and may record that it was solved there and then
+//! (first-contact resolution). The customer is answered by SMS like any phone or desk request.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use komek_auth::Staff;
+use komek_domain::calendar::Calendar;
+use komek_domain::{Category, Channel, Lang};
+use komek_settings::Settings;
+use komek_store::Store;
+use komek_store::requests::Created;
+use komek_web::{ApiError, StrictJson};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::intake::{self, CustomerIn, Logged, Submission};
+use crate::routes::Accepted;
+
+/// The body of `POST /api/v1/contacts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    /// `call_center` or `front_office`.
+    pub channel: Channel,
+    pub customer: CustomerIn,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// What the customer asked, in the agent's words.
+    pub text: String,
+    #[serde(default)]
+    pub language: Option<Lang>,
+    /// The agent's category; classified from the text when absent.
+    #[serde(default)]
+    pub category: Option<Category>,
+    /// Solved during the contact: the request is resolved at once with this resolution.
+    #[serde(default)]
+    pub resolution: Option<String>,
+}
+
+/// Log a call or a visit as a request owned by the calling agent.
+#[utoipa::path(post, path = "/api/v1/contacts", request_body = ContactIn, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = Accepted), (status = 200, body = Accepted), (status = 401, body = komek_web::error::Problem),
+        (status = 403, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
+pub async fn log_contact(
+    req: HttpRequest,
+    staff: Staff,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+    calendar: web::Data<Calendar>,
+    StrictJson(body): StrictJson<ContactIn>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_agent()?;
+    if !matches!(body.channel, Channel::CallCenter | Channel::FrontOffice) {
+        return Err(ApiError::invalid("channel", "call_center or front_office"));
+    }
+    let resolution = match body.resolution.as_deref().map(str::trim) {
+        Some("") => {
+            return Err(ApiError::invalid(
+                "resolution",
+                "must not be empty when given",
+            ));
+        }
+        Some(r) if r.chars().count() > 10_000 => {
+            return Err(ApiError::invalid("resolution", "at most 10000 characters"));
+        }
+        other => other.map(str::to_owned),
+    };
+    let submission = Submission {
+        channel: body.channel,
+        customer: body.customer,
+        subject: body.subject,
+        text: body.text,
+        language: body.language,
+    };
+    let logged = Logged {
+        agent: staff.login().to_owned(),
+        category: body.category,
+        resolution,
+    };
+    let key = crate::routes::idempotency_key(&req)?;
+    match intake::accept_as(
+        &store,
+        &settings,
+        &calendar,
+        &submission,
+        key.as_deref(),
+        Some(&logged),
+    )
+    .await?
+    {
+        Created::New(r) => {
+            tracing::info!(request_id = %r.id, agent = staff.login(), first_contact = logged.resolution.is_some(), "contact logged");
+            Ok(HttpResponse::Created().json(Accepted::from(&r)))
+        }
+        Created::Replayed(r) => Ok(HttpResponse::Ok().json(Accepted::from(&r))),
+        Created::KeyReused => Err(ApiError::IdempotencyMismatch),
+    }
+}
