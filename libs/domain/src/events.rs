@@ -29,6 +29,10 @@ pub mod kind {
     pub const REQUEST_HANDED_BACK: &str = "request.handed_back";
     /// The customer added a message to their open request (intake → workspace).
     pub const REQUEST_CUSTOMER_MESSAGE: &str = "request.customer_message";
+    /// The same customer wrote the same thing again on another channel within the duplicate
+    /// window: the contact joins the open request (payload [`super::CustomerMessage`]) and is
+    /// acknowledged on its own channel with that request's number.
+    pub const REQUEST_LINKED: &str = "request.linked";
     pub const REQUEST_REASSIGNED: &str = "request.reassigned";
     pub const OFFER_MADE: &str = "offer.made";
     pub const OFFER_DECLINED: &str = "offer.declined";
@@ -50,6 +54,7 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::ESCALATION_ANSWERED,
             kind::SURVEY_ANSWERED,
             kind::REQUEST_CUSTOMER_MESSAGE,
+            kind::REQUEST_LINKED,
             kind::NOTIFICATION_SENT,
             kind::NOTIFICATION_FAILED,
         ],
@@ -63,6 +68,7 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::REQUEST_REPLIED,
             kind::REQUEST_RESOLVED,
             kind::SURVEY_CREATED,
+            kind::REQUEST_LINKED,
         ],
     ),
 ];

@@ -111,6 +111,9 @@ pub struct RequestSettings {
     pub number_prefix: String,
     /// How long an Idempotency-Key is remembered.
     pub idempotency_ttl_hours: u64,
+    /// The same customer writing the same thing again within this many minutes, on any channel,
+    /// joins their open request instead of making a second one (0: off).
+    pub duplicate_window_minutes: i64,
 }
 
 /// How requests reach agents.
@@ -416,6 +419,10 @@ impl Settings {
         need(
             self.requests.idempotency_ttl_hours > 0,
             "requests.idempotency_ttl_hours: positive",
+        );
+        need(
+            (0..=10_080).contains(&self.requests.duplicate_window_minutes),
+            "requests.duplicate_window_minutes: 0 (off) to 10080",
         );
         need(
             self.survey.public_base_url.starts_with("http://")

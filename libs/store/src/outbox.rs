@@ -126,6 +126,20 @@ impl Store {
     /// Appends `event` to the outbox on its own, with no document change: for an event another
     /// service applies (intake's `request.customer_message`, applied by the workspace). The same
     /// `XADD` fields as the commit script (`type`, `event`).
+    /// The newest ids (at most `limit`) in a sorted index scored by time (ms) from `since_ms` on.
+    pub async fn ids_since(
+        &self,
+        key: &str,
+        since_ms: i64,
+        limit: isize,
+    ) -> Result<Vec<komek_domain::RequestId>, StoreError> {
+        let mut c = self.conn();
+        let raw: Vec<String> =
+            redis::AsyncCommands::zrevrangebyscore_limit(&mut c, key, "+inf", since_ms, 0, limit)
+                .await?;
+        Ok(raw.iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
     pub async fn enqueue_event(
         &self,
         event: &komek_domain::events::Envelope,

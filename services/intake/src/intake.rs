@@ -160,6 +160,62 @@ pub fn fingerprint(s: &Submission) -> String {
 }
 
 /// Validates and stores a submission. `Created::Replayed` when the idempotency key was seen with this body.
+/// Words of a text, for comparing two contacts.
+fn words(text: &str) -> std::collections::BTreeSet<String> {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether two texts say the same thing: most of their words are shared (Jaccard ≥ 0.6).
+pub fn same_thing(a: &str, b: &str) -> bool {
+    let (a, b) = (words(a), words(b));
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    let shared = a.intersection(&b).count();
+    let all = a.union(&b).count();
+    shared * 10 >= all * 6
+}
+
+/// The customer's open request, made within the duplicate window, that says the same thing.
+async fn duplicate_of(
+    store: &Store,
+    settings: &Settings,
+    customer: &komek_domain::Customer,
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Request>, ApiError> {
+    let window = settings.requests.duplicate_window_minutes;
+    if window == 0 {
+        return Ok(None);
+    }
+    let since =
+        i64::try_from((now - time::Duration::minutes(window)).unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(0);
+    let k = store.keys();
+    let mut keys = Vec::new();
+    if let Some(m) = &customer.msisdn {
+        keys.push(k.ix_phone(m.as_str()));
+    }
+    if let Some(e) = &customer.email {
+        keys.push(k.ix_email(e.as_str()));
+    }
+    for key in keys {
+        for id in store.ids_since(&key, since, 20).await? {
+            if let Some(r) = store.request(id).await?
+                && r.status.is_open()
+                && same_thing(&r.text, text)
+            {
+                return Ok(Some(r));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// A call or a visit an agent logs on the customer's behalf.
 #[derive(Debug, Clone)]
 pub struct Logged {
@@ -200,6 +256,20 @@ pub async fn accept_as(
         return Ok(store.replay(key, &fp).await?);
     }
     let now = OffsetDateTime::now_utc();
+    if logged.is_none()
+        && let Some(first) = duplicate_of(store, settings, &customer, &text, now).await?
+    {
+        let payload = komek_domain::events::CustomerMessage {
+            number: first.number.clone(),
+            channel: submission.channel,
+            text: text.clone(),
+        };
+        let mut event = Envelope::new(kind::REQUEST_LINKED, first.id, &payload, now);
+        komek_bus::stamp(&mut event);
+        store.enqueue_event(&event).await?;
+        tracing::info!(request_id = %first.id, number = %first.number, channel = ?submission.channel, "contact linked to an open request");
+        return Ok(Created::Replayed(first));
+    }
     let language = submission.language.unwrap_or_else(|| lang::detect(&text));
     let (classified, priority): (Category, Priority) =
         classify::classify(subject.as_deref(), &text);

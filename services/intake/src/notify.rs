@@ -64,9 +64,14 @@ pub enum Route {
 }
 
 pub fn route(r: &Request) -> Route {
+    route_on(r, r.channel)
+}
+
+/// The route for a message about `r` answering a contact made on `channel`.
+pub fn route_on(r: &Request, channel: Channel) -> Route {
     let msisdn = r.customer.msisdn.as_ref().map(|m| m.as_str().to_owned());
     let email = r.customer.email.as_ref().map(|e| e.as_str().to_owned());
-    match r.channel {
+    match channel {
         Channel::Sms | Channel::CallCenter | Channel::FrontOffice => {
             msisdn.map(Route::Sms).unwrap_or(Route::Nowhere)
         }
@@ -99,7 +104,7 @@ async fn text_for(
     r: &Request,
 ) -> Result<Option<String>, HandleError> {
     Ok(match env.kind.as_str() {
-        kind::REQUEST_CREATED => r
+        kind::REQUEST_CREATED | kind::REQUEST_LINKED => r
             .messages
             .iter()
             .find(|m| m.kind == MessageKind::Acknowledgment)
@@ -184,7 +189,13 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
         return Ok(());
     };
     let keys = n.store.keys();
-    match route(&r) {
+    // A linked contact is acknowledged on the channel it came by.
+    let channel = if env.kind == kind::REQUEST_LINKED {
+        payload::<komek_domain::events::CustomerMessage>(&env)?.channel
+    } else {
+        r.channel
+    };
+    match route_on(&r, channel) {
         Route::Nowhere => {
             tracing::warn!(event_type = %env.kind, request_id = %r.id, "no contact to notify");
             Ok(())

@@ -152,7 +152,7 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
                 })
                 .await
         }
-        kind::REQUEST_CUSTOMER_MESSAGE => {
+        kind::REQUEST_CUSTOMER_MESSAGE | kind::REQUEST_LINKED => {
             let p: CustomerMessage = env
                 .payload()
                 .map_err(|e| HandleError::Reject(e.to_string()))?;
