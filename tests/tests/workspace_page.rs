@@ -150,9 +150,10 @@ async fn check_assets(http: &reqwest::Client, mesh: &Mesh) {
 /// works at phone width.
 ///
 /// - daniyar (through the API) takes a Russian request first, while nobody is online.
-/// - aigerim signs in on the page and goes online; a Kazakh request is posted to intake, and its
-///   offer is pushed to her page over the WebSocket (the page is not reloaded). She accepts it
-///   (the countdown runs), opens it from "My requests", picks a template (the reply box gets the
+/// - aigerim signs in on the page and goes online; a Kazakh request from the demo customer is
+///   posted to intake, and its offer is pushed to her page over the WebSocket (the page is not
+///   reloaded). She accepts it (the countdown runs), opens it from "My requests" (the customer
+///   block shows the seeded tariff and balance), picks a template (the reply box gets the
 ///   text with the request number), sends the reply and resolves the request. The API shows it
 ///   resolved with her reply among its messages.
 /// - She signs out (going offline); another request waits in a queue. saule signs in, sees the
@@ -199,11 +200,12 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
         .await
         .unwrap();
 
-    // A Kazakh request arrives; its offer is pushed to her page.
+    // A Kazakh request from the demo customer (config/demo-customers.csv) arrives; its offer is
+    // pushed to her page.
     let k_req = post_request(
         &http,
         &mesh,
-        json!({"channel": "web", "customer": {"msisdn": "+77015550101", "name": "Асқар"},
+        json!({"channel": "web", "customer": {"msisdn": "+77011234567", "name": "Асқар"},
                "text": "Мобильді интернет жұмыс істемейді, көмектесіңізші"}),
     )
     .await;
@@ -235,8 +237,18 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
     wait_for(&c, &format!("#request-panel[data-request-id='{k_id}']")).await;
     assert_eq!(text_of(&c, "#req-number").await, k_number);
     wait_for(&c, "#req-status[data-status='assigned']").await;
-    assert_eq!(text_of(&c, "#cust-name").await, "Асқар");
-    assert_eq!(text_of(&c, "#cust-phone").await, "+77015550101");
+    // The customer block shows the seeded profile (customer 360).
+    wait_for(
+        &c,
+        "#customer-box[data-source='directory'][data-degraded='false']",
+    )
+    .await;
+    assert_eq!(text_of(&c, "#cust-name").await, "Асқар Нұрланұлы");
+    assert_eq!(text_of(&c, "#cust-phone").await, "+77011234567");
+    assert_eq!(text_of(&c, "#cust-tariff").await, "Komek Unlimited");
+    let balance = text_of(&c, "#cust-balance[data-tenge='1250']").await;
+    let digits: String = balance.chars().filter(char::is_ascii_digit).collect();
+    assert!(digits == "1250" && balance.contains('₸'), "{balance}");
     wait_for(&c, "#req-history tr[data-action='assigned']").await;
 
     // A template fills the reply box with the request's number in it.

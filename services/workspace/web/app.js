@@ -30,6 +30,11 @@
       owner: 'Жауапты', created: 'Түскені', due_first: 'Алғашқы жауап мерзімі', due_resolution: 'Шешу мерзімі',
       escalation: 'Бөлімге жіберілген',
       customer: 'Клиент', name: 'Аты', phone: 'Телефон', email: 'Эл. пошта',
+      customer_degraded: 'Billing/CRM қолжетімсіз; Komek-тің өз деректері көрсетілген',
+      cust_language: 'Қызмет көрсету тілі', segment: 'Сегмент', region: 'Өңір', tariff: 'Тариф', balance: 'Баланс',
+      services: 'Қосылған қызметтер', charges: 'Соңғы есептен шығарулар', payments: 'Соңғы төлемдер',
+      since: '{date} бастап', per_month: '{amount}/ай', free: 'тегін',
+      seg_mass: 'Жаппай', seg_vip: 'VIP', seg_business: 'Бизнес', seg_youth: 'Жастар',
       other_requests: 'Клиенттің басқа өтініштері', similar: 'Ұқсас шешілген өтініштер', shared_words: 'ортақ сөз: {n}',
       conversation: 'Хат алмасу', customer_wrote: 'Клиент', notes: 'Ішкі жазбалар', history: 'Тарих',
       when: 'Уақыты', who: 'Кім', what: 'Не істелді', detail: 'Толығырақ',
@@ -96,6 +101,11 @@
       owner: 'Ответственный', created: 'Создано', due_first: 'Срок первого ответа', due_resolution: 'Срок решения',
       escalation: 'Эскалация',
       customer: 'Клиент', name: 'Имя', phone: 'Телефон', email: 'Эл. почта',
+      customer_degraded: 'Billing/CRM недоступны; показаны собственные данные Komek',
+      cust_language: 'Язык обслуживания', segment: 'Сегмент', region: 'Регион', tariff: 'Тариф', balance: 'Баланс',
+      services: 'Подключённые услуги', charges: 'Последние списания', payments: 'Последние платежи',
+      since: 'с {date}', per_month: '{amount}/мес.', free: 'бесплатно',
+      seg_mass: 'Массовый', seg_vip: 'VIP', seg_business: 'Бизнес', seg_youth: 'Молодёжный',
       other_requests: 'Другие обращения клиента', similar: 'Похожие решённые обращения', shared_words: 'общих слов: {n}',
       conversation: 'Переписка', customer_wrote: 'Клиент', notes: 'Внутренние заметки', history: 'История',
       when: 'Когда', who: 'Кто', what: 'Что', detail: 'Подробности',
@@ -162,6 +172,11 @@
       owner: 'Owner', created: 'Created', due_first: 'First response due', due_resolution: 'Resolution due',
       escalation: 'Escalated to',
       customer: 'Customer', name: 'Name', phone: 'Phone', email: 'Email',
+      customer_degraded: "Billing/CRM is unavailable; showing Komek's own data",
+      cust_language: 'Language', segment: 'Segment', region: 'Region', tariff: 'Tariff', balance: 'Balance',
+      services: 'Active services', charges: 'Recent charges', payments: 'Recent payments',
+      since: 'since {date}', per_month: '{amount}/month', free: 'free',
+      seg_mass: 'Mass market', seg_vip: 'VIP', seg_business: 'Business', seg_youth: 'Youth',
       other_requests: "The customer's other requests", similar: 'Similar resolved requests', shared_words: 'shared words: {n}',
       conversation: 'Conversation', customer_wrote: 'Customer', notes: 'Internal notes', history: 'History',
       when: 'When', who: 'Who', what: 'What', detail: 'Detail',
@@ -229,7 +244,7 @@
     offers: [],
     offerExpiry: new Map(), // request id -> ms since epoch, from offer.made pushes
     current: null, // id of the open request
-    view: null, // {request, history, templates, similar, others}
+    view: null, // {request, history, templates, similar, customer, others}
     departments: [],
     sv: null,
     templates: [],
@@ -303,6 +318,30 @@
     } catch (_) {
       return d.toLocaleString();
     }
+  }
+
+  /** A calendar date (`YYYY-MM-DD`) in the interface's language. */
+  function fmtDate(ymd) {
+    if (!ymd) return '—';
+    const d = new Date(`${ymd}T00:00:00Z`);
+    if (Number.isNaN(d.getTime())) return String(ymd);
+    try {
+      return new Intl.DateTimeFormat(LOCALES[state.lang], { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+    } catch (_) {
+      return String(ymd);
+    }
+  }
+
+  /** Whole tenge, e.g. `1 250 ₸`. */
+  function fmtTenge(n) {
+    if (n === null || n === undefined || n === '') return '—';
+    let s;
+    try {
+      s = new Intl.NumberFormat(LOCALES[state.lang], { maximumFractionDigits: 0 }).format(Number(n));
+    } catch (_) {
+      s = String(n);
+    }
+    return `${s} ₸`;
   }
 
   function fmtAge(secs) {
@@ -910,24 +949,84 @@
     const enc = encodeURIComponent(id);
     const view = await api('GET', `/api/v1/requests/${enc}`);
     const r = view.request;
-    const contact = r.customer && r.customer.msisdn ? ['phone', r.customer.msisdn]
-      : r.customer && r.customer.email ? ['email', r.customer.email] : null;
-    const others = contact
-      ? api('GET', `/api/v1/search?${new URLSearchParams({ [contact[0]]: contact[1], per_page: '20' })}`)
-        .then((s) => s.items.filter((x) => x.id !== r.id)).catch(() => [])
-      : Promise.resolve([]);
-    const [templates, similar, other] = await Promise.all([
+    const [templates, similar, customer] = await Promise.all([
       api('GET', `/api/v1/requests/${enc}/templates`).catch(() => []),
       api('GET', `/api/v1/requests/${enc}/similar`).catch(() => []),
-      others,
+      // Customer 360; null when it could not be loaded (the request's own contact is shown).
+      api('GET', `/api/v1/requests/${enc}/customer`).catch(() => null),
     ]);
     const changed = state.current !== id;
     if (!fresh && changed) return; // another request was opened meanwhile
     state.current = id;
-    state.view = { request: r, history: view.history || [], templates: templates || [], similar: similar || [], others: other };
+    const others = customer && Array.isArray(customer.requests) ? customer.requests.filter((x) => x.id !== r.id) : [];
+    state.view = { request: r, history: view.history || [], templates: templates || [], similar: similar || [], customer, others };
     // Opening the request again keeps what was typed; another request starts with empty boxes.
     renderRequest(changed);
     renderQueue();
+  }
+
+  /** One of the customer's requests, as the customer 360 view lists them (RequestSummary). */
+  function customerRequestItem(o) {
+    const li = el('li', { testid: 'other-request', data: { requestId: o.id, number: o.number, status: o.status } },
+      el('div', { className: 'line' },
+        openLink(o.id, o.number), ' ',
+        el('span', { className: 'pill', data: { status: o.status }, text: label('st_', o.status) })),
+      el('div', { className: 'muted', text: `${label('ch_', o.channel)} · ${fmtTime(o.created_at)}` }),
+      el('div', { className: 'snippet', text: snippet(o.subject || o.snippet, 100) }));
+    if (o.id === state.current) li.classList.add('current');
+    return li;
+  }
+
+  function movementItem(m, testid) {
+    return el('li', { testid, data: { date: m.date, amount: m.amount_tenge } },
+      el('div', { className: 'line' },
+        el('span', { className: 'muted', testid: testid + '-date', text: fmtDate(m.date) }), ' ',
+        el('strong', { testid: testid + '-amount', text: fmtTenge(m.amount_tenge) })),
+      el('div', { className: 'snippet', testid: testid + '-description', text: m.description || '—' }));
+  }
+
+  function listOrNone(id, items) {
+    $(id).replaceChildren(...(items.length ? items : [el('li', { className: 'muted', text: t('none') })]));
+  }
+
+  /** The customer block: the 360 profile when there is one, else the contact on the request. */
+  function renderCustomer(v) {
+    const c = v.request.customer || {};
+    const cv = v.customer || {};
+    const p = cv.profile || null;
+    const box = $('customer-box');
+    box.dataset.source = cv.source || 'none';
+    box.dataset.degraded = String(Boolean(cv.degraded));
+    const notice = $('cust-degraded');
+    notice.hidden = !cv.degraded;
+    if (cv.degraded && cv.degraded_reason) notice.setAttribute('title', String(cv.degraded_reason));
+    else notice.removeAttribute('title');
+
+    setText('cust-name', (p && p.name) || c.name);
+    setText('cust-phone', (p && p.msisdn) || c.msisdn);
+    setText('cust-email', (p && p.email) || c.email);
+    setText('cust-language', p ? label('lang_', p.language) : null);
+    setText('cust-segment', p && p.segment ? label('seg_', p.segment) : null);
+    setText('cust-region', p && p.region);
+    setText('cust-tariff', p && p.tariff);
+    const balance = $('cust-balance');
+    if (p && typeof p.balance_tenge === 'number') {
+      balance.textContent = fmtTenge(p.balance_tenge);
+      balance.dataset.tenge = String(p.balance_tenge);
+      balance.dataset.negative = String(p.balance_tenge < 0);
+    } else {
+      balance.textContent = '—';
+      delete balance.dataset.tenge;
+      delete balance.dataset.negative;
+    }
+
+    listOrNone('cust-services', (cv.services || []).map((s) => el('li', { testid: 'cust-service', data: { code: s.code } },
+      el('div', { className: 'line' }, el('span', { text: s.name }), ' ',
+        el('span', { className: 'muted', text: s.monthly_fee_tenge ? t('per_month', { amount: fmtTenge(s.monthly_fee_tenge) }) : t('free') })),
+      el('div', { className: 'muted', text: t('since', { date: fmtDate(s.since) }) }))));
+    listOrNone('cust-charges', (cv.charges || []).slice(0, 5).map((m) => movementItem(m, 'cust-charge')));
+    listOrNone('cust-payments', (cv.payments || []).slice(0, 5).map((m) => movementItem(m, 'cust-payment')));
+    listOrNone('cust-other', v.others.map(customerRequestItem));
   }
 
   function renderRequest(reset) {
@@ -954,13 +1053,7 @@
     $('req-due-first').dataset.overdue = String(!r.first_response_at && !CLOSED.has(r.status) && Date.parse(r.due.first_response) < Date.now());
     $('req-due-resolution').dataset.overdue = String(!CLOSED.has(r.status) && Date.parse(r.due.resolution) < Date.now());
 
-    const c = r.customer || {};
-    setText('cust-name', c.name);
-    setText('cust-phone', c.msisdn);
-    setText('cust-email', c.email);
-    $('cust-other').replaceChildren(...(v.others.length
-      ? v.others.map((o) => requestItem(o, 'other-request', false))
-      : [el('li', { className: 'muted', text: t('none') })]));
+    renderCustomer(v);
 
     $('similar-list').replaceChildren(...(v.similar.length
       ? v.similar.map((s) => el('li', { testid: 'similar-item', data: { requestId: s.id } },
