@@ -1,58 +1,10 @@
 //! The customer's survey page in a real headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
-
-use fantoccini::{ClientBuilder, Locator};
-use komek_e2e::{Mesh, MeshOptions, WAIT, free_port, wait_until_ok};
+use fantoccini::Locator;
+use komek_e2e::browser::{browser, start_chromedriver};
+use komek_e2e::{Mesh, MeshOptions};
 use serde_json::{Value, json};
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_chromedriver() -> (Driver, String) {
-    let port = free_port();
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian's chromium-driver; `scripts/deps.sh chromium` installs it)");
-    let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    wait_until_ok(
-        &http,
-        &format!("{url}/status"),
-        WAIT,
-        "chromedriver answers",
-    )
-    .await;
-    (Driver(child), url)
-}
-
-async fn browser(webdriver: &str) -> fantoccini::Client {
-    let profile = std::env::temp_dir().join(komek_testkit::unique("chromium"));
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                     format!("--user-data-dir={}", profile.display())]
-        }
-    });
-    let caps = caps.as_object().unwrap().clone().into_iter().collect();
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(webdriver)
-        .await
-        .unwrap()
-}
 
 /// The text of the element at `at` on the open page.
 async fn text_of(c: &fantoccini::Client, at: Locator<'_>) -> String {
@@ -128,7 +80,8 @@ async fn customer_answers_the_survey_in_chromium() {
     let survey_url = mesh.survey_url(&http, &number, "OLGA@example.kz").await;
 
     let (_driver, webdriver) = start_chromedriver().await;
-    let c = browser(&webdriver).await;
+    let profile = std::env::temp_dir().join(komek_testkit::unique("chromium"));
+    let c = browser(&webdriver, &profile, "1280,1000").await;
     c.goto(&survey_url).await.unwrap();
     let title = text_of(&c, Locator::Css("h1")).await;
     assert_eq!(title, "Komek — опрос");

@@ -2,82 +2,11 @@
 //! window, and the customer's message reaching the agent in the workspace.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
-
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
 use futures_util::StreamExt;
-use komek_e2e::{Mesh, MeshOptions, WAIT, free_port, poll_json, wait_until_ok};
+use komek_e2e::browser::{browser, click, start_chromedriver, text_of, type_into, wait_for};
+use komek_e2e::{Mesh, MeshOptions, WAIT, poll_json};
 use serde_json::{Value, json};
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_chromedriver() -> (Driver, String) {
-    let port = free_port();
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian's chromium-driver; `scripts/deps.sh chromium` installs it)");
-    let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    wait_until_ok(
-        &http,
-        &format!("{url}/status"),
-        WAIT,
-        "chromedriver answers",
-    )
-    .await;
-    (Driver(child), url)
-}
-
-/// A Chromium session with a fresh profile in `profile` (the caller removes it), English
-/// browser, phone-size window.
-async fn browser(webdriver: &str, profile: &std::path::Path) -> fantoccini::Client {
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                     "--lang=en-US", "--window-size=390,844",
-                     format!("--user-data-dir={}", profile.display())]
-        }
-    });
-    let caps = caps.as_object().unwrap().clone().into_iter().collect();
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(webdriver)
-        .await
-        .unwrap()
-}
-
-/// Waits (within [`WAIT`]) until an element matching the CSS selector `css` is on the page.
-async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-}
-
-async fn text_of(c: &fantoccini::Client, css: &str) -> String {
-    wait_for(c, css).await.text().await.unwrap()
-}
-
-async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
-    wait_for(c, css).await.send_keys(text).await.unwrap();
-}
-
-async fn click(c: &fantoccini::Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap();
-}
 
 /// Nothing on the page is wider than the phone's screen.
 async fn fits_the_screen(c: &fantoccini::Client, page: &str) {
@@ -132,7 +61,7 @@ async fn customer_writes_on_the_web_and_the_agent_sees_it() {
     let http = reqwest::Client::new();
     let (_driver, webdriver) = start_chromedriver().await;
     let profile = std::env::temp_dir().join(komek_testkit::unique("chromium"));
-    let c = browser(&webdriver, &profile).await;
+    let c = browser(&webdriver, &profile, "390,844").await;
     c.set_window_size(390, 844).await.unwrap();
 
     // The form, switched to Kazakh.

@@ -1,84 +1,12 @@
 //! The agents' and supervisors' page of the workspace in a real headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
-
-use fantoccini::{ClientBuilder, Locator};
-use komek_e2e::{Mesh, MeshOptions, WAIT, free_port, poll_json, wait_until_ok};
+use fantoccini::Locator;
+use komek_e2e::browser::{browser, click, start_chromedriver, text_of, type_into, wait_for};
+use komek_e2e::{Mesh, MeshOptions, WAIT, poll_json};
 use komek_testkit::eventually;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_chromedriver() -> (Driver, String) {
-    let port = free_port();
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian's chromium-driver; `scripts/deps.sh chromium` installs it)");
-    let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    wait_until_ok(
-        &http,
-        &format!("{url}/status"),
-        WAIT,
-        "chromedriver answers",
-    )
-    .await;
-    (Driver(child), url)
-}
-
-/// A Chromium session with a fresh profile in `profile` (the caller removes it).
-async fn browser(webdriver: &str, profile: &std::path::Path) -> fantoccini::Client {
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                     "--lang=en-US", "--window-size=1280,1000",
-                     format!("--user-data-dir={}", profile.display())]
-        }
-    });
-    let caps = caps.as_object().unwrap().clone().into_iter().collect();
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(webdriver)
-        .await
-        .unwrap()
-}
-
-/// Waits (within [`WAIT`]) until an element matching the CSS selector `css` is on the page.
-async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-}
-
-async fn click(c: &fantoccini::Client, css: &str) {
-    wait_for(c, css).await.click().await.unwrap();
-}
-
-async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
-    let input = wait_for(c, css).await;
-    input.clear().await.unwrap();
-    input.send_keys(text).await.unwrap();
-}
-
-async fn text_of(c: &fantoccini::Client, css: &str) -> String {
-    wait_for(c, css).await.text().await.unwrap()
-}
 
 /// Polls the page until the element at `css` has a text for which `check` holds.
 async fn wait_text(
@@ -188,7 +116,7 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
 
     let (_driver, webdriver) = start_chromedriver().await;
     let profile = std::env::temp_dir().join(komek_testkit::unique("chromium"));
-    let c = browser(&webdriver, &profile).await;
+    let c = browser(&webdriver, &profile, "1280,1000").await;
     c.goto(&mesh.url("workspace", "/")).await.unwrap();
 
     // aigerim signs in and goes online.

@@ -1,0 +1,91 @@
+//! Driving Debian's Chromium through its ChromeDriver (fantoccini), for the page tests.
+//!
+//! Chromium runs headless with `--no-sandbox --disable-gpu --disable-background-networking` and a
+//! fresh profile, so it never reaches for the network this machine does not have.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::{ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::{WAIT, free_port, wait_until_ok};
+
+/// A running chromedriver, killed on drop.
+pub struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `/usr/bin/chromedriver` on a free port and waits until it answers; returns its URL.
+pub async fn start_chromedriver() -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian's chromium-driver; `scripts/deps.sh chromium` installs it)");
+    let url = format!("http://127.0.0.1:{port}");
+    wait_until_ok(
+        &reqwest::Client::new(),
+        &format!("{url}/status"),
+        WAIT,
+        "chromedriver answers",
+    )
+    .await;
+    (Driver(child), url)
+}
+
+/// A Chromium session with a fresh profile in `profile` (the caller removes it), an English
+/// browser, and a window of `size` ("width,height").
+pub async fn browser(webdriver: &str, profile: &Path, size: &str) -> fantoccini::Client {
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                     "--lang=en-US", format!("--window-size={size}"),
+                     format!("--user-data-dir={}", profile.display())]
+        }
+    });
+    let caps = caps
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(webdriver)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Waits (within [`WAIT`]) until an element matching the CSS selector `css` is on the page.
+pub async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+pub async fn click(c: &fantoccini::Client, css: &str) {
+    wait_for(c, css).await.click().await.expect("click");
+}
+
+/// Replaces the content of the field at `css` with `text`.
+pub async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    let input = wait_for(c, css).await;
+    input.clear().await.expect("clear");
+    input.send_keys(text).await.expect("type");
+}
+
+pub async fn text_of(c: &fantoccini::Client, css: &str) -> String {
+    wait_for(c, css).await.text().await.expect("text")
+}
