@@ -202,9 +202,10 @@ where
     }
     .instrument(span.clone())
     .await;
-    let _entered = span.enter();
     let ack_timeout = Duration::from_millis(settings.amqp.publish_timeout_ms);
-    let done = match outcome {
+    // The span is attached to the future, never entered across an await: a guard held over an
+    // await can end on another thread and corrupt its context stack.
+    let done = async { match outcome {
         Ok(()) => settle(ack_timeout, delivery.ack(BasicAckOptions::default())).await,
         Err(HandleError::Reject(why)) => {
             tracing::error!(event_type = %kind, reason = %why, "event parked: it can never be handled");
@@ -232,7 +233,9 @@ where
             )
             .await
         }
-    };
+    } }
+    .instrument(span)
+    .await;
     // An ack on a dead channel fails or never returns; either way the broker requeues the
     // message and we reconnect.
     done.map(|_| ()).map_err(BusError::from)
