@@ -459,3 +459,78 @@ fn parses_fakesmsc_output() {
     assert_eq!(got[1].1, "Hello there");
     assert_eq!(got[2].1, "Сә");
 }
+
+/// One inbound SMS in `text` from `from`, through a Kannel of its own: the request is in
+/// `language`, and its acknowledgment reaches the phone whole, with the number and `phrase`.
+async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &str, phrase: &str) {
+    let ports = KannelPorts::pick();
+    let mesh = Mesh::start(MeshOptions {
+        tag,
+        env: vec![
+            ("KOMEK__SMS__SENDSMS_URL".into(), ports.sendsms_url()),
+            ("KOMEK__SMS__INBOUND_SECRET".into(), SECRET.into()),
+            ("KOMEK__SMS__FROM".into(), "1414".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let mut kannel = Kannel::start(&mesh.logs.join("kannel"), &ports, mesh.ports[0][0]).await;
+    kannel.phone_sends(from, text);
+    let store = komek_store::Store::connect(&mesh.settings.redis)
+        .await
+        .unwrap();
+    let key = store.keys().ix_channel("sms");
+    let id: String = eventually(WAIT, "a request with channel sms exists", || {
+        let mut c = store.conn();
+        let key = key.clone();
+        async move {
+            let ids: Vec<String> = redis::AsyncCommands::zrange(&mut c, &key, 0, -1)
+                .await
+                .ok()?;
+            ids.into_iter().next()
+        }
+    })
+    .await;
+    let request = store.request(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(request.language.as_str(), language);
+    let number = request.number.0.clone();
+    let ack = eventually(WAIT, "the acknowledgment reaches the phone", || {
+        let got = kannel
+            .received()
+            .into_iter()
+            .find(|(to, t)| to == from && t.contains(&number))
+            .map(|(_, t)| t);
+        async move { got }
+    })
+    .await;
+    assert_eq!(ack, request.messages[0].text);
+    assert!(ack.contains(phrase), "{ack}");
+    drop(kannel);
+    komek_testkit::cleanup(&mesh.settings).await;
+}
+
+/// A Russian SMS is acknowledged in Russian (Cyrillic, UCS-2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russian_sms_is_acknowledged_in_russian() {
+    acknowledged_in(
+        "sms-ru",
+        "+77051112233",
+        "Здравствуйте, не работает мобильный интернет",
+        "ru",
+        "Ваше обращение принято",
+    )
+    .await;
+}
+
+/// An English SMS is acknowledged in English (the GSM 7-bit alphabet, no UCS-2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_english_sms_is_acknowledged_in_english() {
+    acknowledged_in(
+        "sms-en",
+        "+77771234567",
+        "Hello, my mobile internet does not work",
+        "en",
+        "Your request has been received",
+    )
+    .await;
+}
