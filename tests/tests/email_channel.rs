@@ -383,3 +383,83 @@ fn base64_of_utf8() {
     assert_eq!(b64("Алия"), "0JDQu9C40Y8=");
     assert_eq!(b64("ab"), "YWI=");
 }
+
+/// One inbound mail in `text` from `from` to a mesh with a relay of its own: the request is in
+/// `language`, and the acknowledgment arrives at the relay with the number and `subject` in its
+/// subject line and the stored acknowledgment in its body.
+async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &str, subject: &str) {
+    let (relay_port, smtp_port) = (free_port(), free_port());
+    let mesh = Mesh::start(MeshOptions {
+        tag,
+        env: vec![
+            ("KOMEK__EMAIL__RELAY_HOST".into(), "127.0.0.1".into()),
+            ("KOMEK__EMAIL__RELAY_PORT".into(), relay_port.to_string()),
+            ("KOMEK__EMAIL__SMTP_PORT".into(), smtp_port.to_string()),
+            ("KOMEK__EMAIL__MAX_BYTES".into(), MAX_BYTES.to_string()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let relay = Relay::start(&mesh.logs.join("relay"), relay_port).await;
+    let store = komek_store::Store::connect(&mesh.settings.redis)
+        .await
+        .unwrap();
+    let raw = format!(
+        "From: <{from}>\r\nTo: Komek <support@komek.kz>\r\nSubject: {}\r\nMessage-ID: <{tag}.1@mail.kz>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
+        word("Komek"),
+    );
+    let answer = smtp_send(smtp_port, from, &raw).await;
+    assert!(answer.starts_with("250 "), "{answer}");
+    let ids = email_requests(&store).await;
+    let request = store
+        .request(ids[0].parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(request.language.as_str(), language);
+    let number = request.number.0.clone();
+    let ack = MessageParser::default()
+        .parse(
+            &relay
+                .wait_for("the acknowledgment reaches the relay", &number)
+                .await,
+        )
+        .map(|m| {
+            (
+                m.subject().unwrap_or_default().to_owned(),
+                m.body_text(0).unwrap_or_default().into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(ack.0, format!("[{number}] {subject}"));
+    assert!(ack.1.contains(&request.messages[0].text), "{}", ack.1);
+    drop(relay);
+    komek_testkit::cleanup(&mesh.settings).await;
+}
+
+/// A Kazakh mail is acknowledged by mail in Kazakh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kazakh_mail_is_acknowledged_in_kazakh() {
+    acknowledged_in(
+        "mail-kk",
+        "asqar@mail.kz",
+        "Сәлеметсіз бе! Мобильді интернет екі күннен бері жұмыс істемейді.",
+        "kk",
+        "Өтінішіңіз қабылданды",
+    )
+    .await;
+}
+
+/// An English mail is acknowledged by mail in English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_english_mail_is_acknowledged_in_english() {
+    acknowledged_in(
+        "mail-en",
+        "john@mail.kz",
+        "Hello, my mobile internet has not worked for two days.",
+        "en",
+        "Your request is received",
+    )
+    .await;
+}
