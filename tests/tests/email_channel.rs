@@ -409,6 +409,7 @@ async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &s
          MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
         word("Komek"),
     );
+    let sent = std::time::Instant::now();
     let answer = smtp_send(smtp_port, from, &raw).await;
     assert!(answer.starts_with("250 "), "{answer}");
     let ids = email_requests(&store).await;
@@ -432,6 +433,11 @@ async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &s
             )
         })
         .unwrap();
+    // A figure for the notes, not an assertion: mail in → request → acknowledgment at the relay.
+    eprintln!(
+        "email {language}: mail to acknowledgment at the relay in {} ms",
+        sent.elapsed().as_millis()
+    );
     assert_eq!(ack.0, format!("[{number}] {subject}"));
     assert!(ack.1.contains(&request.messages[0].text), "{}", ack.1);
     drop(relay);

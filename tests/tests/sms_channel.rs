@@ -475,6 +475,7 @@ async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &s
     })
     .await;
     let mut kannel = Kannel::start(&mesh.logs.join("kannel"), &ports, mesh.ports[0][0]).await;
+    let sent = std::time::Instant::now();
     kannel.phone_sends(from, text);
     let store = komek_store::Store::connect(&mesh.settings.redis)
         .await
@@ -503,6 +504,11 @@ async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &s
         async move { got }
     })
     .await;
+    // A figure for the notes, not an assertion: phone → Kannel → intake → notifier → Kannel → phone.
+    eprintln!(
+        "sms {language}: phone to acknowledgment on the phone in {} ms",
+        sent.elapsed().as_millis()
+    );
     assert_eq!(ack, request.messages[0].text);
     assert!(ack.contains(phrase), "{ack}");
     drop(kannel);
@@ -533,4 +539,75 @@ async fn an_english_sms_is_acknowledged_in_english() {
         "Your request has been received",
     )
     .await;
+}
+
+/// The same customer writes on the web form (phone given, no email: answered by SMS) and then sends
+/// the same thing by SMS within the duplicate window: no second request; the SMS is linked to the
+/// first request and the phone is answered with the first request's number a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_thing_by_sms_joins_the_web_request() {
+    let ports = KannelPorts::pick();
+    let mesh = Mesh::start(MeshOptions {
+        tag: "sms-link",
+        env: vec![
+            ("KOMEK__SMS__SENDSMS_URL".into(), ports.sendsms_url()),
+            ("KOMEK__SMS__INBOUND_SECRET".into(), SECRET.into()),
+            ("KOMEK__SMS__FROM".into(), "1414".into()),
+            (
+                "KOMEK__REQUESTS__DUPLICATE_WINDOW_MINUTES".into(),
+                "60".into(),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let mut kannel = Kannel::start(&mesh.logs.join("kannel"), &ports, mesh.ports[0][0]).await;
+    let http = reqwest::Client::new();
+    let phone = "+77011239999";
+    let text = "Не работает мобильный интернет третий день";
+    let r = http
+        .post(mesh.url("intake", "/api/v1/requests"))
+        .json(&json!({"channel": "web", "customer": {"msisdn": phone}, "text": text}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let first: serde_json::Value = r.json().await.unwrap();
+    let number = first["number"].as_str().unwrap().to_owned();
+    kannel.phone_sends(phone, text);
+    // Two acknowledgments with the same number: the web request's, then the linked SMS's.
+    eventually(
+        WAIT,
+        "the SMS contact is acknowledged with the first number",
+        || {
+            let n = kannel
+                .received()
+                .iter()
+                .filter(|(to, t)| to == phone && t.contains(&number))
+                .count();
+            async move { (n >= 2).then_some(()) }
+        },
+    )
+    .await;
+    let store = komek_store::Store::connect(&mesh.settings.redis)
+        .await
+        .unwrap();
+    let mut c = store.conn();
+    let sms_requests: u64 = redis::AsyncCommands::zcard(&mut c, store.keys().ix_channel("sms"))
+        .await
+        .unwrap();
+    assert_eq!(sms_requests, 0, "no second request");
+    let request = store
+        .request(first["id"].as_str().unwrap().parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        request
+            .messages
+            .iter()
+            .any(|m| m.kind == komek_domain::MessageKind::Customer && m.text == text)
+    );
+    drop(kannel);
+    komek_testkit::cleanup(&mesh.settings).await;
 }
