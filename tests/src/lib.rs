@@ -6,10 +6,12 @@
 //! - Calls the journeys share: [`Mesh::login`], [`Mesh::take_next`], [`Mesh::resolve`],
 //!   [`Mesh::survey_url`], [`Mesh::wait_for_status`], and [`poll_json`] / [`wait_until_ok`] to
 //!   poll an HTTP answer until it is what the test waits for.
+//! - [`bench`]: helpers both benchmark binaries share.
 //! - [`browser`]: Chromium through chromedriver for the page tests.
 //! - [`otlp::Receiver`]: a minimal OTLP/HTTP JSON receiver that collects spans in memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bench;
 pub mod browser;
 pub mod otlp;
 

@@ -263,18 +263,7 @@ async fn sms_in_and_out_through_kannel() {
         Path::new("/usr/sbin/bearerbox").exists(),
         "Kannel is missing: run scripts/deps.sh kannel (make test does)"
     );
-    let ports = KannelPorts::pick();
-    let mesh = Mesh::start(MeshOptions {
-        tag: "sms",
-        env: vec![
-            ("KOMEK__SMS__SENDSMS_URL".into(), ports.sendsms_url()),
-            ("KOMEK__SMS__INBOUND_SECRET".into(), SECRET.into()),
-            ("KOMEK__SMS__FROM".into(), "1414".into()),
-        ],
-        ..Default::default()
-    })
-    .await;
-    let mut kannel = Kannel::start(&mesh.logs.join("kannel"), &ports, mesh.ports[0][0]).await;
+    let (mesh, mut kannel) = with_kannel("sms", vec![]).await;
     let http = reqwest::Client::new();
 
     // A wrong secret is refused (nothing is created).
@@ -460,21 +449,29 @@ fn parses_fakesmsc_output() {
     assert_eq!(got[2].1, "Сә");
 }
 
-/// One inbound SMS in `text` from `from`, through a Kannel of its own: the request is in
-/// `language`, and its acknowledgment reaches the phone whole, with the number and `phrase`.
-async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &str, phrase: &str) {
+/// The mesh with outbound SMS through a Kannel of its own (bearerbox, smsbox, fake SMSC) whose
+/// get-url points at this mesh's intake; `env` adds settings.
+async fn with_kannel(tag: &'static str, mut env: Vec<(String, String)>) -> (Mesh, Kannel) {
     let ports = KannelPorts::pick();
+    env.extend([
+        ("KOMEK__SMS__SENDSMS_URL".into(), ports.sendsms_url()),
+        ("KOMEK__SMS__INBOUND_SECRET".into(), SECRET.into()),
+        ("KOMEK__SMS__FROM".into(), "1414".into()),
+    ]);
     let mesh = Mesh::start(MeshOptions {
         tag,
-        env: vec![
-            ("KOMEK__SMS__SENDSMS_URL".into(), ports.sendsms_url()),
-            ("KOMEK__SMS__INBOUND_SECRET".into(), SECRET.into()),
-            ("KOMEK__SMS__FROM".into(), "1414".into()),
-        ],
+        env,
         ..Default::default()
     })
     .await;
-    let mut kannel = Kannel::start(&mesh.logs.join("kannel"), &ports, mesh.ports[0][0]).await;
+    let kannel = Kannel::start(&mesh.logs.join("kannel"), &ports, mesh.ports[0][0]).await;
+    (mesh, kannel)
+}
+
+/// One inbound SMS in `text` from `from`, through a Kannel of its own: the request is in
+/// `language`, and its acknowledgment reaches the phone whole, with the number and `phrase`.
+async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &str, phrase: &str) {
+    let (mesh, mut kannel) = with_kannel(tag, vec![]).await;
     let sent = std::time::Instant::now();
     kannel.phone_sends(from, text);
     let store = komek_store::Store::connect(&mesh.settings.redis)
@@ -546,22 +543,14 @@ async fn an_english_sms_is_acknowledged_in_english() {
 /// first request and the phone is answered with the first request's number a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_thing_by_sms_joins_the_web_request() {
-    let ports = KannelPorts::pick();
-    let mesh = Mesh::start(MeshOptions {
-        tag: "sms-link",
-        env: vec![
-            ("KOMEK__SMS__SENDSMS_URL".into(), ports.sendsms_url()),
-            ("KOMEK__SMS__INBOUND_SECRET".into(), SECRET.into()),
-            ("KOMEK__SMS__FROM".into(), "1414".into()),
-            (
-                "KOMEK__REQUESTS__DUPLICATE_WINDOW_MINUTES".into(),
-                "60".into(),
-            ),
-        ],
-        ..Default::default()
-    })
+    let (mesh, mut kannel) = with_kannel(
+        "sms-link",
+        vec![(
+            "KOMEK__REQUESTS__DUPLICATE_WINDOW_MINUTES".into(),
+            "60".into(),
+        )],
+    )
     .await;
-    let mut kannel = Kannel::start(&mesh.logs.join("kannel"), &ports, mesh.ports[0][0]).await;
     let http = reqwest::Client::new();
     let phone = "+77011239999";
     let text = "Не работает мобильный интернет третий день";

@@ -34,8 +34,8 @@
 //! are counted and reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use komek_e2e::bench::{env_or, heading, percentile, round2, setup_failed};
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -104,16 +104,6 @@ struct Config {
     drain_secs: u64,
 }
 
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
-            eprintln!("komek-bench: {name}={v:?} is not a valid value; setup failed");
-            std::process::exit(2);
-        }),
-        Err(_) => default,
-    }
-}
-
 impl Config {
     fn from_env() -> Self {
         let c = Self {
@@ -180,15 +170,6 @@ impl Tally {
     }
 }
 
-/// Nearest-rank percentile of an ascending slice (0 when empty).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 /// One phase's figures.
 struct Summary {
     ok: u64,
@@ -239,10 +220,6 @@ impl Summary {
             "max_ms": round2(self.max),
         })
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,11 +656,6 @@ async fn amqp_ceiling(settings: &Settings, cfg: &Config) -> AmqpCeiling {
 // The run
 // ---------------------------------------------------------------------------------------------
 
-fn setup_failed(what: &str, e: &dyn std::fmt::Display) -> ! {
-    eprintln!("komek-bench: setup failed: could not {what}: {e}");
-    std::process::exit(1);
-}
-
 /// `appendonly` and `appendfsync` of the Redis under test: they decide what a commit costs.
 async fn redis_durability(redis: &mut redis::aio::MultiplexedConnection) -> String {
     let mut values = Vec::new();
@@ -700,12 +672,6 @@ async fn redis_durability(redis: &mut redis::aio::MultiplexedConnection) -> Stri
         ));
     }
     values.join(", ")
-}
-
-fn heading(title: &str) {
-    println!();
-    println!("{title}");
-    println!("{}", "-".repeat(title.chars().count()));
 }
 
 #[tokio::main]

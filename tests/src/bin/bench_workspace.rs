@@ -50,10 +50,10 @@
 //! when setup fails; errors under load are counted and reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use komek_e2e::bench::{env_or, heading, percentile, round2, setup_failed};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -130,16 +130,6 @@ struct Config {
     window_secs: u64,
 }
 
-fn env_or<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
-            eprintln!("komek-bench-workspace: {name}={v:?} is not a valid value; setup failed");
-            std::process::exit(2);
-        }),
-        Err(_) => default,
-    }
-}
-
 impl Config {
     fn from_env() -> Self {
         let c = Self {
@@ -170,21 +160,6 @@ impl Config {
     }
 }
 
-fn setup_failed(what: &str, e: &dyn std::fmt::Display) -> ! {
-    eprintln!("komek-bench-workspace: setup failed: could not {what}: {e}");
-    std::process::exit(1);
-}
-
-fn heading(title: &str) {
-    println!();
-    println!("{title}");
-    println!("{}", "-".repeat(title.chars().count()));
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
 fn now_ms() -> i64 {
     ms(OffsetDateTime::now_utc())
 }
@@ -196,15 +171,6 @@ fn ms(t: OffsetDateTime) -> i64 {
 // ---------------------------------------------------------------------------------------------
 // Figures
 // ---------------------------------------------------------------------------------------------
-
-/// Nearest-rank percentile of an ascending slice (0 when empty).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 /// Percentiles of a set of samples, in milliseconds.
 struct Stats {
