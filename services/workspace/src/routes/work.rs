@@ -338,6 +338,7 @@ pub async fn resolve(
             may_act(&staff, r)?;
             let before = r.status;
             let change = r.resolve(staff.login(), &resolution, now)?;
+            // Resolving ends a pause too: the deadline moves for the record; nothing is left to watch.
             let _ = clock_ops(&deps, store.keys(), r, before, now);
             let payload = RequestResolved {
                 number: r.number.clone(),
