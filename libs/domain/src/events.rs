@@ -43,6 +43,31 @@ pub mod kind {
     pub const NOTIFICATION_SENT: &str = "notification.sent";
     /// intake's notifier could not deliver a customer-visible message (intake → workspace history).
     pub const NOTIFICATION_FAILED: &str = "notification.failed";
+    /// A department staff member took the escalation ([`super::EscalationChanged`]).
+    pub const ESCALATION_ACCEPTED: &str = "escalation.accepted";
+    /// The department asks the agent for information (`detail` = the question).
+    pub const ESCALATION_INFO_REQUESTED: &str = "escalation.info_requested";
+    /// The agent answered the department's question (workspace → escalation; `detail` = the text).
+    pub const ESCALATION_INFO_GIVEN: &str = "escalation.info_given";
+    /// Rejected as the wrong department and moved to the right one (`from_department`, `detail` = reason).
+    pub const ESCALATION_REROUTED: &str = "escalation.rerouted";
+    /// A department deadline passed; the escalation moved up the chain (`tier`, new `due`).
+    pub const ESCALATION_BREACHED: &str = "escalation.breached";
+    /// Bounced between departments more than allowed: listed for the quality team (`detail` = path).
+    pub const ESCALATION_FLAGGED: &str = "escalation.flagged";
+    /// A problem record was opened: by staff, or as a candidate by spike detection
+    /// ([`super::ProblemEvent`]; the envelope's request id is nil).
+    pub const PROBLEM_OPENED: &str = "problem.opened";
+    /// A request was linked to a problem (the envelope's request id is that request).
+    pub const PROBLEM_LINKED: &str = "problem.linked";
+    /// A request was unlinked from a problem.
+    pub const PROBLEM_UNLINKED: &str = "problem.unlinked";
+    /// A problem was resolved ([`super::ProblemResolved`]; request id nil): the workspace resolves
+    /// every linked open request with the message in its language.
+    pub const PROBLEM_RESOLVED: &str = "problem.resolved";
+    /// A candidate problem was confirmed or dismissed (request id nil).
+    pub const PROBLEM_CONFIRMED: &str = "problem.confirmed";
+    pub const PROBLEM_DISMISSED: &str = "problem.dismissed";
 }
 
 /// Which consuming service listens to which event types (queue name suffix, binding keys).
@@ -57,9 +82,25 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::REQUEST_LINKED,
             kind::NOTIFICATION_SENT,
             kind::NOTIFICATION_FAILED,
+            kind::ESCALATION_ACCEPTED,
+            kind::ESCALATION_INFO_REQUESTED,
+            kind::ESCALATION_REROUTED,
+            kind::ESCALATION_BREACHED,
+            kind::ESCALATION_FLAGGED,
+            kind::PROBLEM_LINKED,
+            kind::PROBLEM_UNLINKED,
+            kind::PROBLEM_RESOLVED,
         ],
     ),
-    ("escalation", &[kind::REQUEST_ESCALATED]),
+    (
+        "escalation",
+        &[
+            kind::REQUEST_ESCALATED,
+            kind::ESCALATION_INFO_GIVEN,
+            // Spike detection counts new requests.
+            kind::REQUEST_CREATED,
+        ],
+    ),
     ("survey", &[kind::REQUEST_RESOLVED]),
     (
         "intake",
@@ -164,6 +205,57 @@ pub struct EscalationAnswered {
     pub department: String,
     pub by: String,
     pub text: String,
+    /// `resolved` or `decision` (absent from events of before the field: a decision).
+    #[serde(default)]
+    pub outcome: crate::escalation::AnswerOutcome,
+}
+
+/// A step of an escalation's life after it was opened (accepted, info requested/given, rerouted,
+/// breached, flagged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EscalationChanged {
+    pub escalation_id: Uuid,
+    pub number: RequestNumber,
+    /// The department that holds it now (after a reroute: the new one).
+    pub department: String,
+    /// A login, or `system:escalation`.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Rerouted: the department that rejected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::escalation::Tier>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub due: Option<OffsetDateTime>,
+}
+
+/// A problem record opened, linked, unlinked, confirmed or dismissed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemEvent {
+    pub problem_id: Uuid,
+    pub number: String,
+    pub title: String,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A problem resolved: each linked open request is resolved with the message in its language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemResolved {
+    pub problem_id: Uuid,
+    pub number: String,
+    pub title: String,
+    pub by: String,
+    pub messages: crate::problem::Messages,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,9 @@
 //! - [`calendar`]: business hours (time zone, working days, hours, holidays) for deadlines.
 //! - [`deadline`]: deadline policies by category, priority and channel, and warning moments.
 //! - [`ack`]: the customer acknowledgment text in the customer's language.
-//! - [`staff`], [`escalation`], [`survey`]: users and departments, escalations, feedback surveys.
+//! - [`staff`], [`escalation`], [`survey`]: users and departments (hours, deadlines), escalations
+//!   (lifecycle, tiers, bounces), feedback surveys.
+//! - [`problem`]: problem records that group requests with one root cause.
 //! - [`template`]: reply templates per category and language, and their placeholder rendering.
 
 pub mod ack;
@@ -20,6 +22,7 @@ pub mod events;
 pub mod lang;
 pub mod lifecycle;
 pub mod model;
+pub mod problem;
 pub mod staff;
 pub mod survey;
 pub mod template;

@@ -95,6 +95,55 @@ pub struct Department {
     /// Short code used in APIs: billing, network, roaming, finance, legal...
     pub code: String,
     pub name: String,
+    /// The department's own working hours; none means the company calendar (`[calendar]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<WorkingHours>,
+    /// How long each tier of the department has to answer an escalation, per category.
+    #[serde(default)]
+    pub deadlines: DepartmentDeadlines,
+}
+
+/// Working hours that replace the company's for one department (holidays stay the company's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkingHours {
+    /// Monday = 1 ... Sunday = 7.
+    pub working_days: Vec<u8>,
+    /// "HH:MM", local time of the company's time zone.
+    pub open: String,
+    pub close: String,
+}
+
+/// Working minutes (in the department's hours) one tier has before the escalation moves up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentDeadlines {
+    #[serde(default = "default_department_minutes")]
+    pub default_minutes: u32,
+    /// Overrides by request category.
+    #[serde(default)]
+    pub by_category: std::collections::BTreeMap<crate::Category, u32>,
+}
+
+fn default_department_minutes() -> u32 {
+    480
+}
+
+impl Default for DepartmentDeadlines {
+    fn default() -> Self {
+        Self {
+            default_minutes: default_department_minutes(),
+            by_category: Default::default(),
+        }
+    }
+}
+
+impl DepartmentDeadlines {
+    pub fn minutes_for(&self, category: Option<crate::Category>) -> u32 {
+        category
+            .and_then(|c| self.by_category.get(&c).copied())
+            .unwrap_or(self.default_minutes)
+    }
 }
 
 /// Presence of an agent.

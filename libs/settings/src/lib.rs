@@ -36,6 +36,8 @@ pub struct Settings {
     pub web: WebSettings,
     pub sms: SmsSettings,
     pub email: EmailSettings,
+    pub escalation: EscalationSettings,
+    pub spikes: SpikeSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -284,6 +286,34 @@ pub struct EmailSettings {
     pub domain: String,
 }
 
+/// The departments' side (komek-escalation).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSettings {
+    /// An escalation rejected to another department more often than this is flagged for the
+    /// quality team as an inconsistency between departments.
+    pub max_bounces: u32,
+}
+
+/// Spike detection (komek-escalation; method in ARCHITECTURE.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeSettings {
+    pub enabled: bool,
+    /// Length of the sliding window new requests are counted in.
+    pub window_minutes: u32,
+    /// How many past windows make the usual level (96 x 15 min = one day).
+    pub baseline_windows: u32,
+    /// A window needs at least this many requests to be a spike, however quiet the baseline.
+    pub min_count: u64,
+    /// ... and at least `factor` times the usual mean ...
+    pub factor: f64,
+    /// ... and at least the mean plus `sigmas` standard deviations.
+    pub sigmas: f64,
+    /// Count by the customer's region too (from the customer directory), where it is known.
+    pub by_region: bool,
+}
+
 fn empty_secret() -> SecretString {
     SecretString::from("")
 }
@@ -331,6 +361,27 @@ impl Settings {
                 bad.push(format!("setting {line}"));
             }
         };
+        need(
+            self.spikes.window_minutes >= 1 && self.spikes.window_minutes <= 1440,
+            "spikes.window_minutes: 1 to 1440",
+        );
+        need(
+            self.spikes.baseline_windows >= 2 && self.spikes.baseline_windows <= 10_000,
+            "spikes.baseline_windows: 2 to 10000",
+        );
+        need(self.spikes.min_count >= 1, "spikes.min_count: at least 1");
+        need(
+            self.spikes.factor >= 1.0 && self.spikes.factor.is_finite(),
+            "spikes.factor: at least 1.0",
+        );
+        need(
+            self.spikes.sigmas >= 0.0 && self.spikes.sigmas.is_finite(),
+            "spikes.sigmas: 0 or more",
+        );
+        need(
+            self.escalation.max_bounces <= 100,
+            "escalation.max_bounces: 0 to 100",
+        );
         let redis = self.redis.url.expose_secret();
         need(
             redis.starts_with("redis://") || redis.starts_with("rediss://"),

@@ -223,6 +223,8 @@ impl Store {
             self.add_department(&Department {
                 code: (*code).into(),
                 name: (*name).into(),
+                hours: None,
+                deadlines: Default::default(),
             })
             .await?;
         }

@@ -75,6 +75,60 @@ impl Keys {
     pub fn department_answered(&self, department: &str) -> String {
         format!("{}:esc:dept:{department}:answered", self.prefix)
     }
+    /// Sorted set: escalation deadlines to watch, members `{escalation id}|{breach number}`,
+    /// scored by due time (ms). The same claim script as request deadlines works it.
+    pub fn esc_deadlines(&self) -> String {
+        format!("{}:esc:deadlines", self.prefix)
+    }
+    /// Sorted set: escalation deadline entries a watcher claimed, scored by lease end (ms).
+    pub fn esc_deadlines_claimed(&self) -> String {
+        format!("{}:esc:deadlines:claimed", self.prefix)
+    }
+    /// Sorted set: escalations flagged for bouncing between departments, scored by flag time (ms).
+    pub fn esc_flagged(&self) -> String {
+        format!("{}:esc:flagged", self.prefix)
+    }
+    /// Sorted set: a department's escalations that breached a deadline, scored by breach time (ms).
+    pub fn department_breached(&self, department: &str) -> String {
+        format!("{}:esc:dept:{department}:breached", self.prefix)
+    }
+    /// Hash {v, json}: one problem record.
+    pub fn problem(&self, id: Uuid) -> String {
+        format!("{}:problem:{id}", self.prefix)
+    }
+    /// Set: ids of the requests linked to a problem.
+    pub fn problem_requests(&self, id: Uuid) -> String {
+        format!("{}:problem:{id}:requests", self.prefix)
+    }
+    /// String: the problem a request is linked to (one at a time).
+    pub fn problem_of(&self, request: RequestId) -> String {
+        format!("{}:problem:of:{request}", self.prefix)
+    }
+    /// String (INCR counter): source of problem numbers.
+    pub fn problem_seq(&self) -> String {
+        format!("{}:seq:problem", self.prefix)
+    }
+    /// Sorted set: every problem, scored by creation time (ms).
+    pub fn problems(&self) -> String {
+        format!("{}:problems", self.prefix)
+    }
+    /// Sorted set: one department's problems, scored by creation time (ms).
+    pub fn department_problems(&self, department: &str) -> String {
+        format!("{}:problems:dept:{department}", self.prefix)
+    }
+    /// String: the open candidate problem of a spike in `category` and `region` (`-` when none is
+    /// known); written with `setnx!`, so replicas open one candidate per spike.
+    pub fn spike_open(&self, category: &str, region: &str) -> String {
+        format!("{}:spike:open:{category}:{region}", self.prefix)
+    }
+    /// Sorted set: recent new requests of `category` in `region`, scored by creation time (ms).
+    pub fn spike_recent(&self, category: &str, region: &str) -> String {
+        format!("{}:spike:recent:{category}:{region}", self.prefix)
+    }
+    /// Hash: window number -> count of new requests of `category` in `region` (the baseline).
+    pub fn spike_counts(&self, category: &str, region: &str) -> String {
+        format!("{}:spike:counts:{category}:{region}", self.prefix)
+    }
     /// Hash {v, json}: one survey, found by its secret token's hash.
     pub fn survey(&self, token_hash: &str) -> String {
         format!("{}:survey:{token_hash}", self.prefix)

@@ -1,7 +1,7 @@
 //! `request.escalated` -> an open escalation in the department's queue, created exactly once.
 
 use komek_bus::HandleError;
-use komek_domain::escalation::{Escalation, EscalationStatus};
+use komek_domain::escalation::Escalation;
 use komek_domain::events::{Envelope, RequestEscalated, kind};
 use komek_store::{Op, Outcome, Store};
 
@@ -15,20 +15,18 @@ pub async fn handle(store: Store, env: Envelope) -> Result<(), HandleError> {
     let p: RequestEscalated = env
         .payload()
         .map_err(|e| HandleError::Reject(e.to_string()))?;
-    let esc = Escalation {
-        id: p.escalation_id,
-        request_id: env.request_id,
-        number: p.number,
-        department: p.department.clone(),
-        reason: p.reason,
-        agent: p.agent,
-        status: EscalationStatus::Open,
-        created_at: env.occurred_at,
-        answer: None,
-        answered_by: None,
-        answered_at: None,
-        trace: env.traceparent.clone(),
-    };
+    let mut esc = Escalation::open(
+        p.escalation_id,
+        env.request_id,
+        p.number,
+        &p.department,
+        &p.reason,
+        &p.agent,
+        None,
+        None,
+        env.occurred_at,
+    );
+    esc.trace = env.traceparent.clone();
     let score =
         i64::try_from(env.occurred_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let k = store.keys();

@@ -95,13 +95,14 @@ pub async fn answer(
     let score = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let esc = store
         .update_doc(&store.keys().escalation(found.id), |e: &mut Escalation| {
-            e.answer(&by, &text, now)
+            e.answer(&by, &text, Default::default(), now)
                 .map_err(|err| ApiError::Conflict(err.to_string()))?;
             let payload = EscalationAnswered {
                 escalation_id: e.id,
                 department: e.department.clone(),
                 by: by.clone(),
                 text: text.clone(),
+                outcome: Default::default(),
             };
             let event = komek_bus::journey_event(
                 kind::ESCALATION_ANSWERED,
