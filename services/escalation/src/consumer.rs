@@ -1,11 +1,22 @@
 //! `request.escalated` -> an open escalation in the department's queue, created exactly once.
 
+use std::sync::Arc;
+
 use komek_bus::HandleError;
 use komek_domain::escalation::Escalation;
 use komek_domain::events::{Envelope, RequestEscalated, kind};
 use komek_store::{Op, Outcome, Store};
 
-pub async fn handle(store: Store, env: Envelope) -> Result<(), HandleError> {
+use crate::Deps;
+
+pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
+    match env.kind.as_str() {
+        kind::REQUEST_CREATED => crate::spikes::on_request_created(deps, env).await,
+        _ => opened(deps.store.clone(), env).await,
+    }
+}
+
+async fn opened(store: Store, env: Envelope) -> Result<(), HandleError> {
     if env.kind != kind::REQUEST_ESCALATED {
         return Err(HandleError::Reject(format!(
             "escalation does not handle {}",

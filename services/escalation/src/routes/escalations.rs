@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "komek-escalation", description = "Departments' escalations."),
     paths(list, get_one, answer),
     components(schemas(Escalation, EscalationStatus, AnswerIn, komek_web::error::Problem))
 )]
