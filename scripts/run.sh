@@ -209,6 +209,9 @@ for name in "${NAMES[@]}"; do
 done
 cat <<'EOF'
 
+Agents' page:          http://127.0.0.1:8082/
+Departments' page:     http://127.0.0.1:8083/
+Customer web form:     http://127.0.0.1:8081/
 Customer form (POST):  http://127.0.0.1:8081/api/v1/requests
 Public status:         http://127.0.0.1:8081/api/v1/requests/{number}/public?contact=...
 Survey page:           http://127.0.0.1:8084/s/{token}

@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use fantoccini::{ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::{WAIT, free_port, wait_until_ok};
+use crate::{Mesh, WAIT, free_port, wait_until_ok};
+use komek_testkit::eventually;
 
 /// A running chromedriver, killed on drop.
 pub struct Driver(Child);
@@ -88,4 +89,81 @@ pub async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
 
 pub async fn text_of(c: &fantoccini::Client, css: &str) -> String {
     wait_for(c, css).await.text().await.expect("text")
+}
+
+/// Polls the page until the element at `css` has a text for which `check` holds; returns it.
+pub async fn wait_text(
+    c: &fantoccini::Client,
+    css: &str,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let check = &check;
+    eventually(WAIT, what, || async move {
+        let t = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
+        check(&t).then_some(t)
+    })
+    .await
+}
+
+/// Waits (within [`WAIT`]) until no element matches the CSS selector `css`.
+pub async fn wait_gone(c: &fantoccini::Client, css: &str, what: &str) {
+    eventually(WAIT, what, || async move {
+        c.find_all(Locator::Css(css))
+            .await
+            .ok()
+            .filter(|found| found.is_empty())
+            .map(|_| ())
+    })
+    .await;
+}
+
+/// Picks the option with `value` in the select at `css`.
+pub async fn select_value(c: &fantoccini::Client, css: &str, value: &str) {
+    wait_for(c, &format!("{css} option[value='{value}']")).await;
+    wait_for(c, css)
+        .await
+        .select_by_value(value)
+        .await
+        .expect("select");
+}
+
+/// The staff page of `service` (`/`, `/app.js`, `/app.css`) is served with its content types
+/// and the strict policy.
+pub async fn check_assets(http: &reqwest::Client, mesh: &Mesh, service: &str) {
+    for (path, ty) in [
+        ("/", "text/html"),
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+    ] {
+        let r = http.get(mesh.url(service, path)).send().await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "{service}{path}");
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(header("content-type").starts_with(ty), "{service}{path}");
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
+        assert!(csp.contains("connect-src 'self' ws: wss:"), "{csp}");
+        assert!(!csp.contains("unsafe"), "{csp}");
+    }
+}
+
+/// Nothing on the page is wider than the phone's screen.
+pub async fn fits_the_screen(c: &fantoccini::Client, page: &str) {
+    let fits = "return [document.documentElement.scrollWidth, window.innerWidth];";
+    let v = c.execute(fits, vec![]).await.unwrap();
+    let (scroll, inner) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
+    assert!(inner <= 420, "a phone-size window: {inner}");
+    assert!(
+        scroll <= inner + 1,
+        "{page} is wider than the screen: {scroll} > {inner}"
+    );
 }

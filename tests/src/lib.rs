@@ -8,11 +8,13 @@
 //!   poll an HTTP answer until it is what the test waits for.
 //! - [`bench`]: helpers both benchmark binaries share.
 //! - [`browser`]: Chromium through chromedriver for the page tests.
+//! - [`mail::Relay`]: a real SMTP relay (aiosmtpd) collecting the mail intake sends.
 //! - [`otlp::Receiver`]: a minimal OTLP/HTTP JSON receiver that collects spans in memory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod bench;
 pub mod browser;
+pub mod mail;
 pub mod otlp;
 
 use std::net::TcpListener;

@@ -1,14 +1,9 @@
-//! The email channel over a real SMTP relay: `aiosmtpd` (PyPI, installed by
-//! `scripts/deps.sh email`) started per test on a free port with its Maildir handler, and the test
-//! speaking SMTP to intake's listener as a customer's mail server would.
+//! The email channel over a real SMTP relay ([`komek_e2e::mail::Relay`], aiosmtpd started per
+//! test on a free port), and the test speaking SMTP to intake's listener as a customer's mail
+//! server would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use komek_e2e::{Mesh, MeshOptions, WAIT, free_port, poll_json};
-use komek_testkit::eventually;
+use komek_e2e::{free_port, mail, poll_json};
 use mail_parser::MessageParser;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -18,70 +13,8 @@ use tokio::net::TcpStream;
 const CUSTOMER: &str = "aliya.serikova@mail.kz";
 const MAX_BYTES: usize = 65_536;
 
-/// aiosmtpd writing every mail it receives into a Maildir; killed on drop.
-struct Relay {
-    maildir: PathBuf,
-    child: Child,
-}
-
-impl Relay {
-    async fn start(dir: &Path, port: u16) -> Self {
-        std::fs::create_dir_all(dir).unwrap();
-        let maildir = dir.join("maildir");
-        let log = std::fs::File::create(dir.join("aiosmtpd.out")).unwrap();
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("python3 -m aiosmtpd: run scripts/deps.sh email (make test does)");
-        eventually(Duration::from_secs(20), "aiosmtpd listens", || async move {
-            TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()
-                .map(|_| ())
-        })
-        .await;
-        Relay { maildir, child }
-    }
-
-    /// Every mail the relay received so far, raw.
-    fn received(&self) -> Vec<Vec<u8>> {
-        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
-            return Vec::new();
-        };
-        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        files.sort();
-        files
-            .into_iter()
-            .filter_map(|p| std::fs::read(p).ok())
-            .collect()
-    }
-
-    /// The first received mail whose subject contains `needle`, waited for.
-    async fn wait_for(&self, what: &str, needle: &str) -> Vec<u8> {
-        eventually(WAIT, what, || {
-            let got = self.received().into_iter().find(|raw| {
-                MessageParser::default()
-                    .parse(raw)
-                    .and_then(|m| m.subject().map(|s| s.contains(needle)))
-                    .unwrap_or(false)
-            });
-            async move { got }
-        })
-        .await
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn max_bytes() -> Vec<(String, String)> {
+    vec![("KOMEK__EMAIL__MAX_BYTES".into(), MAX_BYTES.to_string())]
 }
 
 /// A customer's mail server: one SMTP conversation handing `raw` to intake; the final reply.
@@ -172,23 +105,8 @@ async fn email_requests(store: &komek_store::Store) -> Vec<String> {
 /// 554, with nothing written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_in_and_out_through_a_real_relay() {
-    let relay_port = free_port();
     let smtp_port = free_port();
-    let mesh = Mesh::start(MeshOptions {
-        tag: "email",
-        env: vec![
-            ("KOMEK__EMAIL__RELAY_HOST".into(), "127.0.0.1".into()),
-            ("KOMEK__EMAIL__RELAY_PORT".into(), relay_port.to_string()),
-            ("KOMEK__EMAIL__SMTP_PORT".into(), smtp_port.to_string()),
-            ("KOMEK__EMAIL__MAX_BYTES".into(), MAX_BYTES.to_string()),
-        ],
-        ..Default::default()
-    })
-    .await;
-    let relay = Relay::start(&mesh.logs.join("relay"), relay_port).await;
-    let store = komek_store::Store::connect(&mesh.settings.redis)
-        .await
-        .unwrap();
+    let (mesh, relay, store) = mail::mesh("email", smtp_port, max_bytes()).await;
     let http = reqwest::Client::new();
 
     // The customer writes in Russian.
@@ -388,22 +306,8 @@ fn base64_of_utf8() {
 /// `language`, and the acknowledgment arrives at the relay with the number and `subject` in its
 /// subject line and the stored acknowledgment in its body.
 async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &str, subject: &str) {
-    let (relay_port, smtp_port) = (free_port(), free_port());
-    let mesh = Mesh::start(MeshOptions {
-        tag,
-        env: vec![
-            ("KOMEK__EMAIL__RELAY_HOST".into(), "127.0.0.1".into()),
-            ("KOMEK__EMAIL__RELAY_PORT".into(), relay_port.to_string()),
-            ("KOMEK__EMAIL__SMTP_PORT".into(), smtp_port.to_string()),
-            ("KOMEK__EMAIL__MAX_BYTES".into(), MAX_BYTES.to_string()),
-        ],
-        ..Default::default()
-    })
-    .await;
-    let relay = Relay::start(&mesh.logs.join("relay"), relay_port).await;
-    let store = komek_store::Store::connect(&mesh.settings.redis)
-        .await
-        .unwrap();
+    let smtp_port = free_port();
+    let (mesh, relay, store) = mail::mesh(tag, smtp_port, max_bytes()).await;
     let raw = format!(
         "From: <{from}>\r\nTo: Komek <support@komek.kz>\r\nSubject: {}\r\nMessage-ID: <{tag}.1@mail.kz>\r\n\
          MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",

@@ -4,21 +4,11 @@
 
 use fantoccini::Locator;
 use futures_util::StreamExt;
-use komek_e2e::browser::{browser, click, start_chromedriver, text_of, type_into, wait_for};
+use komek_e2e::browser::{
+    browser, click, fits_the_screen, start_chromedriver, text_of, type_into, wait_for,
+};
 use komek_e2e::{Mesh, MeshOptions, WAIT, poll_json};
 use serde_json::{Value, json};
-
-/// Nothing on the page is wider than the phone's screen.
-async fn fits_the_screen(c: &fantoccini::Client, page: &str) {
-    let fits = "return [document.documentElement.scrollWidth, window.innerWidth];";
-    let v = c.execute(fits, vec![]).await.unwrap();
-    let (scroll, inner) = (v[0].as_i64().unwrap(), v[1].as_i64().unwrap());
-    assert!(inner <= 420, "a phone-size window: {inner}");
-    assert!(
-        scroll <= inner + 1,
-        "{page} is wider than the screen: {scroll} > {inner}"
-    );
-}
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

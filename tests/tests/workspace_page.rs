@@ -2,26 +2,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fantoccini::Locator;
-use komek_e2e::browser::{browser, click, start_chromedriver, text_of, type_into, wait_for};
+use komek_e2e::browser::{
+    browser, check_assets, click, fits_the_screen, start_chromedriver, text_of, type_into,
+    wait_for, wait_text,
+};
 use komek_e2e::{Mesh, MeshOptions, WAIT, poll_json};
 use komek_testkit::eventually;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// Polls the page until the element at `css` has a text for which `check` holds.
-async fn wait_text(
-    c: &fantoccini::Client,
-    css: &str,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> String {
-    let check = &check;
-    eventually(WAIT, what, || async move {
-        let t = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
-        check(&t).then_some(t)
-    })
-    .await
-}
 
 async fn sign_in(c: &fantoccini::Client, login: &str, password: &str) {
     wait_for(c, "#login-view:not([hidden])").await;
@@ -46,33 +34,6 @@ async fn post_request(http: &reqwest::Client, mesh: &Mesh, body: Value) -> Value
     r.json().await.unwrap()
 }
 
-/// The page is served with its content types and a strict policy.
-async fn check_assets(http: &reqwest::Client, mesh: &Mesh) {
-    for (path, ty) in [
-        ("/", "text/html"),
-        ("/app.js", "text/javascript"),
-        ("/app.css", "text/css"),
-    ] {
-        let r = http.get(mesh.url("workspace", path)).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
-        let header = |name: &str| {
-            r.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        assert!(header("content-type").starts_with(ty), "{path}");
-        let csp = header("content-security-policy");
-        assert!(
-            csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
-            "{csp}"
-        );
-        assert!(csp.contains("connect-src 'self' ws: wss:"), "{csp}");
-        assert!(!csp.contains("unsafe"), "{csp}");
-    }
-}
-
 /// An agent works a Kazakh request on the page from offer to resolution; a supervisor sees the
 /// agents and queues and reassigns another agent's request; the interface switches to Kazakh and
 /// works at phone width.
@@ -95,7 +56,7 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
     })
     .await;
     let http = reqwest::Client::new();
-    check_assets(&http, &mesh).await;
+    check_assets(&http, &mesh, "workspace").await;
 
     // daniyar holds a Russian request, taken through the API while nobody is online.
     let d_req = post_request(
@@ -309,11 +270,10 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
 
     // A phone-width screen: nothing wider than the screen, in both views.
     c.set_window_size(390, 844).await.unwrap();
-    let fits = "return document.documentElement.scrollWidth <= window.innerWidth + 1;";
-    assert_eq!(c.execute(fits, vec![]).await.unwrap(), json!(true));
+    fits_the_screen(&c, "the supervisors' view").await;
     click(&c, "#tab-work").await;
     wait_for(&c, "#work-view:not([hidden])").await;
-    assert_eq!(c.execute(fits, vec![]).await.unwrap(), json!(true));
+    fits_the_screen(&c, "the agents' view").await;
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);
 

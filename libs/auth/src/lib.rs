@@ -1,9 +1,13 @@
 //! Who is calling, and what they may do.
 //!
 //! - [`hash_password`] / [`verify_password`]: argon2id PHC strings.
-//! - [`Tokens`]: issues and verifies the HS256-signed token that the workspace's login returns and
+//! - [`Tokens`]: issues and verifies the HS256-signed token that the sign-in returns and
 //!   every service accepts (`Authorization: Bearer ...`).
 //! - [`Staff`]: the actix extractor for a verified caller, with role guards.
+//! - [`login`]: the sign-in handler (`POST /api/v1/auth/login`) the workspace and the escalation
+//!   service both mount.
+
+pub mod login;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};

@@ -32,4 +32,4 @@ pub use http::{HttpConfig, HttpSource};
 pub use import::{ImportError, ImportReport, RejectedLine};
 pub use model::{Contact, Customer360, Movement, Profile, Service};
 pub use source::{CustomerSource, Customers, SourceError};
-pub use view::{CustomerView, customer_view};
+pub use view::{CustomerView, customer_view, request_customer_view};

@@ -4,7 +4,7 @@
 //! customer's requests, no profile, and `degraded: true`. Only the request history, which is
 //! Komek's own data in Redis, can fail it.
 
-use komek_domain::{Email, Msisdn};
+use komek_domain::{Email, Msisdn, Request};
 use komek_store::{Store, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -110,4 +110,16 @@ pub async fn customer_view<S: CustomerSource>(
             degraded_reason,
         },
     })
+}
+
+/// The view of the customer behind `request`, found by its phone number and email.
+pub async fn request_customer_view<S: CustomerSource>(
+    source: &S,
+    store: &Store,
+    request: &Request,
+) -> Result<CustomerView, StoreError> {
+    let mut contacts: Vec<Contact> = Vec::new();
+    contacts.extend(request.customer.msisdn.clone().map(Contact::Phone));
+    contacts.extend(request.customer.email.clone().map(Contact::Email));
+    customer_view(source, store, &contacts).await
 }

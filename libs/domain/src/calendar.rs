@@ -57,7 +57,8 @@ fn from_ts(t: Timestamp) -> OffsetDateTime {
 }
 
 impl Calendar {
-    /// `days` are weekday numbers, Monday = 1 ... Sunday = 7; `open`/`close` are "HH:MM"; holidays "YYYY-MM-DD".
+    /// `days` are weekday numbers, Monday = 1 ... Sunday = 7; `open`/`close` are "HH:MM" (`close`
+    /// may be "24:00"); holidays "YYYY-MM-DD".
     pub fn new(
         zone: &str,
         days: &[u8],
@@ -66,9 +67,12 @@ impl Calendar {
         holidays: &[String],
     ) -> Result<Self, CalendarError> {
         let tz = TimeZone::get(zone).map_err(|_| CalendarError::Zone(zone.to_owned()))?;
-        let parse_time = |s: &str| {
-            s.parse::<Time>()
-                .map_err(|_| CalendarError::Time(s.to_owned()))
+        // "24:00" closes at the end of the day, so "00:00"-"24:00" is round the clock.
+        let parse_time = |s: &str| match s {
+            "24:00" => Ok(Time::MAX),
+            _ => s
+                .parse::<Time>()
+                .map_err(|_| CalendarError::Time(s.to_owned())),
         };
         let (open, close) = (parse_time(open)?, parse_time(close)?);
         if open >= close {
@@ -309,5 +313,23 @@ mod tests {
             Calendar::new("UTC", &[1], "09:00", "18:00", &["16.12.2026".into()]).unwrap_err(),
             CalendarError::Date(_)
         ));
+    }
+
+    #[test]
+    fn round_the_clock_runs_through_the_night() {
+        // 00:00-24:00 every day: 120 minutes from Saturday 23:00 local end on Sunday 01:00 local.
+        let c =
+            Calendar::new("Asia/Almaty", &[1, 2, 3, 4, 5, 6, 7], "00:00", "24:00", &[]).unwrap();
+        assert_eq!(
+            c.add(datetime!(2026-11-28 18:00 UTC), 120),
+            datetime!(2026-11-28 20:00 UTC)
+        );
+        assert_eq!(
+            c.between(
+                datetime!(2026-11-28 18:00 UTC),
+                datetime!(2026-11-29 18:00 UTC)
+            ),
+            24 * 60
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! - [`staff`], [`escalation`], [`survey`]: users and departments (hours, deadlines), escalations
 //!   (lifecycle, tiers, bounces), feedback surveys.
 //! - [`problem`]: problem records that group requests with one root cause.
+//! - [`spike`]: the spike decision (window count against the usual level) and category departments.
 //! - [`template`]: reply templates per category and language, and their placeholder rendering.
 
 pub mod ack;
@@ -23,6 +24,7 @@ pub mod lang;
 pub mod lifecycle;
 pub mod model;
 pub mod problem;
+pub mod spike;
 pub mod staff;
 pub mod survey;
 pub mod template;

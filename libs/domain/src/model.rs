@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::escalation::AnswerOutcome;
 use crate::lifecycle::{Status, TransitionError};
 
 /// Opaque request id (UUID v7: sortable by creation time).
@@ -284,7 +285,21 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EscalationRef {
     pub id: Uuid,
+    /// The department that holds it now (a reroute moves it).
     pub department: String,
+    /// The department's question the agent has not answered yet. Kept on the request (not only
+    /// in its history) so the check that an answer is due is part of the versioned commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+}
+
+/// The problem record a request is linked to (one at a time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProblemRef {
+    pub id: Uuid,
+    /// `P-000012`.
+    pub number: String,
+    pub title: String,
 }
 
 /// The request aggregate. `version` is the optimistic-concurrency counter the store checks.
@@ -323,6 +338,18 @@ pub struct Request {
     /// Since when the request waits for the customer: its resolution clock is stopped meanwhile.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub paused_at: Option<OffsetDateTime>,
+    /// The problem record this request is linked to: resolving the problem resolves the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ProblemRef>,
+}
+
+/// Why the agent's information for a department was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InfoError {
+    #[error("the request does not wait for this escalation")]
+    NotCurrent,
+    #[error("the department has not asked anything that is still unanswered")]
+    NotAsked,
 }
 
 /// What a change did: the history line to append. The event is built by the caller, which knows its payload.
@@ -487,29 +514,41 @@ impl Request {
         Ok(change)
     }
 
-    /// A department's answer comes back: the request returns to its owner with the answer as a note.
+    /// A department's answer comes back: the request returns to its owner with the answer as a note;
+    /// the history line says how the department answered (`resolved: …` or `decision: …`). A
+    /// request closed meanwhile (its problem was resolved) only keeps the answer as a note.
+    #[allow(clippy::too_many_arguments)]
     pub fn escalation_answered(
         &mut self,
         escalation_id: Uuid,
         department: &str,
         by: &str,
         text: &str,
+        outcome: AnswerOutcome,
         now: OffsetDateTime,
     ) -> Result<Change, TransitionError> {
-        if self.escalation.as_ref().map(|e| e.id) != Some(escalation_id) {
+        let author = format!("{department}:{by}");
+        let how = match outcome {
+            AnswerOutcome::Resolved => "resolved",
+            AnswerOutcome::Decision => "decision",
+        };
+        let detail = Some(format!("{how}: {text}"));
+        let change = if !self.status.is_open() {
+            Self::record(&author, "escalation_answered", detail, now)
+        } else if self.escalation.as_ref().map(|e| e.id) != Some(escalation_id) {
             return Err(TransitionError {
                 from: self.status,
                 to: Status::InProgress,
             });
-        }
-        let author = format!("{department}:{by}");
-        let change = self.move_to(
-            Status::InProgress,
-            &author,
-            "escalation_answered",
-            Some(text.to_owned()),
-            now,
-        )?;
+        } else {
+            self.move_to(
+                Status::InProgress,
+                &author,
+                "escalation_answered",
+                detail,
+                now,
+            )?
+        };
         self.notes.push(Note {
             author,
             text: text.to_owned(),
@@ -517,6 +556,106 @@ impl Request {
         });
         self.escalation = None;
         Ok(change)
+    }
+
+    /// The escalation this request waits for, when it is `escalation_id` (later steps of an
+    /// escalation the request no longer waits for change only the history).
+    pub fn escalation_mut(&mut self, escalation_id: Uuid) -> Option<&mut EscalationRef> {
+        self.escalation.as_mut().filter(|e| e.id == escalation_id)
+    }
+
+    /// The department asks the agent something: a note the agent sees, and the question kept on
+    /// the escalation until the agent answers it.
+    pub fn escalation_question(
+        &mut self,
+        escalation_id: Uuid,
+        author: &str,
+        question: &str,
+        now: OffsetDateTime,
+    ) -> Change {
+        if let Some(e) = self.escalation_mut(escalation_id) {
+            e.question = Some(question.to_owned());
+        }
+        self.notes.push(Note {
+            author: author.to_owned(),
+            text: question.to_owned(),
+            at: now,
+        });
+        Self::record(
+            author,
+            "escalation_info_requested",
+            Some(question.to_owned()),
+            now,
+        )
+    }
+
+    /// The agent answers the department's pending question on `escalation_id`.
+    pub fn give_escalation_info(
+        &mut self,
+        escalation_id: Uuid,
+        agent: &str,
+        text: &str,
+        now: OffsetDateTime,
+    ) -> Result<Change, InfoError> {
+        let Some(e) = self.escalation_mut(escalation_id) else {
+            return Err(InfoError::NotCurrent);
+        };
+        if e.question.take().is_none() {
+            return Err(InfoError::NotAsked);
+        }
+        Ok(Self::record(
+            agent,
+            "escalation_info_given",
+            Some(text.to_owned()),
+            now,
+        ))
+    }
+
+    /// A problem this request is linked to was resolved by `by`: the request is resolved with
+    /// `text` (the problem's message in the customer's language), from wherever it is while open.
+    /// A problem resolution speaks for the department and the agent at once, so it may end a
+    /// request that waits in the queue or at a department, which no single agent may do.
+    pub fn resolve_by_problem(
+        &mut self,
+        by: &str,
+        problem: &str,
+        text: &str,
+        now: OffsetDateTime,
+    ) -> Result<Change, TransitionError> {
+        let from = self.status;
+        if !matches!(
+            from,
+            Status::Queued
+                | Status::Assigned
+                | Status::InProgress
+                | Status::WaitingCustomer
+                | Status::Escalated
+                | Status::Reopened
+        ) {
+            return Err(TransitionError {
+                from,
+                to: Status::Resolved,
+            });
+        }
+        self.status = Status::Resolved;
+        self.resolved_at = Some(now);
+        self.resolution = Some(text.to_owned());
+        self.first_response_at.get_or_insert(now);
+        self.paused_at = None;
+        self.escalation = None;
+        self.messages.push(Message {
+            kind: MessageKind::Resolution,
+            text: text.to_owned(),
+            at: now,
+        });
+        Ok(HistoryEntry {
+            at: now,
+            actor: by.to_owned(),
+            action: "resolved_by_problem".into(),
+            from: Some(from),
+            to: Some(Status::Resolved),
+            detail: Some(format!("{problem}: {text}")),
+        })
     }
 
     pub fn resolve(
@@ -612,6 +751,166 @@ mod tests {
         assert!(c.has_contact("A@X.kz"));
         assert!(!c.has_contact("+77019999999"));
         assert!(!c.has_contact(""));
+    }
+
+    fn request(status: Status) -> Request {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        Request {
+            id: RequestId::new(),
+            number: RequestNumber::format("KM", 1),
+            version: 1,
+            channel: Channel::Email,
+            customer: Customer {
+                msisdn: None,
+                email: Some(Email::parse("a@x.kz").unwrap()),
+                name: None,
+            },
+            language: Lang::Kk,
+            category: Category::Network,
+            priority: Priority::Normal,
+            subject: None,
+            text: "Байланыс жоқ".into(),
+            status,
+            owner: None,
+            due: Due {
+                first_response: now,
+                resolution: now,
+            },
+            created_at: now,
+            first_response_at: None,
+            resolved_at: None,
+            resolution: None,
+            escalation: None,
+            messages: vec![],
+            notes: vec![],
+            trace: None,
+            paused_at: None,
+            problem: None,
+        }
+    }
+
+    /// A request waiting for billing on escalation `id` (tests change its status as they need).
+    fn escalated(id: Uuid) -> Request {
+        let mut r = request(Status::Escalated);
+        r.escalation = Some(EscalationRef {
+            id,
+            department: "billing".into(),
+            question: None,
+        });
+        r
+    }
+
+    /// Every open status but `new` (not yet taken in) is resolved by its problem, even where no
+    /// agent may resolve (the queue, a department); resolved and closed ones are left alone.
+    #[test]
+    fn a_problem_resolves_from_every_open_status() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::hours(1);
+        for from in [
+            Status::Queued,
+            Status::Assigned,
+            Status::InProgress,
+            Status::WaitingCustomer,
+            Status::Escalated,
+            Status::Reopened,
+        ] {
+            let mut r = escalated(Uuid::now_v7());
+            r.status = from;
+            r.paused_at = Some(now);
+            let line = r
+                .resolve_by_problem("network1", "P-000001", "Жөнделді", now)
+                .unwrap();
+            assert_eq!(line.action, "resolved_by_problem");
+            assert_eq!((line.from, line.to), (Some(from), Some(Status::Resolved)));
+            assert_eq!(line.detail.as_deref(), Some("P-000001: Жөнделді"));
+            assert_eq!(r.status, Status::Resolved);
+            assert_eq!(r.resolved_at, Some(now));
+            assert_eq!(r.first_response_at, Some(now));
+            assert_eq!(r.resolution.as_deref(), Some("Жөнделді"));
+            assert!(r.paused_at.is_none() && r.escalation.is_none());
+            let last = r.messages.last().unwrap();
+            assert_eq!(
+                (last.kind, last.text.as_str()),
+                (MessageKind::Resolution, "Жөнделді")
+            );
+        }
+        for from in [Status::New, Status::Resolved, Status::Closed] {
+            let mut r = request(from);
+            assert!(
+                r.resolve_by_problem("x", "P-1", "t", now).is_err(),
+                "{from}"
+            );
+            assert_eq!(r.status, from);
+            assert!(r.messages.is_empty());
+        }
+    }
+
+    /// The department's question waits on the request until the agent answers it once; a
+    /// question about another escalation is only recorded.
+    #[test]
+    fn information_is_given_once_per_question() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let id = Uuid::now_v7();
+        let mut r = escalated(id);
+        assert_eq!(
+            r.give_escalation_info(id, "aigerim", "x", now),
+            Err(InfoError::NotAsked)
+        );
+        let line = r.escalation_question(id, "billing:billing1", "Which date?", now);
+        assert_eq!(line.action, "escalation_info_requested");
+        assert_eq!(r.notes.last().unwrap().text, "Which date?");
+        assert_eq!(
+            r.give_escalation_info(Uuid::now_v7(), "aigerim", "x", now),
+            Err(InfoError::NotCurrent)
+        );
+        let line = r
+            .give_escalation_info(id, "aigerim", "12 November", now)
+            .unwrap();
+        assert_eq!(line.action, "escalation_info_given");
+        assert_eq!(line.detail.as_deref(), Some("12 November"));
+        assert_eq!(
+            r.give_escalation_info(id, "aigerim", "again", now),
+            Err(InfoError::NotAsked)
+        );
+        r.escalation_question(Uuid::now_v7(), "billing:billing1", "other", now);
+        assert!(r.escalation.as_ref().unwrap().question.is_none());
+    }
+
+    /// The answer says how the department answered; one that comes after the problem resolved
+    /// the request is kept as a note without reopening it.
+    #[test]
+    fn an_answer_shows_its_outcome_and_spares_a_resolved_request() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let id = Uuid::now_v7();
+        let mut r = escalated(id);
+        let line = r
+            .escalation_answered(
+                id,
+                "billing",
+                "b1",
+                "Refunded",
+                AnswerOutcome::Resolved,
+                now,
+            )
+            .unwrap();
+        assert_eq!(line.detail.as_deref(), Some("resolved: Refunded"));
+        assert_eq!(r.status, Status::InProgress);
+        assert!(r.escalation.is_none());
+
+        let mut r = escalated(id);
+        r.resolve_by_problem("b1", "P-1", "Fixed", now).unwrap();
+        let line = r
+            .escalation_answered(
+                id,
+                "billing",
+                "b1",
+                "No refund",
+                AnswerOutcome::Decision,
+                now,
+            )
+            .unwrap();
+        assert_eq!(line.detail.as_deref(), Some("decision: No refund"));
+        assert_eq!((line.from, r.status), (None, Status::Resolved));
+        assert_eq!(r.notes.last().unwrap().author, "billing:b1");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The deadline index: every open request's coming warnings and breaches in one sorted set, so
-//! the watcher finds what is due with one range query however many requests are open.
+//! the watcher finds what is due with one range query however many requests are open. The claim
+//! ([`Store::claim_due_in`]) also serves the escalation service's department deadlines.
 //!
 //! Members are `{request id}|{kind}|{deadline ms}`: the deadline in the member makes a re-registered
 //! deadline (after a pause or a reopening) a new entry with its own handled-event marker.
@@ -134,38 +135,77 @@ pub fn done_op(keys: &Keys, due: &Due) -> Op {
     }
 }
 
+/// One entry claimed from a due set: its member and when it was meant to fire (ms).
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub member: String,
+    pub fire_at_ms: i64,
+}
+
 impl Store {
-    /// Claims up to `limit` entries due at `now_ms` for `lease_ms`.
+    /// Claims up to `limit` entries of the sorted set `due` that are due at `now_ms`, moving them
+    /// to `claimed` for `lease_ms` (one script: each entry goes to exactly one caller). Any due
+    /// set with a claimed companion works this way: requests' deadlines, escalations' deadlines.
+    pub async fn claim_due_in(
+        &self,
+        due: &str,
+        claimed: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut c = self.conn();
+        let raw: Vec<String> = Script::new(CLAIM_LUA)
+            .key(due)
+            .key(claimed)
+            .arg(now_ms)
+            .arg(lease_ms)
+            .arg(limit)
+            .invoke_async(&mut c)
+            .await?;
+        Ok(raw
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [m, score] => Some(Claimed {
+                    member: m.clone(),
+                    fire_at_ms: score.parse::<f64>().map(|f| f as i64).unwrap_or(now_ms),
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Ends a claim of `claimed` without an effect.
+    pub async fn release_in(&self, claimed: &str, member: &str) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let _: i64 = redis::AsyncCommands::zrem(&mut c, claimed, member).await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` request deadline entries due at `now_ms` for `lease_ms`.
     pub async fn claim_due(
         &self,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Due>, StoreError> {
-        let mut c = self.conn();
-        let raw: Vec<String> = Script::new(CLAIM_LUA)
-            .key(self.keys().deadlines())
-            .key(self.keys().deadlines_claimed())
-            .arg(now_ms)
-            .arg(lease_ms)
-            .arg(limit)
-            .invoke_async(&mut c)
-            .await?;
-        let mut out = Vec::with_capacity(raw.len() / 2);
-        for pair in raw.chunks(2) {
-            let [m, score] = pair else { continue };
-            let mut parts = m.split('|');
+        let (due, claimed) = (self.keys().deadlines(), self.keys().deadlines_claimed());
+        let mut out = Vec::new();
+        for Claimed { member, fire_at_ms } in self
+            .claim_due_in(&due, &claimed, now_ms, lease_ms, limit)
+            .await?
+        {
+            let mut parts = member.split('|');
             let (Some(id), Some(kind)) = (parts.next(), parts.next()) else {
                 continue;
             };
             let (Ok(request_id), Some(kind)) = (id.parse(), Kind::parse(kind)) else {
-                tracing::warn!(member = %m, "unreadable deadline entry dropped");
-                self.release(m).await?;
+                tracing::warn!(member = %member, "unreadable deadline entry dropped");
+                self.release(&member).await?;
                 continue;
             };
-            let fire_at_ms = score.parse::<f64>().map(|f| f as i64).unwrap_or(now_ms);
             out.push(Due {
-                member: m.clone(),
+                member,
                 request_id,
                 kind,
                 fire_at_ms,
@@ -176,10 +216,8 @@ impl Store {
 
     /// Ends a claim without an effect (the deadline no longer applies).
     pub async fn release(&self, member: &str) -> Result<(), StoreError> {
-        let mut c = self.conn();
-        let _: i64 =
-            redis::AsyncCommands::zrem(&mut c, self.keys().deadlines_claimed(), member).await?;
-        Ok(())
+        self.release_in(&self.keys().deadlines_claimed(), member)
+            .await
     }
 
     /// Entries waiting to fire (for metrics and tests).

@@ -1,6 +1,8 @@
 //! Staff, departments and the built-in customer directory, and the idempotent demo seed.
 
-use komek_domain::staff::{Department, Role, User};
+use std::collections::HashMap;
+
+use komek_domain::staff::{Department, DepartmentDeadlines, Role, User, WorkingHours};
 use komek_domain::{Category, Lang};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -19,111 +21,215 @@ pub struct DirectoryCustomer {
     pub tariff: String,
 }
 
-/// One demo staff member: (login, name, role, department, languages, password, categories (empty: all)).
-pub type DemoStaff = (
-    &'static str,
-    &'static str,
-    Role,
-    Option<&'static str>,
-    &'static [Lang],
-    &'static str,
-    &'static [Category],
-);
+/// One demo staff member, listed in the README and config/demo-logins.txt.
+pub struct DemoStaff {
+    pub login: &'static str,
+    pub name: &'static str,
+    pub role: Role,
+    pub department: Option<&'static str>,
+    pub languages: &'static [Lang],
+    pub password: &'static str,
+    /// Categories an agent takes; empty: all.
+    pub categories: &'static [Category],
+    /// Agents: 2 takes urgent work. Department staff: 1 first line, 2 second line, 3 head.
+    pub level: u8,
+}
 
-/// The demo staff, listed in the README and config/demo-logins.txt.
+const fn agent(
+    login: &'static str,
+    name: &'static str,
+    languages: &'static [Lang],
+    categories: &'static [Category],
+    level: u8,
+) -> DemoStaff {
+    DemoStaff {
+        login,
+        name,
+        role: Role::Agent,
+        department: None,
+        languages,
+        password: "komek-agent",
+        categories,
+        level,
+    }
+}
+
+const fn dept(
+    login: &'static str,
+    name: &'static str,
+    department: &'static str,
+    languages: &'static [Lang],
+    level: u8,
+) -> DemoStaff {
+    DemoStaff {
+        login,
+        name,
+        role: Role::DepartmentStaff,
+        department: Some(department),
+        languages,
+        password: "komek-dept",
+        categories: &[],
+        level,
+    }
+}
+
+/// The demo staff. Billing, network and roaming have the whole chain (first line, second line,
+/// head), so a breached deadline has somewhere to go; the other departments a first line.
 pub const DEMO_STAFF: &[DemoStaff] = &[
-    (
+    agent(
         "aigerim",
         "Айгерім Сәрсенова",
-        Role::Agent,
-        None,
         &[Lang::Kk, Lang::Ru],
-        "komek-agent",
         &[],
+        2,
     ),
-    (
-        "daniyar",
-        "Данияр Ахметов",
-        Role::Agent,
-        None,
-        &[Lang::Ru, Lang::En],
-        "komek-agent",
-        &[],
-    ),
-    (
+    agent("daniyar", "Данияр Ахметов", &[Lang::Ru, Lang::En], &[], 2),
+    // The network specialist is new; everyone else takes urgent work.
+    agent(
         "marat",
         "Марат Оспанов",
-        Role::Agent,
-        None,
         &[Lang::Ru, Lang::Kk],
-        "komek-agent",
         &[Category::Network, Category::Internet, Category::Roaming],
+        1,
     ),
-    (
-        "saule",
-        "Сәуле Жұмабаева",
-        Role::Supervisor,
-        None,
-        &[Lang::Kk, Lang::Ru, Lang::En],
-        "komek-super",
-        &[],
+    DemoStaff {
+        login: "saule",
+        name: "Сәуле Жұмабаева",
+        role: Role::Supervisor,
+        department: None,
+        languages: &[Lang::Kk, Lang::Ru, Lang::En],
+        password: "komek-super",
+        categories: &[],
+        level: 2,
+    },
+    dept("billing1", "Billing, first line", "billing", &[Lang::Ru], 1),
+    dept(
+        "billing2",
+        "Billing, second line",
+        "billing",
+        &[Lang::Ru, Lang::Kk],
+        2,
     ),
-    (
-        "billing1",
-        "Billing, first line",
-        Role::DepartmentStaff,
-        Some("billing"),
-        &[Lang::Ru],
-        "komek-dept",
-        &[],
-    ),
-    (
+    dept("billing-head", "Billing, head", "billing", &[Lang::Ru], 3),
+    dept(
         "network1",
-        "Network operations",
-        Role::DepartmentStaff,
-        Some("network"),
+        "Network operations, first line",
+        "network",
         &[Lang::Ru],
-        "komek-dept",
-        &[],
+        1,
     ),
-    (
+    dept(
+        "network2",
+        "Network operations, second line",
+        "network",
+        &[Lang::Ru],
+        2,
+    ),
+    dept(
+        "network-head",
+        "Network operations, head",
+        "network",
+        &[Lang::Ru, Lang::En],
+        3,
+    ),
+    dept(
         "roaming1",
-        "Roaming desk",
-        Role::DepartmentStaff,
-        Some("roaming"),
+        "Roaming desk, first line",
+        "roaming",
         &[Lang::En],
-        "komek-dept",
-        &[],
+        1,
     ),
-    (
-        "finance1",
-        "Finance",
-        Role::DepartmentStaff,
-        Some("finance"),
+    dept(
+        "roaming2",
+        "Roaming desk, second line",
+        "roaming",
+        &[Lang::En, Lang::Ru],
+        2,
+    ),
+    dept(
+        "roaming-head",
+        "Roaming desk, head",
+        "roaming",
         &[Lang::Ru],
-        "komek-dept",
-        &[],
+        3,
     ),
-    (
-        "legal1",
-        "Legal",
-        Role::DepartmentStaff,
-        Some("legal"),
-        &[Lang::Kk],
-        "komek-dept",
-        &[],
-    ),
+    dept("finance1", "Finance", "finance", &[Lang::Ru], 1),
+    dept("legal1", "Legal", "legal", &[Lang::Kk], 1),
 ];
 
-pub const DEMO_DEPARTMENTS: &[(&str, &str)] = &[
-    ("billing", "Billing"),
-    ("network", "Network operations"),
-    ("roaming", "Roaming"),
-    ("finance", "Finance"),
-    ("legal", "Legal"),
-    ("vas", "Value-added services"),
-    ("sales", "Sales"),
+/// A demo department: code, name, hours (days, open, close; none: the company calendar), the
+/// minutes each tier has by default, and overrides by category.
+pub type DemoDepartment = (
+    &'static str,
+    &'static str,
+    Option<(&'static [u8], &'static str, &'static str)>,
+    u32,
+    &'static [(Category, u32)],
+);
+
+const WEEKDAYS: &[u8] = &[1, 2, 3, 4, 5];
+const EVERY_DAY: &[u8] = &[1, 2, 3, 4, 5, 6, 7];
+
+pub const DEMO_DEPARTMENTS: &[DemoDepartment] = &[
+    (
+        "billing",
+        "Billing",
+        Some((WEEKDAYS, "09:00", "18:00")),
+        240,
+        &[],
+    ),
+    // Outages do not wait for the morning.
+    (
+        "network",
+        "Network operations",
+        Some((EVERY_DAY, "00:00", "24:00")),
+        240,
+        &[(Category::Network, 120), (Category::Internet, 120)],
+    ),
+    (
+        "roaming",
+        "Roaming",
+        Some((EVERY_DAY, "08:00", "22:00")),
+        240,
+        &[(Category::Roaming, 180)],
+    ),
+    (
+        "finance",
+        "Finance",
+        Some((WEEKDAYS, "09:00", "18:00")),
+        960,
+        &[],
+    ),
+    (
+        "legal",
+        "Legal",
+        Some((WEEKDAYS, "09:00", "18:00")),
+        2400,
+        &[],
+    ),
+    ("vas", "Value-added services", None, 480, &[]),
+    ("sales", "Sales", None, 480, &[(Category::Tariff, 240)]),
 ];
+
+/// The demo departments as stored.
+pub fn demo_departments() -> Vec<Department> {
+    DEMO_DEPARTMENTS
+        .iter()
+        .map(|(code, name, hours, minutes, by_category)| Department {
+            code: (*code).into(),
+            name: (*name).into(),
+            hours: hours.map(|(days, open, close)| WorkingHours {
+                working_days: days.to_vec(),
+                open: open.into(),
+                close: close.into(),
+            }),
+            deadlines: DepartmentDeadlines {
+                default_minutes: *minutes,
+                by_category: by_category.iter().copied().collect(),
+            },
+        })
+        .collect()
+}
 
 pub const DEMO_CUSTOMERS: &[(&str, &str, Lang, &str, &str)] = &[
     (
@@ -200,6 +306,40 @@ impl Store {
         Ok(out)
     }
 
+    /// Stores a user, replacing the one with that login (the admin API).
+    pub async fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let json = serde_json::to_string(user).unwrap_or_default();
+        let _: () = redis::pipe()
+            .atomic()
+            .set(self.keys().user(&user.login), json)
+            .ignore()
+            .sadd(self.keys().staff(), &user.login)
+            .ignore()
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    /// The department staff of `code`, by login.
+    pub async fn department_staff(&self, code: &str) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .staff()
+            .await?
+            .into_iter()
+            .filter(|u| u.role == Role::DepartmentStaff && u.department.as_deref() == Some(code))
+            .collect())
+    }
+
+    /// Stores a department, replacing the one with that code (the admin API).
+    pub async fn put_department(&self, d: &Department) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let json = serde_json::to_string(d).unwrap_or_default();
+        let _: i64 = c.hset(self.keys().departments(), &d.code, json).await?;
+        Ok(())
+    }
+
+    /// Stores a department unless one with that code exists (the seed).
     pub async fn add_department(&self, d: &Department) -> Result<(), StoreError> {
         let mut c = self.conn();
         let json = serde_json::to_string(d).unwrap_or_default();
@@ -219,33 +359,31 @@ impl Store {
     /// Seeds departments, demo staff and demo customers; existing entries are left as they are.
     /// `hash` turns a password into its stored hash (argon2 lives in komek-auth).
     pub async fn seed_demo(&self, hash: impl Fn(&str) -> String) -> Result<usize, StoreError> {
-        for (code, name) in DEMO_DEPARTMENTS {
-            self.add_department(&Department {
-                code: (*code).into(),
-                name: (*name).into(),
-                hours: None,
-                deadlines: Default::default(),
-            })
-            .await?;
+        for d in demo_departments() {
+            self.add_department(&d).await?;
         }
+        // The demo passwords are shared and public: hashing each once keeps start-up quick.
+        let mut hashes: HashMap<&str, String> = HashMap::new();
         let mut added = 0;
-        for (login, name, role, dept, langs, password, categories) in DEMO_STAFF {
-            if self.user(login).await?.is_some() {
+        for s in DEMO_STAFF {
+            if self.user(s.login).await?.is_some() {
                 let mut c = self.conn();
-                let _: i64 = c.sadd(self.keys().staff(), *login).await?;
+                let _: i64 = c.sadd(self.keys().staff(), s.login).await?;
                 continue;
             }
             let user = User {
-                login: (*login).into(),
-                name: (*name).into(),
-                role: *role,
-                department: dept.map(str::to_owned),
-                languages: langs.to_vec(),
-                categories: categories.to_vec(),
+                login: s.login.into(),
+                name: s.name.into(),
+                role: s.role,
+                department: s.department.map(str::to_owned),
+                languages: s.languages.to_vec(),
+                categories: s.categories.to_vec(),
                 capacity: 10,
-                // The network specialist is new; everyone else takes urgent work.
-                level: if *login == "marat" { 1 } else { 2 },
-                password_hash: hash(password),
+                level: s.level,
+                password_hash: hashes
+                    .entry(s.password)
+                    .or_insert_with(|| hash(s.password))
+                    .clone(),
             };
             if self.add_user(&user).await? {
                 added += 1;

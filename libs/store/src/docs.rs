@@ -42,11 +42,31 @@ impl Store {
     pub async fn update_doc<T, E>(
         &self,
         key: &str,
+        f: impl FnMut(&mut T) -> Result<(Option<Envelope>, Vec<Op>), E>,
+    ) -> Result<T, UpdateError<E>>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        self.update_doc_marked(key, None, f).await
+    }
+
+    /// [`Store::update_doc`] for a consumer: `marker` (a `handled` key) is written with the change,
+    /// so a redelivered event gets [`UpdateError::Duplicate`] instead of a second change. It is
+    /// also looked at first, so `f` never judges a document its own earlier delivery already changed.
+    pub async fn update_doc_marked<T, E>(
+        &self,
+        key: &str,
+        marker: Option<String>,
         mut f: impl FnMut(&mut T) -> Result<(Option<Envelope>, Vec<Op>), E>,
     ) -> Result<T, UpdateError<E>>
     where
         T: Serialize + DeserializeOwned,
     {
+        if let Some(m) = &marker
+            && self.exists(m).await?
+        {
+            return Err(UpdateError::Duplicate);
+        }
         for _ in 0..8 {
             let Some((mut doc, version)) = self.load::<T>(key).await? else {
                 return Err(UpdateError::NotFound);
@@ -60,7 +80,7 @@ impl Store {
                     history_key: None,
                     history: None,
                     event: event.as_ref().map(|e| (e.kind.clone(), to_json(e))),
-                    marker: None,
+                    marker: marker.clone().map(|m| (m, MARKER_TTL_SECS)),
                     ops,
                 })
                 .await?;
@@ -81,33 +101,93 @@ impl Store {
             .map(|(e, _)| e))
     }
 
-    /// A department's open escalations oldest first, or with `answered` its answered ones newest first.
-    pub async fn department_escalations(
+    /// Escalations by id, in the order given, in one round trip per 500; ids with no document
+    /// (or that are not uuids) are left out.
+    pub async fn escalations(&self, ids: &[String]) -> Result<Vec<Escalation>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        // Chunks keep one reply (and the time Redis spends on it) bounded.
+        for chunk in ids.chunks(500) {
+            let mut pipe = redis::pipe();
+            let mut keys = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let Ok(id) = id.parse::<Uuid>() else { continue };
+                let key = self.keys().escalation(id);
+                pipe.cmd("HGET").arg(&key).arg("json");
+                keys.push(key);
+            }
+            if keys.is_empty() {
+                continue;
+            }
+            let mut c = self.conn();
+            let raw: Vec<Option<String>> = pipe.query_async(&mut c).await?;
+            for (key, json) in keys.into_iter().zip(raw) {
+                if let Some(json) = json {
+                    out.push(
+                        serde_json::from_str(&json)
+                            .map_err(|source| StoreError::Corrupt { key, source })?,
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every active (open, accepted, info requested) escalation of a department, the nearest
+    /// deadline first; those without a running deadline (the head's, once breached) last, oldest
+    /// first. Sorted here because the queue is scored by creation time while a deadline moves
+    /// (a breach, information given).
+    pub async fn active_escalations(
         &self,
         department: &str,
-        answered: bool,
+    ) -> Result<Vec<Escalation>, StoreError> {
+        let mut c = self.conn();
+        let ids: Vec<String> = c
+            .zrange(self.keys().department_escalations(department), 0, -1)
+            .await?;
+        let mut out = self.escalations(&ids).await?;
+        out.sort_by_key(|e| (e.due_at.is_none(), e.due_at, e.created_at));
+        Ok(out)
+    }
+
+    /// A department's answered escalations, newest answer first, answered at or after `since_ms`
+    /// (`i64::MIN`: any time), at most `limit`.
+    pub async fn answered_escalations(
+        &self,
+        department: &str,
+        since_ms: i64,
         limit: usize,
     ) -> Result<Vec<Escalation>, StoreError> {
+        let mut c = self.conn();
+        let ids: Vec<String> = c
+            .zrevrangebyscore_limit(
+                self.keys().department_answered(department),
+                "+inf",
+                since_ms,
+                0,
+                isize::try_from(limit).unwrap_or(isize::MAX),
+            )
+            .await?;
+        self.escalations(&ids).await
+    }
+
+    /// Escalations flagged for bouncing between departments, newest flag first, at most `limit`.
+    pub async fn flagged_escalations(&self, limit: usize) -> Result<Vec<Escalation>, StoreError> {
         let mut c = self.conn();
         let stop = isize::try_from(limit)
             .unwrap_or(isize::MAX)
             .saturating_sub(1);
-        let ids: Vec<String> = if answered {
-            c.zrevrange(self.keys().department_answered(department), 0, stop)
-                .await?
+        let ids: Vec<String> = c.zrevrange(self.keys().esc_flagged(), 0, stop).await?;
+        self.escalations(&ids).await
+    }
+
+    /// How many members a sorted set has scored at or after `since_ms` (`i64::MIN`: all of them).
+    pub async fn count_since(&self, key: &str, since_ms: i64) -> Result<u64, StoreError> {
+        let mut c = self.conn();
+        Ok(if since_ms == i64::MIN {
+            c.zcard(key).await?
         } else {
-            c.zrange(self.keys().department_escalations(department), 0, stop)
-                .await?
-        };
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Ok(id) = id.parse()
-                && let Some(e) = self.escalation(id).await?
-            {
-                out.push(e);
-            }
-        }
-        Ok(out)
+            c.zcount(key, since_ms, "+inf").await?
+        })
     }
 
     pub async fn survey(&self, token_hash: &str) -> Result<Option<Survey>, StoreError> {

@@ -55,6 +55,11 @@ impl Keys {
     pub fn handled(&self, consumer: &str, event_id: Uuid) -> String {
         format!("{}:handled:{consumer}:{event_id}", self.prefix)
     }
+    /// Marker: `consumer` has applied event `event_id` to request `request`, for an event that
+    /// changes many requests one commit each (`problem.resolved`).
+    pub fn handled_for(&self, consumer: &str, event_id: Uuid, request: RequestId) -> String {
+        format!("{}:handled:{consumer}:{event_id}:{request}", self.prefix)
+    }
     /// Marker, TTL 7 days: intake's notifier delivered event `event_id` to `recipient`.
     pub fn sent(&self, event_id: Uuid, recipient: &str) -> String {
         format!("{}:sent:{event_id}:{recipient}", self.prefix)

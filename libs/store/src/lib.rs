@@ -14,6 +14,7 @@
 //! - [`search`]: the search index kept in every request commit, search with paging, similar resolved requests.
 //! - [`notify`]: sent markers written with their delivery-status event (intake's notifier).
 //! - [`limits`]: fixed-window counters for anti-spam rate limits.
+//! - [`problems`]: problem records, their linked requests, and the spike counters.
 //! - [`outbox`]: reading and acknowledging the outbox stream (used by the relay in komek-bus).
 
 pub mod commit;
@@ -24,6 +25,7 @@ pub mod keys;
 pub mod limits;
 pub mod notify;
 pub mod outbox;
+pub mod problems;
 pub mod requests;
 pub mod routing;
 pub mod search;

@@ -87,6 +87,7 @@ async fn create(store: &Store, s: Spec) -> Request {
         notes: Vec::new(),
         trace: None,
         paused_at: None,
+        problem: None,
     };
     let history = Request::record("customer:web", "created", None, r.created_at);
     let event = Envelope::new(

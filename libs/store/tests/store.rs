@@ -60,6 +60,7 @@ fn new_request(seq: u64) -> Request {
         notes: Vec::new(),
         trace: None,
         paused_at: None,
+        problem: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`error`]: [`ApiError`], the one code table mapping to HTTP status and `application/problem+json`.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
 //!   field; oversized bodies get 413.
+//! - [`page`]: a staff page's embedded files, served with one strict Content-Security-Policy.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - [`middleware`]: one span per HTTP request (continuing the caller's trace) and request metrics.
 //! - [`service`]: the app factory (`Runtime` -> `Application`) every service's `main` and tests use.
@@ -13,6 +14,7 @@ pub mod body;
 pub mod error;
 pub mod middleware;
 pub mod ops;
+pub mod page;
 pub mod service;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -257,6 +257,7 @@ pub async fn stored_request(
         notes: Vec::new(),
         trace: None,
         paused_at: None,
+        problem: None,
     };
     // Who did the last thing, what it was, and the event it published.
     let (actor, action, event_kind, payload) = match fixture.stage {
@@ -283,6 +284,7 @@ pub async fn stored_request(
             r.escalation = Some(EscalationRef {
                 id,
                 department: department.clone(),
+                question: None,
             });
             let payload = RequestEscalated {
                 number: r.number.clone(),

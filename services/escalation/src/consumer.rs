@@ -1,31 +1,49 @@
-//! `request.escalated` -> an open escalation in the department's queue, created exactly once.
+//! Events the escalation service applies: `request.escalated` opens an escalation (once), with
+//! the deadline of its department; `escalation.info_given` (the agent answered the department's
+//! question) resumes it and moves its deadline by the time spent waiting.
 
 use std::sync::Arc;
 
 use komek_bus::HandleError;
 use komek_domain::escalation::Escalation;
-use komek_domain::events::{Envelope, RequestEscalated, kind};
-use komek_store::{Op, Outcome, Store};
+use komek_domain::events::{Envelope, EscalationChanged, RequestEscalated, kind};
+use komek_store::requests::UpdateError;
+use komek_store::{Op, Outcome};
 
-use crate::Deps;
+use crate::{Deps, deadlines};
 
 pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
     match env.kind.as_str() {
         kind::REQUEST_CREATED => crate::spikes::on_request_created(deps, env).await,
-        _ => opened(deps.store.clone(), env).await,
+        kind::REQUEST_ESCALATED => opened(&deps, env).await,
+        kind::ESCALATION_INFO_GIVEN => info_given(&deps, env).await,
+        other => Err(HandleError::Reject(format!(
+            "escalation does not handle {other}"
+        ))),
     }
 }
 
-async fn opened(store: Store, env: Envelope) -> Result<(), HandleError> {
-    if env.kind != kind::REQUEST_ESCALATED {
-        return Err(HandleError::Reject(format!(
-            "escalation does not handle {}",
-            env.kind
-        )));
-    }
+fn retry(e: impl std::fmt::Display) -> HandleError {
+    HandleError::Retry(e.to_string())
+}
+
+fn ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+async fn opened(deps: &Deps, env: Envelope) -> Result<(), HandleError> {
+    let store = &deps.store;
     let p: RequestEscalated = env
         .payload()
         .map_err(|e| HandleError::Reject(e.to_string()))?;
+    // Deadlines are per category; a request that cannot be read (it always can: the workspace
+    // stored it before publishing) gets the department's default.
+    let category = store
+        .request(env.request_id)
+        .await
+        .map_err(retry)?
+        .map(|r| r.category);
+    let department = store.department(&p.department).await.map_err(retry)?;
     let mut esc = Escalation::open(
         p.escalation_id,
         env.request_id,
@@ -33,28 +51,35 @@ async fn opened(store: Store, env: Envelope) -> Result<(), HandleError> {
         &p.department,
         &p.reason,
         &p.agent,
-        None,
+        category,
         None,
         env.occurred_at,
     );
+    // From the event's time, so a redelivery or a late consumer computes the same deadline.
+    esc.due_at = Some(deadlines::due(
+        &deps.settings,
+        department.as_ref(),
+        &esc,
+        env.occurred_at,
+    ));
     esc.trace = env.traceparent.clone();
-    let score =
-        i64::try_from(env.occurred_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let k = store.keys();
+    let mut ops = vec![Op::ZAdd {
+        key: k.department_escalations(&esc.department),
+        member: esc.id.to_string(),
+        score: ms(esc.created_at),
+    }];
+    ops.extend(deadlines::sync_ops(k, None, &esc));
     let outcome = store
         .create_doc(
             &k.escalation(esc.id),
             &esc,
             None,
             Some(k.handled("escalation", env.id)),
-            vec![Op::ZAdd {
-                key: k.department_escalations(&esc.department),
-                member: esc.id.to_string(),
-                score,
-            }],
+            ops,
         )
         .await
-        .map_err(|e| HandleError::Retry(e.to_string()))?;
+        .map_err(retry)?;
     match outcome {
         Outcome::Done { .. } => {
             tracing::info!(escalation_id = %esc.id, department = %esc.department, request_id = %esc.request_id, "escalation opened");
@@ -65,5 +90,56 @@ async fn opened(store: Store, env: Envelope) -> Result<(), HandleError> {
             Ok(())
         }
         Outcome::Precondition(i) => Err(HandleError::Reject(format!("precondition {i} failed"))),
+    }
+}
+
+async fn info_given(deps: &Deps, env: Envelope) -> Result<(), HandleError> {
+    let store = &deps.store;
+    let p: EscalationChanged = env
+        .payload()
+        .map_err(|e| HandleError::Reject(e.to_string()))?;
+    let Some(current) = store.escalation(p.escalation_id).await.map_err(retry)? else {
+        return Err(HandleError::Reject(format!(
+            "no escalation {}",
+            p.escalation_id
+        )));
+    };
+    let department = store.department(&current.department).await.map_err(retry)?;
+    let text = p.detail.clone().unwrap_or_default();
+    let keys = store.keys().clone();
+    let at = env.occurred_at;
+    let result = store
+        .update_doc_marked(
+            &keys.escalation(p.escalation_id),
+            Some(keys.handled("escalation", env.id)),
+            |e: &mut Escalation| {
+                let before = deadlines::member(e);
+                e.give_info(&p.by, &text, at, |due, since, now| {
+                    deadlines::shift(&deps.settings, department.as_ref(), due, since, now)
+                })?;
+                Ok::<_, komek_domain::escalation::EscalationError>((
+                    None,
+                    deadlines::sync_ops(&keys, Some(&before), e),
+                ))
+            },
+        )
+        .await;
+    match result {
+        Ok(esc) => {
+            tracing::info!(escalation_id = %esc.id, by = %p.by, "information given; the department's deadline runs again");
+            Ok(())
+        }
+        Err(UpdateError::Duplicate) => Ok(()),
+        // Answered or rerouted meanwhile: the agent's text stays in the request's history and the
+        // escalation has nothing to resume; parking the event would help nobody.
+        Err(UpdateError::Rejected(e)) => {
+            tracing::warn!(escalation_id = %p.escalation_id, error = %e, "information given too late; ignored");
+            Ok(())
+        }
+        Err(UpdateError::NotFound) => Err(HandleError::Reject(format!(
+            "no escalation {}",
+            p.escalation_id
+        ))),
+        Err(e) => Err(retry(e)),
     }
 }

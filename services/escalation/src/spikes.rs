@@ -1,12 +1,209 @@
-//! Spike detection (being written).
+//! Spike detection: each `request.created` is counted under its key, the category and, with
+//! `spikes.by_region`, the customer's region (from the customer directory; `-` when unknown). When
+//! the sliding window ending at the event holds far more requests than usual
+//! ([`komek_domain::spike::decide`]), a candidate problem is opened with the window's requests;
+//! while it is open, later requests of that key join it. The method is in ARCHITECTURE.md.
+//!
+//! Time is the event's `occurred_at`, not the clock, so a replayed or generated stream is judged
+//! by when its requests came in. Redelivery is harmless: counting adds the request id to a sorted
+//! set first and bumps a window's count only for a new member, linking skips what is linked, and
+//! `spike_open` (`setnx!` in the candidate's own commit) lets one replica open one candidate.
 
 use std::sync::Arc;
 
 use komek_bus::HandleError;
-use komek_domain::events::Envelope;
+use komek_domain::events::{Envelope, RequestCreated};
+use komek_domain::problem::{ProblemStatus, SpikeInfo};
+use komek_domain::spike::{Thresholds, Verdict, decide, department_of};
+use komek_domain::{Category, RequestId};
+use komek_store::problems::NewProblem;
+use komek_store::requests::UpdateError;
+use komek_store::{Op, Store, StoreError};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::Deps;
 
-pub async fn on_request_created(_deps: Arc<Deps>, _env: Envelope) -> Result<(), HandleError> {
-    Ok(())
+/// Who opens candidate problems and links requests to them.
+pub const ACTOR: &str = "system:spike";
+/// `spike_open` and request keys without a known region.
+pub const NO_REGION: &str = "-";
+
+fn retry(e: StoreError) -> HandleError {
+    HandleError::Retry(e.to_string())
+}
+
+pub async fn on_request_created(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
+    let cfg = &deps.settings.spikes;
+    if !cfg.enabled {
+        return Ok(());
+    }
+    let created: RequestCreated = env
+        .payload()
+        .map_err(|e| HandleError::Reject(e.to_string()))?;
+    let store = &deps.store;
+    let region = if cfg.by_region {
+        region_of(store, env.request_id).await.map_err(retry)?
+    } else {
+        None
+    };
+    let category = created.category.as_str();
+    let region_key = region.as_deref().unwrap_or(NO_REGION);
+    let window_ms = i64::from(cfg.window_minutes.max(1)) * 60_000;
+    let Some(counts) = store
+        .spike_record(
+            category,
+            region_key,
+            &env.request_id.to_string(),
+            env.occurred_at,
+            window_ms,
+            cfg.baseline_windows,
+        )
+        .await
+        .map_err(retry)?
+    else {
+        tracing::debug!(request_id = %env.request_id, "request.created older than the spike baseline; not counted");
+        return Ok(());
+    };
+    let open_key = store.keys().spike_open(category, region_key);
+    let since = env.occurred_at - time::Duration::milliseconds(window_ms);
+    if let Some(open) = open_candidate(store, &open_key).await.map_err(retry)? {
+        // The whole window, not just this request: a link lost to a crash between the
+        // candidate's commit and its links is made up here.
+        let ids = store
+            .spike_window(category, region_key, since, env.occurred_at)
+            .await
+            .map_err(retry)?;
+        return link(store, open, &ids, env.occurred_at).await;
+    }
+    let verdict = decide(
+        counts.count,
+        &counts.baseline,
+        &Thresholds {
+            min_count: cfg.min_count,
+            factor: cfg.factor,
+            sigmas: cfg.sigmas,
+        },
+    );
+    if !verdict.spike {
+        return Ok(());
+    }
+    let new = NewProblem {
+        title: title(
+            counts.count,
+            created.category,
+            region.as_deref(),
+            cfg.window_minutes,
+            &verdict,
+        ),
+        description: String::new(),
+        department: department_of(created.category).map(str::to_owned),
+        category: Some(created.category),
+        region: region.clone(),
+        status: ProblemStatus::Candidate,
+        created_by: ACTOR.to_owned(),
+        spike: Some(SpikeInfo {
+            window_minutes: cfg.window_minutes,
+            count: counts.count,
+            baseline_mean: verdict.mean,
+            baseline_sd: verdict.sd,
+            threshold: verdict.threshold,
+        }),
+    };
+    // The guard holds the candidate's id, written in the candidate's own commit: two replicas
+    // seeing the same spike open one, the other finds the guard and links to it.
+    let guard = |id: Uuid| {
+        vec![Op::SetNxMust {
+            key: open_key.clone(),
+            value: id.to_string(),
+            ttl_secs: 0,
+        }]
+    };
+    let opened = store
+        .create_problem(new, guard, env.occurred_at)
+        .await
+        .map_err(retry)?;
+    let problem_id = match opened {
+        Some(p) => {
+            tracing::info!(problem_id = %p.id, number = %p.number, category, region = region_key, count = counts.count, threshold = verdict.threshold, "spike: candidate problem opened");
+            p.id
+        }
+        None => match open_candidate(store, &open_key).await.map_err(retry)? {
+            Some(id) => id,
+            // A guard being cleared (its candidate just dismissed or resolved): try again.
+            None => return Err(HandleError::Retry("spike guard changed under us".into())),
+        },
+    };
+    let ids = store
+        .spike_window(category, region_key, since, env.occurred_at)
+        .await
+        .map_err(retry)?;
+    link(store, problem_id, &ids, env.occurred_at).await
+}
+
+/// The customer's region from the directory; `None` when the request, its number or the
+/// customer is unknown (a request that is gone is still counted, under no region).
+async fn region_of(store: &Store, id: RequestId) -> Result<Option<String>, StoreError> {
+    let Some(request) = store.request(id).await? else {
+        return Ok(None);
+    };
+    let Some(msisdn) = request.customer.msisdn else {
+        return Ok(None);
+    };
+    Ok(store
+        .directory_customer(msisdn.as_str())
+        .await?
+        .map(|c| c.region)
+        .filter(|r| !r.trim().is_empty()))
+}
+
+/// The open candidate behind `spike_open`, if it still accepts requests.
+async fn open_candidate(store: &Store, open_key: &str) -> Result<Option<Uuid>, StoreError> {
+    let Some(id) = store
+        .get_string(open_key)
+        .await?
+        .and_then(|s| s.parse::<Uuid>().ok())
+    else {
+        return Ok(None);
+    };
+    Ok(store
+        .problem(id)
+        .await?
+        .filter(|p| p.status.is_open())
+        .map(|p| p.id))
+}
+
+async fn link(
+    store: &Store,
+    problem: Uuid,
+    ids: &[RequestId],
+    now: OffsetDateTime,
+) -> Result<(), HandleError> {
+    match store.link_requests(problem, ids, ACTOR, now).await {
+        Ok(out) => {
+            if !out.linked.is_empty() {
+                tracing::info!(problem_id = %problem, linked = out.linked.len(), "spike: requests linked");
+            }
+            Ok(())
+        }
+        // Confirmed and resolved since we looked: nothing more to link.
+        Err(UpdateError::Rejected(_) | UpdateError::NotFound) => Ok(()),
+        Err(e) => Err(HandleError::Retry(e.to_string())),
+    }
+}
+
+/// "Spike: 42 network requests in Almaty in 15 min (usual 3.1)".
+fn title(
+    count: u64,
+    category: Category,
+    region: Option<&str>,
+    minutes: u32,
+    v: &Verdict,
+) -> String {
+    let place = region.map(|r| format!(" in {r}")).unwrap_or_default();
+    format!(
+        "Spike: {count} {} requests{place} in {minutes} min (usual {:.1})",
+        category.as_str(),
+        v.mean
+    )
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use komek_auth::Tokens;
+use komek_auth::login::DummyHash;
 use komek_settings::Settings;
 use komek_web::{Application, Runtime, StartError};
 
@@ -23,12 +24,20 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let for_watcher = deps.clone();
     runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
     let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
+    // The page's sign-in (`komek_auth::login`) and its customer 360 (`routes::page`).
+    let dummy = web::Data::new(DummyHash::new());
+    let customers = web::Data::new(komek_customers::Customers::from_settings(
+        &runtime.settings.customers,
+        runtime.store.clone(),
+    ));
     let store = web::Data::new(runtime.store.clone());
     let deps = web::Data::from(deps);
     let openapi = crate::routes::openapi().to_json().unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
         cfg.app_data(store.clone())
             .app_data(tokens.clone())
+            .app_data(dummy.clone())
+            .app_data(customers.clone())
             .app_data(deps.clone())
             .configure(crate::routes::configure);
     })

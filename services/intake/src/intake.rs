@@ -307,6 +307,7 @@ pub async fn accept_as(
         notes: Vec::new(),
         trace: komek_telemetry::current_traceparent(),
         paused_at: None,
+        problem: None,
     };
     let actor = match logged {
         Some(l) => format!("agent:{}", l.agent),

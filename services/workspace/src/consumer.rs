@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use komek_bus::HandleError;
 use komek_domain::events::{
-    Envelope, EscalationAnswered, NotificationStatus, RequestChanged, SurveyAnswered, kind,
+    Envelope, EscalationAnswered, EscalationChanged, NotificationStatus, ProblemEvent,
+    ProblemResolved, RequestChanged, RequestResolved, SurveyAnswered, kind,
 };
-use komek_domain::{Request, Status};
+use komek_domain::{Lang, ProblemRef, Request, RequestId, Status};
 use komek_store::requests::{Mutation, UpdateError};
 use komek_store::{Op, deadlines, routing};
 
@@ -50,13 +52,17 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
                 .await
         }
         kind::ESCALATION_ANSWERED => {
-            let p: EscalationAnswered = env
-                .payload()
-                .map_err(|e| HandleError::Reject(e.to_string()))?;
+            let p: EscalationAnswered = payload(&env)?;
             store
                 .update_request(env.request_id, marker, |r| {
-                    let change =
-                        r.escalation_answered(p.escalation_id, &p.department, &p.by, &p.text, now)?;
+                    let change = r.escalation_answered(
+                        p.escalation_id,
+                        &p.department,
+                        &p.by,
+                        &p.text,
+                        p.outcome,
+                        now,
+                    )?;
                     let detail = Some(format!("{}: {}", p.department, p.text));
                     Ok(Mutation {
                         change,
@@ -73,9 +79,7 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
                 .await
         }
         kind::SURVEY_ANSWERED => {
-            let p: SurveyAnswered = env
-                .payload()
-                .map_err(|e| HandleError::Reject(e.to_string()))?;
+            let p: SurveyAnswered = payload(&env)?;
             let reopen = p.csat <= settings.survey.reopen_at_or_below;
             let why = format!(
                 "CSAT {}{}",
@@ -127,9 +131,7 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
                 .await
         }
         kind::NOTIFICATION_SENT | kind::NOTIFICATION_FAILED => {
-            let p: NotificationStatus = env
-                .payload()
-                .map_err(|e| HandleError::Reject(e.to_string()))?;
+            let p: NotificationStatus = payload(&env)?;
             let action = if env.kind == kind::NOTIFICATION_SENT {
                 "notified"
             } else {
@@ -144,24 +146,45 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
             );
             store
                 .update_request(env.request_id, marker, |_| {
-                    Ok::<_, komek_domain::TransitionError>(Mutation {
-                        change: Request::record("system:intake", action, Some(detail.clone()), now),
-                        event: None,
-                        ops: vec![],
-                    })
+                    quiet(Request::record(
+                        "system:intake",
+                        action,
+                        Some(detail.clone()),
+                        now,
+                    ))
                 })
                 .await
         }
         kind::REQUEST_CUSTOMER_MESSAGE | kind::REQUEST_LINKED => {
-            let p: CustomerMessage = env
-                .payload()
-                .map_err(|e| HandleError::Reject(e.to_string()))?;
+            let p: CustomerMessage = payload(&env)?;
             store
                 .update_request(env.request_id, marker, |r| {
                     customer_message(&deps, &keys, r, &p, now)
                 })
                 .await
         }
+        kind::ESCALATION_ACCEPTED
+        | kind::ESCALATION_INFO_REQUESTED
+        | kind::ESCALATION_REROUTED
+        | kind::ESCALATION_BREACHED
+        | kind::ESCALATION_FLAGGED => {
+            let p: EscalationChanged = payload(&env)?;
+            store
+                .update_request(env.request_id, marker, |r| {
+                    quiet(escalation_step(r, &env.kind, &p, now))
+                })
+                .await
+        }
+        kind::PROBLEM_LINKED | kind::PROBLEM_UNLINKED => {
+            let p: ProblemEvent = payload(&env)?;
+            let linked = env.kind == kind::PROBLEM_LINKED;
+            store
+                .update_request(env.request_id, marker, |r| {
+                    quiet(problem_link(r, linked, &p, now))
+                })
+                .await
+        }
+        kind::PROBLEM_RESOLVED => return resolve_problem(&deps, &env).await,
         other => {
             return Err(HandleError::Reject(format!(
                 "workspace does not handle {other}"
@@ -196,6 +219,21 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
         }
         Err(UpdateError::Store(e)) => Err(HandleError::Retry(e.to_string())),
     }
+}
+
+fn payload<P: for<'de> serde::Deserialize<'de>>(env: &Envelope) -> Result<P, HandleError> {
+    env.payload()
+        .map_err(|e| HandleError::Reject(format!("{} payload: {e}", env.kind)))
+}
+
+/// A change that is only a history line (and what it did to the request itself): no event, no
+/// index operation.
+fn quiet(change: komek_domain::HistoryEntry) -> Result<Mutation, TransitionError> {
+    Ok(Mutation {
+        change,
+        event: None,
+        ops: vec![],
+    })
 }
 
 /// A call or visit an agent logged: it is theirs at once (never queued), and when they solved it
@@ -353,4 +391,230 @@ fn customer_message(
         event: reopened,
         ops,
     })
+}
+
+/// A step of an escalation the request is waiting for (or waited for), told by the escalation
+/// service: a history line by `{department}:{login}` (or `system:escalation`). A question is also
+/// a note the agent sees and stays on the request until the agent answers it; a reroute moves the
+/// request's escalation to the new department.
+fn escalation_step(
+    r: &mut Request,
+    event: &str,
+    p: &EscalationChanged,
+    now: OffsetDateTime,
+) -> komek_domain::HistoryEntry {
+    let actor = if p.by.starts_with("system:") {
+        p.by.clone()
+    } else {
+        let from = p.from_department.as_deref().unwrap_or(&p.department);
+        format!("{from}:{}", p.by)
+    };
+    let detail = p.detail.clone();
+    match event {
+        kind::ESCALATION_INFO_REQUESTED => r.escalation_question(
+            p.escalation_id,
+            &actor,
+            detail.as_deref().unwrap_or(""),
+            now,
+        ),
+        kind::ESCALATION_REROUTED => {
+            if let Some(e) = r.escalation_mut(p.escalation_id) {
+                e.department = p.department.clone();
+                e.question = None;
+            }
+            let from = p.from_department.as_deref().unwrap_or("?");
+            let why = detail.map(|d| format!(": {d}")).unwrap_or_default();
+            let line = format!("{from} -> {}{why}", p.department);
+            Request::record(&actor, "escalation_rerouted", Some(line), now)
+        }
+        kind::ESCALATION_BREACHED => {
+            let tier = p.tier.map(|t| t.as_str()).unwrap_or("head");
+            let due = p
+                .due
+                .and_then(|d| {
+                    d.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(|d| format!(", due {d}"))
+                .unwrap_or_default();
+            let line = format!("{}: now {tier}{due}", p.department);
+            Request::record(&actor, "escalation_breached", Some(line), now)
+        }
+        kind::ESCALATION_FLAGGED => Request::record(&actor, "escalation_flagged", detail, now),
+        _ => Request::record(&actor, "escalation_accepted", detail, now),
+    }
+}
+
+/// A request linked to (or unlinked from) a problem record: the reference on the request and a
+/// history line by whoever did it.
+fn problem_link(
+    r: &mut Request,
+    linked: bool,
+    p: &ProblemEvent,
+    now: OffsetDateTime,
+) -> komek_domain::HistoryEntry {
+    let detail = Some(format!("{}: {}", p.number, p.title));
+    if linked {
+        r.problem = Some(ProblemRef {
+            id: p.problem_id,
+            number: p.number.clone(),
+            title: p.title.clone(),
+        });
+        Request::record(&p.by, "problem_linked", detail, now)
+    } else {
+        if r.problem.as_ref().is_some_and(|x| x.id == p.problem_id) {
+            r.problem = None;
+        }
+        Request::record(&p.by, "problem_unlinked", detail, now)
+    }
+}
+
+/// The problem's message for a customer speaking `lang`: their language, else ru, kk, en (the
+/// escalation service refuses a resolution that leaves a linked open request's language without
+/// a text, so the fallback only serves requests linked in a race with it).
+fn message_for(p: &ProblemResolved, lang: Lang) -> String {
+    [lang, Lang::Ru, Lang::Kk, Lang::En]
+        .into_iter()
+        .find_map(|l| p.messages.get(l))
+        .unwrap_or(&p.title)
+        .to_owned()
+}
+
+/// How many linked requests one `problem.resolved` resolves at once.
+const RESOLVE_CONCURRENCY: usize = 16;
+
+/// What happened to one linked request.
+enum Outcome {
+    Resolved,
+    /// Resolved by this event before (a redelivery, or another replica raced us), or closed
+    /// already, or gone.
+    Skipped,
+    Failed(String),
+}
+
+/// Why a linked request was not changed.
+enum Skip {
+    /// Resolved or closed already.
+    Done,
+    /// Still `new`: the workspace has not taken it in yet; the event is handled again later.
+    NotYet,
+}
+
+/// `problem.resolved`: every linked open request is resolved with the problem's message in its
+/// language, one commit each (the request out of its queues, offers, owner set and deadline
+/// index; history `resolved_by_problem`; `request.resolved`, so intake's notifier tells the
+/// customer on their channel and the survey follows). Each commit carries the marker
+/// `handled:workspace:{event}:{request}`: a redelivery, or a replica racing this one, skips the
+/// requests done and finishes the rest; any failure asks for a redelivery.
+async fn resolve_problem(deps: &Arc<Deps>, env: &Envelope) -> Result<(), HandleError> {
+    let p: ProblemResolved = payload(env)?;
+    let ids = deps
+        .store
+        .problem_request_ids(p.problem_id)
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(ids)
+        .map(|id| resolve_linked(deps, env, &p, id))
+        .buffer_unordered(RESOLVE_CONCURRENCY)
+        .collect()
+        .await;
+    let resolved = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Resolved))
+        .count();
+    let failed: Vec<&String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Failed(why) => Some(why),
+            _ => None,
+        })
+        .collect();
+    tracing::info!(
+        problem = %p.number,
+        linked = outcomes.len(),
+        resolved,
+        failed = failed.len(),
+        ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "problem resolution applied"
+    );
+    match failed.first() {
+        None => Ok(()),
+        Some(why) => Err(HandleError::Retry(format!(
+            "{} of {} linked requests not resolved yet: {why}",
+            failed.len(),
+            outcomes.len()
+        ))),
+    }
+}
+
+async fn resolve_linked(
+    deps: &Deps,
+    env: &Envelope,
+    p: &ProblemResolved,
+    id: RequestId,
+) -> Outcome {
+    let store = &deps.store;
+    let keys = store.keys().clone();
+    let marker = Some(keys.handled_for("workspace", env.id, id));
+    let now = OffsetDateTime::now_utc();
+    let result = store
+        .update_request(id, marker, |r| {
+            let text = message_for(p, r.language);
+            let change = r
+                .resolve_by_problem(&p.by, &p.number, &text, now)
+                .map_err(|e| {
+                    if e.from == Status::New {
+                        Skip::NotYet
+                    } else {
+                        Skip::Done
+                    }
+                })?;
+            let mut ops = routing::dequeue_ops(&keys, r, false);
+            ops.push(Op::ZRem {
+                key: keys.offers(),
+                member: r.id.to_string(),
+            });
+            ops.extend(deadlines::clear_ops(&keys, r, &crate::ALL_DEADLINES));
+            if let Some(o) = &r.owner {
+                ops.push(Op::SRem {
+                    key: keys.owned_by(o),
+                    member: r.id.to_string(),
+                });
+            }
+            let payload = RequestResolved {
+                number: r.number.clone(),
+                language: r.language,
+                resolution: text,
+                agent: p.by.clone(),
+            };
+            Ok(Mutation {
+                change,
+                event: Some(komek_bus::journey_event(
+                    kind::REQUEST_RESOLVED,
+                    r.id,
+                    r.trace.as_deref(),
+                    &payload,
+                    now,
+                )),
+                ops,
+            })
+        })
+        .await;
+    match result {
+        Ok(_) => Outcome::Resolved,
+        Err(UpdateError::Duplicate | UpdateError::Rejected(Skip::Done)) => Outcome::Skipped,
+        Err(UpdateError::NotFound) => {
+            tracing::warn!(request_id = %id, problem = %p.number, "linked request does not exist");
+            Outcome::Skipped
+        }
+        Err(UpdateError::Rejected(Skip::NotYet)) => {
+            Outcome::Failed(format!("request {id} is not taken in yet"))
+        }
+        Err(UpdateError::Contended) => Outcome::Failed(format!("request {id} kept changing")),
+        Err(UpdateError::Precondition(i)) => {
+            Outcome::Failed(format!("request {id}: precondition {i} failed"))
+        }
+        Err(UpdateError::Store(e)) => Outcome::Failed(format!("request {id}: {e}")),
+    }
 }

@@ -23,6 +23,14 @@ pub struct Deps {
     pub calendar: komek_domain::calendar::Calendar,
 }
 
+/// Every deadline a request can have: resolving it (by an agent or by its problem) clears them all.
+pub const ALL_DEADLINES: [komek_store::deadlines::Kind; 4] = [
+    komek_store::deadlines::Kind::FirstResponseWarning,
+    komek_store::deadlines::Kind::FirstResponseBreach,
+    komek_store::deadlines::Kind::ResolutionWarning,
+    komek_store::deadlines::Kind::ResolutionBreach,
+];
+
 /// The resolution clock around a status change from `before` to `r.status`: pausing (entering
 /// `waiting_customer`) stops watching the resolution deadline; resuming (leaving it) moves the
 /// deadline by the working time spent waiting and watches it again. Used by the agents' actions

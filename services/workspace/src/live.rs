@@ -228,7 +228,8 @@ pub async fn connect(
 struct Note<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
-    request_id: String,
+    /// None for events about a problem as a whole (nil request id in the envelope).
+    request_id: Option<String>,
     number: Option<String>,
     status: Option<String>,
     owner: Option<String>,
@@ -237,19 +238,28 @@ struct Note<'a> {
 }
 
 /// Turns an event into a push for the request's owner (and the offered agent) and supervisors.
+/// An event about no request (a problem opened by spike detection, confirmed, resolved: nil
+/// request id) goes to the supervisors only, without a request lookup.
 pub async fn on_event(store: Store, hub: Addr<Hub>, env: Envelope) {
-    let request = store.request(env.request_id).await.ok().flatten();
+    let about_request = !env.request_id.0.is_nil();
+    let request = if about_request {
+        store.request(env.request_id).await.ok().flatten()
+    } else {
+        None
+    };
     let mut logins: Vec<String> = request
         .as_ref()
         .and_then(|r| r.owner.clone())
         .into_iter()
         .collect();
-    if let Some(agent) = env.payload.get("agent").and_then(|a| a.as_str()) {
+    if let Some(agent) = env.payload.get("agent").and_then(|a| a.as_str())
+        && about_request
+    {
         logins.push(agent.to_owned());
     }
     let note = Note {
         kind: &env.kind,
-        request_id: env.request_id.to_string(),
+        request_id: about_request.then(|| env.request_id.to_string()),
         number: request.as_ref().map(|r| r.number.0.clone()),
         status: request.as_ref().map(|r| r.status.as_str().to_owned()),
         owner: request.as_ref().and_then(|r| r.owner.clone()),

@@ -65,9 +65,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let hub = web::Data::new(hub);
     let deps_data = web::Data::new(deps.clone());
     let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
-    let dummy = web::Data::new(DummyHash(
-        komek_auth::hash_password("no user has this password").unwrap_or_default(),
-    ));
+    let dummy = web::Data::new(DummyHash::new());
     let customers = web::Data::new(komek_customers::Customers::from_settings(
         &runtime.settings.customers,
         runtime.store.clone(),

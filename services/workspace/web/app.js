@@ -77,6 +77,13 @@
       done_replies: 'Жауап жіберілді', done_notes: 'Жазба сақталды', done_escalations: 'Бөлімге жіберілді', done_resolve: 'Өтініш шешілді',
       ev_request_created: 'Жаңа өтініш', ev_survey_created: 'Сауалнама жіберілді', ev_survey_answered: 'Сауалнамаға жауап берілді',
       deadline_alert: '{number}: {what}',
+      dept_asks: 'Бөлім сұрайды', send_info: 'Бөлімге жауап беру', done_info: 'Жауап бөлімге жіберілді',
+      problem: 'Мәселе', link_problem: 'Мәселеге байланыстыру', choose_problem: 'Мәселені таңдаңыз',
+      done_problem: 'Мәселеге байланыстырылды', act_escalation_info_requested: 'Бөлім ақпарат сұрады',
+      act_escalation_info_given: 'Бөлімге ақпарат берілді', act_escalation_accepted: 'Бөлім қабылдады',
+      act_escalation_rerouted: 'Басқа бөлімге жіберілді', act_escalation_breached: 'Бөлім мерзімі бұзылды',
+      act_escalation_flagged: 'Бөлімдер арасында айналды', act_problem_linked: 'Мәселеге байланыстырылды',
+      act_problem_unlinked: 'Мәселеден ажыратылды', act_resolved_by_problem: 'Мәселемен бірге шешілді',
     },
     ru: {
       app_subtitle: 'рабочее место', lang_label: 'Язык',
@@ -148,6 +155,13 @@
       done_replies: 'Ответ отправлен', done_notes: 'Заметка сохранена', done_escalations: 'Передано в отдел', done_resolve: 'Обращение решено',
       ev_request_created: 'Новое обращение', ev_survey_created: 'Опрос отправлен', ev_survey_answered: 'Ответ на опрос',
       deadline_alert: '{number}: {what}',
+      dept_asks: 'Отдел спрашивает', send_info: 'Ответить отделу', done_info: 'Ответ отправлен в отдел',
+      problem: 'Проблема', link_problem: 'Привязать к проблеме', choose_problem: 'Выберите проблему',
+      done_problem: 'Привязано к проблеме', act_escalation_info_requested: 'Отдел запросил информацию',
+      act_escalation_info_given: 'Информация передана отделу', act_escalation_accepted: 'Отдел принял',
+      act_escalation_rerouted: 'Передано в другой отдел', act_escalation_breached: 'Срок отдела нарушен',
+      act_escalation_flagged: 'Пересылалось между отделами', act_problem_linked: 'Привязано к проблеме',
+      act_problem_unlinked: 'Отвязано от проблемы', act_resolved_by_problem: 'Решено вместе с проблемой',
     },
     en: {
       app_subtitle: 'workspace', lang_label: 'Language',
@@ -219,6 +233,14 @@
       done_replies: 'Reply sent', done_notes: 'Note saved', done_escalations: 'Escalated', done_resolve: 'Request resolved',
       ev_request_created: 'New request', ev_survey_created: 'Survey sent', ev_survey_answered: 'Survey answered',
       deadline_alert: '{number}: {what}',
+      dept_asks: 'Department asks', send_info: 'Answer the department', done_info: 'Answer sent to the department',
+      problem: 'Problem', link_problem: 'Link to the problem', choose_problem: 'Choose a problem',
+      done_problem: 'Linked to the problem', act_escalation_info_requested: 'Department asked for information',
+      act_escalation_info_given: 'Information given to the department',
+      act_escalation_accepted: 'Department accepted', act_escalation_rerouted: 'Rerouted to another department',
+      act_escalation_breached: 'Department deadline breached', act_escalation_flagged: 'Bounced between departments',
+      act_problem_linked: 'Linked to a problem', act_problem_unlinked: 'Unlinked from a problem',
+      act_resolved_by_problem: 'Resolved with its problem',
     },
   };
   const LANGS = ['kk', 'ru', 'en'];
@@ -949,17 +971,19 @@
     const enc = encodeURIComponent(id);
     const view = await api('GET', `/api/v1/requests/${enc}`);
     const r = view.request;
-    const [templates, similar, customer] = await Promise.all([
+    const [templates, similar, customer, problems] = await Promise.all([
       api('GET', `/api/v1/requests/${enc}/templates`).catch(() => []),
       api('GET', `/api/v1/requests/${enc}/similar`).catch(() => []),
       // Customer 360; null when it could not be loaded (the request's own contact is shown).
       api('GET', `/api/v1/requests/${enc}/customer`).catch(() => null),
+      api('GET', '/api/v1/problems').catch(() => []),
     ]);
     const changed = state.current !== id;
     if (!fresh && changed) return; // another request was opened meanwhile
     state.current = id;
     const others = customer && Array.isArray(customer.requests) ? customer.requests.filter((x) => x.id !== r.id) : [];
-    state.view = { request: r, history: view.history || [], templates: templates || [], similar: similar || [], customer, others };
+    state.view = { request: r, history: view.history || [], templates: templates || [], similar: similar || [], customer, others,
+      problems: problems || [] };
     // Opening the request again keeps what was typed; another request starts with empty boxes.
     renderRequest(changed);
     renderQueue();
@@ -1050,6 +1074,7 @@
     setText('req-due-first', r.first_response_at ? `${fmtTime(r.due.first_response)} ✓` : fmtTime(r.due && r.due.first_response));
     setText('req-due-resolution', fmtTime(r.due && r.due.resolution));
     setText('req-escalation', r.escalation ? r.escalation.department : null);
+    renderDepartmentWork(r, reset);
     $('req-due-first').dataset.overdue = String(!r.first_response_at && !CLOSED.has(r.status) && Date.parse(r.due.first_response) < Date.now());
     $('req-due-resolution').dataset.overdue = String(!CLOSED.has(r.status) && Date.parse(r.due.resolution) < Date.now());
 
@@ -1100,6 +1125,55 @@
     updateActionState();
   }
 
+  /**
+   * The department's unanswered question (with a box to answer it), and the request's problem
+   * record with a picker of the open ones to link it to.
+   */
+  function renderDepartmentWork(r, reset) {
+    const question = r.escalation && r.escalation.question;
+    $('info-form').hidden = !question;
+    setText('info-question', question || null);
+    if (reset) $('info-text').value = '';
+    setText('req-problem', r.problem ? `${r.problem.number} · ${r.problem.title}` : null);
+    const select = $('problem-select');
+    const keep = select.value;
+    const problems = (state.view && state.view.problems) || [];
+    select.replaceChildren(el('option', { value: '', text: t('choose_problem') }),
+      ...problems.map((p) => el('option', { value: p.id, text: `${p.number} · ${p.title}` })));
+    select.value = problems.some((p) => p.id === keep) ? keep : '';
+  }
+
+  async function giveInfo(ev) {
+    ev.preventDefault();
+    const r = state.view && state.view.request;
+    const text = $('info-text').value.trim();
+    if (!r || !r.escalation) return;
+    if (!text) {
+      flash(t('empty_text'), 'error');
+      $('info-text').focus();
+      return;
+    }
+    await busy($('info-send'), async () => {
+      const path = `/api/v1/requests/${encodeURIComponent(r.id)}/escalations/${encodeURIComponent(r.escalation.id)}/info`;
+      await api('POST', path, { text });
+      $('info-text').value = '';
+      flash(t('done_info'), 'ok');
+      if (state.current === r.id) await loadRequest(r.id, false);
+    });
+  }
+
+  async function linkProblem(ev) {
+    ev.preventDefault();
+    const r = state.view && state.view.request;
+    const problemId = $('problem-select').value;
+    if (!r || !problemId) return;
+    await busy($('problem-link'), async () => {
+      await api('POST', `/api/v1/requests/${encodeURIComponent(r.id)}/problem`, { problem_id: problemId });
+      flash(t('done_problem'), 'ok');
+      if (state.current === r.id) await loadRequest(r.id, false);
+    });
+  }
+
   /** Reply, escalate and resolve are for the owner (or a supervisor) of an open request. */
   function updateActionState() {
     const r = state.view && state.view.request;
@@ -1108,7 +1182,7 @@
     const open = !CLOSED.has(r.status);
     const canAct = mine && open && r.status !== 'queued' && r.status !== 'new';
     for (const id of ['template-select', 'reply-text', 'reply-wait', 'reply-send', 'esc-department', 'esc-reason', 'esc-send',
-      'resolution-text', 'resolve-send']) {
+      'resolution-text', 'resolve-send', 'info-text', 'info-send', 'problem-select', 'problem-link']) {
       $(id).disabled = !canAct;
     }
     $('actions').dataset.enabled = String(canAct);
@@ -1337,6 +1411,8 @@
     $('escalate-form').addEventListener('submit', (e) => act(e, 'escalations', 'esc-reason', 'reason', 'esc-send',
       { department: $('esc-department').value }));
     $('resolve-form').addEventListener('submit', (e) => act(e, 'resolve', 'resolution-text', 'resolution', 'resolve-send'));
+    $('info-form').addEventListener('submit', giveInfo);
+    $('problem-form').addEventListener('submit', linkProblem);
     $('sv-refresh').addEventListener('click', () => schedule('sv', 'templates'));
     $('reassign-form').addEventListener('submit', reassign);
     $('tpl-filter-category').addEventListener('change', renderTemplates);

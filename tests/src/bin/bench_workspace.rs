@@ -296,6 +296,7 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
         notes: Vec::new(),
         trace: None,
         paused_at: None,
+        problem: None,
     };
     let history = Request::record(
         "customer:web",

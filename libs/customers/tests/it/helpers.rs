@@ -64,6 +64,7 @@ pub async fn request(
         notes: Vec::new(),
         trace: None,
         paused_at: None,
+        problem: None,
     };
     let payload = RequestCreated {
         number: r.number.clone(),

@@ -1,10 +1,96 @@
-//! (being written)
+//! The department staff's page (`services/escalation/web/`), served at `/`, `/app.js` and
+//! `/app.css` with the staff pages' strict policy ([`komek_web::page`]); the sign-in it uses
+//! (the shared handler of [`komek_auth::login`]); and the one read the page needs beyond the
+//! lifecycle routes: an escalation with its request's conversation, history and customer 360.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{HttpResponse, web};
+use komek_auth::Staff;
+use komek_auth::login::{self as auth, Login, LoginOk};
+use komek_customers::{CustomerView, Customers, request_customer_view};
+use komek_domain::escalation::Escalation;
+use komek_domain::{HistoryEntry, Request};
+use komek_web::ApiError;
+use komek_web::page::SinglePage;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use super::escalations::readable;
+use crate::Deps;
+
+pub const PAGE: SinglePage = SinglePage {
+    index: include_str!("../../web/index.html"),
+    script: include_str!("../../web/app.js"),
+    styles: include_str!("../../web/app.css"),
+};
 
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(auth::login, context),
+    components(schemas(Login, LoginOk, EscalationContext, CustomerView))
+)]
 pub struct ApiDoc;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    PAGE.configure(cfg);
+    cfg.route("/api/v1/auth/login", web::post().to(auth::login))
+        .route("/api/v1/escalations/{id}/context", web::get().to(context));
+}
+
+/// What the department needs to work one escalation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationContext {
+    pub escalation: Escalation,
+    /// The request, with its customer-visible messages and the agents' notes.
+    pub request: Request,
+    pub history: Vec<HistoryEntry>,
+    /// The customer behind the request (degraded, never failed, when Billing/CRM is down).
+    pub customer: CustomerView,
+}
+
+/// An escalation with its request's conversation, history and customer 360: department staff of
+/// the escalation's department (re-read from the store) or supervisors; 404 otherwise.
+#[utoipa::path(get, path = "/api/v1/escalations/{id}/context",
+    responses((status = 200, body = EscalationContext), (status = 403, body = komek_web::error::Problem),
+        (status = 404, body = komek_web::error::Problem)))]
+pub async fn context(
+    staff: Staff,
+    deps: web::Data<Deps>,
+    customers: web::Data<Customers>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
+    let escalation = readable(store, &staff, &id).await?;
+    let request = store
+        .request(escalation.request_id)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
+    let history = store.history(escalation.request_id).await?;
+    let customer = request_customer_view(customers.get_ref(), store, &request).await?;
+    Ok(HttpResponse::Ok().json(EscalationContext {
+        escalation,
+        request,
+        history,
+        customer,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_is_the_department_app_and_keeps_to_the_policy() {
+        assert!(PAGE.index.contains("<script src=\"/app.js\""));
+        assert!(PAGE.script.contains("const I18N"));
+        assert!(PAGE.styles.contains("@media"));
+        assert_eq!(PAGE.violations(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_openapi_document_has_the_sign_in_and_the_context() {
+        let doc = crate::routes::openapi();
+        for path in ["/api/v1/auth/login", "/api/v1/escalations/{id}/context"] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
+    }
+}

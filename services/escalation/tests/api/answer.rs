@@ -1,5 +1,6 @@
 //! A department answers an escalation, once; the answer goes back to the request as an event.
 
+use komek_domain::escalation::AnswerOutcome;
 use komek_domain::events::{EscalationAnswered, kind};
 use komek_domain::staff::Role;
 use serde_json::{Value, json};
@@ -10,12 +11,15 @@ use crate::helpers::{StaffTokens, WAIT, drain_queue, escalate, fields, problem, 
 /// its answered list. The relay publishes
 /// `escalation.answered` for the request, and it waits in the workspace's queue (no workspace runs
 /// in this test) with the escalation id, the department and the text. A second answer is 409; an
-/// empty answer is 422 naming `text`.
+/// empty answer is 422 naming `text`. A body of `{text}` alone
+/// (the old contract, no `outcome`) answers with a decision.
 #[tokio::test(flavor = "multi_thread")]
 async fn answer_once_and_publish_it() {
     let mut app = spawn_app("esc-answer").await;
     let (request, esc) = escalate(&app.store, "billing").await;
-    let billing = app.token("billing1", Role::DepartmentStaff, Some("billing"));
+    let billing = app
+        .staff("billing1", Role::DepartmentStaff, Some("billing"), 1)
+        .await;
     let path = format!("/api/v1/escalations/{esc}/answer");
 
     let p = problem(
@@ -34,6 +38,10 @@ async fn answer_once_and_publish_it() {
     assert_eq!(answered["status"], "answered");
     assert_eq!(answered["answered_by"], "billing1");
     assert_eq!(answered["answer"], "Вернули 2 000 ₸");
+    assert_eq!(
+        answered["outcome"], "decision",
+        "`{{text}}` alone (the old contract) is a decision"
+    );
 
     let again = problem(
         app.post(&path, Some(&billing), &json!({ "text": "Ещё раз" }))
@@ -91,6 +99,7 @@ async fn answer_once_and_publish_it() {
         (esc, "billing", "billing1")
     );
     assert_eq!(p.text, "Вернули 2 000 ₸");
+    assert_eq!(p.outcome, AnswerOutcome::Decision);
 
     app.stop().await;
     komek_testkit::cleanup(&app.settings).await;

@@ -4,8 +4,9 @@
 //! `komek_web::testing`.
 
 use komek_auth::Tokens;
+use komek_domain::escalation::Escalation;
 use komek_domain::events::Envelope;
-use komek_domain::staff::{Role, User};
+use komek_domain::staff::{Department, Role, User};
 use komek_domain::{Channel, Lang, Request};
 use komek_settings::Settings;
 use komek_store::Store;
@@ -21,27 +22,78 @@ pub async fn spawn_app(tag: &str) -> TestApp {
     komek_web::testing::spawn(settings, komek_escalation::startup::build).await
 }
 
+/// A staff member as the seed or the admin API would store them (no password: tests sign tokens).
+pub fn user(login: &str, role: Role, department: Option<&str>, level: u8) -> User {
+    User {
+        login: login.to_owned(),
+        name: login.to_owned(),
+        role,
+        department: department.map(str::to_owned),
+        languages: vec![Lang::Ru],
+        categories: vec![],
+        capacity: 10,
+        level,
+        password_hash: String::new(),
+    }
+}
+
 /// Tokens for staff on an escalation [`TestApp`].
 pub trait StaffTokens {
-    /// A token for `login` as the workspace's sign-in would issue it (same secret, same claims).
+    /// A token for `login` (level 1) as the sign-in would issue it (same secret, same claims),
+    /// without storing the user: the service answers it 403 wherever it re-reads the caller.
     fn token(&self, login: &str, role: Role, department: Option<&str>) -> String;
+
+    /// Stores `login` with `role`, `department` and `level` (1 first line, 2 second line, 3 head),
+    /// replacing a user of that login (a move or a new level), and returns their token.
+    fn staff(
+        &self,
+        login: &str,
+        role: Role,
+        department: Option<&str>,
+        level: u8,
+    ) -> impl std::future::Future<Output = String>;
 }
 
 impl StaffTokens for TestApp {
     fn token(&self, login: &str, role: Role, department: Option<&str>) -> String {
-        let user = User {
-            login: login.to_owned(),
-            name: login.to_owned(),
-            role,
-            department: department.map(str::to_owned),
-            languages: vec![Lang::Ru],
-            categories: vec![],
-            capacity: 10,
-            level: 1,
-            password_hash: String::new(),
-        };
-        Tokens::new(&self.settings.auth).issue(&user).unwrap().0
+        Tokens::new(&self.settings.auth)
+            .issue(&user(login, role, department, 1))
+            .unwrap()
+            .0
     }
+
+    async fn staff(&self, login: &str, role: Role, department: Option<&str>, level: u8) -> String {
+        let u = user(login, role, department, level);
+        self.store.put_user(&u).await.unwrap();
+        Tokens::new(&self.settings.auth).issue(&u).unwrap().0
+    }
+}
+
+/// Stores the departments `codes` (company hours, default deadlines), as the seed does.
+pub async fn departments(store: &Store, codes: &[&str]) {
+    for code in codes {
+        store
+            .add_department(&Department {
+                code: (*code).to_owned(),
+                name: (*code).to_owned(),
+                hours: None,
+                deadlines: Default::default(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// Changes a stored escalation behind the service's back (what the watcher or time would have
+/// done: a tier reached, an older creation time), with no event.
+pub async fn alter(store: &Store, id: Uuid, f: impl Fn(&mut Escalation)) -> Escalation {
+    store
+        .update_doc(&store.keys().escalation(id), |e: &mut Escalation| {
+            f(e);
+            Ok::<_, std::convert::Infallible>((None, vec![]))
+        })
+        .await
+        .unwrap()
 }
 
 /// An agent escalates a request to `department`: the request is stored with its
@@ -94,4 +146,20 @@ pub async fn drain_queue(settings: &Settings, queue: &str) -> Vec<Envelope> {
     }
     let _ = conn.close(200, "bye".into()).await;
     out
+}
+
+/// Drains `{prefix}.{queue}` until `n` events have arrived in all; returns them in arrival order.
+pub async fn drain_until(settings: &Settings, queue: &str, n: usize) -> Vec<Envelope> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let what = format!("{n} events in the {queue} queue");
+    komek_testkit::eventually(WAIT, &what, || {
+        let (seen, settings, queue) = (seen.clone(), settings.clone(), queue.to_owned());
+        async move {
+            let more = drain_queue(&settings, &queue).await;
+            let mut all = seen.lock().unwrap();
+            all.extend(more);
+            (all.len() >= n).then(|| all.clone())
+        }
+    })
+    .await
 }

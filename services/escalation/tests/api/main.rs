@@ -3,5 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod admin;
 mod answer;
 mod helpers;
+mod lifecycle;
+mod page;
+mod problems;
+mod quality;
+mod spikes;
+mod watcher;

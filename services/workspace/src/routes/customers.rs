@@ -8,7 +8,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use komek_auth::Staff;
-use komek_customers::view::customer_view;
+use komek_customers::view::{customer_view, request_customer_view};
 use komek_customers::{Contact, Customers, DirectorySource, ImportError, ImportReport};
 use komek_domain::{Email, Msisdn, RequestId};
 use komek_store::Store;
@@ -82,10 +82,7 @@ pub async fn for_request(
         .request(id)
         .await?
         .ok_or(ApiError::NotFound("request"))?;
-    let mut found: Vec<Contact> = Vec::new();
-    found.extend(r.customer.msisdn.clone().map(Contact::Phone));
-    found.extend(r.customer.email.clone().map(Contact::Email));
-    let view = customer_view(customers.get_ref(), &store, &found).await?;
+    let view = request_customer_view(customers.get_ref(), &store, &r).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -1,15 +1,16 @@
 //! The workspace's HTTP contract.
 //!
-//! - [`auth`]: `POST /api/v1/auth/login`.
+//! - [`auth`]: `POST /api/v1/auth/login` (the shared handler of `komek_auth::login`).
 //! - [`work`]: the queue and the actions on one request.
 //! - [`templates`]: reply templates (supervisors write them; agents get them filled in for a request).
 //! - [`search`]: search over requests, and similar resolved requests.
 //! - [`supervise`]: presence, reassignment, the supervisors' overview (agents, queues, watch list).
 //! - [`page`]: the agents' and supervisors' web page at `/` (with `/app.js`, `/app.css`).
 //! - [`customers`]: customer 360 (by request or by contact) and the directory's CSV import.
+//! - [`departments`]: answering a department's question on an escalation; problems to link to.
 
-pub mod auth;
 pub mod customers;
+pub mod departments;
 pub mod page;
 pub mod search;
 pub mod supervise;
@@ -19,12 +20,13 @@ pub mod work;
 use actix_web::web;
 use utoipa::OpenApi;
 
-pub use auth::DummyHash;
+pub use komek_auth::login as auth;
+pub use komek_auth::login::DummyHash;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "komek-workspace", description = "Agents' workspace: login, queue, working requests."),
-    paths(auth::login, work::queue, work::next, work::get_request, work::reply, work::note, work::escalate, work::resolve, work::departments, templates::list, templates::create, templates::replace, templates::delete, templates::for_request, search::search, search::similar, supervise::presence, supervise::reassign, supervise::overview, supervise::accept_offer, supervise::decline_offer, supervise::my_offers, customers::for_request, customers::by_contact, customers::import),
+    paths(auth::login, work::queue, work::next, work::get_request, work::reply, work::note, work::escalate, work::resolve, work::departments, templates::list, templates::create, templates::replace, templates::delete, templates::for_request, search::search, search::similar, supervise::presence, supervise::reassign, supervise::overview, supervise::accept_offer, supervise::decline_offer, supervise::my_offers, customers::for_request, customers::by_contact, customers::import, departments::give_info, departments::problems, departments::link),
     components(schemas(
         auth::Login, auth::LoginOk, work::Text, work::ReplyIn, work::EscalationIn, work::ResolveIn, work::QueueView, work::RequestView,
         work::Escalated, supervise::PresenceIn, supervise::PresenceOut, supervise::ReassignIn, supervise::AgentState,
@@ -32,7 +34,8 @@ pub use auth::DummyHash;
         templates::TemplateIn, templates::RenderedTemplate, komek_domain::template::Template, search::SearchView, search::SimilarView,
         komek_web::error::Problem,
         komek_customers::CustomerView, komek_customers::Profile, komek_customers::Movement, komek_customers::Service,
-        komek_customers::history::RequestSummary, komek_customers::ImportReport, komek_customers::RejectedLine
+        komek_customers::history::RequestSummary, komek_customers::ImportReport, komek_customers::RejectedLine,
+        departments::ProblemIn, departments::ProblemLink, komek_domain::problem::Problem, komek_domain::ProblemRef, komek_domain::EscalationRef
     )),
     modifiers(&BearerAuth)
 )]
@@ -112,5 +115,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/requests/{id}/resolve",
             web::post().to(work::resolve),
+        )
+        .route(
+            "/api/v1/requests/{id}/escalations/{escalation_id}/info",
+            web::post().to(departments::give_info),
+        )
+        .route("/api/v1/problems", web::get().to(departments::problems))
+        .route(
+            "/api/v1/requests/{id}/problem",
+            web::post().to(departments::link),
         );
 }

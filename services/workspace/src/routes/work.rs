@@ -11,15 +11,9 @@ use komek_store::requests::Mutation;
 use komek_store::{Op, Store};
 
 const FIRST_RESPONSE: [Kind; 2] = [Kind::FirstResponseWarning, Kind::FirstResponseBreach];
-const ALL_DEADLINES: [Kind; 4] = [
-    Kind::FirstResponseWarning,
-    Kind::FirstResponseBreach,
-    Kind::ResolutionWarning,
-    Kind::ResolutionBreach,
-];
 use komek_web::{ApiError, StrictJson};
 
-use crate::{Deps, clock_ops};
+use crate::{ALL_DEADLINES, Deps, clock_ops};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -79,7 +73,7 @@ pub struct Escalated {
     pub request: Request,
 }
 
-fn text(field: &str, raw: &str) -> Result<String, ApiError> {
+pub(crate) fn text(field: &str, raw: &str) -> Result<String, ApiError> {
     let t = raw.trim();
     if t.is_empty() {
         return Err(ApiError::invalid(field, "must not be empty"));
@@ -90,12 +84,12 @@ fn text(field: &str, raw: &str) -> Result<String, ApiError> {
     Ok(t.to_owned())
 }
 
-fn request_id(raw: &str) -> Result<RequestId, ApiError> {
+pub(crate) fn request_id(raw: &str) -> Result<RequestId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound("request"))
 }
 
 /// Only the owner (or a supervisor) acts on a request.
-fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
+pub(crate) fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
     if staff.0.role == Role::Supervisor || r.owner.as_deref() == Some(staff.login()) {
         Ok(())
     } else {
@@ -103,7 +97,12 @@ fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
     }
 }
 
-fn event<P: Serialize>(kind: &str, r: &Request, payload: &P, now: OffsetDateTime) -> Envelope {
+pub(crate) fn event<P: Serialize>(
+    kind: &str,
+    r: &Request,
+    payload: &P,
+    now: OffsetDateTime,
+) -> Envelope {
     komek_bus::journey_event(kind, r.id, r.trace.as_deref(), payload, now)
 }
 
@@ -293,6 +292,7 @@ pub async fn escalate(
                 EscalationRef {
                     id: escalation_id,
                     department: code.clone(),
+                    question: None,
                 },
                 &reason,
                 now,

@@ -2,7 +2,7 @@
 
 use komek_domain::Request;
 use komek_domain::Status;
-use komek_domain::escalation::{Escalation, EscalationStatus};
+use komek_domain::escalation::{AnswerOutcome, Escalation};
 use komek_domain::events::{Envelope, EscalationAnswered, kind};
 use komek_store::Store;
 use serde_json::{Value, json};
@@ -14,25 +14,25 @@ use crate::helpers::{SignIn, WAIT, create_request, fields, problem, spawn_app};
 /// `escalation.answered` event in the outbox, in one commit.
 async fn answer_escalation(store: &Store, r: &Request, id: uuid::Uuid, text: &str) {
     let now = OffsetDateTime::now_utc();
-    let esc = Escalation {
+    let mut esc = Escalation::open(
         id,
-        request_id: r.id,
-        number: r.number.clone(),
-        department: "billing".into(),
-        reason: "Двойное списание".into(),
-        agent: "aigerim".into(),
-        status: EscalationStatus::Answered,
-        created_at: now,
-        answer: Some(text.to_owned()),
-        answered_by: Some("billing1".into()),
-        answered_at: Some(now),
-        trace: None,
-    };
+        r.id,
+        r.number.clone(),
+        "billing",
+        "Двойное списание",
+        "aigerim",
+        Some(r.category),
+        None,
+        now,
+    );
+    esc.answer("billing1", text, AnswerOutcome::Resolved, now)
+        .unwrap();
     let payload = EscalationAnswered {
         escalation_id: id,
         department: "billing".into(),
         by: "billing1".into(),
         text: text.to_owned(),
+        outcome: AnswerOutcome::Resolved,
     };
     let event = Envelope::new(kind::ESCALATION_ANSWERED, r.id, &payload, now);
     let outcome = store
@@ -57,7 +57,7 @@ async fn answer_escalation(store: &Store, r: &Request, id: uuid::Uuid, text: &st
 /// Aigerim replies, escalates to a department that does not exist (422 naming `department`),
 /// then to billing (201), and cannot resolve while billing has it (409). The history tells the
 /// story so far. Billing's answer comes back as an event: the request is in progress again with
-/// the answer as a note, and Aigerim resolves it (200).
+/// the answer as a note (its history line shows the outcome), and Aigerim resolves it (200).
 #[tokio::test(flavor = "multi_thread")]
 async fn agent_takes_replies_escalates_and_resolves() {
     let mut app = spawn_app("ws-flow").await;
@@ -206,6 +206,12 @@ async fn agent_takes_replies_escalates_and_resolves() {
         .unwrap();
     assert_eq!(view["request"]["notes"][0]["author"], "billing:billing1");
     assert_eq!(view["request"]["notes"][0]["text"], "Вернули 2 000 ₸");
+    let answered = view["history"].as_array().unwrap().last().unwrap();
+    assert_eq!(answered["action"], "escalation_answered");
+    assert_eq!(
+        answered["detail"], "resolved: Вернули 2 000 ₸",
+        "the outcome shows"
+    );
 
     let resolved = app
         .post(

@@ -5,6 +5,7 @@
 mod auth;
 mod customer_message;
 mod customers;
+mod departments;
 mod flow;
 mod helpers;
 mod search;

@@ -1,15 +1,33 @@
-//! Staff sign-in.
+//! Staff sign-in, `POST /api/v1/auth/login`: one handler that the workspace and the escalation
+//! service both mount, so a token from either works on every service.
+//!
+//! The service registers `web::Data<Store>`, `web::Data<Tokens>` and `web::Data<DummyHash>`
+//! ([`DummyHash::new`]) as app data.
 
 use actix_web::{HttpResponse, web};
-use komek_auth::{Tokens, verify_password};
 use komek_domain::staff::UserView;
 use komek_store::Store;
 use komek_web::{ApiError, StrictJson};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::{Tokens, hash_password, verify_password};
+
 /// A hash checked when the login is unknown, so both failures take the same time.
 pub struct DummyHash(pub String);
+
+impl DummyHash {
+    /// A fresh hash of a password nobody has (argon2: slow, so made once at startup).
+    pub fn new() -> Self {
+        Self(hash_password("no user has this password").unwrap_or_default())
+    }
+}
+
+impl Default for DummyHash {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,587 @@
+//! Problem records and the requests linked to them, and the counters spike detection keeps.
+//!
+//! A problem is a versioned document (`problem:{id}`) on the same atomic commit as requests. Its
+//! links live in two places kept in step by that commit: the set `problem:{id}:requests` (what the
+//! problem groups) and the string `problem:of:{request}` (the one problem a request belongs to).
+//! `problem:of` is the authority when deciding whether a request is free: it may point at a
+//! problem that is resolved or dismissed since, or be empty after an unlink; both mean "free".
+
+use std::collections::HashSet;
+
+use komek_domain::Category;
+use komek_domain::RequestId;
+use komek_domain::events::{Envelope, ProblemEvent, kind};
+use komek_domain::problem::{Problem, ProblemError, ProblemStatus, SpikeInfo};
+use redis::{AsyncCommands, Script};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::commit::{Commit, Op, Outcome, Store, StoreError};
+use crate::requests::UpdateError;
+
+/// Which problems to list. An empty `statuses` means every status.
+#[derive(Debug, Clone, Default)]
+pub struct ProblemFilter {
+    pub statuses: Vec<ProblemStatus>,
+    pub department: Option<String>,
+    pub limit: usize,
+}
+
+/// What a new problem starts as; the store gives it its id, number and creation time.
+#[derive(Debug, Clone)]
+pub struct NewProblem {
+    pub title: String,
+    pub description: String,
+    pub department: Option<String>,
+    pub category: Option<Category>,
+    pub region: Option<String>,
+    /// `Open` when staff open it, `Candidate` when spike detection does.
+    pub status: ProblemStatus,
+    /// A login, or `system:spike`.
+    pub created_by: String,
+    pub spike: Option<SpikeInfo>,
+}
+
+/// A request that could not be linked because it belongs to another open problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    pub request_id: RequestId,
+    pub problem_id: Uuid,
+    pub problem_number: String,
+}
+
+/// What [`Store::link_requests`] did with each request it was given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LinkOutcome {
+    /// Newly linked by this call (one `problem.linked` event each).
+    pub linked: Vec<RequestId>,
+    /// Linked to this problem before (no event).
+    pub already: Vec<RequestId>,
+    /// Linked to another open problem: left there.
+    pub refused: Vec<Refused>,
+}
+
+fn to_json<T: Serialize>(t: &T) -> String {
+    serde_json::to_string(t).unwrap_or_default()
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The `problem.*` event about `p` (envelope request id: `request`, or nil when it is about the
+/// problem as a whole).
+pub fn problem_event(
+    kind: &str,
+    p: &Problem,
+    request: Option<RequestId>,
+    by: &str,
+    detail: Option<String>,
+    now: OffsetDateTime,
+) -> Envelope {
+    let payload = ProblemEvent {
+        problem_id: p.id,
+        number: p.number.clone(),
+        title: p.title.clone(),
+        by: by.to_owned(),
+        department: p.department.clone(),
+        detail,
+    };
+    Envelope::new(
+        kind,
+        request.unwrap_or(RequestId(Uuid::nil())),
+        &payload,
+        now,
+    )
+}
+
+/// Keeps the sliding-window counts of one spike key. Atomic, so two replicas counting at once and
+/// a redelivered event both leave the numbers right: the request id is added to `recent` with
+/// `ZADD NX`, and only a new member bumps its fixed window's count.
+///
+/// KEYS[1] spike_recent (zset id -> ms)   KEYS[2] spike_counts (hash window number -> count)
+/// ARGV[1] request id   ARGV[2] event time (ms)   ARGV[3] window (ms)   ARGV[4] baseline windows
+/// Reply: {} when the event is older than everything kept (a very late redelivery, ignored), else
+/// {count in the sliding window, count of each baseline window oldest first...}.
+const SPIKE_LUA: &str = r#"
+local t = tonumber(ARGV[2])
+local w = tonumber(ARGV[3])
+local b = tonumber(ARGV[4])
+local span = (b + 2) * w
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local horizon = t
+if newest[2] and tonumber(newest[2]) > t then horizon = tonumber(newest[2]) end
+-- Its id may have been pruned already: counting it again would double its window.
+if t < horizon - span then return {} end
+local n = math.floor(t / w)
+if redis.call('ZADD', KEYS[1], 'NX', t, ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], n, 1)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (horizon - span))
+local oldest = math.floor(horizon / w) - b - 2
+if redis.call('HLEN', KEYS[2]) > 2 * b + 8 then
+  for _, f in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if tonumber(f) < oldest then redis.call('HDEL', KEYS[2], f) end
+  end
+end
+local out = {redis.call('ZCOUNT', KEYS[1], '(' .. (t - w), t)}
+-- The baseline ends before the sliding window starts: windows n-1-b .. n-2.
+for i = n - 1 - b, n - 2 do
+  out[#out + 1] = tonumber(redis.call('HGET', KEYS[2], i) or '0')
+end
+return out
+"#;
+
+/// What [`Store::spike_record`] saw: the sliding window's count and the baseline windows' counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpikeCounts {
+    pub count: u64,
+    pub baseline: Vec<u64>,
+}
+
+impl Store {
+    pub async fn problem(&self, id: Uuid) -> Result<Option<Problem>, StoreError> {
+        Ok(self.load(&self.keys().problem(id)).await?.map(|(p, _)| p))
+    }
+
+    /// Problems newest first, filtered by status and department, at most `filter.limit`.
+    pub async fn problems(&self, filter: &ProblemFilter) -> Result<Vec<Problem>, StoreError> {
+        const PAGE: isize = 200;
+        let index = match &filter.department {
+            Some(d) => self.keys().department_problems(d),
+            None => self.keys().problems(),
+        };
+        let mut c = self.conn();
+        let mut out = Vec::new();
+        let mut start = 0;
+        while out.len() < filter.limit {
+            let ids: Vec<String> = c.zrevrange(&index, start, start + PAGE - 1).await?;
+            if ids.is_empty() {
+                break;
+            }
+            start += PAGE;
+            for id in ids {
+                let Ok(id) = id.parse() else { continue };
+                let Some(p) = self.problem(id).await? else {
+                    continue;
+                };
+                // A problem moved to another department stays in the old index until listed.
+                if filter.department.is_some() && p.department != filter.department {
+                    continue;
+                }
+                if filter.statuses.is_empty() || filter.statuses.contains(&p.status) {
+                    out.push(p);
+                    if out.len() >= filter.limit {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ids of the requests linked to problem `id` (unordered).
+    pub async fn problem_request_ids(&self, id: Uuid) -> Result<Vec<RequestId>, StoreError> {
+        let mut c = self.conn();
+        let raw: Vec<String> = c.smembers(self.keys().problem_requests(id)).await?;
+        Ok(raw.iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
+    /// The problem `request` is linked to, if any and if it still accepts requests (candidate or open).
+    pub async fn open_problem_of(&self, request: RequestId) -> Result<Option<Problem>, StoreError> {
+        let Some(id) = self.problem_id_of(request).await? else {
+            return Ok(None);
+        };
+        Ok(self.problem(id).await?.filter(|p| p.status.is_open()))
+    }
+
+    /// The problem `request` was last linked to, open or not (`None` after an unlink).
+    pub async fn problem_id_of(&self, request: RequestId) -> Result<Option<Uuid>, StoreError> {
+        Ok(self
+            .get_string(&self.keys().problem_of(request))
+            .await?
+            .and_then(|s| s.parse().ok()))
+    }
+
+    /// Stores a new problem numbered `P-000012` from `seq:problem`, indexed in `problems` and its
+    /// department's index, with its `problem.opened` event (nil request id). `ops(id)` (given the
+    /// new problem's id) join the same commit; `None` when one of their preconditions refused it
+    /// (spike detection's `spike_open` guard taken by another replica) and nothing was written
+    /// (the number is skipped).
+    pub async fn create_problem(
+        &self,
+        new: NewProblem,
+        ops: impl FnOnce(Uuid) -> Vec<Op>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Problem>, StoreError> {
+        let k = self.keys();
+        let mut c = self.conn();
+        let seq: u64 = c.incr(k.problem_seq(), 1).await?;
+        let p = Problem {
+            id: Uuid::now_v7(),
+            number: format!("P-{seq:06}"),
+            title: new.title,
+            description: new.description,
+            department: new.department,
+            category: new.category,
+            region: new.region,
+            status: new.status,
+            created_by: new.created_by,
+            created_at: now,
+            linked: 0,
+            spike: new.spike,
+            resolution: None,
+            resolved_by: None,
+            resolved_at: None,
+        };
+        let mut ops = ops(p.id);
+        ops.push(Op::ZAdd {
+            key: k.problems(),
+            member: p.id.to_string(),
+            score: ms(now),
+        });
+        if let Some(d) = &p.department {
+            ops.push(Op::ZAdd {
+                key: k.department_problems(d),
+                member: p.id.to_string(),
+                score: ms(now),
+            });
+        }
+        let detail = (p.status == ProblemStatus::Candidate).then(|| "candidate".to_owned());
+        let event = problem_event(kind::PROBLEM_OPENED, &p, None, &p.created_by, detail, now);
+        match self
+            .create_doc(&k.problem(p.id), &p, Some(&event), None, ops)
+            .await?
+        {
+            Outcome::Done { .. } => Ok(Some(p)),
+            Outcome::Precondition(_) => Ok(None),
+            other => Err(StoreError::Reply(format!(
+                "create problem {}: {other:?}",
+                p.id
+            ))),
+        }
+    }
+
+    /// Links `requests` to open (or candidate) problem `problem_id`.
+    ///
+    /// A request belongs to one problem at a time: one linked to another open problem is refused
+    /// (reported in `refused`); one linked here already is counted in `already`. Each newly linked
+    /// request gets its own commit on the problem document (linked count + 1, `SADD
+    /// problem:{id}:requests`, `SET problem:of:{request}`) carrying its own `problem.linked`
+    /// event with that request's id as envelope request id. Why one commit per request: a commit
+    /// carries one outbox event, and writing the links in one commit but the events after it
+    /// would lose events if the process died in between (a retry would find the requests
+    /// `already` linked and send nothing). Per-request commits leave every request either fully
+    /// linked with its event or untouched, so a retry after a failure links the rest and sends no
+    /// event twice. A fresh link writes `problem:of` with `setnx!`, so two problems racing for one
+    /// request cannot both win; the loser re-reads and reports it refused.
+    ///
+    /// Fails with `NotFound`, or `Rejected` when the problem is resolved or dismissed (possibly
+    /// part-way through a batch: what was linked before stays linked).
+    pub async fn link_requests(
+        &self,
+        problem_id: Uuid,
+        requests: &[RequestId],
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<LinkOutcome, UpdateError<ProblemError>> {
+        let k = self.keys();
+        let key = k.problem(problem_id);
+        let mut out = LinkOutcome::default();
+        let mut seen = HashSet::new();
+        let requests: Vec<RequestId> = requests
+            .iter()
+            .copied()
+            .filter(|r| seen.insert(*r))
+            .collect();
+        let Some((mut problem, mut version)) = self.load::<Problem>(&key).await? else {
+            return Err(UpdateError::NotFound);
+        };
+        // One round trip for every request's current link; re-read only after a refused commit.
+        let mut current = self.links_of(problem_id, &requests).await?;
+        for (i, &request) in requests.iter().enumerate() {
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                if attempts > 8 {
+                    return Err(UpdateError::Contended);
+                }
+                if !problem.status.is_open() {
+                    return Err(UpdateError::Rejected(ProblemError::State {
+                        status: problem.status.as_str(),
+                        action: "linked to",
+                    }));
+                }
+                let link = match current[i] {
+                    Link::Here => {
+                        out.already.push(request);
+                        break;
+                    }
+                    Link::Other(other) => match self.problem(other).await? {
+                        Some(o) if o.status.is_open() => {
+                            out.refused.push(Refused {
+                                request_id: request,
+                                problem_id: o.id,
+                                problem_number: o.number,
+                            });
+                            break;
+                        }
+                        _ => Op::Set {
+                            key: k.problem_of(request),
+                            value: problem_id.to_string(),
+                            ttl_secs: 0,
+                        },
+                    },
+                    Link::Stale => Op::Set {
+                        key: k.problem_of(request),
+                        value: problem_id.to_string(),
+                        ttl_secs: 0,
+                    },
+                    Link::None => Op::SetNxMust {
+                        key: k.problem_of(request),
+                        value: problem_id.to_string(),
+                        ttl_secs: 0,
+                    },
+                };
+                let mut next = problem.clone();
+                next.linked += 1;
+                let event =
+                    problem_event(kind::PROBLEM_LINKED, &next, Some(request), by, None, now);
+                let outcome = self
+                    .commit(&Commit {
+                        doc_key: key.clone(),
+                        expected_version: version,
+                        json: to_json(&next),
+                        history_key: None,
+                        history: None,
+                        event: Some((event.kind.clone(), to_json(&event))),
+                        marker: None,
+                        ops: vec![
+                            link,
+                            Op::SAdd {
+                                key: k.problem_requests(problem_id),
+                                member: request.to_string(),
+                            },
+                        ],
+                    })
+                    .await?;
+                match outcome {
+                    Outcome::Done { version: v } => {
+                        problem = next;
+                        version = v;
+                        out.linked.push(request);
+                        break;
+                    }
+                    Outcome::Conflict { .. } => {
+                        let Some((p, v)) = self.load::<Problem>(&key).await? else {
+                            return Err(UpdateError::NotFound);
+                        };
+                        problem = p;
+                        version = v;
+                        current[i] = self.link_of(problem_id, request).await?;
+                    }
+                    Outcome::Precondition(_) => {
+                        current[i] = self.link_of(problem_id, request).await?;
+                    }
+                    Outcome::Duplicate => return Err(UpdateError::Duplicate),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Unlinks `request` from problem `problem_id`, with its `problem.unlinked` event. `Ok(false)`
+    /// when it was not linked there. Refused once the problem is resolved or dismissed (its
+    /// requests stay as they were resolved).
+    pub async fn unlink_request(
+        &self,
+        problem_id: Uuid,
+        request: RequestId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, UpdateError<ProblemError>> {
+        let k = self.keys();
+        for _ in 0..8 {
+            let Some((mut p, version)) = self.load::<Problem>(&k.problem(problem_id)).await? else {
+                return Err(UpdateError::NotFound);
+            };
+            if !p.status.is_open() {
+                return Err(UpdateError::Rejected(ProblemError::State {
+                    status: p.status.as_str(),
+                    action: "changed",
+                }));
+            }
+            // Read after the problem: a link made meanwhile bumps the problem's version, so the
+            // commit below would conflict and this is read again.
+            if self.problem_id_of(request).await? != Some(problem_id) {
+                return Ok(false);
+            }
+            p.linked = p.linked.saturating_sub(1);
+            let event = problem_event(kind::PROBLEM_UNLINKED, &p, Some(request), by, None, now);
+            let outcome = self
+                .commit(&Commit {
+                    doc_key: k.problem(problem_id),
+                    expected_version: version,
+                    json: to_json(&p),
+                    history_key: None,
+                    history: None,
+                    event: Some((event.kind.clone(), to_json(&event))),
+                    marker: None,
+                    ops: vec![
+                        Op::SRem {
+                            key: k.problem_requests(problem_id),
+                            member: request.to_string(),
+                        },
+                        // Empty means free: the commit has no delete, and readers treat "" as none.
+                        Op::Set {
+                            key: k.problem_of(request),
+                            value: String::new(),
+                            ttl_secs: 0,
+                        },
+                    ],
+                })
+                .await?;
+            match outcome {
+                Outcome::Done { .. } => return Ok(true),
+                Outcome::Conflict { .. } => continue,
+                Outcome::Duplicate => return Err(UpdateError::Duplicate),
+                Outcome::Precondition(i) => return Err(UpdateError::Precondition(i)),
+            }
+        }
+        Err(UpdateError::Contended)
+    }
+
+    /// The current link of each request, in one round trip per 500.
+    async fn links_of(
+        &self,
+        problem_id: Uuid,
+        requests: &[RequestId],
+    ) -> Result<Vec<Link>, StoreError> {
+        let mut c = self.conn();
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(|r| self.keys().problem_of(*r)).collect();
+            let raw: Vec<Option<String>> =
+                redis::cmd("MGET").arg(&keys).query_async(&mut c).await?;
+            out.extend(raw.into_iter().map(|v| Link::read(problem_id, v)));
+        }
+        Ok(out)
+    }
+
+    async fn link_of(&self, problem_id: Uuid, request: RequestId) -> Result<Link, StoreError> {
+        let raw = self.get_string(&self.keys().problem_of(request)).await?;
+        Ok(Link::read(problem_id, raw))
+    }
+
+    /// Records new request `member` at `at` under one spike key and returns the sliding window's
+    /// count (`window_ms` ending at `at`) and the counts of the `baseline_windows` fixed windows
+    /// before it; `None` when the event is older than anything kept (a very late redelivery).
+    pub async fn spike_record(
+        &self,
+        category: &str,
+        region: &str,
+        member: &str,
+        at: OffsetDateTime,
+        window_ms: i64,
+        baseline_windows: u32,
+    ) -> Result<Option<SpikeCounts>, StoreError> {
+        let mut c = self.conn();
+        let reply: Vec<i64> = Script::new(SPIKE_LUA)
+            .key(self.keys().spike_recent(category, region))
+            .key(self.keys().spike_counts(category, region))
+            .arg(member)
+            .arg(ms(at))
+            .arg(window_ms.max(1))
+            .arg(baseline_windows)
+            .invoke_async(&mut c)
+            .await?;
+        let mut it = reply.into_iter().map(|n| u64::try_from(n).unwrap_or(0));
+        Ok(it.next().map(|count| SpikeCounts {
+            count,
+            baseline: it.collect(),
+        }))
+    }
+
+    /// Request ids recorded under a spike key from `since` to `until` (the sliding window).
+    pub async fn spike_window(
+        &self,
+        category: &str,
+        region: &str,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<RequestId>, StoreError> {
+        let mut c = self.conn();
+        let raw: Vec<String> = c
+            .zrangebyscore(
+                self.keys().spike_recent(category, region),
+                format!("({}", ms(since)),
+                ms(until),
+            )
+            .await?;
+        Ok(raw.iter().filter_map(|s| s.parse().ok()).collect())
+    }
+}
+
+/// A request's current link as read from `problem:of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    None,
+    Here,
+    Other(Uuid),
+    /// Emptied by an unlink, or unreadable: free, but the key exists.
+    Stale,
+}
+
+impl Link {
+    fn read(problem_id: Uuid, raw: Option<String>) -> Link {
+        match raw {
+            None => Link::None,
+            Some(s) => match s.parse::<Uuid>() {
+                Ok(id) if id == problem_id => Link::Here,
+                Ok(id) => Link::Other(id),
+                Err(_) => Link::Stale,
+            },
+        }
+    }
+}
+
+impl Store {
+    /// The operation that clears spike detection's `spike_open` guard of `p` if it points at `p`:
+    /// joined to the commit that dismisses or resolves it, so the next spike of that key opens a
+    /// new candidate. The commit has no delete, so the guard is emptied with a one-second life;
+    /// until it expires a new spike of that key is retried (the consumer requeues it).
+    pub async fn spike_guard_clear(&self, p: &Problem) -> Result<Option<Op>, StoreError> {
+        let (Some(_), Some(category)) = (&p.spike, p.category) else {
+            return Ok(None);
+        };
+        let region = p.region.as_deref().unwrap_or("-");
+        let key = self.keys().spike_open(category.as_str(), region);
+        let held = self.get_string(&key).await?;
+        Ok(
+            (held.as_deref() == Some(p.id.to_string().as_str())).then_some(Op::Set {
+                key,
+                value: String::new(),
+                ttl_secs: 1,
+            }),
+        )
+    }
+}
+
+impl Store {
+    /// The request id of each number (`None` where unknown), in one round trip per 500.
+    pub async fn request_ids_by_numbers(
+        &self,
+        numbers: &[String],
+    ) -> Result<Vec<Option<RequestId>>, StoreError> {
+        let mut c = self.conn();
+        let mut out = Vec::with_capacity(numbers.len());
+        for chunk in numbers.chunks(500) {
+            let keys: Vec<String> = chunk.iter().map(|n| self.keys().number(n)).collect();
+            let raw: Vec<Option<String>> =
+                redis::cmd("MGET").arg(&keys).query_async(&mut c).await?;
+            out.extend(raw.into_iter().map(|v| v.and_then(|s| s.parse().ok())));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,379 @@
+//! Problem records over HTTP: opened by a department, requests linked by number, another
+//! department's staff kept out (404 as for an unknown id), resolved with one message per language.
+
+use komek_domain::events::{ProblemEvent, ProblemResolved, kind};
+use komek_domain::staff::Role;
+use komek_domain::{Category, Channel, Lang, Request};
+use komek_store::Store;
+use komek_web::testing::{Fixture, stored_request};
+use serde_json::{Value, json};
+
+use crate::helpers::{StaffTokens, TestApp, departments, drain_until, fields, problem};
+
+/// The service with spike detection off: these tests store requests of one category in a burst.
+async fn spawn_quiet(tag: &str) -> TestApp {
+    let mut settings = komek_testkit::test_settings(tag);
+    settings.spikes.enabled = false;
+    komek_web::testing::spawn(settings, komek_escalation::startup::build).await
+}
+
+async fn new_request(store: &Store, text: &str, lang: Lang) -> Request {
+    stored_request(
+        store,
+        text,
+        Channel::Web,
+        Fixture {
+            language: Some(lang),
+            category: Category::Network,
+            ..Fixture::default()
+        },
+    )
+    .await
+}
+
+async fn open_problem(app: &TestApp, token: &str) -> Value {
+    let created = app
+        .post(
+            "/api/v1/problems",
+            Some(token),
+            &json!({ "title": "No coverage in Almaty, Bostandyk since 10:00", "category": "network" }),
+        )
+        .await;
+    assert_eq!(created.status().as_u16(), 201);
+    created.json().await.unwrap()
+}
+
+/// Network staff open a problem (their department, numbered `P-…`, `problem.opened`); an agent
+/// links three requests by number (one twice: `already`), an unknown number is 422 naming
+/// `numbers[1]`; the problem shows its requests; a request of another open problem is refused;
+/// unlinking frees it; a supervisor needs a department for a category-less problem.
+#[tokio::test(flavor = "multi_thread")]
+async fn open_and_link_by_numbers() {
+    let mut app = spawn_quiet("esc-problems-link").await;
+    departments(&app.store, &["network", "billing"]).await;
+    let network = app
+        .staff("network1", Role::DepartmentStaff, Some("network"), 1)
+        .await;
+    let agent = app.staff("aigerim", Role::Agent, None, 1).await;
+    let supervisor = app.staff("boss", Role::Supervisor, None, 1).await;
+
+    let p = open_problem(&app, &network).await;
+    assert_eq!(p["department"], "network");
+    assert_eq!(p["status"], "open");
+    assert_eq!(p["created_by"], "network1");
+    assert!(p["number"].as_str().unwrap().starts_with("P-"), "{p}");
+    let id = p["id"].as_str().unwrap().to_owned();
+
+    let a = new_request(&app.store, "Нет связи", Lang::Ru).await;
+    let b = new_request(&app.store, "Байланыс жоқ", Lang::Kk).await;
+    let c = new_request(&app.store, "No signal", Lang::En).await;
+    let link = format!("/api/v1/problems/{id}/requests");
+
+    let bad = problem(
+        app.post(
+            &link,
+            Some(&agent),
+            &json!({ "numbers": [a.number.0, "KM-000000-999999"] }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&bad), ["numbers[1]"], "{bad}");
+    let empty = problem(
+        app.post(&link, Some(&agent), &json!({ "numbers": [] }))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&empty), ["numbers"]);
+
+    let out: Value = app
+        .post(
+            &link,
+            Some(&agent),
+            &json!({ "numbers": [a.number.0, b.number.0, a.number.0] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (out["linked"].as_u64(), out["already"].as_u64()),
+        (Some(2), Some(0)),
+        "{out}"
+    );
+    let out: Value = app
+        .post(
+            &link,
+            Some(&network),
+            &json!({ "numbers": [a.number.0, c.number.0] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (out["linked"].as_u64(), out["already"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    assert_eq!(out["problem"]["linked"], 3);
+
+    let view: Value = app
+        .get(&format!("/api/v1/problems/{id}"), Some(&agent))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut numbers: Vec<&str> = view["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_str().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    let mut want = [
+        a.number.0.as_str(),
+        b.number.0.as_str(),
+        c.number.0.as_str(),
+    ];
+    want.sort_unstable();
+    assert_eq!(numbers, want);
+    assert_eq!(view["more"], false);
+    assert_eq!(view["requests"][0]["category"], "network");
+
+    // Another open problem may not take a request of this one; once unlinked, it may.
+    let other = open_problem(&app, &network).await;
+    let other_link = format!(
+        "/api/v1/problems/{}/requests",
+        other["id"].as_str().unwrap()
+    );
+    let out: Value = app
+        .post(
+            &other_link,
+            Some(&agent),
+            &json!({ "numbers": [a.number.0] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(out["linked"], 0);
+    assert_eq!(out["refused"][0]["number"], a.number.0.as_str());
+    assert_eq!(out["refused"][0]["problem_id"], id.as_str());
+    let unlink = app
+        .http
+        .delete(app.url(&format!("/api/v1/problems/{id}/requests/{}", a.number.0)))
+        .bearer_auth(&network)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unlink.status().as_u16(), 204);
+    let out: Value = app
+        .post(
+            &other_link,
+            Some(&agent),
+            &json!({ "numbers": [a.number.0] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(out["linked"], 1, "{out}");
+
+    let none = problem(
+        app.post(
+            "/api/v1/problems",
+            Some(&supervisor),
+            &json!({ "title": "Something odd" }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&none), ["department"]);
+
+    // Each link and the unlink is an event about its request (with the three requests' own
+    // request.created, eight in the workspace's queue); opening is about no request.
+    let events = drain_until(&app.settings, "workspace", 8).await;
+    let linked: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == kind::PROBLEM_LINKED)
+        .map(|e| e.request_id)
+        .collect();
+    assert_eq!(linked.len(), 4, "{events:?}");
+    assert!(linked.contains(&c.id));
+    let unlinked: Vec<ProblemEvent> = events
+        .iter()
+        .filter(|e| e.kind == kind::PROBLEM_UNLINKED)
+        .map(|e| e.payload().unwrap())
+        .collect();
+    assert_eq!(unlinked.len(), 1);
+    assert_eq!(unlinked[0].by, "network1");
+
+    app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
+}
+
+/// Billing staff get 404 for network's problem on every route, as for a guessed id; their list
+/// does not show it; a supervisor sees it.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_department_gets_404() {
+    let mut app = spawn_quiet("esc-problems-isolation").await;
+    departments(&app.store, &["network", "billing"]).await;
+    let network = app
+        .staff("network1", Role::DepartmentStaff, Some("network"), 1)
+        .await;
+    let billing = app
+        .staff("billing1", Role::DepartmentStaff, Some("billing"), 3)
+        .await;
+    let supervisor = app.staff("boss", Role::Supervisor, None, 1).await;
+    let p = open_problem(&app, &network).await;
+    let id = p["id"].as_str().unwrap();
+    let r = new_request(&app.store, "Нет связи", Lang::Ru).await;
+
+    for guessed in [id.to_owned(), uuid::Uuid::now_v7().to_string(), "x".into()] {
+        let base = format!("/api/v1/problems/{guessed}");
+        let calls = [
+            app.get(&base, Some(&billing)).await,
+            app.post(
+                &format!("{base}/requests"),
+                Some(&billing),
+                &json!({ "numbers": [r.number.0] }),
+            )
+            .await,
+            app.post(&format!("{base}/confirm"), Some(&billing), &json!({}))
+                .await,
+            app.post(&format!("{base}/dismiss"), Some(&billing), &json!({}))
+                .await,
+            app.post(
+                &format!("{base}/resolve"),
+                Some(&billing),
+                &json!({ "messages": { "ru": "Готово" } }),
+            )
+            .await,
+            app.http
+                .delete(app.url(&format!("{base}/requests/{}", r.number.0)))
+                .bearer_auth(&billing)
+                .send()
+                .await
+                .unwrap(),
+        ];
+        for res in calls {
+            let url = res.url().to_string();
+            let p = problem(res, 404).await;
+            assert_eq!(p["code"], "not_found", "{url}");
+        }
+    }
+    let listed: Vec<Value> = app
+        .get("/api/v1/problems?status=all", Some(&billing))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+    let listed: Vec<Value> = app
+        .get("/api/v1/problems?department=network", Some(&supervisor))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], id);
+    assert_eq!(
+        app.get(&format!("/api/v1/problems/{id}"), Some(&supervisor))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+
+    app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
+}
+
+/// Resolving needs a text for every language of a linked open request (422 naming
+/// `messages.kk`); then `problem.resolved` reaches the workspace's queue with the messages and a
+/// nil request id, the problem is resolved, and it cannot be resolved again (409).
+#[tokio::test(flavor = "multi_thread")]
+async fn resolve_publishes_the_messages() {
+    let mut app = spawn_quiet("esc-problems-resolve").await;
+    departments(&app.store, &["network"]).await;
+    let network = app
+        .staff("network1", Role::DepartmentStaff, Some("network"), 1)
+        .await;
+    let agent = app.staff("aigerim", Role::Agent, None, 1).await;
+    let p = open_problem(&app, &network).await;
+    let id = p["id"].as_str().unwrap();
+    let ru = new_request(&app.store, "Нет связи", Lang::Ru).await;
+    let kk = new_request(&app.store, "Байланыс жоқ", Lang::Kk).await;
+    let out = app
+        .post(
+            &format!("/api/v1/problems/{id}/requests"),
+            Some(&network),
+            &json!({ "numbers": [ru.number.0, kk.number.0] }),
+        )
+        .await;
+    assert_eq!(out.status().as_u16(), 200);
+    let resolve = format!("/api/v1/problems/{id}/resolve");
+
+    let forbidden = problem(
+        app.post(
+            &resolve,
+            Some(&agent),
+            &json!({ "messages": { "ru": "x" } }),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert_eq!(forbidden["code"], "forbidden");
+    let missing = problem(
+        app.post(
+            &resolve,
+            Some(&network),
+            &json!({ "messages": { "ru": "Связь восстановлена", "kk": "  " } }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&missing), ["messages.kk"], "{missing}");
+
+    let messages = json!({ "ru": "Связь восстановлена", "kk": "Байланыс қалпына келді" });
+    let done = app
+        .post(&resolve, Some(&network), &json!({ "messages": messages }))
+        .await;
+    assert_eq!(done.status().as_u16(), 200);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["status"], "resolved");
+    assert_eq!(done["resolved_by"], "network1");
+    let again = problem(
+        app.post(&resolve, Some(&network), &json!({ "messages": messages }))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(again["code"], "conflict");
+
+    // Two request.created, two problem.linked, then problem.resolved.
+    let events = drain_until(&app.settings, "workspace", 5).await;
+    let resolved: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == kind::PROBLEM_RESOLVED)
+        .collect();
+    assert_eq!(resolved.len(), 1, "resolved once, one event");
+    assert!(resolved[0].request_id.0.is_nil());
+    let payload: ProblemResolved = resolved[0].payload().unwrap();
+    assert_eq!(payload.problem_id.to_string(), id);
+    assert_eq!(
+        payload.messages.get(Lang::Kk),
+        Some("Байланыс қалпына келді")
+    );
+    assert_eq!(payload.messages.get(Lang::Ru), Some("Связь восстановлена"));
+    assert_eq!(payload.by, "network1");
+
+    app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
+}
