@@ -82,6 +82,16 @@ pub enum Op {
         key: String,
         limit: u64,
     },
+    /// Delete the key, whatever its type (a guard or a link that ends).
+    Del {
+        key: String,
+    },
+    /// One more outbox entry in the same change, after the commit's own event (a change that
+    /// says two things, such as a reroute that also flags the escalation).
+    Event {
+        kind: String,
+        json: String,
+    },
 }
 
 /// One change of a versioned document.
@@ -174,6 +184,7 @@ impl Store {
     /// marker) make a repeated commit a conflict or a duplicate, never a second write.
     pub async fn commit(&self, c: &Commit) -> Result<Outcome, StoreError> {
         let none = self.keys.none();
+        let outbox = self.keys.outbox();
         let mut inv = self.commit.prepare_invoke();
         inv.key(&c.doc_key)
             .key(c.history_key.as_deref().unwrap_or(&none))
@@ -204,6 +215,8 @@ impl Store {
                     ttl_secs,
                 } => ("setnx!", key, value.clone(), ttl_secs.to_string()),
                 Op::SCardBelow { key, limit } => ("scard<!", key, limit.to_string(), String::new()),
+                Op::Del { key } => ("del", key, String::new(), String::new()),
+                Op::Event { kind, json } => ("xadd", &outbox, kind.clone(), json.clone()),
             };
             inv.key(key);
             inv.arg(name).arg(a).arg(b);

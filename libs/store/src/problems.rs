@@ -4,7 +4,8 @@
 //! links live in two places kept in step by that commit: the set `problem:{id}:requests` (what the
 //! problem groups) and the string `problem:of:{request}` (the one problem a request belongs to).
 //! `problem:of` is the authority when deciding whether a request is free: it may point at a
-//! problem that is resolved or dismissed since, or be empty after an unlink; both mean "free".
+//! problem that is resolved or dismissed since, or be absent (never linked, or unlinked); both
+//! mean "free".
 
 use std::collections::HashSet;
 
@@ -433,11 +434,8 @@ impl Store {
                             key: k.problem_requests(problem_id),
                             member: request.to_string(),
                         },
-                        // Empty means free: the commit has no delete, and readers treat "" as none.
-                        Op::Set {
+                        Op::Del {
                             key: k.problem_of(request),
-                            value: String::new(),
-                            ttl_secs: 0,
                         },
                     ],
                 })
@@ -549,8 +547,7 @@ impl Link {
 impl Store {
     /// The operation that clears spike detection's `spike_open` guard of `p` if it points at `p`:
     /// joined to the commit that dismisses or resolves it, so the next spike of that key opens a
-    /// new candidate. The commit has no delete, so the guard is emptied with a one-second life;
-    /// until it expires a new spike of that key is retried (the consumer requeues it).
+    /// new candidate.
     pub async fn spike_guard_clear(&self, p: &Problem) -> Result<Option<Op>, StoreError> {
         let (Some(_), Some(category)) = (&p.spike, p.category) else {
             return Ok(None);
@@ -558,13 +555,7 @@ impl Store {
         let region = p.region.as_deref().unwrap_or("-");
         let key = self.keys().spike_open(category.as_str(), region);
         let held = self.get_string(&key).await?;
-        Ok(
-            (held.as_deref() == Some(p.id.to_string().as_str())).then_some(Op::Set {
-                key,
-                value: String::new(),
-                ttl_secs: 1,
-            }),
-        )
+        Ok((held.as_deref() == Some(p.id.to_string().as_str())).then_some(Op::Del { key }))
     }
 }
 

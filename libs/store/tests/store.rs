@@ -314,6 +314,74 @@ async fn failed_zrem_precondition_writes_nothing() {
     komek_testkit::cleanup(&settings).await;
 }
 
+/// `del` removes a key of any type and `xadd` appends a second event, both only when the whole
+/// change is applied (a reroute that also flags an escalation; a link or guard that ends).
+#[tokio::test]
+async fn del_and_a_second_event_ride_in_the_same_commit() {
+    let settings = komek_testkit::test_settings("store-del-xadd");
+    let store = connect(&settings).await;
+    let r = create(&store, 1).await;
+    let guard = format!("{}:test-guard", store.keys().prefix());
+    let set = format!("{}:test-set", store.keys().prefix());
+    let mut c = store.conn();
+    let _: () = redis::AsyncCommands::set(&mut c, &guard, "x")
+        .await
+        .unwrap();
+    let _: i64 = redis::AsyncCommands::sadd(&mut c, &set, "m").await.unwrap();
+    let second = Envelope::new(
+        kind::REQUEST_QUEUED,
+        r.id,
+        &serde_json::json!({}),
+        OffsetDateTime::now_utc(),
+    );
+    let ops = vec![
+        Op::Del { key: guard.clone() },
+        Op::Del { key: set.clone() },
+        Op::Event {
+            kind: second.kind.clone(),
+            json: serde_json::to_string(&second).unwrap(),
+        },
+    ];
+
+    // Refused (stale version): nothing deleted, no event.
+    let mut refused = text_change(&store, &r, 5, "stale");
+    refused.ops = ops.clone();
+    assert!(matches!(
+        store.commit(&refused).await.unwrap(),
+        Outcome::Conflict { .. }
+    ));
+    assert!(exists(&store, &guard).await && exists(&store, &set).await);
+    assert_eq!(store.outbox_len().await.unwrap(), 1);
+
+    let mut applied = text_change(&store, &r, 1, "applied");
+    applied.ops = ops;
+    assert!(matches!(
+        store.commit(&applied).await.unwrap(),
+        Outcome::Done { .. }
+    ));
+    assert!(!exists(&store, &guard).await && !exists(&store, &set).await);
+    // The creation's event, the change's own event, then the extra one, in that order.
+    let entries: redis::streams::StreamRangeReply =
+        redis::AsyncCommands::xrange_all(&mut c, store.keys().outbox())
+            .await
+            .unwrap();
+    let types: Vec<String> = entries
+        .ids
+        .iter()
+        .map(|e| e.get::<String>("type").unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            kind::REQUEST_CREATED,
+            kind::REQUEST_NOTE_ADDED,
+            kind::REQUEST_QUEUED
+        ]
+    );
+
+    komek_testkit::cleanup(&settings).await;
+}
+
 /// The same submission is stored twice with one Idempotency-Key (a client retry): the second gets
 /// `Replayed` with the first request's id, and only one request exists. The key used with another
 /// body fingerprint gets `KeyReused`, and still only one request exists.

@@ -130,7 +130,8 @@ pub async fn on_request_created(deps: Arc<Deps>, env: Envelope) -> Result<(), Ha
         }
         None => match open_candidate(store, &open_key).await.map_err(retry)? {
             Some(id) => id,
-            // A guard being cleared (its candidate just dismissed or resolved): try again.
+            // The guard's candidate was dismissed or resolved between our look and our commit:
+            // try again (the guard is gone or points at a closed problem).
             None => return Err(HandleError::Retry("spike guard changed under us".into())),
         },
     };

@@ -575,6 +575,9 @@ async fn resolve_linked(
                 key: keys.offers(),
                 member: r.id.to_string(),
             });
+            ops.push(Op::Del {
+                key: keys.offer(r.id),
+            });
             ops.extend(deadlines::clear_ops(&keys, r, &crate::ALL_DEADLINES));
             if let Some(o) = &r.owner {
                 ops.push(Op::SRem {

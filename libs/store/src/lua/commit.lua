@@ -7,7 +7,9 @@
 -- ARGV[1] expected version (0: must not exist)   ARGV[2] new json
 -- ARGV[3] history line ('' for none)   ARGV[4] event json ('' for none)   ARGV[5] event type
 -- ARGV[6] marker ttl in seconds ('0': no marker)   ARGV[7] number of index operations
--- then per operation three values: name, a, b
+-- then per operation three values: name, a, b. Operations: zadd, zrem, zrem! (must be there), sadd,
+-- srem, set, setnx! (must be absent), scard<! (set smaller than a; writes nothing), del, and xadd
+-- (one more outbox entry: a change that says two things, such as a reroute that also flags).
 -- Replies: {'ok', version} | {'conflict', current} | {'duplicate'} | {'precondition', index}
 
 local expected = tonumber(ARGV[1])
@@ -26,7 +28,7 @@ for i = 1, nops do
   local key = KEYS[4 + i]
   local a = ARGV[7 + (i - 1) * 3 + 2]
   if not (name == 'zadd' or name == 'zrem' or name == 'zrem!' or name == 'sadd' or name == 'srem'
-      or name == 'set' or name == 'setnx!' or name == 'scard<!') then
+      or name == 'set' or name == 'setnx!' or name == 'scard<!' or name == 'del' or name == 'xadd') then
     return redis.error_reply('unknown index operation ' .. name)
   end
   -- A write to a key of another type would fail half-way through the script, after earlier
@@ -34,8 +36,10 @@ for i = 1, nops do
   local want = 'string'
   if name == 'zadd' or name == 'zrem' or name == 'zrem!' then want = 'zset' end
   if name == 'sadd' or name == 'srem' or name == 'scard<!' then want = 'set' end
+  if name == 'xadd' then want = 'stream' end
   local has = redis.call('TYPE', key).ok
-  if has ~= 'none' and has ~= want then
+  -- DEL works on any type.
+  if name ~= 'del' and has ~= 'none' and has ~= want then
     return redis.error_reply('index key ' .. key .. ' is a ' .. has .. ', not a ' .. want)
   end
   if name == 'zrem!' and redis.call('ZSCORE', key, a) == false then
@@ -73,6 +77,11 @@ for i = 1, nops do
     redis.call('SADD', key, a)
   elseif name == 'srem' then
     redis.call('SREM', key, a)
+  elseif name == 'del' then
+    redis.call('DEL', key)
+  elseif name == 'xadd' then
+    -- A further event of the same change (a = type, b = envelope JSON).
+    redis.call('XADD', key, '*', 'type', a, 'event', b)
   elseif name == 'set' or name == 'setnx!' then
     if tonumber(b) > 0 then
       redis.call('SET', key, a, 'EX', tonumber(b))

@@ -508,6 +508,13 @@ pub async fn reject(
                 member,
                 score: ms(now),
             });
+            // The flag's own event rides in the same commit as the reroute.
+            let detail = Some(e.path.join(" -> "));
+            let flag = changed(kind::ESCALATION_FLAGGED, e, SYSTEM, detail, None, now);
+            ops.push(Op::Event {
+                kind: flag.kind.clone(),
+                json: serde_json::to_string(&flag).unwrap_or_default(),
+            });
         }
         let event = changed(
             kind::ESCALATION_REROUTED,
@@ -522,26 +529,9 @@ pub async fn reject(
     .await?;
     tracing::info!(escalation_id = %esc.id, to = %to, bounces = esc.bounces, "escalation rerouted");
     if flagged_now {
-        flag_notice(store, &esc, now).await;
+        tracing::warn!(escalation_id = %esc.id, path = %esc.path.join(" -> "), "escalation flagged: bounced between departments");
     }
     Ok(HttpResponse::Ok().json(esc))
-}
-
-/// `escalation.flagged`, appended right after the reroute's commit: the commit script carries one
-/// event. The flag itself (the document and `esc:flagged`) is in that commit, so the quality list
-/// is right even if this append fails; only the agent's history line would be missing, and that is
-/// logged.
-async fn flag_notice(store: &Store, esc: &Escalation, now: OffsetDateTime) {
-    let detail = Some(esc.path.join(" -> "));
-    let event = changed(kind::ESCALATION_FLAGGED, esc, SYSTEM, detail, None, now);
-    match store.enqueue_event(&event).await {
-        Ok(()) => {
-            tracing::warn!(escalation_id = %esc.id, path = %esc.path.join(" -> "), "escalation flagged: bounced between departments")
-        }
-        Err(e) => {
-            tracing::error!(escalation_id = %esc.id, error = %e, "escalation flagged, but its event could not be appended")
-        }
-    }
 }
 
 /// A department's load and deadline figures.
