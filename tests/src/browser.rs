@@ -91,6 +91,18 @@ pub async fn text_of(c: &fantoccini::Client, css: &str) -> String {
     wait_for(c, css).await.text().await.expect("text")
 }
 
+/// Signs `login` in on a staff page (the workspace's or the department page) and waits until the
+/// page shows them signed in.
+pub async fn sign_in(c: &fantoccini::Client, login: &str, password: &str) {
+    wait_for(c, "#login-view:not([hidden])").await;
+    type_into(c, "#login-login", login).await;
+    type_into(c, "#login-password", password).await;
+    click(c, "#login-submit").await;
+    wait_for(c, "#app-view:not([hidden])").await;
+    let who = text_of(c, "#whoami").await;
+    assert!(who.contains(login), "{who}");
+}
+
 /// Polls the page until the element at `css` has a text for which `check` holds; returns it.
 pub async fn wait_text(
     c: &fantoccini::Client,

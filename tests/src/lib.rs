@@ -3,9 +3,10 @@
 //! - [`Mesh`]: starts the four service processes (from `target/<profile>/`) against the machine's
 //!   Redis and RabbitMQ with a unique key prefix and queue names, waits until all are ready, and
 //!   kills them on drop. Their logs go to `target/e2e-logs/<prefix>/`.
-//! - Calls the journeys share: [`Mesh::login`], [`Mesh::take_next`], [`Mesh::resolve`],
-//!   [`Mesh::survey_url`], [`Mesh::wait_for_status`], and [`poll_json`] / [`wait_until_ok`] to
-//!   poll an HTTP answer until it is what the test waits for.
+//! - Calls the journeys share: [`Mesh::post_request`], [`Mesh::login`], [`Mesh::take_next`],
+//!   [`Mesh::escalate`], [`Mesh::resolve`], [`Mesh::survey_url`], [`Mesh::wait_for_status`],
+//!   [`Mesh::get_as`] / [`Mesh::post_as`] for any other call as a signed-in user, and
+//!   [`poll_json`] / [`wait_until_ok`] to poll an HTTP answer until it is what the test waits for.
 //! - [`bench`]: helpers both benchmark binaries share.
 //! - [`browser`]: Chromium through chromedriver for the page tests.
 //! - [`mail::Relay`]: a real SMTP relay (aiosmtpd) collecting the mail intake sends.
@@ -181,6 +182,55 @@ impl Mesh {
             .to_owned()
     }
 
+    /// `GET path` on `service` as `token`.
+    pub async fn get_as(
+        &self,
+        http: &reqwest::Client,
+        service: &str,
+        path: &str,
+        token: &str,
+    ) -> reqwest::Response {
+        http.get(self.url(service, path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST path` on `service` as `token` with the JSON `body`.
+    pub async fn post_as(
+        &self,
+        http: &reqwest::Client,
+        service: &str,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        http.post(self.url(service, path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts `body` to intake as the web form or a channel would; intake answers 201 with the
+    /// accepted request (its `id`, `number`, language, category, ...), which this returns.
+    pub async fn post_request(&self, http: &reqwest::Client, body: &Value) -> Value {
+        let r = http
+            .post(self.url("intake", "/api/v1/requests"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "intake accepts the request"
+        );
+        r.json().await.unwrap()
+    }
+
     /// Takes the next request of the agent queue as `token`, polling `queue/next` until the
     /// workspace has queued one (within [`WAIT`]); returns the taken request.
     pub async fn take_next(&self, http: &reqwest::Client, token: &str) -> Value {
@@ -194,6 +244,26 @@ impl Mesh {
             }
         })
         .await
+    }
+
+    /// Escalates request `id` as the agent `token` to `department` with `reason`; the workspace
+    /// answers 201. Returns the escalation's id.
+    pub async fn escalate(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        id: &str,
+        department: &str,
+        reason: &str,
+    ) -> String {
+        let path = format!("/api/v1/requests/{id}/escalations");
+        let body = json!({"department": department, "reason": reason});
+        let r = self.post_as(http, "workspace", &path, token, &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "request {id} is escalated");
+        r.json::<Value>().await.unwrap()["escalation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Resolves request `id` as `token` with `resolution`; the workspace answers 200.

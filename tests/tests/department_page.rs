@@ -3,21 +3,16 @@
 
 use fantoccini::Locator;
 use komek_e2e::browser::{
-    browser, check_assets, click, fits_the_screen, select_value, start_chromedriver, text_of,
+    self, browser, check_assets, click, fits_the_screen, select_value, start_chromedriver, text_of,
     type_into, wait_for, wait_gone, wait_text,
 };
 use komek_e2e::{Mesh, MeshOptions, poll_json};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// Department staff sign in with the demo seed's password.
 async fn sign_in(c: &fantoccini::Client, login: &str) {
-    wait_for(c, "#login-view:not([hidden])").await;
-    type_into(c, "#login-login", login).await;
-    type_into(c, "#login-password", "komek-dept").await;
-    click(c, "#login-submit").await;
-    wait_for(c, "#app-view:not([hidden])").await;
-    let who = text_of(c, "#whoami").await;
-    assert!(who.contains(login), "{who}");
+    browser::sign_in(c, login, "komek-dept").await;
 }
 
 async fn sign_out(c: &fantoccini::Client) {
@@ -27,14 +22,7 @@ async fn sign_out(c: &fantoccini::Client) {
 
 /// A request posted to intake: its id and number.
 async fn post_request(http: &reqwest::Client, mesh: &Mesh, body: Value) -> (String, String) {
-    let r = http
-        .post(mesh.url("intake", "/api/v1/requests"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: Value = r.json().await.unwrap();
+    let v = mesh.post_request(http, &body).await;
     (
         v["id"].as_str().unwrap().to_owned(),
         v["number"].as_str().unwrap().to_owned(),
@@ -53,18 +41,7 @@ async fn take_and_escalate(
 ) -> String {
     let taken = mesh.take_next(http, agent).await;
     assert_eq!(taken["id"], id);
-    let r = http
-        .post(mesh.url("workspace", &format!("/api/v1/requests/{id}/escalations")))
-        .bearer_auth(agent)
-        .json(&json!({"department": department, "reason": reason}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.json::<Value>().await.unwrap()["escalation_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    mesh.escalate(http, agent, id, department, reason).await
 }
 
 /// Whether the figures tab is shown (heads only).
@@ -72,15 +49,6 @@ async fn figures_tab_shown(c: &fantoccini::Client) -> bool {
     c.find(Locator::Css("#tab-figures:not([hidden])"))
         .await
         .is_ok()
-}
-
-async fn status_as(http: &reqwest::Client, mesh: &Mesh, token: &str, path: &str) -> StatusCode {
-    http.get(mesh.url("escalation", path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
 }
 
 /// Billing works escalations and a problem on the page; the head sees the figures; network never
@@ -210,16 +178,11 @@ async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium(
     wait_for(&c, &format!("{row1}[data-status='info_requested']")).await;
 
     // daniyar answers through the workspace; the queue's refresh shows it, with no reload.
-    let r = http
-        .post(mesh.url(
-            "workspace",
-            &format!("/api/v1/requests/{r1}/escalations/{e1}/info"),
-        ))
-        .bearer_auth(&daniyar)
-        .json(&json!({"text": "Второе списание было 3 марта"}))
-        .send()
-        .await
-        .unwrap();
+    let info = format!("/api/v1/requests/{r1}/escalations/{e1}/info");
+    let body = json!({"text": "Второе списание было 3 марта"});
+    let r = mesh
+        .post_as(&http, "workspace", &info, &daniyar, &body)
+        .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     wait_for(&c, &format!("{row1}[data-status='accepted']")).await;
     let same_page = c
@@ -339,11 +302,8 @@ async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium(
         format!("/api/v1/escalations/{e1}"),
         format!("/api/v1/escalations/{e1}/context"),
     ] {
-        assert_eq!(
-            status_as(&http, &mesh, &network1, &path).await,
-            StatusCode::NOT_FOUND,
-            "{path}"
-        );
+        let r = mesh.get_as(&http, "escalation", &path, &network1).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
     }
     let network_all = poll_json(
         &http,

@@ -56,18 +56,9 @@ async fn kazakh_request_from_intake_to_reopening_survey_in_one_trace() {
     assert_eq!(taken["owner"], "aigerim");
 
     // Escalated to billing.
-    let r = http
-        .post(mesh.url("workspace", &format!("/api/v1/requests/{id}/escalations")))
-        .bearer_auth(&agent)
-        .json(&json!({"department": "billing", "reason": "Екі рет есептен шығару"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let escalation_id = r.json::<Value>().await.unwrap()["escalation_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let escalation_id = mesh
+        .escalate(&http, &agent, &id, "billing", "Екі рет есептен шығару")
+        .await;
 
     // Billing staff see it in their own queue and answer.
     let billing = mesh.login(&http, "billing1", "komek-dept").await;
@@ -85,30 +76,23 @@ async fn kazakh_request_from_intake_to_reopening_survey_in_one_trace() {
     )
     .await;
     let network = mesh.login(&http, "network1", "komek-dept").await;
-    let r = http
-        .get(mesh.url(
-            "escalation",
-            &format!("/api/v1/escalations/{escalation_id}"),
-        ))
-        .bearer_auth(&network)
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/api/v1/escalations/{escalation_id}");
+    let r = mesh.get_as(&http, "escalation", &path, &network).await;
     assert_eq!(
         r.status(),
         StatusCode::NOT_FOUND,
         "another department must not see it"
     );
-    let r = http
-        .post(mesh.url(
+    let answer = json!({"text": "Қайталанған төлем қайтарылды: 2 990 теңге."});
+    let r = mesh
+        .post_as(
+            &http,
             "escalation",
-            &format!("/api/v1/escalations/{escalation_id}/answer"),
-        ))
-        .bearer_auth(&billing)
-        .json(&json!({"text": "Қайталанған төлем қайтарылды: 2 990 теңге."}))
-        .send()
-        .await
-        .unwrap();
+            &format!("{path}/answer"),
+            &billing,
+            &answer,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
 
     // The answer returns to the agent's request.

@@ -43,14 +43,8 @@ async fn presence(http: &reqwest::Client, mesh: &Mesh, token: &str, state: &str)
 }
 
 async fn post(http: &reqwest::Client, mesh: &Mesh, phone: &str, text: &str) -> (String, String) {
-    let r = http
-        .post(mesh.url("intake", "/api/v1/requests"))
-        .json(&json!({"channel": "web", "customer": {"msisdn": phone}, "text": text}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let v: Value = r.json().await.unwrap();
+    let body = json!({"channel": "web", "customer": {"msisdn": phone}, "text": text});
+    let v = mesh.post_request(http, &body).await;
     (
         v["id"].as_str().unwrap().to_owned(),
         v["priority"].as_str().unwrap().to_owned(),

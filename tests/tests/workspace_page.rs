@@ -3,35 +3,18 @@
 
 use fantoccini::Locator;
 use komek_e2e::browser::{
-    browser, check_assets, click, fits_the_screen, start_chromedriver, text_of, type_into,
+    self, browser, check_assets, click, fits_the_screen, start_chromedriver, text_of, type_into,
     wait_for, wait_text,
 };
 use komek_e2e::{Mesh, MeshOptions, WAIT, poll_json};
 use komek_testkit::eventually;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
+/// Signs in and waits until the page's live connection is up, before the test makes anything
+/// happen.
 async fn sign_in(c: &fantoccini::Client, login: &str, password: &str) {
-    wait_for(c, "#login-view:not([hidden])").await;
-    type_into(c, "#login-login", login).await;
-    type_into(c, "#login-password", password).await;
-    click(c, "#login-submit").await;
-    wait_for(c, "#app-view:not([hidden])").await;
-    let who = text_of(c, "#whoami").await;
-    assert!(who.contains(login), "{who}");
-    // The live connection is up before the test makes anything happen.
+    browser::sign_in(c, login, password).await;
     wait_for(c, "#live-status[data-state='open']").await;
-}
-
-async fn post_request(http: &reqwest::Client, mesh: &Mesh, body: Value) -> Value {
-    let r = http
-        .post(mesh.url("intake", "/api/v1/requests"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.json().await.unwrap()
 }
 
 /// An agent works a Kazakh request on the page from offer to resolution; a supervisor sees the
@@ -59,10 +42,9 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
     check_assets(&http, &mesh, "workspace").await;
 
     // daniyar holds a Russian request, taken through the API while nobody is online.
-    let d_req = post_request(
+    let d_req = mesh.post_request(
         &http,
-        &mesh,
-        json!({"channel": "call_center", "customer": {"msisdn": "+77015550102", "name": "Ольга"},
+        &json!({"channel": "call_center", "customer": {"msisdn": "+77015550102", "name": "Ольга"},
                "text": "Не понимаю списание с баланса за прошлый месяц"}),
     )
     .await;
@@ -91,13 +73,13 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
 
     // A Kazakh request from the demo customer (config/demo-customers.csv) arrives; its offer is
     // pushed to her page.
-    let k_req = post_request(
-        &http,
-        &mesh,
-        json!({"channel": "web", "customer": {"msisdn": "+77011234567", "name": "Асқар"},
+    let k_req = mesh
+        .post_request(
+            &http,
+            &json!({"channel": "web", "customer": {"msisdn": "+77011234567", "name": "Асқар"},
                "text": "Мобильді интернет жұмыс істемейді, көмектесіңізші"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(k_req["language"], "kk");
     let (k_id, k_number) = (
         k_req["id"].as_str().unwrap().to_owned(),
@@ -198,10 +180,9 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
     // She signs out (and goes offline); another request waits in a queue.
     click(&c, "#signout").await;
     wait_for(&c, "#login-view:not([hidden])").await;
-    post_request(
+    mesh.post_request(
         &http,
-        &mesh,
-        json!({"channel": "email", "customer": {"email": "john@example.com", "name": "John"},
+        &json!({"channel": "email", "customer": {"email": "john@example.com", "name": "John"},
                "text": "Roaming does not work in Turkey, please help"}),
     )
     .await;

@@ -337,6 +337,29 @@ impl Escalation {
         Ok(())
     }
 
+    /// The request was resolved elsewhere (a problem record's resolution speaks for every linked
+    /// request, escalated ones too): the escalation ends as resolved, with a step `closed` saying
+    /// why, so it leaves the department's queue and its deadline stops.
+    pub fn close_resolved(
+        &mut self,
+        by: &str,
+        detail: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), EscalationError> {
+        if !self.is_active() {
+            return Err(self.refuse("closed"));
+        }
+        self.status = EscalationStatus::Answered;
+        self.answer = Some(detail.to_owned());
+        self.outcome = Some(AnswerOutcome::Resolved);
+        self.answered_by = Some(by.to_owned());
+        self.answered_at = Some(now);
+        self.due_at = None;
+        self.paused_at = None;
+        self.step(by, "closed", Some(detail.to_owned()), now);
+        Ok(())
+    }
+
     /// Rejected as the wrong department: it moves, open, to the first line of `to` with a fresh
     /// deadline. Returns `true` when this bounce made it exceed `max_bounces` (flagged now).
     pub fn reject(
@@ -509,6 +532,24 @@ mod tests {
         e.answer("billing3", "done", AnswerOutcome::Decision, t0)
             .unwrap();
         assert_eq!(e.breach(Some(t0), t0), None);
+    }
+
+    #[test]
+    fn a_resolution_elsewhere_closes_an_active_escalation_once() {
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let mut e = esc();
+        e.accept("billing1", t0).unwrap();
+        e.close_resolved("network1", "P-000001: fixed", t0).unwrap();
+        assert_eq!(
+            (e.status, e.outcome, e.due_at),
+            (
+                EscalationStatus::Answered,
+                Some(AnswerOutcome::Resolved),
+                None
+            )
+        );
+        assert_eq!(e.steps.last().map(|s| s.action.as_str()), Some("closed"));
+        assert!(e.close_resolved("network1", "again", t0).is_err());
     }
 
     #[test]

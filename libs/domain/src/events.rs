@@ -99,6 +99,8 @@ pub const SUBSCRIPTIONS: &[(&str, &[&str])] = &[
             kind::ESCALATION_INFO_GIVEN,
             // Spike detection counts new requests.
             kind::REQUEST_CREATED,
+            // A problem's resolution may end a request that is still escalated.
+            kind::REQUEST_RESOLVED,
         ],
     ),
     ("survey", &[kind::REQUEST_RESOLVED]),
@@ -264,6 +266,10 @@ pub struct RequestResolved {
     pub language: Lang,
     pub resolution: String,
     pub agent: String,
+    /// The department escalation the request was waiting for, when a problem's resolution ended
+    /// it while escalated: the escalation service closes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_id: Option<Uuid>,
 }
 
 /// A message from the customer for their open request.

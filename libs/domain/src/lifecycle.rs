@@ -9,6 +9,8 @@
 //!                                                          resolved -> reopened
 //! reopened -> in_progress | escalated | queued
 //! assigned -> queued (handed back)
+//! queued | assigned | in_progress | waiting_customer | escalated | reopened -> resolved
+//!     (only by a problem record's resolution: see [`Status::resolvable_by_problem`])
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -70,6 +72,17 @@ impl Status {
                 | (Assigned | InProgress | WaitingCustomer | Reopened, Resolved)
                 | (Resolved, Closed | Reopened)
                 | (Reopened, Queued)
+        )
+    }
+
+    /// Whether a problem record's resolution may end a request in this state. It speaks for the
+    /// agent and the department at once, so it also ends requests still waiting in the queue or
+    /// at a department, which an agent's resolve may not.
+    pub fn resolvable_by_problem(self) -> bool {
+        use Status::*;
+        matches!(
+            self,
+            Queued | Assigned | InProgress | WaitingCustomer | Escalated | Reopened
         )
     }
 

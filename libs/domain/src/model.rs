@@ -623,15 +623,7 @@ impl Request {
         now: OffsetDateTime,
     ) -> Result<Change, TransitionError> {
         let from = self.status;
-        if !matches!(
-            from,
-            Status::Queued
-                | Status::Assigned
-                | Status::InProgress
-                | Status::WaitingCustomer
-                | Status::Escalated
-                | Status::Reopened
-        ) {
+        if !from.resolvable_by_problem() {
             return Err(TransitionError {
                 from,
                 to: Status::Resolved,

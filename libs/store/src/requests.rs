@@ -52,6 +52,20 @@ pub enum UpdateError<E> {
     Store(#[from] StoreError),
 }
 
+impl<E> UpdateError<E> {
+    /// The same failure, with a rejection turned into another type by `f`.
+    pub fn map_rejected<F>(self, f: impl FnOnce(E) -> F) -> UpdateError<F> {
+        match self {
+            UpdateError::NotFound => UpdateError::NotFound,
+            UpdateError::Rejected(e) => UpdateError::Rejected(f(e)),
+            UpdateError::Duplicate => UpdateError::Duplicate,
+            UpdateError::Contended => UpdateError::Contended,
+            UpdateError::Precondition(i) => UpdateError::Precondition(i),
+            UpdateError::Store(e) => UpdateError::Store(e),
+        }
+    }
+}
+
 fn to_json<T: Serialize>(t: &T) -> String {
     // Our own types always serialise; an empty string would fail loudly on read.
     serde_json::to_string(t).unwrap_or_default()

@@ -174,9 +174,20 @@ impl ResponseError for ApiError {
 
 impl From<komek_store::requests::UpdateError<ApiError>> for ApiError {
     fn from(e: komek_store::requests::UpdateError<ApiError>) -> Self {
+        ApiError::from_update(e, "request")
+    }
+}
+
+impl ApiError {
+    /// A failed versioned write of a `what` (`request`, `problem`, ...): 404 naming it when the
+    /// document is gone, the rejection as it is, 409 for a repeat or a write that kept losing.
+    pub fn from_update(
+        e: komek_store::requests::UpdateError<ApiError>,
+        what: &'static str,
+    ) -> Self {
         use komek_store::requests::UpdateError as U;
         match e {
-            U::NotFound => ApiError::NotFound("request"),
+            U::NotFound => ApiError::NotFound(what),
             U::Rejected(e) => e,
             U::Duplicate | U::Precondition(_) => ApiError::Conflict("this was already done".into()),
             U::Contended => ApiError::Conflict("it changed while we were saving; try again".into()),

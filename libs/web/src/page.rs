@@ -2,8 +2,16 @@
 //! binary and served at `/`, `/app.js` and `/app.css` with one strict Content-Security-Policy.
 //! The page talks only to its own service (and, for the workspace, its live WebSocket), so the
 //! policy allows nothing but this origin.
+//!
+//! What the staff pages share lives here once (`libs/web/assets/`): the shell every page's markup
+//! goes into ([`SHELL`]: head, top bar, flash, sign-in form), and the script and stylesheet
+//! served at `/staff.js` and `/staff.css` and loaded before the page's own ([`SHARED_SCRIPT`]:
+//! strings, sign-in and session, the API helper with problem+json errors, element and format
+//! helpers; [`SHARED_STYLES`]: the base layout).
 
+use actix_web::body::MessageBody;
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
 /// Scripts, styles and everything else from this origin only; no inline code; the API and the
@@ -12,8 +20,21 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
                        font-src 'self'; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; \
                        frame-ancestors 'none'";
 
+/// The document every staff page is served in; the page's `index.html` takes the place of [`SLOT`].
+pub const SHELL: &str = include_str!("../assets/staff.html");
+/// Where in [`SHELL`] the page's own markup goes.
+pub const SLOT: &str = "<!--page-->";
+/// Served at `/staff.js`, before the page's `/app.js`.
+pub const SHARED_SCRIPT: &str = include_str!("../assets/staff.js");
+/// Served at `/staff.css`, before the page's `/app.css`.
+pub const SHARED_STYLES: &str = include_str!("../assets/staff.css");
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
 /// One embedded file with the page's security headers.
-pub fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+pub fn asset(content_type: &'static str, body: impl MessageBody + 'static) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
@@ -25,7 +46,8 @@ pub fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-/// A page's three files (`include_str!` of the service's `web/` folder).
+/// A page's three files (`include_str!` of the service's `web/` folder); `index` is the page's own
+/// markup, served inside [`SHELL`].
 #[derive(Debug, Clone, Copy)]
 pub struct SinglePage {
     pub index: &'static str,
@@ -34,37 +56,54 @@ pub struct SinglePage {
 }
 
 impl SinglePage {
-    /// Mounts `GET /`, `GET /app.js` and `GET /app.css`.
-    pub fn configure(self, cfg: &mut web::ServiceConfig) {
-        cfg.route(
-            "/",
-            web::get().to(move || async move { asset("text/html; charset=utf-8", self.index) }),
-        )
-        .route(
-            "/app.js",
-            web::get()
-                .to(move || async move { asset("text/javascript; charset=utf-8", self.script) }),
-        )
-        .route(
-            "/app.css",
-            web::get().to(move || async move { asset("text/css; charset=utf-8", self.styles) }),
-        );
+    /// The document served at `/`: [`SHELL`] with the page's markup in its [`SLOT`].
+    pub fn html(&self) -> String {
+        SHELL.replacen(SLOT, self.index, 1)
     }
 
-    /// What in the files would break the policy or insert text as HTML; empty when nothing.
-    /// Each service's unit tests assert it on its own page.
+    /// Mounts `GET /`, `GET /app.js`, `GET /app.css`, `GET /staff.js` and `GET /staff.css`.
+    pub fn configure(self, cfg: &mut web::ServiceConfig) {
+        let html = Bytes::from(self.html());
+        let file = |content_type: &'static str, body: &'static str| {
+            web::get().to(move || async move { asset(content_type, body) })
+        };
+        cfg.route(
+            "/",
+            web::get().to(move || {
+                let html = html.clone();
+                async move { asset(HTML, html) }
+            }),
+        )
+        .route("/app.js", file(JS, self.script))
+        .route("/app.css", file(CSS, self.styles))
+        .route("/staff.js", file(JS, SHARED_SCRIPT))
+        .route("/staff.css", file(CSS, SHARED_STYLES));
+    }
+
+    /// What in the files (the page's and the shared ones) would break the policy or insert text
+    /// as HTML; empty when nothing. Each service's unit tests assert it on its own page.
     pub fn violations(&self) -> Vec<String> {
         let mut found = Vec::new();
-        for (name, text) in [
-            ("index.html", self.index),
-            ("app.js", self.script),
+        let html = self.html();
+        let scripts = [("app.js", self.script), ("staff.js", SHARED_SCRIPT)];
+        let files = [
+            ("index.html", html.as_str()),
             ("app.css", self.styles),
-        ] {
+            ("staff.css", SHARED_STYLES),
+        ];
+        for (name, text) in files.iter().chain(&scripts) {
             for external in ["http://", "https://", "@import"] {
                 if text.contains(external) {
                     found.push(format!("{name} loads from elsewhere ({external})"));
                 }
             }
+        }
+        let order = |needle: &str| html.find(needle).unwrap_or(usize::MAX);
+        if order("/staff.js") > order("/app.js") || order("/staff.css") > order("/app.css") {
+            found.push("index.html does not load the shared files before its own".to_owned());
+        }
+        if self.index.contains("<html") || self.index.contains("<head") {
+            found.push("index.html is a whole document, not the page's markup".to_owned());
         }
         let inline = [
             " style=",
@@ -77,8 +116,8 @@ impl SinglePage {
             " onerror=",
         ];
         // Only `<script src=...>`: an inline script would need 'unsafe-inline'.
-        let inline_script = self.index.match_indices("<script").any(|(at, _)| {
-            !self.index[at..]
+        let inline_script = html.match_indices("<script").any(|(at, _)| {
+            !html[at..]
                 .split('>')
                 .next()
                 .is_some_and(|tag| tag.contains(" src="))
@@ -87,7 +126,7 @@ impl SinglePage {
             found.push("index.html has an inline script".to_owned());
         }
         for needle in inline {
-            if self.index.contains(needle) {
+            if html.contains(needle) {
                 found.push(format!("index.html has inline {needle}"));
             }
         }
@@ -99,8 +138,10 @@ impl SinglePage {
             "eval(",
             "new Function",
         ] {
-            if self.script.contains(sink) {
-                found.push(format!("app.js uses {sink}"));
+            for (name, text) in scripts {
+                if text.contains(sink) {
+                    found.push(format!("{name} uses {sink}"));
+                }
             }
         }
         found
@@ -114,7 +155,7 @@ mod tests {
     use super::*;
 
     const PAGE: SinglePage = SinglePage {
-        index: "<!doctype html><script src=\"/app.js\" defer></script>",
+        index: "<section id=\"app-view\" hidden></section>",
         script: "document.body.textContent = 'x';",
         styles: "@media (max-width: 1px) {}",
     };
@@ -122,10 +163,13 @@ mod tests {
     #[actix_web::test]
     async fn the_files_have_their_types_and_a_strict_policy() {
         let app = web_test::init_service(App::new().configure(|c| PAGE.configure(c))).await;
+        let html = PAGE.html();
         for (path, ty, body) in [
-            ("/", "text/html", PAGE.index),
+            ("/", "text/html", html.as_str()),
             ("/app.js", "text/javascript", PAGE.script),
             ("/app.css", "text/css", PAGE.styles),
+            ("/staff.js", "text/javascript", SHARED_SCRIPT),
+            ("/staff.css", "text/css", SHARED_STYLES),
         ] {
             let res =
                 web_test::call_service(&app, web_test::TestRequest::get().uri(path).to_request())
@@ -148,15 +192,41 @@ mod tests {
     }
 
     #[test]
+    fn the_page_goes_into_the_shell_after_the_shared_files() {
+        let html = PAGE.html();
+        assert!(html.starts_with("<!doctype html>"), "{html}");
+        assert!(html.contains(PAGE.index) && !html.contains(SLOT), "{html}");
+        let at = |needle: &str| html.find(needle).unwrap();
+        assert!(at("/staff.css") < at("/app.css") && at("/staff.js") < at("/app.js"));
+        assert!(at("id=\"login-view\"") < at(PAGE.index));
+        for id in [
+            "lang-select",
+            "whoami",
+            "signout",
+            "flash",
+            "login-form",
+            "login-error",
+        ] {
+            assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+    }
+
+    #[test]
     fn violations_are_named() {
         assert!(PAGE.violations().is_empty(), "{:?}", PAGE.violations());
         let bad = SinglePage {
-            index: "<script>alert(1)</script><p style=\"x\"></p>",
+            index: "<html><script>alert(1)</script><p style=\"x\"></p>",
             script: "node.innerHTML = s; fetch('https://elsewhere')",
             styles: "",
         };
         let found = bad.violations();
-        for needle in ["inline script", "inline  style=", "innerHTML", "https://"] {
+        for needle in [
+            "inline script",
+            "inline  style=",
+            "innerHTML",
+            "https://",
+            "whole document",
+        ] {
             assert!(
                 found.iter().any(|f| f.contains(needle)),
                 "{needle}: {found:?}"

@@ -1,7 +1,7 @@
 //! Test support for the services' API tests (feature `testing`, dev-dependencies only): a service
-//! spawned in-process on port 0 with its app factory ([`spawn`], [`TestApp`]), the problem+json
-//! assertions ([`problem`], [`fields`]), and a request put straight into the store as intake or the
-//! workspace would have stored it ([`stored_request`]).
+//! spawned in-process on port 0 with its app factory ([`spawn`], [`TestApp`]), the answer checks
+//! ([`problem`] and [`fields`] for problem+json, [`ok_json`] for a success), and a request put
+//! straight into the store as intake or the workspace would have stored it ([`stored_request`]).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
@@ -97,20 +97,22 @@ impl TestApp {
 
     /// `GET path`, with a bearer token if given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.http.get(self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap()
+        send(self.http.get(self.url(path)), token).await
     }
 
     /// `POST path` with a JSON body, with a bearer token if given.
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
-        let mut req = self.http.post(self.url(path)).json(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        req.send().await.unwrap()
+        send(self.http.post(self.url(path)).json(body), token).await
+    }
+
+    /// `PUT path` with a JSON body, with a bearer token if given.
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        send(self.http.put(self.url(path)).json(body), token).await
+    }
+
+    /// `DELETE path`, with a bearer token if given.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        send(self.http.delete(self.url(path)), token).await
     }
 
     /// Stops the service and waits until its runtime (relay, consumer) is gone.
@@ -125,6 +127,20 @@ impl TestApp {
                 .unwrap();
         }
     }
+}
+
+/// Sends `req`, with a bearer token if given.
+async fn send(mut req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::Response {
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap()
+}
+
+/// Checks a successful answer's status and returns its JSON body.
+pub async fn ok_json(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "unexpected status");
+    resp.json().await.unwrap()
 }
 
 /// Tells the service to stop without waiting (a destructor cannot await the thread); a test that
@@ -306,6 +322,7 @@ pub async fn stored_request(
                 language,
                 resolution,
                 agent: agent.clone(),
+                escalation_id: None,
             };
             (agent, "resolved", kind::REQUEST_RESOLVED, json(payload))
         }

@@ -1,12 +1,13 @@
 //! Events the escalation service applies: `request.escalated` opens an escalation (once), with
 //! the deadline of its department; `escalation.info_given` (the agent answered the department's
-//! question) resumes it and moves its deadline by the time spent waiting.
+//! question) resumes it and moves its deadline by the time spent waiting; `request.resolved` with
+//! an escalation id (a problem's resolution ended an escalated request) closes that escalation.
 
 use std::sync::Arc;
 
 use komek_bus::HandleError;
 use komek_domain::escalation::Escalation;
-use komek_domain::events::{Envelope, EscalationChanged, RequestEscalated, kind};
+use komek_domain::events::{Envelope, EscalationChanged, RequestEscalated, RequestResolved, kind};
 use komek_store::requests::UpdateError;
 use komek_store::{Op, Outcome};
 
@@ -17,6 +18,7 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
         kind::REQUEST_CREATED => crate::spikes::on_request_created(deps, env).await,
         kind::REQUEST_ESCALATED => opened(&deps, env).await,
         kind::ESCALATION_INFO_GIVEN => info_given(&deps, env).await,
+        kind::REQUEST_RESOLVED => resolved_elsewhere(&deps, env).await,
         other => Err(HandleError::Reject(format!(
             "escalation does not handle {other}"
         ))),
@@ -140,6 +142,47 @@ async fn info_given(deps: &Deps, env: Envelope) -> Result<(), HandleError> {
             "no escalation {}",
             p.escalation_id
         ))),
+        Err(e) => Err(retry(e)),
+    }
+}
+
+/// A problem's resolution ended a request that was still escalated: the escalation closes as
+/// resolved, leaves the department's queue and stops its deadline. No event: the workspace already
+/// resolved the request, and the department sees the `closed` step.
+async fn resolved_elsewhere(deps: &Deps, env: Envelope) -> Result<(), HandleError> {
+    let store = &deps.store;
+    let p: RequestResolved = env
+        .payload()
+        .map_err(|e| HandleError::Reject(e.to_string()))?;
+    let Some(escalation_id) = p.escalation_id else {
+        return Ok(());
+    };
+    let keys = store.keys().clone();
+    let at = env.occurred_at;
+    let result = store
+        .update_doc_marked(
+            &keys.escalation(escalation_id),
+            Some(keys.handled("escalation", env.id)),
+            |e: &mut Escalation| {
+                let before = deadlines::member(e);
+                e.close_resolved(&p.agent, &p.resolution, at)?;
+                let mut ops = crate::routes::escalations::answered_ops(&keys, e, at);
+                ops.extend(deadlines::sync_ops(&keys, Some(&before), e));
+                Ok::<_, komek_domain::escalation::EscalationError>((None, ops))
+            },
+        )
+        .await;
+    match result {
+        Ok(esc) => {
+            tracing::info!(escalation_id = %esc.id, department = %esc.department, "escalation closed: its request was resolved by a problem");
+            Ok(())
+        }
+        // Already answered (the department was quicker), or a redelivery.
+        Err(UpdateError::Duplicate | UpdateError::Rejected(_)) => Ok(()),
+        Err(UpdateError::NotFound) => {
+            tracing::warn!(%escalation_id, "a resolved request names an escalation that does not exist");
+            Ok(())
+        }
         Err(e) => Err(retry(e)),
     }
 }

@@ -72,7 +72,8 @@ pub fn parse_member(m: &str) -> Option<(uuid::Uuid, u32)> {
     Some((id.parse().ok()?, n.parse().ok()?))
 }
 
-fn ms(t: OffsetDateTime) -> i64 {
+/// Milliseconds since the epoch: the score of the time-ordered sets.
+pub fn ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 

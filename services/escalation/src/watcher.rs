@@ -13,19 +13,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use komek_domain::escalation::Escalation;
-use komek_domain::events::{EscalationChanged, kind};
+use komek_domain::events::kind;
 use komek_store::requests::UpdateError;
 use komek_store::{Op, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::{Deps, deadlines};
-
-const ACTOR: &str = "system:escalation";
-
-fn ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
+use crate::Deps;
+use crate::deadlines::{self, ms};
+use crate::routes::escalations::{SYSTEM, changed};
 
 /// Runs until `shutdown` turns true.
 pub async fn run(deps: Arc<Deps>, mut shutdown: watch::Receiver<bool>) {
@@ -103,23 +99,8 @@ pub async fn fire(deps: &Deps, member: &str, now: OffsetDateTime) -> Result<(), 
                 member: e.id.to_string(),
                 score: ms(now),
             });
-            let payload = EscalationChanged {
-                escalation_id: e.id,
-                number: e.number.clone(),
-                department: e.department.clone(),
-                by: ACTOR.to_owned(),
-                detail: Some(format!("{} -> {}", before.as_str(), tier.as_str())),
-                from_department: None,
-                tier: Some(tier),
-                due: e.due_at,
-            };
-            let event = komek_bus::journey_event(
-                kind::ESCALATION_BREACHED,
-                e.request_id,
-                e.trace.as_deref(),
-                &payload,
-                now,
-            );
+            let detail = Some(format!("{} -> {}", before.as_str(), tier.as_str()));
+            let event = changed(kind::ESCALATION_BREACHED, e, SYSTEM, detail, None, now);
             Ok((Some(event), ops))
         })
         .await;

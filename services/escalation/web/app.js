@@ -1,107 +1,129 @@
 // Komek department page: department staff work the escalations and problems of their department;
-// heads also see its figures. Plain JavaScript, no build step, no external assets. Everything that
-// comes from the server is put on the page as text (textContent), never as HTML.
+// heads also see its figures. Plain JavaScript, no build step, no external assets; the staff pages'
+// shared helpers come from /staff.js (libs/web/assets/staff.js). Everything that comes from the
+// server is put on the page as text (textContent), never as HTML.
 'use strict';
 
 (() => {
+  const {
+    LANGS, CATEGORIES, $, t, label, el, setText, listOrNone, fillSelect, fillCodes, fmtTime, fmtTenge, fmtSpan,
+    secondsUntil, snippet, flash, api, showError, busy, saveSession, restoreSession, showSignedIn, signedOut,
+  } = Staff;
+
   // ---------------------------------------------------------------------------------------------
-  // Interface strings. English is complete; Kazakh and Russian label the page (a missing key
-  // falls back to English).
+  // Interface strings of this page (the shared ones are in /staff.js): each key with its
+  // translations; a missing one falls back to English.
   // ---------------------------------------------------------------------------------------------
   const I18N = {
-    en: {
-      app_subtitle: 'departments', lang_label: 'Language',
-      signin_title: 'Sign in', login: 'Login', password: 'Password', signin: 'Sign in', signout: 'Sign out',
-      signin_failed: 'Wrong login or password', staff_only: 'This page is for department staff',
-      session_expired: 'Your session has ended; please sign in again',
-      err_network: 'The server cannot be reached', err_generic: 'Error: {msg}',
-      tab_queue: 'Escalations', tab_problems: 'Problems', tab_figures: 'Figures',
-      queue: 'Queue', filter_mine: 'Mine only', filter_answered: 'Answered', refresh: 'Refresh',
-      updated_at: 'Updated {t}; refreshed every 15 s', queue_empty: 'Nothing here.',
-      col_request: 'Request', col_due: 'Deadline', col_tier: 'Tier', col_status: 'Status', col_assignee: 'Assignee',
-      open: 'Open', close: 'Close', escalation: 'Escalation', agent: 'Agent', reason: 'Reason', path: 'Path',
-      answer: 'Answer', accept: 'Accept', ask_agent: 'Ask the agent', question: 'Question',
-      send_question: 'Send the question', answer_text: 'Answer for the agent', outcome: 'Outcome',
-      outcome_resolved: 'Resolved', outcome_decision: 'Decision for the customer', send_answer: 'Send the answer',
-      reject: 'Wrong department', belongs_to: 'It belongs to', send_reject: 'Send to that department',
-      conversation: 'Conversation', notes: "Agents' notes", customer: 'Customer', steps: 'Steps',
-      history: 'Request history', when: 'When', who: 'Who', what: 'What', detail: 'Detail',
-      customer_degraded: "Billing/CRM is unavailable; showing Komek's own data",
-      name: 'Name', phone: 'Phone', email: 'Email', segment: 'Segment', region: 'Region', tariff: 'Tariff',
-      balance: 'Balance', services: 'Services', charges: 'Recent charges', other_requests: "The customer's requests",
-      none: 'None', left: '{t} left', overdue_by: 'overdue by {t}', paused: 'paused: waiting for the agent',
-      no_deadline: 'no deadline', answered_at: 'answered {t}', nobody: '—',
-      tier_first_line: 'first line', tier_second_line: 'second line', tier_head: 'head',
-      est_open: 'Open', est_accepted: 'Accepted', est_info_requested: 'Waiting for the agent', est_answered: 'Answered',
-      out_resolved: 'resolved', out_decision: 'decision',
-      step_opened: 'Opened', step_accepted: 'Accepted', step_info_requested: 'Asked the agent',
-      step_info_given: 'The agent answered', step_answered: 'Answered', step_rerouted: 'Sent to another department',
-      step_breached: 'Deadline breached', step_flagged: 'Flagged: bounced between departments',
-      kind_acknowledgment: 'Acknowledgment', kind_customer: 'Customer', kind_reply: 'Agent', kind_resolution: 'Resolution',
-      accepted_done: 'You took {number}', asked_done: 'The question went to the agent',
-      answered_done: 'The answer went to the agent', rejected_done: '{number} went to {department}',
-      empty_text: 'Please write the text', choose_department: 'Choose the department',
-      problems: 'Problems', st_all_active: 'Open and candidates', problems_empty: 'No problems.',
-      pst_candidate: 'Candidate', pst_open: 'Open', pst_resolved: 'Resolved', pst_dismissed: 'Dismissed', pst_all: 'All',
-      new_problem: 'New problem', title: 'Title', description: 'Description', category: 'Category',
-      department: 'Department', create: 'Create', linked: 'Linked requests', spike: 'Spike',
-      resolution: 'Resolution', confirm: 'Confirm for my department', dismiss: 'Dismiss',
-      link_numbers: 'Link requests by number (separated by spaces, commas or lines)', link: 'Link',
-      resolve_problem: 'Resolve: the message each customer gets', resolve: 'Resolve the problem',
-      created_done: '{number} created', linked_done: 'Linked: {n} (already linked: {already})',
-      refused_one: '{number} stays with {problem}', resolved_done: '{number} resolved',
-      confirmed_done: '{number} confirmed', dismissed_done: '{number} dismissed',
-      more_requests: 'More are linked than shown (the first 200).', no_numbers: 'Write at least one request number',
-      spike_text: '{count} in {minutes} min (usual {mean})', any: '—',
-      cat_billing: 'Billing', cat_network: 'Network quality', cat_internet: 'Mobile internet', cat_roaming: 'Roaming',
-      cat_tariff: 'Tariff', cat_sim_card: 'SIM card', cat_other: 'Other',
-      figures: 'Department figures',
-      fig_active: 'Active escalations', fig_overdue: 'Overdue now', fig_breached_total: 'Deadlines breached (all time)',
-      fig_answered_7d: 'Answered in 7 days', fig_answered_30d: 'Answered in 30 days',
-      fig_median_answer_minutes: 'Median time to answer (min, 30 days)',
-      fig_p90_answer_minutes: '90th percentile time to answer (min, 30 days)',
-      fig_answered_within_deadline: 'Answered within the deadline (30 days)',
-      fig_bounced: 'Flagged for bouncing', fig_by_status: 'Active by status', fig_by_tier: 'Active by tier',
-    },
-    ru: {
-      app_subtitle: 'отделы', lang_label: 'Язык', signin_title: 'Вход', login: 'Логин', password: 'Пароль',
-      signin: 'Войти', signout: 'Выйти', signin_failed: 'Неверный логин или пароль',
-      tab_queue: 'Эскалации', tab_problems: 'Проблемы', tab_figures: 'Показатели',
-      queue: 'Очередь', filter_mine: 'Только мои', filter_answered: 'Отвеченные', refresh: 'Обновить',
-      col_request: 'Обращение', col_due: 'Срок', col_tier: 'Линия', col_status: 'Статус', col_assignee: 'Исполнитель',
-      open: 'Открыть', close: 'Закрыть', escalation: 'Эскалация', agent: 'Оператор', reason: 'Причина', path: 'Маршрут',
-      answer: 'Ответ', accept: 'Принять', ask_agent: 'Спросить оператора', question: 'Вопрос',
-      send_question: 'Отправить вопрос', answer_text: 'Ответ оператору', outcome: 'Итог',
-      outcome_resolved: 'Решено', outcome_decision: 'Решение для клиента', send_answer: 'Отправить ответ',
-      reject: 'Не наш отдел', belongs_to: 'Относится к', send_reject: 'Передать в этот отдел',
-      conversation: 'Переписка', notes: 'Заметки операторов', customer: 'Клиент', steps: 'Шаги',
-      history: 'История обращения', problems: 'Проблемы', new_problem: 'Новая проблема', title: 'Название',
-      description: 'Описание', category: 'Категория', department: 'Отдел', create: 'Создать',
-      linked: 'Связанные обращения', link: 'Связать', resolve: 'Решить проблему', figures: 'Показатели отдела',
-    },
-    kk: {
-      app_subtitle: 'бөлімдер', lang_label: 'Тіл', signin_title: 'Жүйеге кіру', login: 'Логин', password: 'Құпиясөз',
-      signin: 'Кіру', signout: 'Шығу', signin_failed: 'Логин немесе құпиясөз қате',
-      tab_queue: 'Эскалациялар', tab_problems: 'Мәселелер', tab_figures: 'Көрсеткіштер',
-      queue: 'Кезек', filter_mine: 'Тек менікі', filter_answered: 'Жауап берілгендер', refresh: 'Жаңарту',
-      col_request: 'Өтініш', col_due: 'Мерзім', col_tier: 'Желі', col_status: 'Күйі', col_assignee: 'Орындаушы',
-      open: 'Ашу', close: 'Жабу', escalation: 'Эскалация', agent: 'Оператор', reason: 'Себебі', path: 'Жолы',
-      answer: 'Жауап', accept: 'Қабылдау', ask_agent: 'Операторға сұрақ', question: 'Сұрақ',
-      send_question: 'Сұрақты жіберу', answer_text: 'Операторға жауап', outcome: 'Нәтиже',
-      outcome_resolved: 'Шешілді', outcome_decision: 'Клиентке шешім', send_answer: 'Жауапты жіберу',
-      reject: 'Басқа бөлімдікі', belongs_to: 'Қай бөлімге', send_reject: 'Сол бөлімге жіберу',
-      conversation: 'Хат алмасу', notes: 'Операторлар жазбалары', customer: 'Клиент', steps: 'Қадамдар',
-      history: 'Өтініш тарихы', problems: 'Мәселелер', new_problem: 'Жаңа мәселе', title: 'Атауы',
-      description: 'Сипаттама', category: 'Санат', department: 'Бөлім', create: 'Құру',
-      linked: 'Байланысты өтініштер', link: 'Байланыстыру', resolve: 'Мәселені шешу', figures: 'Бөлім көрсеткіштері',
-    },
+    app_subtitle: { kk: 'бөлімдер', ru: 'отделы', en: 'departments' },
+    staff_only: { en: 'This page is for department staff' },
+    tab_queue: { kk: 'Эскалациялар', ru: 'Эскалации', en: 'Escalations' },
+    tab_problems: { kk: 'Мәселелер', ru: 'Проблемы', en: 'Problems' },
+    tab_figures: { kk: 'Көрсеткіштер', ru: 'Показатели', en: 'Figures' },
+    queue: { kk: 'Кезек', ru: 'Очередь', en: 'Queue' },
+    filter_mine: { kk: 'Тек менікі', ru: 'Только мои', en: 'Mine only' },
+    filter_answered: { kk: 'Жауап берілгендер', ru: 'Отвеченные', en: 'Answered' },
+    updated_at: { en: 'Updated {t}; refreshed every 15 s' },
+    queue_empty: { en: 'Nothing here.' },
+    col_request: { kk: 'Өтініш', ru: 'Обращение', en: 'Request' },
+    col_due: { kk: 'Мерзім', ru: 'Срок', en: 'Deadline' },
+    col_tier: { kk: 'Желі', ru: 'Линия', en: 'Tier' },
+    col_status: { kk: 'Күйі', ru: 'Статус', en: 'Status' },
+    col_assignee: { kk: 'Орындаушы', ru: 'Исполнитель', en: 'Assignee' },
+    escalation: { kk: 'Эскалация', ru: 'Эскалация', en: 'Escalation' },
+    agent: { kk: 'Оператор', ru: 'Оператор', en: 'Agent' },
+    path: { kk: 'Жолы', ru: 'Маршрут', en: 'Path' },
+    answer: { kk: 'Жауап', ru: 'Ответ', en: 'Answer' },
+    ask_agent: { kk: 'Операторға сұрақ', ru: 'Спросить оператора', en: 'Ask the agent' },
+    question: { kk: 'Сұрақ', ru: 'Вопрос', en: 'Question' },
+    send_question: { kk: 'Сұрақты жіберу', ru: 'Отправить вопрос', en: 'Send the question' },
+    answer_text: { kk: 'Операторға жауап', ru: 'Ответ оператору', en: 'Answer for the agent' },
+    outcome: { kk: 'Нәтиже', ru: 'Итог', en: 'Outcome' },
+    outcome_resolved: { kk: 'Шешілді', ru: 'Решено', en: 'Resolved' },
+    outcome_decision: { kk: 'Клиентке шешім', ru: 'Решение для клиента', en: 'Decision for the customer' },
+    send_answer: { kk: 'Жауапты жіберу', ru: 'Отправить ответ', en: 'Send the answer' },
+    reject: { kk: 'Басқа бөлімдікі', ru: 'Не наш отдел', en: 'Wrong department' },
+    belongs_to: { kk: 'Қай бөлімге', ru: 'Относится к', en: 'It belongs to' },
+    send_reject: { kk: 'Сол бөлімге жіберу', ru: 'Передать в этот отдел', en: 'Send to that department' },
+    notes: { kk: 'Операторлар жазбалары', ru: 'Заметки операторов', en: "Agents' notes" },
+    steps: { kk: 'Қадамдар', ru: 'Шаги', en: 'Steps' },
+    history: { kk: 'Өтініш тарихы', ru: 'История обращения', en: 'Request history' },
+    services: { en: 'Services' },
+    other_requests: { en: "The customer's requests" },
+    left: { en: '{t} left' },
+    overdue_by: { en: 'overdue by {t}' },
+    paused: { en: 'paused: waiting for the agent' },
+    no_deadline: { en: 'no deadline' },
+    answered_at: { en: 'answered {t}' },
+    nobody: { en: '—' },
+    tier_first_line: { en: 'first line' },
+    tier_second_line: { en: 'second line' },
+    tier_head: { en: 'head' },
+    est_open: { en: 'Open' },
+    est_accepted: { en: 'Accepted' },
+    est_info_requested: { en: 'Waiting for the agent' },
+    est_answered: { en: 'Answered' },
+    out_resolved: { en: 'resolved' },
+    out_decision: { en: 'decision' },
+    step_opened: { en: 'Opened' },
+    step_accepted: { en: 'Accepted' },
+    step_info_requested: { en: 'Asked the agent' },
+    step_info_given: { en: 'The agent answered' },
+    step_answered: { en: 'Answered' },
+    step_rerouted: { en: 'Sent to another department' },
+    step_breached: { en: 'Deadline breached' },
+    step_flagged: { en: 'Flagged: bounced between departments' },
+    kind_customer: { en: 'Customer' },
+    kind_reply: { en: 'Agent' },
+    accepted_done: { en: 'You took {number}' },
+    asked_done: { en: 'The question went to the agent' },
+    answered_done: { en: 'The answer went to the agent' },
+    rejected_done: { en: '{number} went to {department}' },
+    choose_department: { en: 'Choose the department' },
+    problems: { kk: 'Мәселелер', ru: 'Проблемы', en: 'Problems' },
+    st_all_active: { en: 'Open and candidates' },
+    problems_empty: { en: 'No problems.' },
+    pst_candidate: { en: 'Candidate' },
+    pst_open: { en: 'Open' },
+    pst_resolved: { en: 'Resolved' },
+    pst_dismissed: { en: 'Dismissed' },
+    pst_all: { en: 'All' },
+    new_problem: { kk: 'Жаңа мәселе', ru: 'Новая проблема', en: 'New problem' },
+    title: { kk: 'Атауы', ru: 'Название', en: 'Title' },
+    description: { kk: 'Сипаттама', ru: 'Описание', en: 'Description' },
+    create: { kk: 'Құру', ru: 'Создать', en: 'Create' },
+    linked: { kk: 'Байланысты өтініштер', ru: 'Связанные обращения', en: 'Linked requests' },
+    spike: { en: 'Spike' },
+    confirm: { en: 'Confirm for my department' },
+    dismiss: { en: 'Dismiss' },
+    link_numbers: { en: 'Link requests by number (separated by spaces, commas or lines)' },
+    link: { kk: 'Байланыстыру', ru: 'Связать', en: 'Link' },
+    resolve_problem: { en: 'Resolve: the message each customer gets' },
+    resolve: { kk: 'Мәселені шешу', ru: 'Решить проблему', en: 'Resolve the problem' },
+    created_done: { en: '{number} created' },
+    linked_done: { en: 'Linked: {n} (already linked: {already})' },
+    refused_one: { en: '{number} stays with {problem}' },
+    resolved_done: { en: '{number} resolved' },
+    confirmed_done: { en: '{number} confirmed' },
+    dismissed_done: { en: '{number} dismissed' },
+    more_requests: { en: 'More are linked than shown (the first 200).' },
+    no_numbers: { en: 'Write at least one request number' },
+    spike_text: { en: '{count} in {minutes} min (usual {mean})' },
+    any: { en: '—' },
+    cat_network: { en: 'Network quality' },
+    figures: { kk: 'Бөлім көрсеткіштері', ru: 'Показатели отдела', en: 'Department figures' },
+    fig_active: { en: 'Active escalations' },
+    fig_overdue: { en: 'Overdue now' },
+    fig_breached_total: { en: 'Deadlines breached (all time)' },
+    fig_answered_7d: { en: 'Answered in 7 days' },
+    fig_answered_30d: { en: 'Answered in 30 days' },
+    fig_median_answer_minutes: { en: 'Median time to answer (min, 30 days)' },
+    fig_p90_answer_minutes: { en: '90th percentile time to answer (min, 30 days)' },
+    fig_answered_within_deadline: { en: 'Answered within the deadline (30 days)' },
+    fig_bounced: { en: 'Flagged for bouncing' },
+    fig_by_status: { en: 'Active by status' },
+    fig_by_tier: { en: 'Active by tier' },
   };
-  const LANGS = ['kk', 'ru', 'en'];
-  const LOCALES = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
-  const CATEGORIES = ['billing', 'network', 'internet', 'roaming', 'tariff', 'sim_card', 'other'];
-  const TIME_ZONE = 'Asia/Almaty';
-  const SESSION_KEY = 'komek.dept.session';
-  const LANG_KEY = 'komek.dept.lang';
   const REFRESH_MS = 15000;
   const HEAD_LEVEL = 3;
 
@@ -119,93 +141,14 @@
     stats: null,
     refreshTimer: null,
     tickTimer: null,
-    flashTimer: null,
   };
-
-  const $ = (id) => document.getElementById(id);
-
-  function t(key, vars) {
-    let s = (I18N[state.lang] || I18N.en)[key];
-    if (s === undefined) s = I18N.en[key];
-    if (s === undefined) return key;
-    if (vars) {
-      for (const [k, v] of Object.entries(vars)) s = s.split('{' + k + '}').join(String(v));
-    }
-    return s;
-  }
-
-  /** A label for a server code (`prefix` + code), or the code itself if there is none. */
-  function label(prefix, code) {
-    if (code === null || code === undefined || code === '') return '—';
-    const key = prefix + String(code);
-    return (I18N[state.lang] || I18N.en)[key] || I18N.en[key] || String(code);
-  }
-
-  /** Builds an element; strings among `children` become text nodes. */
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(props || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === 'text') node.textContent = String(v);
-      else if (k === 'className') node.className = v;
-      else if (k === 'testid') node.setAttribute('data-testid', v);
-      else if (k === 'data') for (const [dk, dv] of Object.entries(v)) node.dataset[dk] = String(dv);
-      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const c of children) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-    }
-    return node;
-  }
-
-  function setText(id, value) {
-    const node = $(id);
-    if (node) node.textContent = value === null || value === undefined || value === '' ? '—' : String(value);
-  }
-
-  function fmtTime(iso) {
-    if (!iso) return '—';
-    const d = new Date(iso);
-    if (Number.isNaN(d.getTime())) return String(iso);
-    try {
-      return new Intl.DateTimeFormat(LOCALES[state.lang], { dateStyle: 'short', timeStyle: 'short', timeZone: TIME_ZONE }).format(d);
-    } catch (_) {
-      return d.toLocaleString();
-    }
-  }
-
-  function fmtTenge(n) {
-    if (n === null || n === undefined) return '—';
-    let s;
-    try {
-      s = new Intl.NumberFormat(LOCALES[state.lang], { maximumFractionDigits: 0 }).format(Number(n));
-    } catch (_) {
-      s = String(n);
-    }
-    return `${s} ₸`;
-  }
-
-  /** A duration in seconds as `2 d 3:04` / `3:04:05` / `4:05`. */
-  function fmtSpan(secs) {
-    const s = Math.max(0, Math.floor(secs));
-    const d = Math.floor(s / 86400);
-    const h = Math.floor((s % 86400) / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    const r = s % 60;
-    const pad = (x) => String(x).padStart(2, '0');
-    if (d > 0) return `${d} d ${h}:${pad(m)}`;
-    if (h > 0) return `${h}:${pad(m)}:${pad(r)}`;
-    return `${m}:${pad(r)}`;
-  }
 
   /** The deadline of an escalation as text, and whether it is overdue. */
   function deadline(e) {
     if (e.status === 'answered') return { text: t('answered_at', { t: fmtTime(e.answered_at) }), overdue: false, state: 'answered' };
     if (e.paused_at) return { text: t('paused'), overdue: false, state: 'paused' };
     if (!e.due_at) return { text: t('no_deadline'), overdue: false, state: 'none' };
-    const left = (new Date(e.due_at).getTime() - Date.now()) / 1000;
+    const left = secondsUntil(e.due_at);
     if (left < 0) return { text: t('overdue_by', { t: fmtSpan(-left) }), overdue: true, state: 'overdue' };
     return { text: t('left', { t: fmtSpan(left) }), overdue: false, state: 'running' };
   }
@@ -220,106 +163,30 @@
     if (e.due_at) node.title = fmtTime(e.due_at);
   }
 
-  function flash(message, kind) {
-    const box = $('flash');
-    box.textContent = message;
-    box.dataset.kind = kind || 'info';
-    box.hidden = false;
-    clearTimeout(state.flashTimer);
-    state.flashTimer = setTimeout(() => { box.hidden = true; }, kind === 'error' ? 10000 : 5000);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // The API
-  // ---------------------------------------------------------------------------------------------
-  class ApiError extends Error {
-    constructor(status, message) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  function problemText(data, status) {
-    if (data && typeof data === 'object') {
-      const parts = [];
-      if (data.detail) parts.push(String(data.detail));
-      if (Array.isArray(data.errors)) for (const e of data.errors) parts.push(`${e.field}: ${e.message}`);
-      if (parts.length) return parts.join('; ');
-      if (data.title) return String(data.title);
-    }
-    return `HTTP ${status}`;
-  }
-
-  async function api(method, path, body) {
-    const headers = { Accept: 'application/json' };
-    if (state.token) headers.Authorization = 'Bearer ' + state.token;
-    const init = { method, headers, cache: 'no-store' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let res;
-    try {
-      res = await fetch(path, init);
-    } catch (_) {
-      throw new ApiError(0, t('err_network'));
-    }
-    if (res.status === 204) return null;
-    const type = res.headers.get('content-type') || '';
-    const data = type.includes('json') ? await res.json().catch(() => null) : null;
-    if (!res.ok) {
-      if (res.status === 401 && state.token && path !== '/api/v1/auth/login') endSession(t('session_expired'));
-      throw new ApiError(res.status, problemText(data, res.status));
-    }
-    return data;
-  }
-
-  function showError(e) {
-    if (e instanceof ApiError && e.status === 401) return; // the session ended; already said
-    flash(t('err_generic', { msg: e && e.message ? e.message : String(e) }), 'error');
-  }
-
-  /** Runs `fn` with `button` disabled meanwhile; errors are shown. */
-  async function busy(button, fn) {
-    if (button) button.disabled = true;
-    try {
-      return await fn();
-    } catch (e) {
-      showError(e);
-      return undefined;
-    } finally {
-      if (button) button.disabled = false;
-      updateActions();
-    }
-  }
-
   const enc = encodeURIComponent;
 
-  // ---------------------------------------------------------------------------------------------
-  // Language
-  // ---------------------------------------------------------------------------------------------
-  function initialLang() {
-    try {
-      const saved = localStorage.getItem(LANG_KEY);
-      if (LANGS.includes(saved)) return saved;
-    } catch (_) { /* storage off */ }
-    return 'en';
+  /** The panels' label/value lists (`dl` id: label key, value id, value class; a pill sits in its `dd`). */
+  const FACTS = {
+    'esc-facts': [['col_status', 'esc-status', 'pill'], ['col_tier', 'esc-tier'], ['col_assignee', 'esc-assignee'],
+      ['col_due', 'esc-due'], ['agent', 'esc-agent'], ['reason', 'esc-reason', 'pre'], ['path', 'esc-path'],
+      ['answer', 'esc-answer', 'pre']],
+    'cust-facts': [['name', 'cust-name'], ['phone', 'cust-phone'], ['email', 'cust-email'], ['segment', 'cust-segment'],
+      ['region', 'cust-region'], ['tariff', 'cust-tariff'], ['balance', 'cust-balance']],
+    'problem-facts': [['col_status', 'problem-status', 'pill'], ['department', 'problem-department'],
+      ['category', 'problem-category-view'], ['region', 'problem-region-view'], ['linked', 'problem-linked'],
+      ['description', 'problem-description-view', 'pre'], ['spike', 'problem-spike'], ['resolution', 'problem-resolution', 'pre']],
+  };
+
+  function buildFacts() {
+    for (const [id, rows] of Object.entries(FACTS)) {
+      $(id).replaceChildren(...rows.flatMap(([key, valueId, className]) => [el('dt', { 'data-i18n': key }),
+        className === 'pill' ? el('dd', {}, el('span', { id: valueId, className })) : el('dd', { id: valueId, className })]));
+    }
   }
 
-  function setLang(lang, remember) {
-    state.lang = LANGS.includes(lang) ? lang : 'en';
-    if (remember) {
-      try { localStorage.setItem(LANG_KEY, state.lang); } catch (_) { /* storage off */ }
-    }
-    document.documentElement.lang = state.lang;
-    $('lang-select').value = state.lang;
-    document.title = 'Komek — ' + t('app_subtitle');
-    for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
-    const cat = $('problem-category');
-    const keep = cat.value;
-    cat.replaceChildren(el('option', { value: '', text: t('any') }),
-      ...CATEGORIES.map((c) => el('option', { value: c, text: label('cat_', c) })));
-    cat.value = keep;
+  /** After the language changed: the category choices and everything drawn from data. */
+  function onLang() {
+    fillCodes($('problem-category'), CATEGORIES, 'cat_', t('any'));
     renderAll();
   }
 
@@ -340,59 +207,11 @@
   const me = () => (state.user ? state.user.login : null);
   const isHead = () => Boolean(state.user && Number(state.user.level) >= HEAD_LEVEL);
 
-  function saveSession() {
-    try {
-      sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token: state.token, user: state.user }));
-    } catch (_) { /* storage off */ }
-  }
-
-  function restoreSession() {
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
-      if (saved && saved.token && saved.user) {
-        state.token = saved.token;
-        state.user = saved.user;
-        return true;
-      }
-    } catch (_) { /* storage off or bad data */ }
-    return false;
-  }
-
-  async function signIn(ev) {
-    ev.preventDefault();
-    const login = $('login-login').value.trim();
-    const password = $('login-password').value;
-    $('login-error').textContent = '';
-    await busy($('login-submit'), async () => {
-      let ok;
-      try {
-        ok = await api('POST', '/api/v1/auth/login', { login, password });
-      } catch (e) {
-        $('login-error').textContent = e.status === 401 ? t('signin_failed') : e.message;
-        return;
-      }
-      if (!ok.user || ok.user.role !== 'department_staff') {
-        $('login-error').textContent = t('staff_only');
-        return;
-      }
-      state.token = ok.token;
-      state.user = ok.user;
-      saveSession();
-      $('login-password').value = '';
-      startApp();
-    });
-  }
-
   function endSession(message) {
     clearInterval(state.refreshTimer);
     clearInterval(state.tickTimer);
-    Object.assign(state, { token: null, user: null, queue: [], ctx: null, problems: [], problem: null, stats: null });
-    try { sessionStorage.removeItem(SESSION_KEY); } catch (_) { /* storage off */ }
-    $('app-view').hidden = true;
-    $('signout').hidden = true;
-    $('whoami').hidden = true;
-    $('login-view').hidden = false;
-    if (message) $('login-error').textContent = message;
+    Object.assign(state, { queue: [], ctx: null, problems: [], problem: null, stats: null });
+    signedOut(message);
   }
 
   function renderWhoami() {
@@ -403,11 +222,9 @@
   const tierOf = (level) => (Number(level) >= 3 ? 'head' : Number(level) === 2 ? 'second_line' : 'first_line');
 
   function startApp() {
-    $('login-view').hidden = true;
-    $('app-view').hidden = false;
-    $('signout').hidden = false;
-    $('whoami').hidden = false;
+    showSignedIn(true);
     $('tab-figures').hidden = !isHead();
+    setText('figures-department', state.user.department); // known before the figures load
     renderWhoami();
     showTab('queue');
     loadDepartments();
@@ -480,11 +297,6 @@
     $('queue-updated').textContent = state.queueAt ? t('updated_at', { t: fmtTime(state.queueAt) }) : '';
   }
 
-  function snippet(text, n) {
-    const s = String(text || '').replace(/\s+/g, ' ').trim();
-    return s.length > n ? s.slice(0, n - 1) + '…' : s;
-  }
-
   // ---------------------------------------------------------------------------------------------
   // One escalation
   // ---------------------------------------------------------------------------------------------
@@ -539,10 +351,9 @@
     $('req-messages').replaceChildren(...(r.messages || []).map((m) => el('li', { data: { kind: m.kind } },
       el('div', { className: 'meta', text: `${label('kind_', m.kind)} · ${fmtTime(m.at)}` }),
       el('div', { className: 'pre', text: m.text }))));
-    $('req-notes').replaceChildren(...(r.notes || []).map((n) => el('li', { data: { author: n.author } },
+    listOrNone('req-notes', (r.notes || []).map((n) => el('li', { data: { author: n.author } },
       el('div', { className: 'meta', text: `${n.author} · ${fmtTime(n.at)}` }),
       el('div', { className: 'pre', text: n.text }))));
-    if (!(r.notes || []).length) $('req-notes').append(el('li', { className: 'muted', text: t('none') }));
 
     renderCustomer(customer);
 
@@ -572,10 +383,7 @@
     setText('cust-region', p ? p.region : '');
     setText('cust-tariff', p ? p.tariff : '');
     setText('cust-balance', p ? fmtTenge(p.balance_tenge) : '');
-    const list = (id, items, line) => {
-      const nodes = (items || []).map((x) => el('li', { text: line(x) }));
-      $(id).replaceChildren(...(nodes.length ? nodes : [el('li', { className: 'muted', text: t('none') })]));
-    };
+    const list = (id, items, line) => listOrNone(id, (items || []).map((x) => el('li', { text: line(x) })));
     list('cust-services', c && c.services, (s) => `${s.name} (${fmtTenge(s.monthly_fee_tenge)})`);
     list('cust-charges', c && c.charges, (m) => `${m.date} · ${fmtTenge(m.amount_tenge)} · ${m.description}`);
     list('cust-requests', c && c.requests, (q) => `${q.number} · ${q.status} · ${fmtTime(q.created_at)} · ${q.snippet}`);
@@ -654,13 +462,8 @@
   }
 
   function renderDepartments() {
-    const select = $('reject-department');
-    const keep = select.value;
     const others = state.departments.filter((d) => !state.user || d.code !== state.user.department);
-    select.replaceChildren(el('option', { value: '', text: t('choose_department') }),
-      ...others.map((d) => el('option', { value: d.code, text: `${d.name} (${d.code})` })));
-    select.value = keep;
-    if (select.selectedIndex < 0) select.selectedIndex = 0;
+    fillSelect($('reject-department'), others.map((d) => [d.code, `${d.name} (${d.code})`]), t('choose_department'));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -741,7 +544,7 @@
       ? t('spike_text', { count: p.spike.count, minutes: p.spike.window_minutes, mean: p.spike.baseline_mean })
       : '');
     const res = p.resolution || {};
-    setText('problem-resolution', ['kk', 'ru', 'en'].filter((l) => res[l]).map((l) => `${l}: ${res[l]}`).join('\n'));
+    setText('problem-resolution', LANGS.filter((l) => res[l]).map((l) => `${l}: ${res[l]}`).join('\n'));
     $('problem-candidate-actions').hidden = p.status !== 'candidate';
     $('problem-open-actions').hidden = !(p.status === 'candidate' || p.status === 'open');
     $('problem-requests').replaceChildren(...(requests || []).map((r) => el('li', {
@@ -777,7 +580,7 @@
 
   function resolveProblem() {
     const messages = {};
-    for (const l of ['kk', 'ru', 'en']) {
+    for (const l of LANGS) {
       const v = $(`resolve-${l}`).value.trim();
       if (v) messages[l] = v;
     }
@@ -787,7 +590,7 @@
     }
     const number = state.problem.problem.number;
     problemAction($('resolve-send'), 'resolve', { messages }, () => {
-      for (const l of ['kk', 'ru', 'en']) $(`resolve-${l}`).value = '';
+      for (const l of LANGS) $(`resolve-${l}`).value = '';
       return t('resolved_done', { number });
     });
   }
@@ -833,9 +636,21 @@
   // Wiring
   // ---------------------------------------------------------------------------------------------
   function init() {
-    setLang(initialLang(), false);
-    $('lang-select').addEventListener('change', (ev) => setLang(ev.target.value, true));
-    $('login-form').addEventListener('submit', signIn);
+    buildFacts();
+    Staff.setup({
+      state,
+      strings: I18N,
+      roles: ['department_staff'],
+      sessionKey: 'komek.dept.session',
+      langKey: 'komek.dept.lang',
+      onLang,
+      onSignedIn: () => {
+        saveSession();
+        startApp();
+      },
+      onExpired: endSession,
+      afterBusy: updateActions,
+    });
     $('signout').addEventListener('click', () => endSession(''));
     for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
     $('filter-mine').addEventListener('change', loadQueue);

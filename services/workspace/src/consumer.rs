@@ -255,6 +255,7 @@ fn take_in_logged(
             language: r.language,
             resolution: resolution.clone(),
             agent: agent.to_owned(),
+            escalation_id: None,
         };
         return Ok(Mutation {
             change: komek_domain::HistoryEntry {
@@ -262,13 +263,7 @@ fn take_in_logged(
                 from: Some(Status::New),
                 ..resolved
             },
-            event: Some(komek_bus::journey_event(
-                kind::REQUEST_RESOLVED,
-                r.id,
-                r.trace.as_deref(),
-                &payload,
-                now,
-            )),
+            event: Some(resolved_event(r, &payload, now)),
             ops: vec![],
         });
     }
@@ -287,6 +282,21 @@ fn take_in_logged(
         event: Some(event(kind::REQUEST_ASSIGNED, r, agent, None, now)),
         ops,
     })
+}
+
+/// `request.resolved` in the request's journey trace (the survey and the notifier follow it).
+fn resolved_event(
+    r: &Request,
+    payload: &komek_domain::events::RequestResolved,
+    now: OffsetDateTime,
+) -> Envelope {
+    komek_bus::journey_event(
+        kind::REQUEST_RESOLVED,
+        r.id,
+        r.trace.as_deref(),
+        payload,
+        now,
+    )
 }
 
 fn event(
@@ -561,6 +571,8 @@ async fn resolve_linked(
     let result = store
         .update_request(id, marker, |r| {
             let text = message_for(p, r.language);
+            // Read before the resolution clears it: the escalation service closes it.
+            let escalation_id = r.escalation.as_ref().map(|e| e.id);
             let change = r
                 .resolve_by_problem(&p.by, &p.number, &text, now)
                 .map_err(|e| {
@@ -590,16 +602,11 @@ async fn resolve_linked(
                 language: r.language,
                 resolution: text,
                 agent: p.by.clone(),
+                escalation_id,
             };
             Ok(Mutation {
                 change,
-                event: Some(komek_bus::journey_event(
-                    kind::REQUEST_RESOLVED,
-                    r.id,
-                    r.trace.as_deref(),
-                    &payload,
-                    now,
-                )),
+                event: Some(resolved_event(r, &payload, now)),
                 ops,
             })
         })

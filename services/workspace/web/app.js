@@ -1,256 +1,203 @@
-// Komek workspace page: agents and supervisors. Plain JavaScript, no build step, no external assets.
-// Everything that comes from the server is put on the page as text (textContent), never as HTML.
+// Komek workspace page: agents and supervisors. Plain JavaScript, no build step, no external assets;
+// the staff pages' shared helpers come from /staff.js (libs/web/assets/staff.js). Everything that
+// comes from the server is put on the page as text (textContent), never as HTML.
 'use strict';
 
 (() => {
+  const {
+    LANGS, CATEGORIES, $, t, label, el, setText, listOrNone, fillSelect, fillCodes, fmtTime, fmtDate, fmtTenge,
+    fmtSpan, secondsUntil, snippet, flash, api, showError, busy, saveSession: keepSession, restoreSession,
+    showSignedIn, signedOut,
+  } = Staff;
+
   // ---------------------------------------------------------------------------------------------
-  // Interface strings: one dictionary per language.
+  // Interface strings of this page (the shared ones are in /staff.js): each key with its
+  // translations.
   // ---------------------------------------------------------------------------------------------
   const I18N = {
-    kk: {
-      app_subtitle: 'жұмыс орны', lang_label: 'Тіл',
-      signin_title: 'Жүйеге кіру', login: 'Логин', password: 'Құпиясөз', signin: 'Кіру', signout: 'Шығу',
-      signin_failed: 'Логин немесе құпиясөз қате',
-      staff_only: 'Бұл бет операторлар мен супервайзерлерге арналған',
-      session_expired: 'Сессия аяқталды, қайта кіріңіз',
-      err_network: 'Сервер қолжетімсіз', err_generic: 'Қате: {msg}',
-      tab_work: 'Жұмыс', tab_supervise: 'Бақылау',
-      role_agent: 'оператор', role_supervisor: 'супервайзер', level: '{n}-деңгей',
-      presence: 'Күйім', presence_online: 'Желіде', presence_away: 'Уақытша жоқ', presence_offline: 'Желіден тыс',
-      presence_unknown: 'белгісіз', handed_back: 'Кезекке қайтарылды: {list}',
-      live_open: 'Тікелей жаңарту', live_off: 'Байланыс жоқ, қайта қосылуда…',
-      offers: 'Ұсыныстар', no_offers: 'Ұсыныс жоқ', accept: 'Қабылдау', decline: 'Бас тарту',
-      expires_in: '{s} с қалды', expired: 'мерзімі өтті',
-      queue: 'Кезек', waiting_total: 'Күтуде: {n}', take_next: 'Келесісін алу', nothing_waits: 'Сізге лайық өтініш кезекте жоқ',
-      mine: 'Менің өтініштерім', none: 'Жоқ', open: 'Ашу',
-      search: 'Іздеу', ph_number: 'Өтініш нөмірі', ph_phone: 'Телефон', ph_words: 'Сөздер', any_status: 'Кез келген күй',
-      found: 'Табылды: {n}', live_feed: 'Оқиғалар',
-      no_request_open: 'Тізімнен өтінішті ашыңыз.', close: 'Жабу',
-      request: 'Өтініш', status: 'Күйі', priority: 'Басымдық', category: 'Санат', language: 'Тілі', channel: 'Арна',
-      owner: 'Жауапты', created: 'Түскені', due_first: 'Алғашқы жауап мерзімі', due_resolution: 'Шешу мерзімі',
-      escalation: 'Бөлімге жіберілген',
-      customer: 'Клиент', name: 'Аты', phone: 'Телефон', email: 'Эл. пошта',
-      customer_degraded: 'Billing/CRM қолжетімсіз; Komek-тің өз деректері көрсетілген',
-      cust_language: 'Қызмет көрсету тілі', segment: 'Сегмент', region: 'Өңір', tariff: 'Тариф', balance: 'Баланс',
-      services: 'Қосылған қызметтер', charges: 'Соңғы есептен шығарулар', payments: 'Соңғы төлемдер',
-      since: '{date} бастап', per_month: '{amount}/ай', free: 'тегін',
-      seg_mass: 'Жаппай', seg_vip: 'VIP', seg_business: 'Бизнес', seg_youth: 'Жастар',
-      other_requests: 'Клиенттің басқа өтініштері', similar: 'Ұқсас шешілген өтініштер', shared_words: 'ортақ сөз: {n}',
-      conversation: 'Хат алмасу', customer_wrote: 'Клиент', notes: 'Ішкі жазбалар', history: 'Тарих',
-      when: 'Уақыты', who: 'Кім', what: 'Не істелді', detail: 'Толығырақ',
-      reply: 'Жауап', template: 'Үлгі', choose_template: '— үлгіні таңдаңыз —', no_templates: '— үлгі жоқ —',
-      wait_for_customer: 'Клиенттің жауабын күту (мерзім тоқтатылады)', send_reply: 'Жауап жіберу', note: 'Ішкі жазба', add_note: 'Жазба қосу',
-      escalate: 'Бөлімге жіберу', department: 'Бөлім', reason: 'Себебі',
-      resolve: 'Шешілді', resolution: 'Шешім',
-      sent: 'Жіберілді', saved: 'Сақталды', deleted: 'Жойылды', empty_text: 'Мәтінді жазыңыз',
-      accepted: '{number} өтініші сізде', declined: '{number} ұсынысынан бас тарттыңыз',
-      refresh: 'Жаңарту', updated_at: 'Жаңартылды: {t}',
-      sv_agents: 'Операторлар', sv_agent: 'Оператор', sv_presence: 'Күйі', sv_load: 'Жүктеме', sv_languages: 'Тілдері',
-      sv_categories: 'Санаттары', sv_queues: 'Кезектер', sv_waiting: 'Күтуде', sv_oldest: 'Ең ұзақ күткені',
-      sv_watch: 'Мерзімді бақылау тізімі', sv_reassign: 'Басқа операторға беру', sv_request_number: 'Өтініш нөмірі',
-      sv_no_queues: 'Кезек бос', sv_no_watch: 'Мерзімі бұзылған өтініш жоқ', reassigned: '{number} енді {agent} операторында',
-      not_found: 'Табылмады',
-      tpl_title: 'Жауап үлгілері', tpl_new: 'Жаңа үлгі', tpl_edit: 'Үлгіні өзгерту', tpl_name: 'Атауы', tpl_body: 'Мәтіні',
-      tpl_updated: 'Өзгертілген', tpl_placeholders: 'Толтырғыштар: {customer_name}, {number}, {deadline}',
-      save: 'Сақтау', delete: 'Жою', cancel: 'Болдырмау', edit: 'Өзгерту', all: 'Барлығы',
-      st_new: 'Жаңа', st_queued: 'Кезекте', st_assigned: 'Тағайындалды', st_in_progress: 'Жұмыста',
-      st_waiting_customer: 'Клиентті күтуде', st_escalated: 'Бөлімде', st_resolved: 'Шешілді', st_closed: 'Жабық',
-      st_reopened: 'Қайта ашылды',
-      pr_low: 'Төмен', pr_normal: 'Қалыпты', pr_high: 'Жоғары', pr_urgent: 'Шұғыл',
-      cat_billing: 'Шот және төлем', cat_network: 'Байланыс сапасы', cat_internet: 'Мобильді интернет', cat_roaming: 'Роуминг',
-      cat_tariff: 'Тариф', cat_sim_card: 'SIM-карта', cat_other: 'Басқа',
-      lang_kk: 'Қазақша', lang_ru: 'Орысша', lang_en: 'Ағылшынша',
-      ch_web: 'Сайт', ch_call_center: 'Байланыс орталығы', ch_front_office: 'Қызмет көрсету орталығы', ch_email: 'Эл. пошта', ch_sms: 'SMS',
-      kind_acknowledgment: 'Растау', kind_reply: 'Жауап', kind_resolution: 'Шешім',
-      act_created: 'Қабылданды', act_queued: 'Кезекке қойылды', act_offered: 'Ұсынылды', act_offer_declined: 'Ұсыныстан бас тартылды',
-      act_offer_expired: 'Ұсыныс мерзімі өтті', act_assigned: 'Тағайындалды', act_replied: 'Жауап берілді',
-      act_note_added: 'Жазба қосылды', act_escalated: 'Бөлімге жіберілді', act_escalation_answered: 'Бөлім жауап берді',
-      act_resolved: 'Шешілді', act_reopened: 'Қайта ашылды', act_handed_back: 'Кезекке қайтарылды',
-      act_reassigned: 'Басқа операторға берілді', act_deadline_warning: 'Мерзім жақындады', act_deadline_breached: 'Мерзім бұзылды',
-      act_survey_answered: 'Сауалнамаға жауап берілді', act_asked_customer: 'Клиенттен сұралды',
-      ev_offer_made: 'Жаңа ұсыныс', ev_offer_expired: 'Ұсыныс мерзімі өтті', ev_offer_declined: 'Ұсыныстан бас тартылды',
-      ev_request_assigned: 'Тағайындалды', ev_request_reassigned: 'Басқа операторға берілді',
-      ev_request_escalation_returned: 'Бөлімнен жауап келді', ev_request_reopened: 'Қайта ашылды',
-      ev_deadline_warning: 'Мерзім жақындады', ev_deadline_breached: 'Мерзім бұзылды', ev_request_queued: 'Кезекке түсті',
-      ev_request_replied: 'Жауап берілді', ev_request_resolved: 'Шешілді', ev_request_escalated: 'Бөлімге жіберілді',
-      ev_request_note_added: 'Жазба қосылды', ev_request_handed_back: 'Кезекке қайтарылды',
-      done_replies: 'Жауап жіберілді', done_notes: 'Жазба сақталды', done_escalations: 'Бөлімге жіберілді', done_resolve: 'Өтініш шешілді',
-      ev_request_created: 'Жаңа өтініш', ev_survey_created: 'Сауалнама жіберілді', ev_survey_answered: 'Сауалнамаға жауап берілді',
-      deadline_alert: '{number}: {what}',
-      dept_asks: 'Бөлім сұрайды', send_info: 'Бөлімге жауап беру', done_info: 'Жауап бөлімге жіберілді',
-      problem: 'Мәселе', link_problem: 'Мәселеге байланыстыру', choose_problem: 'Мәселені таңдаңыз',
-      done_problem: 'Мәселеге байланыстырылды', act_escalation_info_requested: 'Бөлім ақпарат сұрады',
-      act_escalation_info_given: 'Бөлімге ақпарат берілді', act_escalation_accepted: 'Бөлім қабылдады',
-      act_escalation_rerouted: 'Басқа бөлімге жіберілді', act_escalation_breached: 'Бөлім мерзімі бұзылды',
-      act_escalation_flagged: 'Бөлімдер арасында айналды', act_problem_linked: 'Мәселеге байланыстырылды',
-      act_problem_unlinked: 'Мәселеден ажыратылды', act_resolved_by_problem: 'Мәселемен бірге шешілді',
-    },
-    ru: {
-      app_subtitle: 'рабочее место', lang_label: 'Язык',
-      signin_title: 'Вход', login: 'Логин', password: 'Пароль', signin: 'Войти', signout: 'Выйти',
-      signin_failed: 'Неверный логин или пароль',
-      staff_only: 'Эта страница для операторов и супервайзеров',
-      session_expired: 'Сессия истекла, войдите снова',
-      err_network: 'Сервер недоступен', err_generic: 'Ошибка: {msg}',
-      tab_work: 'Работа', tab_supervise: 'Контроль',
-      role_agent: 'оператор', role_supervisor: 'супервайзер', level: 'уровень {n}',
-      presence: 'Мой статус', presence_online: 'В сети', presence_away: 'Отошёл', presence_offline: 'Не в сети',
-      presence_unknown: 'неизвестно', handed_back: 'Возвращены в очередь: {list}',
-      live_open: 'Обновления в реальном времени', live_off: 'Нет связи, переподключение…',
-      offers: 'Предложения', no_offers: 'Нет предложений', accept: 'Принять', decline: 'Отклонить',
-      expires_in: 'осталось {s} с', expired: 'истекло',
-      queue: 'Очередь', waiting_total: 'Ожидают: {n}', take_next: 'Взять следующее', nothing_waits: 'Подходящих обращений в очереди нет',
-      mine: 'Мои обращения', none: 'Нет', open: 'Открыть',
-      search: 'Поиск', ph_number: 'Номер обращения', ph_phone: 'Телефон', ph_words: 'Слова', any_status: 'Любой статус',
-      found: 'Найдено: {n}', live_feed: 'События',
-      no_request_open: 'Откройте обращение из списка.', close: 'Закрыть',
-      request: 'Обращение', status: 'Статус', priority: 'Приоритет', category: 'Категория', language: 'Язык', channel: 'Канал',
-      owner: 'Ответственный', created: 'Создано', due_first: 'Срок первого ответа', due_resolution: 'Срок решения',
-      escalation: 'Эскалация',
-      customer: 'Клиент', name: 'Имя', phone: 'Телефон', email: 'Эл. почта',
-      customer_degraded: 'Billing/CRM недоступны; показаны собственные данные Komek',
-      cust_language: 'Язык обслуживания', segment: 'Сегмент', region: 'Регион', tariff: 'Тариф', balance: 'Баланс',
-      services: 'Подключённые услуги', charges: 'Последние списания', payments: 'Последние платежи',
-      since: 'с {date}', per_month: '{amount}/мес.', free: 'бесплатно',
-      seg_mass: 'Массовый', seg_vip: 'VIP', seg_business: 'Бизнес', seg_youth: 'Молодёжный',
-      other_requests: 'Другие обращения клиента', similar: 'Похожие решённые обращения', shared_words: 'общих слов: {n}',
-      conversation: 'Переписка', customer_wrote: 'Клиент', notes: 'Внутренние заметки', history: 'История',
-      when: 'Когда', who: 'Кто', what: 'Что', detail: 'Подробности',
-      reply: 'Ответ', template: 'Шаблон', choose_template: '— выберите шаблон —', no_templates: '— нет шаблонов —',
-      wait_for_customer: 'Ждать ответа клиента (срок на паузе)', send_reply: 'Отправить ответ', note: 'Внутренняя заметка', add_note: 'Добавить заметку',
-      escalate: 'Эскалировать', department: 'Отдел', reason: 'Причина',
-      resolve: 'Решить', resolution: 'Решение',
-      sent: 'Отправлено', saved: 'Сохранено', deleted: 'Удалено', empty_text: 'Введите текст',
-      accepted: 'Обращение {number} ваше', declined: 'Вы отклонили {number}',
-      refresh: 'Обновить', updated_at: 'Обновлено: {t}',
-      sv_agents: 'Операторы', sv_agent: 'Оператор', sv_presence: 'Статус', sv_load: 'Нагрузка', sv_languages: 'Языки',
-      sv_categories: 'Категории', sv_queues: 'Очереди', sv_waiting: 'Ожидают', sv_oldest: 'Дольше всех ждёт',
-      sv_watch: 'Контроль сроков', sv_reassign: 'Переназначить', sv_request_number: 'Номер обращения',
-      sv_no_queues: 'Очереди пусты', sv_no_watch: 'Просроченных обращений нет', reassigned: '{number} теперь у {agent}',
-      not_found: 'Не найдено',
-      tpl_title: 'Шаблоны ответов', tpl_new: 'Новый шаблон', tpl_edit: 'Изменить шаблон', tpl_name: 'Название', tpl_body: 'Текст',
-      tpl_updated: 'Изменён', tpl_placeholders: 'Подстановки: {customer_name}, {number}, {deadline}',
-      save: 'Сохранить', delete: 'Удалить', cancel: 'Отмена', edit: 'Изменить', all: 'Все',
-      st_new: 'Новое', st_queued: 'В очереди', st_assigned: 'Назначено', st_in_progress: 'В работе',
-      st_waiting_customer: 'Ждёт клиента', st_escalated: 'Эскалировано', st_resolved: 'Решено', st_closed: 'Закрыто',
-      st_reopened: 'Переоткрыто',
-      pr_low: 'Низкий', pr_normal: 'Обычный', pr_high: 'Высокий', pr_urgent: 'Срочный',
-      cat_billing: 'Счета и оплата', cat_network: 'Качество связи', cat_internet: 'Мобильный интернет', cat_roaming: 'Роуминг',
-      cat_tariff: 'Тариф', cat_sim_card: 'SIM-карта', cat_other: 'Другое',
-      lang_kk: 'Казахский', lang_ru: 'Русский', lang_en: 'Английский',
-      ch_web: 'Сайт', ch_call_center: 'Колл-центр', ch_front_office: 'Офис обслуживания', ch_email: 'Эл. почта', ch_sms: 'SMS',
-      kind_acknowledgment: 'Подтверждение', kind_reply: 'Ответ', kind_resolution: 'Решение',
-      act_created: 'Принято', act_queued: 'Поставлено в очередь', act_offered: 'Предложено', act_offer_declined: 'Предложение отклонено',
-      act_offer_expired: 'Предложение истекло', act_assigned: 'Назначено', act_replied: 'Ответ отправлен',
-      act_note_added: 'Добавлена заметка', act_escalated: 'Эскалировано', act_escalation_answered: 'Ответ отдела',
-      act_resolved: 'Решено', act_reopened: 'Переоткрыто', act_handed_back: 'Возвращено в очередь',
-      act_reassigned: 'Переназначено', act_deadline_warning: 'Срок подходит', act_deadline_breached: 'Срок нарушен',
-      act_survey_answered: 'Ответ на опрос', act_asked_customer: 'Запрос клиенту',
-      ev_offer_made: 'Новое предложение', ev_offer_expired: 'Предложение истекло', ev_offer_declined: 'Предложение отклонено',
-      ev_request_assigned: 'Назначено', ev_request_reassigned: 'Переназначено',
-      ev_request_escalation_returned: 'Ответ отдела', ev_request_reopened: 'Переоткрыто',
-      ev_deadline_warning: 'Срок подходит', ev_deadline_breached: 'Срок нарушен', ev_request_queued: 'В очереди',
-      ev_request_replied: 'Ответ отправлен', ev_request_resolved: 'Решено', ev_request_escalated: 'Эскалировано',
-      ev_request_note_added: 'Добавлена заметка', ev_request_handed_back: 'Возвращено в очередь',
-      done_replies: 'Ответ отправлен', done_notes: 'Заметка сохранена', done_escalations: 'Передано в отдел', done_resolve: 'Обращение решено',
-      ev_request_created: 'Новое обращение', ev_survey_created: 'Опрос отправлен', ev_survey_answered: 'Ответ на опрос',
-      deadline_alert: '{number}: {what}',
-      dept_asks: 'Отдел спрашивает', send_info: 'Ответить отделу', done_info: 'Ответ отправлен в отдел',
-      problem: 'Проблема', link_problem: 'Привязать к проблеме', choose_problem: 'Выберите проблему',
-      done_problem: 'Привязано к проблеме', act_escalation_info_requested: 'Отдел запросил информацию',
-      act_escalation_info_given: 'Информация передана отделу', act_escalation_accepted: 'Отдел принял',
-      act_escalation_rerouted: 'Передано в другой отдел', act_escalation_breached: 'Срок отдела нарушен',
-      act_escalation_flagged: 'Пересылалось между отделами', act_problem_linked: 'Привязано к проблеме',
-      act_problem_unlinked: 'Отвязано от проблемы', act_resolved_by_problem: 'Решено вместе с проблемой',
-    },
-    en: {
-      app_subtitle: 'workspace', lang_label: 'Language',
-      signin_title: 'Sign in', login: 'Login', password: 'Password', signin: 'Sign in', signout: 'Sign out',
-      signin_failed: 'Wrong login or password',
-      staff_only: 'This page is for agents and supervisors',
-      session_expired: 'Your session has ended; please sign in again',
-      err_network: 'The server cannot be reached', err_generic: 'Error: {msg}',
-      tab_work: 'Work', tab_supervise: 'Supervision',
-      role_agent: 'agent', role_supervisor: 'supervisor', level: 'level {n}',
-      presence: 'My status', presence_online: 'Online', presence_away: 'Away', presence_offline: 'Offline',
-      presence_unknown: 'unknown', handed_back: 'Given back to the queue: {list}',
-      live_open: 'Live', live_off: 'Disconnected, reconnecting…',
-      offers: 'Offers', no_offers: 'No offers', accept: 'Accept', decline: 'Decline',
-      expires_in: '{s} s left', expired: 'expired',
-      queue: 'Waiting queue', waiting_total: 'Waiting: {n}', take_next: 'Take next', nothing_waits: 'Nothing in the queue fits you',
-      mine: 'My requests', none: 'None', open: 'Open',
-      search: 'Search', ph_number: 'Request number', ph_phone: 'Phone', ph_words: 'Words', any_status: 'Any status',
-      found: 'Found: {n}', live_feed: 'Events',
-      no_request_open: 'Open a request from the lists.', close: 'Close',
-      request: 'Request', status: 'Status', priority: 'Priority', category: 'Category', language: 'Language', channel: 'Channel',
-      owner: 'Owner', created: 'Created', due_first: 'First response due', due_resolution: 'Resolution due',
-      escalation: 'Escalated to',
-      customer: 'Customer', name: 'Name', phone: 'Phone', email: 'Email',
-      customer_degraded: "Billing/CRM is unavailable; showing Komek's own data",
-      cust_language: 'Language', segment: 'Segment', region: 'Region', tariff: 'Tariff', balance: 'Balance',
-      services: 'Active services', charges: 'Recent charges', payments: 'Recent payments',
-      since: 'since {date}', per_month: '{amount}/month', free: 'free',
-      seg_mass: 'Mass market', seg_vip: 'VIP', seg_business: 'Business', seg_youth: 'Youth',
-      other_requests: "The customer's other requests", similar: 'Similar resolved requests', shared_words: 'shared words: {n}',
-      conversation: 'Conversation', customer_wrote: 'Customer', notes: 'Internal notes', history: 'History',
-      when: 'When', who: 'Who', what: 'What', detail: 'Detail',
-      reply: 'Reply', template: 'Template', choose_template: '— choose a template —', no_templates: '— no templates —',
-      wait_for_customer: "Wait for the customer's answer (the clock stops)", send_reply: 'Send reply', note: 'Internal note', add_note: 'Add note',
-      escalate: 'Escalate', department: 'Department', reason: 'Reason',
-      resolve: 'Resolve', resolution: 'Resolution',
-      sent: 'Sent', saved: 'Saved', deleted: 'Deleted', empty_text: 'Please write the text',
-      accepted: '{number} is yours', declined: 'You declined {number}',
-      refresh: 'Refresh', updated_at: 'Updated: {t}',
-      sv_agents: 'Agents', sv_agent: 'Agent', sv_presence: 'Presence', sv_load: 'Load', sv_languages: 'Languages',
-      sv_categories: 'Categories', sv_queues: 'Queues', sv_waiting: 'Waiting', sv_oldest: 'Oldest',
-      sv_watch: 'Deadline watch list', sv_reassign: 'Reassign', sv_request_number: 'Request number',
-      sv_no_queues: 'The queues are empty', sv_no_watch: 'No request has breached a deadline', reassigned: '{number} now belongs to {agent}',
-      not_found: 'Not found',
-      tpl_title: 'Reply templates', tpl_new: 'New template', tpl_edit: 'Edit template', tpl_name: 'Name', tpl_body: 'Text',
-      tpl_updated: 'Updated', tpl_placeholders: 'Placeholders: {customer_name}, {number}, {deadline}',
-      save: 'Save', delete: 'Delete', cancel: 'Cancel', edit: 'Edit', all: 'All',
-      st_new: 'New', st_queued: 'Queued', st_assigned: 'Assigned', st_in_progress: 'In progress',
-      st_waiting_customer: 'Waiting for customer', st_escalated: 'Escalated', st_resolved: 'Resolved', st_closed: 'Closed',
-      st_reopened: 'Reopened',
-      pr_low: 'Low', pr_normal: 'Normal', pr_high: 'High', pr_urgent: 'Urgent',
-      cat_billing: 'Billing', cat_network: 'Network', cat_internet: 'Mobile internet', cat_roaming: 'Roaming',
-      cat_tariff: 'Tariff', cat_sim_card: 'SIM card', cat_other: 'Other',
-      lang_kk: 'Kazakh', lang_ru: 'Russian', lang_en: 'English',
-      ch_web: 'Web', ch_call_center: 'Call centre', ch_front_office: 'Front office', ch_email: 'Email', ch_sms: 'SMS',
-      kind_acknowledgment: 'Acknowledgment', kind_reply: 'Reply', kind_resolution: 'Resolution',
-      act_created: 'Created', act_queued: 'Queued', act_offered: 'Offered', act_offer_declined: 'Offer declined',
-      act_offer_expired: 'Offer expired', act_assigned: 'Assigned', act_replied: 'Replied',
-      act_note_added: 'Note added', act_escalated: 'Escalated', act_escalation_answered: 'Department answered',
-      act_resolved: 'Resolved', act_reopened: 'Reopened', act_handed_back: 'Given back to the queue',
-      act_reassigned: 'Reassigned', act_deadline_warning: 'Deadline near', act_deadline_breached: 'Deadline breached',
-      act_survey_answered: 'Survey answered', act_asked_customer: 'Asked the customer',
-      ev_offer_made: 'New offer', ev_offer_expired: 'Offer expired', ev_offer_declined: 'Offer declined',
-      ev_request_assigned: 'Assigned', ev_request_reassigned: 'Reassigned',
-      ev_request_escalation_returned: 'Department answered', ev_request_reopened: 'Reopened',
-      ev_deadline_warning: 'Deadline near', ev_deadline_breached: 'Deadline breached', ev_request_queued: 'Queued',
-      ev_request_replied: 'Replied', ev_request_resolved: 'Resolved', ev_request_escalated: 'Escalated',
-      ev_request_note_added: 'Note added', ev_request_handed_back: 'Given back to the queue',
-      done_replies: 'Reply sent', done_notes: 'Note saved', done_escalations: 'Escalated', done_resolve: 'Request resolved',
-      ev_request_created: 'New request', ev_survey_created: 'Survey sent', ev_survey_answered: 'Survey answered',
-      deadline_alert: '{number}: {what}',
-      dept_asks: 'Department asks', send_info: 'Answer the department', done_info: 'Answer sent to the department',
-      problem: 'Problem', link_problem: 'Link to the problem', choose_problem: 'Choose a problem',
-      done_problem: 'Linked to the problem', act_escalation_info_requested: 'Department asked for information',
-      act_escalation_info_given: 'Information given to the department',
-      act_escalation_accepted: 'Department accepted', act_escalation_rerouted: 'Rerouted to another department',
-      act_escalation_breached: 'Department deadline breached', act_escalation_flagged: 'Bounced between departments',
-      act_problem_linked: 'Linked to a problem', act_problem_unlinked: 'Unlinked from a problem',
-      act_resolved_by_problem: 'Resolved with its problem',
-    },
+    app_subtitle: { kk: 'жұмыс орны', ru: 'рабочее место', en: 'workspace' },
+    staff_only: { kk: 'Бұл бет операторлар мен супервайзерлерге арналған', ru: 'Эта страница для операторов и супервайзеров', en: 'This page is for agents and supervisors' },
+    tab_work: { kk: 'Жұмыс', ru: 'Работа', en: 'Work' },
+    tab_supervise: { kk: 'Бақылау', ru: 'Контроль', en: 'Supervision' },
+    role_agent: { kk: 'оператор', ru: 'оператор', en: 'agent' },
+    role_supervisor: { kk: 'супервайзер', ru: 'супервайзер', en: 'supervisor' },
+    level: { kk: '{n}-деңгей', ru: 'уровень {n}', en: 'level {n}' },
+    presence: { kk: 'Күйім', ru: 'Мой статус', en: 'My status' },
+    presence_online: { kk: 'Желіде', ru: 'В сети', en: 'Online' },
+    presence_away: { kk: 'Уақытша жоқ', ru: 'Отошёл', en: 'Away' },
+    presence_offline: { kk: 'Желіден тыс', ru: 'Не в сети', en: 'Offline' },
+    presence_unknown: { kk: 'белгісіз', ru: 'неизвестно', en: 'unknown' },
+    handed_back: { kk: 'Кезекке қайтарылды: {list}', ru: 'Возвращены в очередь: {list}', en: 'Given back to the queue: {list}' },
+    live_open: { kk: 'Тікелей жаңарту', ru: 'Обновления в реальном времени', en: 'Live' },
+    live_off: { kk: 'Байланыс жоқ, қайта қосылуда…', ru: 'Нет связи, переподключение…', en: 'Disconnected, reconnecting…' },
+    offers: { kk: 'Ұсыныстар', ru: 'Предложения', en: 'Offers' },
+    no_offers: { kk: 'Ұсыныс жоқ', ru: 'Нет предложений', en: 'No offers' },
+    decline: { kk: 'Бас тарту', ru: 'Отклонить', en: 'Decline' },
+    expires_in: { kk: '{s} с қалды', ru: 'осталось {s} с', en: '{s} s left' },
+    expired: { kk: 'мерзімі өтті', ru: 'истекло', en: 'expired' },
+    queue: { kk: 'Кезек', ru: 'Очередь', en: 'Waiting queue' },
+    waiting_total: { kk: 'Күтуде: {n}', ru: 'Ожидают: {n}', en: 'Waiting: {n}' },
+    take_next: { kk: 'Келесісін алу', ru: 'Взять следующее', en: 'Take next' },
+    nothing_waits: { kk: 'Сізге лайық өтініш кезекте жоқ', ru: 'Подходящих обращений в очереди нет', en: 'Nothing in the queue fits you' },
+    mine: { kk: 'Менің өтініштерім', ru: 'Мои обращения', en: 'My requests' },
+    search: { kk: 'Іздеу', ru: 'Поиск', en: 'Search' },
+    ph_number: { kk: 'Өтініш нөмірі', ru: 'Номер обращения', en: 'Request number' },
+    ph_phone: { kk: 'Телефон', ru: 'Телефон', en: 'Phone' },
+    ph_words: { kk: 'Сөздер', ru: 'Слова', en: 'Words' },
+    any_status: { kk: 'Кез келген күй', ru: 'Любой статус', en: 'Any status' },
+    found: { kk: 'Табылды: {n}', ru: 'Найдено: {n}', en: 'Found: {n}' },
+    live_feed: { kk: 'Оқиғалар', ru: 'События', en: 'Events' },
+    no_request_open: { kk: 'Тізімнен өтінішті ашыңыз.', ru: 'Откройте обращение из списка.', en: 'Open a request from the lists.' },
+    request: { kk: 'Өтініш', ru: 'Обращение', en: 'Request' },
+    status: { kk: 'Күйі', ru: 'Статус', en: 'Status' },
+    priority: { kk: 'Басымдық', ru: 'Приоритет', en: 'Priority' },
+    language: { kk: 'Тілі', ru: 'Язык', en: 'Language' },
+    channel: { kk: 'Арна', ru: 'Канал', en: 'Channel' },
+    owner: { kk: 'Жауапты', ru: 'Ответственный', en: 'Owner' },
+    created: { kk: 'Түскені', ru: 'Создано', en: 'Created' },
+    due_first: { kk: 'Алғашқы жауап мерзімі', ru: 'Срок первого ответа', en: 'First response due' },
+    due_resolution: { kk: 'Шешу мерзімі', ru: 'Срок решения', en: 'Resolution due' },
+    escalation: { kk: 'Бөлімге жіберілген', ru: 'Эскалация', en: 'Escalated to' },
+    cust_language: { kk: 'Қызмет көрсету тілі', ru: 'Язык обслуживания', en: 'Language' },
+    services: { kk: 'Қосылған қызметтер', ru: 'Подключённые услуги', en: 'Active services' },
+    payments: { kk: 'Соңғы төлемдер', ru: 'Последние платежи', en: 'Recent payments' },
+    since: { kk: '{date} бастап', ru: 'с {date}', en: 'since {date}' },
+    per_month: { kk: '{amount}/ай', ru: '{amount}/мес.', en: '{amount}/month' },
+    free: { kk: 'тегін', ru: 'бесплатно', en: 'free' },
+    seg_mass: { kk: 'Жаппай', ru: 'Массовый', en: 'Mass market' },
+    seg_vip: { kk: 'VIP', ru: 'VIP', en: 'VIP' },
+    seg_business: { kk: 'Бизнес', ru: 'Бизнес', en: 'Business' },
+    seg_youth: { kk: 'Жастар', ru: 'Молодёжный', en: 'Youth' },
+    other_requests: { kk: 'Клиенттің басқа өтініштері', ru: 'Другие обращения клиента', en: "The customer's other requests" },
+    similar: { kk: 'Ұқсас шешілген өтініштер', ru: 'Похожие решённые обращения', en: 'Similar resolved requests' },
+    shared_words: { kk: 'ортақ сөз: {n}', ru: 'общих слов: {n}', en: 'shared words: {n}' },
+    customer_wrote: { kk: 'Клиент', ru: 'Клиент', en: 'Customer' },
+    notes: { kk: 'Ішкі жазбалар', ru: 'Внутренние заметки', en: 'Internal notes' },
+    history: { kk: 'Тарих', ru: 'История', en: 'History' },
+    reply: { kk: 'Жауап', ru: 'Ответ', en: 'Reply' },
+    template: { kk: 'Үлгі', ru: 'Шаблон', en: 'Template' },
+    choose_template: { kk: '— үлгіні таңдаңыз —', ru: '— выберите шаблон —', en: '— choose a template —' },
+    no_templates: { kk: '— үлгі жоқ —', ru: '— нет шаблонов —', en: '— no templates —' },
+    wait_for_customer: { kk: 'Клиенттің жауабын күту (мерзім тоқтатылады)', ru: 'Ждать ответа клиента (срок на паузе)', en: "Wait for the customer's answer (the clock stops)" },
+    send_reply: { kk: 'Жауап жіберу', ru: 'Отправить ответ', en: 'Send reply' },
+    note: { kk: 'Ішкі жазба', ru: 'Внутренняя заметка', en: 'Internal note' },
+    add_note: { kk: 'Жазба қосу', ru: 'Добавить заметку', en: 'Add note' },
+    escalate: { kk: 'Бөлімге жіберу', ru: 'Эскалировать', en: 'Escalate' },
+    resolve: { kk: 'Шешілді', ru: 'Решить', en: 'Resolve' },
+    sent: { kk: 'Жіберілді', ru: 'Отправлено', en: 'Sent' },
+    saved: { kk: 'Сақталды', ru: 'Сохранено', en: 'Saved' },
+    deleted: { kk: 'Жойылды', ru: 'Удалено', en: 'Deleted' },
+    accepted: { kk: '{number} өтініші сізде', ru: 'Обращение {number} ваше', en: '{number} is yours' },
+    declined: { kk: '{number} ұсынысынан бас тарттыңыз', ru: 'Вы отклонили {number}', en: 'You declined {number}' },
+    updated_at: { kk: 'Жаңартылды: {t}', ru: 'Обновлено: {t}', en: 'Updated: {t}' },
+    sv_agents: { kk: 'Операторлар', ru: 'Операторы', en: 'Agents' },
+    sv_agent: { kk: 'Оператор', ru: 'Оператор', en: 'Agent' },
+    sv_presence: { kk: 'Күйі', ru: 'Статус', en: 'Presence' },
+    sv_load: { kk: 'Жүктеме', ru: 'Нагрузка', en: 'Load' },
+    sv_languages: { kk: 'Тілдері', ru: 'Языки', en: 'Languages' },
+    sv_categories: { kk: 'Санаттары', ru: 'Категории', en: 'Categories' },
+    sv_queues: { kk: 'Кезектер', ru: 'Очереди', en: 'Queues' },
+    sv_waiting: { kk: 'Күтуде', ru: 'Ожидают', en: 'Waiting' },
+    sv_oldest: { kk: 'Ең ұзақ күткені', ru: 'Дольше всех ждёт', en: 'Oldest' },
+    sv_watch: { kk: 'Мерзімді бақылау тізімі', ru: 'Контроль сроков', en: 'Deadline watch list' },
+    sv_reassign: { kk: 'Басқа операторға беру', ru: 'Переназначить', en: 'Reassign' },
+    sv_request_number: { kk: 'Өтініш нөмірі', ru: 'Номер обращения', en: 'Request number' },
+    sv_no_queues: { kk: 'Кезек бос', ru: 'Очереди пусты', en: 'The queues are empty' },
+    sv_no_watch: { kk: 'Мерзімі бұзылған өтініш жоқ', ru: 'Просроченных обращений нет', en: 'No request has breached a deadline' },
+    reassigned: { kk: '{number} енді {agent} операторында', ru: '{number} теперь у {agent}', en: '{number} now belongs to {agent}' },
+    not_found: { kk: 'Табылмады', ru: 'Не найдено', en: 'Not found' },
+    tpl_title: { kk: 'Жауап үлгілері', ru: 'Шаблоны ответов', en: 'Reply templates' },
+    tpl_new: { kk: 'Жаңа үлгі', ru: 'Новый шаблон', en: 'New template' },
+    tpl_edit: { kk: 'Үлгіні өзгерту', ru: 'Изменить шаблон', en: 'Edit template' },
+    tpl_name: { kk: 'Атауы', ru: 'Название', en: 'Name' },
+    tpl_body: { kk: 'Мәтіні', ru: 'Текст', en: 'Text' },
+    tpl_updated: { kk: 'Өзгертілген', ru: 'Изменён', en: 'Updated' },
+    tpl_placeholders: { kk: 'Толтырғыштар: {customer_name}, {number}, {deadline}', ru: 'Подстановки: {customer_name}, {number}, {deadline}', en: 'Placeholders: {customer_name}, {number}, {deadline}' },
+    save: { kk: 'Сақтау', ru: 'Сохранить', en: 'Save' },
+    delete: { kk: 'Жою', ru: 'Удалить', en: 'Delete' },
+    cancel: { kk: 'Болдырмау', ru: 'Отмена', en: 'Cancel' },
+    edit: { kk: 'Өзгерту', ru: 'Изменить', en: 'Edit' },
+    all: { kk: 'Барлығы', ru: 'Все', en: 'All' },
+    st_new: { kk: 'Жаңа', ru: 'Новое', en: 'New' },
+    st_queued: { kk: 'Кезекте', ru: 'В очереди', en: 'Queued' },
+    st_assigned: { kk: 'Тағайындалды', ru: 'Назначено', en: 'Assigned' },
+    st_in_progress: { kk: 'Жұмыста', ru: 'В работе', en: 'In progress' },
+    st_waiting_customer: { kk: 'Клиентті күтуде', ru: 'Ждёт клиента', en: 'Waiting for customer' },
+    st_escalated: { kk: 'Бөлімде', ru: 'Эскалировано', en: 'Escalated' },
+    st_resolved: { kk: 'Шешілді', ru: 'Решено', en: 'Resolved' },
+    st_closed: { kk: 'Жабық', ru: 'Закрыто', en: 'Closed' },
+    st_reopened: { kk: 'Қайта ашылды', ru: 'Переоткрыто', en: 'Reopened' },
+    pr_low: { kk: 'Төмен', ru: 'Низкий', en: 'Low' },
+    pr_normal: { kk: 'Қалыпты', ru: 'Обычный', en: 'Normal' },
+    pr_high: { kk: 'Жоғары', ru: 'Высокий', en: 'High' },
+    pr_urgent: { kk: 'Шұғыл', ru: 'Срочный', en: 'Urgent' },
+    cat_network: { kk: 'Байланыс сапасы', ru: 'Качество связи', en: 'Network' },
+    ch_web: { kk: 'Сайт', ru: 'Сайт', en: 'Web' },
+    ch_call_center: { kk: 'Байланыс орталығы', ru: 'Колл-центр', en: 'Call centre' },
+    ch_front_office: { kk: 'Қызмет көрсету орталығы', ru: 'Офис обслуживания', en: 'Front office' },
+    ch_email: { kk: 'Эл. пошта', ru: 'Эл. почта', en: 'Email' },
+    ch_sms: { kk: 'SMS', ru: 'SMS', en: 'SMS' },
+    kind_reply: { kk: 'Жауап', ru: 'Ответ', en: 'Reply' },
+    act_created: { kk: 'Қабылданды', ru: 'Принято', en: 'Created' },
+    act_queued: { kk: 'Кезекке қойылды', ru: 'Поставлено в очередь', en: 'Queued' },
+    act_offered: { kk: 'Ұсынылды', ru: 'Предложено', en: 'Offered' },
+    act_offer_declined: { kk: 'Ұсыныстан бас тартылды', ru: 'Предложение отклонено', en: 'Offer declined' },
+    act_offer_expired: { kk: 'Ұсыныс мерзімі өтті', ru: 'Предложение истекло', en: 'Offer expired' },
+    act_assigned: { kk: 'Тағайындалды', ru: 'Назначено', en: 'Assigned' },
+    act_replied: { kk: 'Жауап берілді', ru: 'Ответ отправлен', en: 'Replied' },
+    act_note_added: { kk: 'Жазба қосылды', ru: 'Добавлена заметка', en: 'Note added' },
+    act_escalated: { kk: 'Бөлімге жіберілді', ru: 'Эскалировано', en: 'Escalated' },
+    act_escalation_answered: { kk: 'Бөлім жауап берді', ru: 'Ответ отдела', en: 'Department answered' },
+    act_resolved: { kk: 'Шешілді', ru: 'Решено', en: 'Resolved' },
+    act_reopened: { kk: 'Қайта ашылды', ru: 'Переоткрыто', en: 'Reopened' },
+    act_handed_back: { kk: 'Кезекке қайтарылды', ru: 'Возвращено в очередь', en: 'Given back to the queue' },
+    act_reassigned: { kk: 'Басқа операторға берілді', ru: 'Переназначено', en: 'Reassigned' },
+    act_deadline_warning: { kk: 'Мерзім жақындады', ru: 'Срок подходит', en: 'Deadline near' },
+    act_deadline_breached: { kk: 'Мерзім бұзылды', ru: 'Срок нарушен', en: 'Deadline breached' },
+    act_survey_answered: { kk: 'Сауалнамаға жауап берілді', ru: 'Ответ на опрос', en: 'Survey answered' },
+    act_asked_customer: { kk: 'Клиенттен сұралды', ru: 'Запрос клиенту', en: 'Asked the customer' },
+    ev_offer_made: { kk: 'Жаңа ұсыныс', ru: 'Новое предложение', en: 'New offer' },
+    ev_offer_expired: { kk: 'Ұсыныс мерзімі өтті', ru: 'Предложение истекло', en: 'Offer expired' },
+    ev_offer_declined: { kk: 'Ұсыныстан бас тартылды', ru: 'Предложение отклонено', en: 'Offer declined' },
+    ev_request_assigned: { kk: 'Тағайындалды', ru: 'Назначено', en: 'Assigned' },
+    ev_request_reassigned: { kk: 'Басқа операторға берілді', ru: 'Переназначено', en: 'Reassigned' },
+    ev_request_escalation_returned: { kk: 'Бөлімнен жауап келді', ru: 'Ответ отдела', en: 'Department answered' },
+    ev_request_reopened: { kk: 'Қайта ашылды', ru: 'Переоткрыто', en: 'Reopened' },
+    ev_deadline_warning: { kk: 'Мерзім жақындады', ru: 'Срок подходит', en: 'Deadline near' },
+    ev_deadline_breached: { kk: 'Мерзім бұзылды', ru: 'Срок нарушен', en: 'Deadline breached' },
+    ev_request_queued: { kk: 'Кезекке түсті', ru: 'В очереди', en: 'Queued' },
+    ev_request_replied: { kk: 'Жауап берілді', ru: 'Ответ отправлен', en: 'Replied' },
+    ev_request_resolved: { kk: 'Шешілді', ru: 'Решено', en: 'Resolved' },
+    ev_request_escalated: { kk: 'Бөлімге жіберілді', ru: 'Эскалировано', en: 'Escalated' },
+    ev_request_note_added: { kk: 'Жазба қосылды', ru: 'Добавлена заметка', en: 'Note added' },
+    ev_request_handed_back: { kk: 'Кезекке қайтарылды', ru: 'Возвращено в очередь', en: 'Given back to the queue' },
+    done_replies: { kk: 'Жауап жіберілді', ru: 'Ответ отправлен', en: 'Reply sent' },
+    done_notes: { kk: 'Жазба сақталды', ru: 'Заметка сохранена', en: 'Note saved' },
+    done_escalations: { kk: 'Бөлімге жіберілді', ru: 'Передано в отдел', en: 'Escalated' },
+    done_resolve: { kk: 'Өтініш шешілді', ru: 'Обращение решено', en: 'Request resolved' },
+    ev_request_created: { kk: 'Жаңа өтініш', ru: 'Новое обращение', en: 'New request' },
+    ev_survey_created: { kk: 'Сауалнама жіберілді', ru: 'Опрос отправлен', en: 'Survey sent' },
+    ev_survey_answered: { kk: 'Сауалнамаға жауап берілді', ru: 'Ответ на опрос', en: 'Survey answered' },
+    deadline_alert: { kk: '{number}: {what}', ru: '{number}: {what}', en: '{number}: {what}' },
+    dept_asks: { kk: 'Бөлім сұрайды', ru: 'Отдел спрашивает', en: 'Department asks' },
+    send_info: { kk: 'Бөлімге жауап беру', ru: 'Ответить отделу', en: 'Answer the department' },
+    done_info: { kk: 'Жауап бөлімге жіберілді', ru: 'Ответ отправлен в отдел', en: 'Answer sent to the department' },
+    problem: { kk: 'Мәселе', ru: 'Проблема', en: 'Problem' },
+    link_problem: { kk: 'Мәселеге байланыстыру', ru: 'Привязать к проблеме', en: 'Link to the problem' },
+    choose_problem: { kk: 'Мәселені таңдаңыз', ru: 'Выберите проблему', en: 'Choose a problem' },
+    done_problem: { kk: 'Мәселеге байланыстырылды', ru: 'Привязано к проблеме', en: 'Linked to the problem' },
+    act_escalation_info_requested: { kk: 'Бөлім ақпарат сұрады', ru: 'Отдел запросил информацию', en: 'Department asked for information' },
+    act_escalation_info_given: { kk: 'Бөлімге ақпарат берілді', ru: 'Информация передана отделу', en: 'Information given to the department' },
+    act_escalation_accepted: { kk: 'Бөлім қабылдады', ru: 'Отдел принял', en: 'Department accepted' },
+    act_escalation_rerouted: { kk: 'Басқа бөлімге жіберілді', ru: 'Передано в другой отдел', en: 'Rerouted to another department' },
+    act_escalation_breached: { kk: 'Бөлім мерзімі бұзылды', ru: 'Срок отдела нарушен', en: 'Department deadline breached' },
+    act_escalation_flagged: { kk: 'Бөлімдер арасында айналды', ru: 'Пересылалось между отделами', en: 'Bounced between departments' },
+    act_problem_linked: { kk: 'Мәселеге байланыстырылды', ru: 'Привязано к проблеме', en: 'Linked to a problem' },
+    act_problem_unlinked: { kk: 'Мәселеден ажыратылды', ru: 'Отвязано от проблемы', en: 'Unlinked from a problem' },
+    act_resolved_by_problem: { kk: 'Мәселемен бірге шешілді', ru: 'Решено вместе с проблемой', en: 'Resolved with its problem' },
   };
-  const LANGS = ['kk', 'ru', 'en'];
-  const LOCALES = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
   const STATUSES = ['new', 'queued', 'assigned', 'in_progress', 'waiting_customer', 'escalated', 'resolved', 'closed', 'reopened'];
-  const CATEGORIES = ['billing', 'network', 'internet', 'roaming', 'tariff', 'sim_card', 'other'];
   const CLOSED = new Set(['resolved', 'closed']);
-  const TIME_ZONE = 'Asia/Almaty';
-  const LANG_KEY = 'komek.lang';
-  const SESSION_KEY = 'komek.session';
 
   // ---------------------------------------------------------------------------------------------
   // State
@@ -280,231 +227,16 @@
     reconnectTimer: null,
     pending: new Set(),
     refreshTimer: null,
-    flashTimer: null,
   };
 
-  const $ = (id) => document.getElementById(id);
-
-  function t(key, vars) {
-    const dict = I18N[state.lang] || I18N.en;
-    let s = dict[key];
-    if (s === undefined) s = I18N.en[key];
-    if (s === undefined) return key;
-    if (vars) {
-      for (const [k, v] of Object.entries(vars)) s = s.split('{' + k + '}').join(String(v));
-    }
-    return s;
-  }
-
-  /** A label for a server code (`prefix` + code), or the code itself if there is none. */
-  function label(prefix, code) {
-    if (code === null || code === undefined || code === '') return '—';
-    const key = prefix + String(code).replace(/\./g, '_');
-    const dict = I18N[state.lang] || I18N.en;
-    return dict[key] || I18N.en[key] || String(code);
-  }
-
-  /** Builds an element; strings among `children` become text nodes. */
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    if (props) {
-      for (const [k, v] of Object.entries(props)) {
-        if (v === undefined || v === null || v === false) continue;
-        if (k === 'text') node.textContent = String(v);
-        else if (k === 'className') node.className = v;
-        else if (k === 'testid') node.setAttribute('data-testid', v);
-        else if (k === 'data') for (const [dk, dv] of Object.entries(v)) node.dataset[dk] = String(dv);
-        else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-        else node.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of children) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-    }
-    return node;
-  }
-
-  function setText(id, value) {
-    const node = $(id);
-    if (node) node.textContent = value === null || value === undefined || value === '' ? '—' : String(value);
-  }
-
-  function fmtTime(iso) {
-    if (!iso) return '—';
-    const d = new Date(iso);
-    if (Number.isNaN(d.getTime())) return String(iso);
-    // Kazakhstan time, as in the deadlines the customers are told (the service's calendar zone).
-    try {
-      return new Intl.DateTimeFormat(LOCALES[state.lang], { dateStyle: 'short', timeStyle: 'short', timeZone: TIME_ZONE }).format(d);
-    } catch (_) {
-      return d.toLocaleString();
-    }
-  }
-
-  /** A calendar date (`YYYY-MM-DD`) in the interface's language. */
-  function fmtDate(ymd) {
-    if (!ymd) return '—';
-    const d = new Date(`${ymd}T00:00:00Z`);
-    if (Number.isNaN(d.getTime())) return String(ymd);
-    try {
-      return new Intl.DateTimeFormat(LOCALES[state.lang], { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
-    } catch (_) {
-      return String(ymd);
-    }
-  }
-
-  /** Whole tenge, e.g. `1 250 ₸`. */
-  function fmtTenge(n) {
-    if (n === null || n === undefined || n === '') return '—';
-    let s;
-    try {
-      s = new Intl.NumberFormat(LOCALES[state.lang], { maximumFractionDigits: 0 }).format(Number(n));
-    } catch (_) {
-      s = String(n);
-    }
-    return `${s} ₸`;
-  }
-
-  function fmtAge(secs) {
-    if (secs === null || secs === undefined) return '—';
-    const s = Math.max(0, Math.floor(secs));
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    const r = s % 60;
-    if (h > 0) return `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`;
-    return `${m}:${String(r).padStart(2, '0')}`;
-  }
-
-  function snippet(text, n) {
-    const s = String(text || '').replace(/\s+/g, ' ').trim();
-    return s.length > n ? s.slice(0, n - 1) + '…' : s;
-  }
-
-  function flash(message, kind) {
-    const box = $('flash');
-    box.textContent = message;
-    box.dataset.kind = kind || 'info';
-    box.hidden = false;
-    clearTimeout(state.flashTimer);
-    state.flashTimer = setTimeout(() => { box.hidden = true; }, kind === 'error' ? 10000 : 5000);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // The API
-  // ---------------------------------------------------------------------------------------------
-  class ApiError extends Error {
-    constructor(status, message) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  function problemText(data, status) {
-    if (data && typeof data === 'object') {
-      const parts = [];
-      if (data.detail) parts.push(String(data.detail));
-      if (Array.isArray(data.errors)) {
-        for (const e of data.errors) parts.push(`${e.field}: ${e.message}`);
-      }
-      if (parts.length) return parts.join('; ');
-      if (data.title) return String(data.title);
-    }
-    return `HTTP ${status}`;
-  }
-
-  async function api(method, path, body) {
-    const headers = { Accept: 'application/json' };
-    if (state.token) headers.Authorization = 'Bearer ' + state.token;
-    const init = { method, headers, cache: 'no-store' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let res;
-    try {
-      res = await fetch(path, init);
-    } catch (_) {
-      throw new ApiError(0, t('err_network'));
-    }
-    if (res.status === 204) return null;
-    const type = res.headers.get('content-type') || '';
-    const data = type.includes('json') ? await res.json().catch(() => null) : null;
-    if (!res.ok) {
-      if (res.status === 401 && state.token && path !== '/api/v1/auth/login') {
-        endSession(t('session_expired'));
-      }
-      throw new ApiError(res.status, problemText(data, res.status));
-    }
-    return data;
-  }
-
-  function showError(e) {
-    if (e instanceof ApiError && e.status === 401) return; // the session ended; already said
-    flash(t('err_generic', { msg: e && e.message ? e.message : String(e) }), 'error');
-  }
-
-  /** Runs `fn` with `button` disabled meanwhile; errors are shown. */
-  async function busy(button, fn) {
-    if (button) button.disabled = true;
-    try {
-      return await fn();
-    } catch (e) {
-      showError(e);
-      return undefined;
-    } finally {
-      if (button) button.disabled = false;
-      if (state.view) updateActionState();
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Language
-  // ---------------------------------------------------------------------------------------------
-  function initialLang() {
-    try {
-      const saved = localStorage.getItem(LANG_KEY);
-      if (LANGS.includes(saved)) return saved;
-    } catch (_) { /* storage off */ }
-    for (const l of navigator.languages || [navigator.language || '']) {
-      const code = String(l).toLowerCase().slice(0, 2);
-      if (LANGS.includes(code)) return code;
-    }
-    return 'en';
-  }
-
-  function setLang(lang, remember) {
-    state.lang = LANGS.includes(lang) ? lang : 'en';
-    if (remember) {
-      try { localStorage.setItem(LANG_KEY, state.lang); } catch (_) { /* storage off */ }
-    }
-    document.documentElement.lang = state.lang;
-    $('lang-select').value = state.lang;
-    document.title = 'Komek — ' + t('app_subtitle');
-    for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
-    for (const node of document.querySelectorAll('[data-i18n-placeholder]')) {
-      node.placeholder = t(node.dataset.i18nPlaceholder);
-    }
-    fillCodeSelects();
+  /** After the language changed: the selects whose options are codes, and everything drawn from data. */
+  function onLang() {
+    fillCodes($('search-status'), STATUSES, 'st_', t('any_status'));
+    fillCodes($('tpl-filter-category'), CATEGORIES, 'cat_', t('all'));
+    fillCodes($('tpl-filter-language'), LANGS, 'lang_', t('all'));
+    fillCodes($('tpl-category'), CATEGORIES, 'cat_');
+    fillCodes($('tpl-language'), LANGS, 'lang_');
     renderAll();
-  }
-
-  /** The selects whose options are codes (statuses, categories, languages). */
-  function fillCodeSelects() {
-    const fill = (select, codes, prefix, first) => {
-      const keep = select.value;
-      const opts = [];
-      if (first) opts.push(el('option', { value: '', text: first }));
-      for (const c of codes) opts.push(el('option', { value: c, text: label(prefix, c) }));
-      select.replaceChildren(...opts);
-      select.value = keep;
-      if (select.selectedIndex < 0) select.selectedIndex = 0;
-    };
-    fill($('search-status'), STATUSES, 'st_', t('any_status'));
-    fill($('tpl-filter-category'), CATEGORIES, 'cat_', t('all'));
-    fill($('tpl-filter-language'), LANGS, 'lang_', t('all'));
-    fill($('tpl-category'), CATEGORIES, 'cat_');
-    fill($('tpl-language'), LANGS, 'lang_');
   }
 
   function renderAll() {
@@ -530,67 +262,26 @@
   // ---------------------------------------------------------------------------------------------
   const isSupervisor = () => state.user && state.user.role === 'supervisor';
   const me = () => (state.user ? state.user.login : null);
+  /** The session is kept with its expiry (the live socket is not reopened after it) and presence. */
+  const saveSession = () => keepSession({ expiresAt: state.expiresAt, presence: state.presence });
 
-  function saveSession() {
-    try {
-      sessionStorage.setItem(SESSION_KEY, JSON.stringify({
-        token: state.token, user: state.user, expiresAt: state.expiresAt, presence: state.presence,
-      }));
-    } catch (_) { /* storage off */ }
+  function signedIn(ok) {
+    state.expiresAt = Date.parse(ok.expires_at) || Date.now() + 3600e3;
+    state.presence = null;
+    saveSession();
+    enterApp();
   }
 
-  function restoreSession() {
-    try {
-      const raw = sessionStorage.getItem(SESSION_KEY);
-      if (!raw) return false;
-      const s = JSON.parse(raw);
-      if (!s || !s.token || !s.user || !(s.expiresAt > Date.now())) return false;
-      state.token = s.token;
-      state.user = s.user;
-      state.expiresAt = s.expiresAt;
-      state.presence = s.presence || null;
-      return true;
-    } catch (_) {
-      return false;
-    }
-  }
-
-  async function signIn(ev) {
-    ev.preventDefault();
-    const login = $('login-login').value.trim();
-    const password = $('login-password').value;
-    $('login-error').textContent = '';
-    if (!login || !password) {
-      $('login-error').textContent = t('signin_failed');
-      return;
-    }
-    const button = $('login-submit');
-    button.disabled = true;
-    try {
-      const ok = await api('POST', '/api/v1/auth/login', { login, password });
-      if (ok.user.role !== 'agent' && ok.user.role !== 'supervisor') {
-        $('login-error').textContent = t('staff_only');
-        return;
-      }
-      state.token = ok.token;
-      state.user = ok.user;
-      state.expiresAt = Date.parse(ok.expires_at) || Date.now() + 3600e3;
-      state.presence = null;
-      $('login-password').value = '';
-      saveSession();
-      enterApp();
-    } catch (e) {
-      $('login-error').textContent = e.status === 401 ? t('signin_failed') : e.message;
-    } finally {
-      button.disabled = false;
-    }
+  function resumeSession() {
+    const saved = restoreSession((s) => s.expiresAt > Date.now());
+    if (!saved) return false;
+    state.expiresAt = saved.expiresAt;
+    state.presence = saved.presence || null;
+    return true;
   }
 
   function enterApp() {
-    $('login-view').hidden = true;
-    $('app-view').hidden = false;
-    $('signout').hidden = false;
-    $('whoami').hidden = false;
+    showSignedIn(true);
     $('live-status').hidden = false;
     $('tabs').hidden = !isSupervisor();
     showTab(isSupervisor() ? 'supervise' : 'work');
@@ -609,11 +300,10 @@
     clearTimeout(state.refreshTimer);
     state.pending.clear();
     Object.assign(state, {
-      token: null, user: null, expiresAt: 0, presence: null, queue: null, offers: [], current: null, view: null,
+      expiresAt: 0, presence: null, queue: null, offers: [], current: null, view: null,
       sv: null, templates: [], tplEditing: null, searchResult: null, searchParams: null, feed: [], backoff: 0,
     });
     state.offerExpiry.clear();
-    try { sessionStorage.removeItem(SESSION_KEY); } catch (_) { /* storage off */ }
     for (const id of ['offers-list', 'queue-list', 'mine-list', 'search-results', 'live-feed', 'sv-agents',
       'sv-queues', 'sv-watchlist', 'tpl-list', 'reassign-agent']) {
       $(id).replaceChildren();
@@ -626,12 +316,8 @@
     $('reassign-result').textContent = '';
     $('tpl-form').hidden = true;
     showRequestPanel(false);
-    $('app-view').hidden = true;
-    $('signout').hidden = true;
-    $('whoami').hidden = true;
+    signedOut(message);
     $('live-status').hidden = true;
-    $('login-view').hidden = false;
-    $('login-error').textContent = message || '';
     $('login-login').focus();
   }
 
@@ -843,7 +529,7 @@
         node.textContent = '';
         continue;
       }
-      const left = Math.ceil((at - Date.now()) / 1000);
+      const left = Math.ceil(secondsUntil(at));
       node.textContent = left > 0 ? t('expires_in', { s: left }) : t('expired');
       node.dataset.left = String(Math.max(0, left));
     }
@@ -1009,10 +695,6 @@
       el('div', { className: 'snippet', testid: testid + '-description', text: m.description || '—' }));
   }
 
-  function listOrNone(id, items) {
-    $(id).replaceChildren(...(items.length ? items : [el('li', { className: 'muted', text: t('none') })]));
-  }
-
   /** The customer block: the 360 profile when there is one, else the contact on the request. */
   function renderCustomer(v) {
     const c = v.request.customer || {};
@@ -1135,12 +817,8 @@
     setText('info-question', question || null);
     if (reset) $('info-text').value = '';
     setText('req-problem', r.problem ? `${r.problem.number} · ${r.problem.title}` : null);
-    const select = $('problem-select');
-    const keep = select.value;
     const problems = (state.view && state.view.problems) || [];
-    select.replaceChildren(el('option', { value: '', text: t('choose_problem') }),
-      ...problems.map((p) => el('option', { value: p.id, text: `${p.number} · ${p.title}` })));
-    select.value = problems.some((p) => p.id === keep) ? keep : '';
+    fillSelect($('problem-select'), problems.map((p) => [p.id, `${p.number} · ${p.title}`]), t('choose_problem'));
   }
 
   async function giveInfo(ev) {
@@ -1230,10 +908,7 @@
   }
 
   function renderDepartments() {
-    const select = $('esc-department');
-    const keep = select.value;
-    select.replaceChildren(...state.departments.map((d) => el('option', { value: d.code, text: `${d.name} (${d.code})` })));
-    if (state.departments.some((d) => d.code === keep)) select.value = keep;
+    fillSelect($('esc-department'), state.departments.map((d) => [d.code, `${d.name} (${d.code})`]));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1261,7 +936,7 @@
         el('td', { text: label('cat_', q.category) }),
         el('td', { text: label('lang_', q.language) }),
         el('td', { testid: 'sv-queue-waiting', text: String(q.waiting) }),
-        el('td', { text: fmtAge(q.oldest_age_secs) })))
+        el('td', { text: fmtSpan(q.oldest_age_secs) })))
       : [el('tr', {}, el('td', { colspan: '4', className: 'muted', text: t('sv_no_queues') }))]));
 
     $('sv-watchlist').replaceChildren(...(sv.watchlist.length
@@ -1274,11 +949,8 @@
         el('td', {}, el('button', { type: 'button', className: 'reassign-pick', data: { number: r.number }, text: t('sv_reassign') }))))
       : [el('tr', {}, el('td', { colspan: '6', className: 'muted', text: t('sv_no_watch') }))]));
 
-    const select = $('reassign-agent');
-    const keep = select.value;
-    select.replaceChildren(...sv.agents.map((a) => el('option', { value: a.user.login,
-      text: `${a.user.name} (${a.user.login}) · ${label('presence_', a.presence)} · ${a.load}/${a.user.capacity}` })));
-    if (sv.agents.some((a) => a.user.login === keep)) select.value = keep;
+    fillSelect($('reassign-agent'), sv.agents.map((a) => [a.user.login,
+      `${a.user.name} (${a.user.login}) · ${label('presence_', a.presence)} · ${a.load}/${a.user.capacity}`]));
   }
 
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -1389,8 +1061,6 @@
   // Wiring
   // ---------------------------------------------------------------------------------------------
   function wire() {
-    $('lang-select').addEventListener('change', (e) => setLang(e.target.value, true));
-    $('login-form').addEventListener('submit', signIn);
     $('signout').addEventListener('click', signOut);
     for (const b of document.querySelectorAll('#tabs [data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
     for (const b of document.querySelectorAll('#presence [data-presence]')) {
@@ -1449,9 +1119,23 @@
   }
 
   function start() {
+    // The live connection's state, in the shared top bar.
+    $('whoami').before(el('span', { id: 'live-status', className: 'live', data: { state: 'off' }, testid: 'live-status', hidden: true }));
     wire();
-    setLang(initialLang(), false);
-    if (restoreSession()) enterApp();
+    Staff.setup({
+      state,
+      strings: I18N,
+      roles: ['agent', 'supervisor'],
+      sessionKey: 'komek.session',
+      langKey: 'komek.lang',
+      onLang,
+      onSignedIn: signedIn,
+      onExpired: endSession,
+      afterBusy: () => {
+        if (state.view) updateActionState();
+      },
+    });
+    if (resumeSession()) enterApp();
     else $('login-login').focus();
   }
 

@@ -15,15 +15,15 @@ use komek_domain::escalation::{
 };
 use komek_domain::events::{Envelope, EscalationAnswered, EscalationChanged, kind};
 use komek_domain::staff::{Role, User};
-use komek_store::requests::UpdateError;
-use komek_store::{Op, Store};
+use komek_store::{Keys, Op, Store};
 use komek_web::{ApiError, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::{Deps, deadlines};
+use crate::Deps;
+use crate::deadlines::{self, ms};
 
 type Problem = komek_web::error::Problem;
 
@@ -64,11 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 const LIST_LIMIT: usize = 500;
 const TEXT_MAX: usize = 10_000;
 /// The deadline watcher's name in steps and events.
-const SYSTEM: &str = "system:escalation";
-
-fn ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
+pub const SYSTEM: &str = "system:escalation";
 
 /// A department staff member as the store knows them now.
 pub struct Member {
@@ -142,11 +138,7 @@ fn may_act(e: &Escalation, m: &Member) -> Result<(), ApiError> {
 
 /// A text of 1 to 10 000 characters (trimmed), or 422 naming `field`.
 fn text(field: &str, raw: &str) -> Result<String, ApiError> {
-    let t = raw.trim();
-    if t.is_empty() || t.chars().count() > TEXT_MAX {
-        return Err(ApiError::invalid(field, "1 to 10000 characters"));
-    }
-    Ok(t.to_owned())
+    super::bounded(field, raw, TEXT_MAX, true)
 }
 
 fn refused(e: EscalationError) -> ApiError {
@@ -178,7 +170,34 @@ pub fn changed(
         tier: Some(e.tier),
         due: e.due_at,
     };
-    komek_bus::journey_event(event, e.request_id, e.trace.as_deref(), &payload, now)
+    journey(event, e, &payload, now)
+}
+
+/// An event about `e` in its request's journey trace.
+fn journey<P: Serialize>(
+    event: &str,
+    e: &Escalation,
+    payload: &P,
+    now: OffsetDateTime,
+) -> Envelope {
+    komek_bus::journey_event(event, e.request_id, e.trace.as_deref(), payload, now)
+}
+
+/// The index moves of an escalation answered (or closed) at `at`: out of its department's active
+/// set, into its answered set.
+pub fn answered_ops(keys: &Keys, e: &Escalation, at: OffsetDateTime) -> Vec<Op> {
+    let member = e.id.to_string();
+    vec![
+        Op::ZRem {
+            key: keys.department_escalations(&e.department),
+            member: member.clone(),
+        },
+        Op::ZAdd {
+            key: keys.department_answered(&e.department),
+            member,
+            score: ms(at),
+        },
+    ]
 }
 
 /// The caller, and the escalation they may act on now.
@@ -211,10 +230,7 @@ async fn commit(
             Ok((Some(event), ops))
         })
         .await
-        .map_err(|err| match err {
-            UpdateError::NotFound => ApiError::NotFound("escalation"),
-            other => other.into(),
-        })
+        .map_err(|err| ApiError::from_update(err, "escalation"))
 }
 
 /// Which escalations a list shows.
@@ -417,28 +433,8 @@ pub async fn answer(
             text: answer_text.clone(),
             outcome,
         };
-        let event = komek_bus::journey_event(
-            kind::ESCALATION_ANSWERED,
-            e.request_id,
-            e.trace.as_deref(),
-            &payload,
-            now,
-        );
-        let member = e.id.to_string();
-        Ok((
-            event,
-            vec![
-                Op::ZRem {
-                    key: keys.department_escalations(&e.department),
-                    member: member.clone(),
-                },
-                Op::ZAdd {
-                    key: keys.department_answered(&e.department),
-                    member,
-                    score: ms(now),
-                },
-            ],
-        ))
+        let event = journey(kind::ESCALATION_ANSWERED, e, &payload, now);
+        Ok((event, answered_ops(keys, e, now)))
     })
     .await?;
     tracing::info!(escalation_id = %esc.id, request_id = %esc.request_id, "escalation answered");

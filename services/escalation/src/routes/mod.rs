@@ -12,6 +12,7 @@ pub mod page;
 pub mod problems;
 
 use actix_web::web;
+use komek_web::ApiError;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -36,4 +37,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     admin::configure(cfg);
     problems::configure(cfg);
     page::configure(cfg);
+}
+
+/// A text field trimmed, of at most `max` characters (and at least one if `required`); 422 naming
+/// `field` otherwise.
+fn bounded(field: &str, raw: &str, max: usize, required: bool) -> Result<String, ApiError> {
+    let t = raw.trim();
+    if (required && t.is_empty()) || t.chars().count() > max {
+        let why = if required {
+            format!("1 to {max} characters")
+        } else {
+            format!("at most {max} characters")
+        };
+        return Err(ApiError::invalid(field, why));
+    }
+    Ok(t.to_owned())
 }

@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn the_page_is_the_department_app_and_keeps_to_the_policy() {
-        assert!(PAGE.index.contains("<script src=\"/app.js\""));
+        assert!(PAGE.html().contains("<script src=\"/app.js\""));
         assert!(PAGE.script.contains("const I18N"));
         assert!(PAGE.styles.contains("@media"));
         assert_eq!(PAGE.violations(), Vec::<String>::new());

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::bounded;
 use crate::Deps;
 use crate::routes::escalations::member;
 
@@ -127,31 +128,16 @@ fn refused(e: ProblemError) -> ApiError {
     ApiError::Conflict(e.to_string())
 }
 
-fn update_error(e: UpdateError<ProblemError>) -> ApiError {
-    match e {
-        UpdateError::NotFound => ApiError::NotFound("problem"),
-        UpdateError::Rejected(e) => refused(e),
-        UpdateError::Duplicate | UpdateError::Precondition(_) => {
-            ApiError::Conflict("this was already done".into())
-        }
-        UpdateError::Contended => {
-            ApiError::Conflict("it changed while we were saving; try again".into())
-        }
-        UpdateError::Store(e) => e.into(),
-    }
+/// The caller, and the problem `raw` they may see and manage (404, then 403, otherwise).
+async fn managed(store: &Store, staff: &Staff, raw: &str) -> Result<(Caller, Problem), ApiError> {
+    let caller = Caller::of(store, staff).await?;
+    let p = visible(store, &caller, raw).await?;
+    caller.may_manage()?;
+    Ok((caller, p))
 }
 
-fn bounded(field: &str, raw: &str, max: usize, required: bool) -> Result<String, ApiError> {
-    let t = raw.trim();
-    if (required && t.is_empty()) || t.chars().count() > max {
-        let why = if required {
-            format!("1 to {max} characters")
-        } else {
-            format!("at most {max} characters")
-        };
-        return Err(ApiError::invalid(field, why));
-    }
-    Ok(t.to_owned())
+fn update_error(e: UpdateError<ProblemError>) -> ApiError {
+    ApiError::from_update(e.map_rejected(refused), "problem")
 }
 
 async fn known_department(store: &Store, code: &str) -> Result<String, ApiError> {
@@ -454,10 +440,8 @@ pub async fn unlink(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    let caller = Caller::of(store, &staff).await?;
     let (id, number) = path.into_inner();
-    let problem = visible(store, &caller, &id).await?;
-    caller.may_manage()?;
+    let (caller, problem) = managed(store, &staff, &id).await?;
     let request = store
         .request_ids_by_numbers(&[number])
         .await?
@@ -497,10 +481,7 @@ async fn change(
             Ok((Some(event), ops))
         })
         .await
-        .map_err(|e| match e {
-            UpdateError::NotFound => ApiError::NotFound("problem"),
-            other => other.into(),
-        })
+        .map_err(|e| ApiError::from_update(e, "problem"))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -522,9 +503,7 @@ pub async fn confirm(
     body: StrictJson<ConfirmIn>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    let caller = Caller::of(store, &staff).await?;
-    let found = visible(store, &caller, &id).await?;
-    caller.may_manage()?;
+    let (caller, found) = managed(store, &staff, &id).await?;
     let department = match (&caller, body.0.department) {
         (Caller::Department(_, own), Some(d)) if d != *own => {
             return Err(ApiError::invalid(
@@ -584,9 +563,7 @@ pub async fn dismiss(
     _body: StrictJson<DismissIn>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    let caller = Caller::of(store, &staff).await?;
-    let found = visible(store, &caller, &id).await?;
-    caller.may_manage()?;
+    let (caller, found) = managed(store, &staff, &id).await?;
     let guard = store.spike_guard_clear(&found).await?;
     let now = OffsetDateTime::now_utc();
     let by = caller.login().to_owned();
@@ -620,9 +597,7 @@ pub async fn resolve(
     body: StrictJson<ResolveIn>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    let caller = Caller::of(store, &staff).await?;
-    let found = visible(store, &caller, &id).await?;
-    caller.may_manage()?;
+    let (caller, found) = managed(store, &staff, &id).await?;
     let messages = body.0.messages;
     for (field, text) in [
         ("messages.kk", &messages.kk),

@@ -5,26 +5,9 @@ use std::collections::BTreeSet;
 
 use komek_domain::Category;
 use komek_domain::staff::Role;
-use komek_web::testing::TestApp;
 use serde_json::{Value, json};
 
-use crate::helpers::{StaffTokens, fields, problem, spawn_app};
-
-/// `PUT path` with a JSON body and a bearer token.
-pub async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
-    app.http
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn ok_json(resp: reqwest::Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status);
-    resp.json().await.unwrap()
-}
+use crate::helpers::{StaffTokens, fields, ok_json, problem, spawn_app};
 
 fn billing_hours() -> Value {
     json!({ "working_days": [1, 2, 3, 4, 5], "open": "09:00", "close": "18:00" })
@@ -44,7 +27,8 @@ async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
         "deadlines": { "default_minutes": 300, "by_category": { "billing": 120 } }
     });
     let created = ok_json(
-        put(&app, "/api/v1/departments/fraud", &saule, &body).await,
+        app.put("/api/v1/departments/fraud", Some(&saule), &body)
+            .await,
         201,
     )
     .await;
@@ -56,10 +40,9 @@ async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
     assert_eq!(stored.hours.unwrap().close, "18:00");
 
     let renamed = ok_json(
-        put(
-            &app,
+        app.put(
             "/api/v1/departments/fraud",
-            &saule,
+            Some(&saule),
             &json!({ "name": "Fraud prevention", "hours": billing_hours() }),
         )
         .await,
@@ -82,7 +65,11 @@ async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
 
     let staff = json!({ "name": "Ерлан", "department": "fraud", "level": 1,
         "languages": ["kk", "ru"], "password": "fraud-pass-1" });
-    let view = ok_json(put(&app, "/api/v1/staff/fraud1", &saule, &staff).await, 201).await;
+    let view = ok_json(
+        app.put("/api/v1/staff/fraud1", Some(&saule), &staff).await,
+        201,
+    )
+    .await;
     assert_eq!(
         (&view["role"], &view["department"], &view["level"]),
         (&json!("department_staff"), &json!("fraud"), &json!(1))
@@ -99,7 +86,7 @@ async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
 
     let raised = json!({ "name": "Ерлан", "department": "fraud", "level": 2, "languages": ["kk"] });
     let view = ok_json(
-        put(&app, "/api/v1/staff/fraud1", &saule, &raised).await,
+        app.put("/api/v1/staff/fraud1", Some(&saule), &raised).await,
         200,
     )
     .await;
@@ -118,7 +105,7 @@ async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
     assert_eq!(list, json!([view]));
 
     let p = problem(
-        put(&app, "/api/v1/staff/fraud2", &saule, &raised).await,
+        app.put("/api/v1/staff/fraud2", Some(&saule), &raised).await,
         422,
     )
     .await;
@@ -144,7 +131,8 @@ async fn a_head_manages_only_their_own_department() {
     let billing = json!({ "name": "Billing", "hours": billing_hours(),
         "deadlines": { "default_minutes": 180 } });
     ok_json(
-        put(&app, "/api/v1/departments/billing", &head, &billing).await,
+        app.put("/api/v1/departments/billing", Some(&head), &billing)
+            .await,
         200,
     )
     .await;
@@ -153,10 +141,9 @@ async fn a_head_manages_only_their_own_department() {
 
     let network_before = app.store.department("network").await.unwrap();
     let p = problem(
-        put(
-            &app,
+        app.put(
             "/api/v1/departments/network",
-            &head,
+            Some(&head),
             &json!({ "name": "Ours now" }),
         )
         .await,
@@ -172,7 +159,8 @@ async fn a_head_manages_only_their_own_department() {
     let second = json!({ "name": "Billing, second line", "department": "billing", "level": 2,
         "languages": ["ru"], "password": "billing-pass" });
     ok_json(
-        put(&app, "/api/v1/staff/billing-b2", &head, &second).await,
+        app.put("/api/v1/staff/billing-b2", Some(&head), &second)
+            .await,
         201,
     )
     .await;
@@ -180,13 +168,18 @@ async fn a_head_manages_only_their_own_department() {
     let into_network = json!({ "name": "Spy", "department": "network", "level": 1,
         "languages": ["ru"], "password": "network-pass" });
     problem(
-        put(&app, "/api/v1/staff/spy", &head, &into_network).await,
+        app.put("/api/v1/staff/spy", Some(&head), &into_network)
+            .await,
         403,
     )
     .await;
     let take = json!({ "name": "network1", "department": "billing", "level": 1,
         "languages": ["ru"] });
-    problem(put(&app, "/api/v1/staff/network1", &head, &take).await, 403).await;
+    problem(
+        app.put("/api/v1/staff/network1", Some(&head), &take).await,
+        403,
+    )
+    .await;
     assert_eq!(
         app.store
             .user("network1")
@@ -207,12 +200,14 @@ async fn a_head_manages_only_their_own_department() {
     let demote = json!({ "name": "billing-head", "department": "billing", "level": 2,
         "languages": ["ru"] });
     ok_json(
-        put(&app, "/api/v1/staff/billing-head", &saule, &demote).await,
+        app.put("/api/v1/staff/billing-head", Some(&saule), &demote)
+            .await,
         200,
     )
     .await;
     problem(
-        put(&app, "/api/v1/departments/billing", &head, &billing).await,
+        app.put("/api/v1/departments/billing", Some(&head), &billing)
+            .await,
         403,
     )
     .await;
@@ -252,7 +247,8 @@ async fn bad_hours_and_deadlines_name_the_field() {
     ];
     for (body, want) in cases {
         let p = problem(
-            put(&app, "/api/v1/departments/fraud", &saule, &body).await,
+            app.put("/api/v1/departments/fraud", Some(&saule), &body)
+                .await,
             422,
         )
         .await;
@@ -262,10 +258,9 @@ async fn bad_hours_and_deadlines_name_the_field() {
 
     app.store.seed_demo(|_| String::new()).await.unwrap();
     let p = problem(
-        put(
-            &app,
+        app.put(
             "/api/v1/staff/billing9",
-            &saule,
+            Some(&saule),
             &json!({ "name": "B", "department": "billing", "level": 4, "languages": [],
                 "password": "long-enough" }),
         )
@@ -295,13 +290,14 @@ async fn first_line_staff_and_agents_are_forbidden() {
         "password": "long-enough" });
     for token in [&first, &agent, &gone] {
         let p = problem(
-            put(&app, "/api/v1/departments/billing", token, &dept).await,
+            app.put("/api/v1/departments/billing", Some(token), &dept)
+                .await,
             403,
         )
         .await;
         assert_eq!(p["code"], "forbidden");
         problem(
-            put(&app, "/api/v1/staff/billing7", token, &staff).await,
+            app.put("/api/v1/staff/billing7", Some(token), &staff).await,
             403,
         )
         .await;

@@ -11,9 +11,10 @@ use komek_domain::{Channel, Lang, Request};
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_web::testing::{Fixture, Stage, stored_request};
+use serde_json::Value;
 use uuid::Uuid;
 
-pub use komek_web::testing::{TestApp, WAIT, fields, problem};
+pub use komek_web::testing::{TestApp, WAIT, fields, ok_json, problem};
 
 /// Starts the escalation service with the test settings under a fresh prefix; `stop` ends its
 /// relay and consumer.
@@ -126,6 +127,13 @@ pub async fn escalate(store: &Store, department: &str) -> (Request, Uuid) {
     (stored, escalation_id)
 }
 
+/// The holder of `token` does `action` (`accept`, `answer`, `reject`, ...) on escalation `id` with
+/// `body`; checks the 200 and returns the escalation as it is now.
+pub async fn act(app: &TestApp, token: &str, id: Uuid, action: &str, body: &Value) -> Value {
+    let path = format!("/api/v1/escalations/{id}/{action}");
+    ok_json(app.post(&path, Some(token), body).await, 200).await
+}
+
 /// Takes every message waiting in this test's `{prefix}.{queue}` queue (one nobody consumes in
 /// this test) and decodes the envelopes.
 pub async fn drain_queue(settings: &Settings, queue: &str) -> Vec<Envelope> {
@@ -159,6 +167,26 @@ pub async fn drain_until(settings: &Settings, queue: &str, n: usize) -> Vec<Enve
             let mut all = seen.lock().unwrap();
             all.extend(more);
             (all.len() >= n).then(|| all.clone())
+        }
+    })
+    .await
+}
+
+/// Waits until the consumer has brought escalation `id` to `status`, and returns it.
+pub async fn wait_status(
+    store: &Store,
+    id: Uuid,
+    status: komek_domain::escalation::EscalationStatus,
+    what: &str,
+) -> komek_domain::escalation::Escalation {
+    komek_testkit::eventually(WAIT, what, || {
+        let store = store.clone();
+        async move {
+            store
+                .escalation(id)
+                .await
+                .unwrap()
+                .filter(|e| e.status == status)
         }
     })
     .await

@@ -8,7 +8,9 @@ use komek_domain::staff::Role;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::helpers::{StaffTokens, WAIT, departments, drain_until, escalate, fields, spawn_app};
+use crate::helpers::{
+    StaffTokens, act, departments, drain_until, escalate, fields, spawn_app, wait_status,
+};
 
 /// Billing's first line takes a new escalation (it came with billing's deadline for the request's
 /// category, watched in `esc:deadlines`), asks the agent which date was charged twice (the
@@ -42,12 +44,7 @@ async fn accepted_info_requested_given_and_answered() {
         .staff("billing1", Role::DepartmentStaff, Some("billing"), 1)
         .await;
     let path = |action: &str| format!("/api/v1/escalations/{esc}/{action}");
-    let accepted: Value = app
-        .post(&path("accept"), Some(&billing), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let accepted = act(&app, &billing, esc, "accept", &json!({})).await;
     assert_eq!(
         (&accepted["status"], &accepted["assignee"]),
         (&json!("accepted"), &json!("billing1"))
@@ -64,16 +61,8 @@ async fn accepted_info_requested_given_and_answered() {
     )
     .await;
     assert_eq!(fields(&p), ["question"]);
-    let asked: Value = app
-        .post(
-            &path("request-info"),
-            Some(&billing),
-            &json!({ "question": "Какого числа было списание?" }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let question = json!({ "question": "Какого числа было списание?" });
+    let asked = act(&app, &billing, esc, "request-info", &question).await;
     assert_eq!(asked["status"], "info_requested");
     assert!(asked["paused_at"].is_string());
     assert_eq!(
@@ -100,16 +89,12 @@ async fn accepted_info_requested_given_and_answered() {
         OffsetDateTime::now_utc(),
     );
     app.store.enqueue_event(&event).await.unwrap();
-    let resumed = komek_testkit::eventually(WAIT, "the consumer applies the information", || {
-        let store = app.store.clone();
-        async move {
-            store
-                .escalation(esc)
-                .await
-                .unwrap()
-                .filter(|e| e.status == EscalationStatus::Accepted)
-        }
-    })
+    let resumed = wait_status(
+        &app.store,
+        esc,
+        EscalationStatus::Accepted,
+        "the consumer applies the information",
+    )
     .await;
     assert_eq!(resumed.paused_at, None);
     assert!(
@@ -118,16 +103,8 @@ async fn accepted_info_requested_given_and_answered() {
     );
     assert_eq!(watched().await, 1, "the deadline runs again");
 
-    let answered: Value = app
-        .post(
-            &path("answer"),
-            Some(&billing),
-            &json!({ "text": "Вернули 2 000 ₸", "outcome": "resolved" }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let answer = json!({ "text": "Вернули 2 000 ₸", "outcome": "resolved" });
+    let answered = act(&app, &billing, esc, "answer", &answer).await;
     assert_eq!(
         (&answered["status"], &answered["outcome"]),
         (&json!("answered"), &json!("resolved"))
@@ -203,23 +180,16 @@ async fn mine_and_all() {
                 .collect::<Vec<_>>()
         }
     };
-    let accept = app
-        .post(
-            &format!("/api/v1/escalations/{taken}/accept"),
-            Some(&billing1),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(accept.status().as_u16(), 200);
+    act(&app, &billing1, taken, "accept", &json!({})).await;
     assert_eq!(list("mine=true").await, [taken.to_string()]);
-    let answer = app
-        .post(
-            &format!("/api/v1/escalations/{taken}/answer"),
-            Some(&billing1),
-            &json!({ "text": "Готово" }),
-        )
-        .await;
-    assert_eq!(answer.status().as_u16(), 200);
+    act(
+        &app,
+        &billing1,
+        taken,
+        "answer",
+        &json!({ "text": "Готово" }),
+    )
+    .await;
     assert!(list("mine=true").await.is_empty());
     assert_eq!(list("status=all&mine=true").await, [taken.to_string()]);
     assert_eq!(

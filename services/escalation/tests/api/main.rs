@@ -5,6 +5,7 @@
 mod access;
 mod admin;
 mod answer;
+mod closing;
 mod helpers;
 mod lifecycle;
 mod page;

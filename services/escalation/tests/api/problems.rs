@@ -8,7 +8,7 @@ use komek_store::Store;
 use komek_web::testing::{Fixture, stored_request};
 use serde_json::{Value, json};
 
-use crate::helpers::{StaffTokens, TestApp, departments, drain_until, fields, problem};
+use crate::helpers::{StaffTokens, TestApp, departments, drain_until, fields, ok_json, problem};
 
 /// The service with spike detection off: these tests store requests of one category in a burst.
 async fn spawn_quiet(tag: &str) -> TestApp {
@@ -27,6 +27,18 @@ async fn new_request(store: &Store, text: &str, lang: Lang) -> Request {
             category: Category::Network,
             ..Fixture::default()
         },
+    )
+    .await
+}
+
+/// Links `requests` by number as `token` to the problem whose `/requests` path is `link`: the
+/// 200 answer.
+async fn link_numbers(app: &TestApp, link: &str, token: &str, requests: &[&Request]) -> Value {
+    let numbers: Vec<&str> = requests.iter().map(|r| r.number.0.as_str()).collect();
+    ok_json(
+        app.post(link, Some(token), &json!({ "numbers": numbers }))
+            .await,
+        200,
     )
     .await
 }
@@ -88,31 +100,13 @@ async fn open_and_link_by_numbers() {
     .await;
     assert_eq!(fields(&empty), ["numbers"]);
 
-    let out: Value = app
-        .post(
-            &link,
-            Some(&agent),
-            &json!({ "numbers": [a.number.0, b.number.0, a.number.0] }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let out = link_numbers(&app, &link, &agent, &[&a, &b, &a]).await;
     assert_eq!(
         (out["linked"].as_u64(), out["already"].as_u64()),
         (Some(2), Some(0)),
         "{out}"
     );
-    let out: Value = app
-        .post(
-            &link,
-            Some(&network),
-            &json!({ "numbers": [a.number.0, c.number.0] }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let out = link_numbers(&app, &link, &network, &[&a, &c]).await;
     assert_eq!(
         (out["linked"].as_u64(), out["already"].as_u64()),
         (Some(1), Some(1)),
@@ -149,37 +143,15 @@ async fn open_and_link_by_numbers() {
         "/api/v1/problems/{}/requests",
         other["id"].as_str().unwrap()
     );
-    let out: Value = app
-        .post(
-            &other_link,
-            Some(&agent),
-            &json!({ "numbers": [a.number.0] }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let out = link_numbers(&app, &other_link, &agent, &[&a]).await;
     assert_eq!(out["linked"], 0);
     assert_eq!(out["refused"][0]["number"], a.number.0.as_str());
     assert_eq!(out["refused"][0]["problem_id"], id.as_str());
     let unlink = app
-        .http
-        .delete(app.url(&format!("/api/v1/problems/{id}/requests/{}", a.number.0)))
-        .bearer_auth(&network)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("{link}/{}", a.number.0), Some(&network))
+        .await;
     assert_eq!(unlink.status().as_u16(), 204);
-    let out: Value = app
-        .post(
-            &other_link,
-            Some(&agent),
-            &json!({ "numbers": [a.number.0] }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let out = link_numbers(&app, &other_link, &agent, &[&a]).await;
     assert_eq!(out["linked"], 1, "{out}");
 
     let none = problem(
@@ -253,12 +225,8 @@ async fn another_department_gets_404() {
                 &json!({ "messages": { "ru": "Готово" } }),
             )
             .await,
-            app.http
-                .delete(app.url(&format!("{base}/requests/{}", r.number.0)))
-                .bearer_auth(&billing)
-                .send()
-                .await
-                .unwrap(),
+            app.delete(&format!("{base}/requests/{}", r.number.0), Some(&billing))
+                .await,
         ];
         for res in calls {
             let url = res.url().to_string();
@@ -308,14 +276,8 @@ async fn resolve_publishes_the_messages() {
     let id = p["id"].as_str().unwrap();
     let ru = new_request(&app.store, "Нет связи", Lang::Ru).await;
     let kk = new_request(&app.store, "Байланыс жоқ", Lang::Kk).await;
-    let out = app
-        .post(
-            &format!("/api/v1/problems/{id}/requests"),
-            Some(&network),
-            &json!({ "numbers": [ru.number.0, kk.number.0] }),
-        )
-        .await;
-    assert_eq!(out.status().as_u16(), 200);
+    let link = format!("/api/v1/problems/{id}/requests");
+    link_numbers(&app, &link, &network, &[&ru, &kk]).await;
     let resolve = format!("/api/v1/problems/{id}/resolve");
 
     let forbidden = problem(

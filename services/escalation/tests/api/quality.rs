@@ -10,20 +10,14 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::helpers::{
-    StaffTokens, TestApp, alter, departments, drain_until, escalate, fields, problem, spawn_app,
+    StaffTokens, TestApp, act, alter, departments, drain_until, escalate, fields, problem,
+    spawn_app,
 };
 
 /// The holder of `token` rejects escalation `id` to `to`; returns the escalation as it is now.
 async fn reject(app: &TestApp, token: &str, id: Uuid, to: &str) -> Value {
-    let resp = app
-        .post(
-            &format!("/api/v1/escalations/{id}/reject"),
-            Some(token),
-            &json!({ "reason": format!("Это к {to}"), "department": to }),
-        )
-        .await;
-    assert_eq!(resp.status().as_u16(), 200, "reject to {to}");
-    resp.json().await.unwrap()
+    let body = json!({ "reason": format!("Это к {to}"), "department": to });
+    act(app, token, id, "reject", &body).await
 }
 
 /// Billing rejects an escalation to network: it is network's now (open, first line, nobody's,
@@ -59,14 +53,7 @@ async fn rerouted_and_flagged_when_bounced_too_often() {
         let p = problem(app.post(&path, Some(&billing), &body).await, 422).await;
         assert_eq!(fields(&p), [field], "{body}");
     }
-    let accepted = app
-        .post(
-            &format!("/api/v1/escalations/{esc}/accept"),
-            Some(&billing),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(accepted.status().as_u16(), 200);
+    act(&app, &billing, esc, "accept", &json!({})).await;
 
     let moved = reject(&app, &billing, esc, "network").await;
     assert_eq!(
@@ -212,24 +199,10 @@ async fn a_heads_figures() {
                 .await
                 .unwrap();
         }
-        let resp = app
-            .post(
-                &format!("/api/v1/escalations/{id}/answer"),
-                Some(&head),
-                &json!({ "text": "Готово" }),
-            )
-            .await;
-        assert_eq!(resp.status().as_u16(), 200);
+        act(&app, &head, id, "answer", &json!({ "text": "Готово" })).await;
     }
     let (_, accepted) = escalate(&app.store, "billing").await;
-    let resp = app
-        .post(
-            &format!("/api/v1/escalations/{accepted}/accept"),
-            Some(&head),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(resp.status().as_u16(), 200);
+    act(&app, &head, accepted, "accept", &json!({})).await;
     let (_, overdue) = escalate(&app.store, "billing").await;
     alter(&app.store, overdue, |e| {
         e.due_at = Some(now - Duration::minutes(1))

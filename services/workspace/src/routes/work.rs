@@ -345,6 +345,7 @@ pub async fn resolve(
                 language: r.language,
                 resolution: resolution.clone(),
                 agent: staff.login().to_owned(),
+                escalation_id: None,
             };
             let mut ops = deadlines::clear_ops(store.keys(), r, &ALL_DEADLINES);
             if let Some(o) = &r.owner {

@@ -7,7 +7,7 @@ use komek_store::Store;
 use komek_web::testing::{Fixture, stored_request};
 use serde_json::{Value, json};
 
-pub use komek_web::testing::{TestApp, WAIT, fields, problem};
+pub use komek_web::testing::{TestApp, WAIT, fields, ok_json, problem};
 
 /// Starts the workspace (demo staff seeded) with the test settings under a fresh prefix;
 /// `stop` ends its relay and consumer.

@@ -4,33 +4,9 @@ use komek_domain::ack::format_local;
 use komek_domain::{Category, Channel, Lang, Request};
 use komek_store::requests::Mutation;
 use komek_web::testing::{Fixture, TestApp, stored_request};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{SignIn, fields, problem, spawn_app};
-
-async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
-    app.http
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn delete(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    app.http
-        .delete(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn ok_json(resp: reqwest::Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status, "unexpected status");
-    resp.json().await.unwrap()
-}
+use crate::helpers::{SignIn, fields, ok_json, problem, spawn_app};
 
 /// The seeded templates cover billing, network, internet, roaming and other in kk, ru and en, and
 /// agents list them, all or by category and language (an unknown category is a 422 naming it, an
@@ -109,12 +85,14 @@ async fn agents_read_templates_and_only_supervisors_write_them() {
     .await;
     assert_eq!(p["code"], "forbidden");
     problem(
-        put(&app, &format!("/api/v1/templates/{some_id}"), &agent, &good).await,
+        app.put(&format!("/api/v1/templates/{some_id}"), Some(&agent), &good)
+            .await,
         403,
     )
     .await;
     problem(
-        delete(&app, &format!("/api/v1/templates/{some_id}"), &agent).await,
+        app.delete(&format!("/api/v1/templates/{some_id}"), Some(&agent))
+            .await,
         403,
     )
     .await;
@@ -167,10 +145,9 @@ async fn agents_read_templates_and_only_supervisors_write_them() {
     changed["body"] = json!("{customer_name}, тариф по обращению {number} уже сменён.");
     changed["language"] = json!("RU");
     let replaced = ok_json(
-        put(
-            &app,
+        app.put(
             &format!("/api/v1/templates/{id}"),
-            &supervisor,
+            Some(&supervisor),
             &changed,
         )
         .await,
@@ -189,17 +166,21 @@ async fn agents_read_templates_and_only_supervisors_write_them() {
     assert_eq!(stored.body, changed["body"].as_str().unwrap());
 
     let missing = "/api/v1/templates/0190f3a0-0000-7000-8000-000000000000";
-    problem(put(&app, missing, &supervisor, &good).await, 404).await;
+    problem(app.put(missing, Some(&supervisor), &good).await, 404).await;
     problem(
-        put(&app, "/api/v1/templates/not-a-uuid", &supervisor, &good).await,
+        app.put("/api/v1/templates/not-a-uuid", Some(&supervisor), &good)
+            .await,
         404,
     )
     .await;
 
-    let gone = delete(&app, &format!("/api/v1/templates/{id}"), &supervisor).await;
+    let gone = app
+        .delete(&format!("/api/v1/templates/{id}"), Some(&supervisor))
+        .await;
     assert_eq!(gone.status().as_u16(), 204);
     problem(
-        delete(&app, &format!("/api/v1/templates/{id}"), &supervisor).await,
+        app.delete(&format!("/api/v1/templates/{id}"), Some(&supervisor))
+            .await,
         404,
     )
     .await;
