@@ -140,13 +140,15 @@ pub async fn select_value(c: &fantoccini::Client, css: &str, value: &str) {
         .expect("select");
 }
 
-/// The staff page of `service` (`/`, `/app.js`, `/app.css`) is served with its content types
-/// and the strict policy.
+/// The staff page of `service` (`/`, `/app.js`, `/app.css`, and the shared `/staff.js` and
+/// `/staff.css`) is served with its content types and the strict policy.
 pub async fn check_assets(http: &reqwest::Client, mesh: &Mesh, service: &str) {
     for (path, ty) in [
         ("/", "text/html"),
         ("/app.js", "text/javascript"),
         ("/app.css", "text/css"),
+        ("/staff.js", "text/javascript"),
+        ("/staff.css", "text/css"),
     ] {
         let r = http.get(mesh.url(service, path)).send().await.unwrap();
         assert_eq!(r.status(), reqwest::StatusCode::OK, "{service}{path}");

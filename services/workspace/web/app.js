@@ -195,6 +195,34 @@
     act_problem_linked: { kk: 'Мәселеге байланыстырылды', ru: 'Привязано к проблеме', en: 'Linked to a problem' },
     act_problem_unlinked: { kk: 'Мәселеден ажыратылды', ru: 'Отвязано от проблемы', en: 'Unlinked from a problem' },
     act_resolved_by_problem: { kk: 'Мәселемен бірге шешілді', ru: 'Решено вместе с проблемой', en: 'Resolved with its problem' },
+    problems: { kk: 'Мәселелер', ru: 'Проблемы', en: 'Problems' },
+    pb_number: { kk: 'Нөмірі', ru: 'Номер', en: 'Number' },
+    pb_title: { kk: 'Атауы', ru: 'Название', en: 'Title' },
+    pb_linked: { kk: 'Байланысқан өтініштер', ru: 'Привязано обращений', en: 'Linked requests' },
+    no_problems: { kk: 'Ашық мәселе жоқ', ru: 'Открытых проблем нет', en: 'No open problems' },
+    pst_candidate: { kk: 'Расталмаған', ru: 'Не подтверждена', en: 'Candidate' },
+    pst_open: { kk: 'Ашық', ru: 'Открыта', en: 'Open' },
+    pst_resolved: { kk: 'Шешілді', ru: 'Решена', en: 'Resolved' },
+    pst_dismissed: { kk: 'Қабылданбады', ru: 'Отклонена', en: 'Dismissed' },
+    spike_heading: { kk: 'Өтініштер кенет көбейді', ru: 'Всплеск обращений', en: 'Spike detected' },
+    spike_show: { kk: 'Мәселелерді көрсету', ru: 'Показать проблемы', en: 'Show the problems' },
+    spike_flash: { kk: 'Өтініштер кенет көбейді, жаңа мәселе {number}: {title}', ru: 'Всплеск обращений, новая проблема {number}: {title}', en: 'Spike detected, new candidate problem {number}: {title}' },
+    spike_text: {
+      kk: '{region} өңірінде {minutes} минутта «{category}» бойынша {count} өтініш (әдетте {mean})',
+      ru: '{count} обращений «{category}» в регионе {region} за {minutes} мин (обычно {mean})',
+      en: '{count} requests ({category}) in {region} in {minutes} min (usual {mean})',
+    },
+    spike_text_national: {
+      kk: '{minutes} минутта «{category}» бойынша {count} өтініш (әдетте {mean})',
+      ru: '{count} обращений «{category}» за {minutes} мин (обычно {mean})',
+      en: '{count} requests ({category}) in {minutes} min (usual {mean})',
+    },
+    ev_problem_opened: { kk: 'Мәселе ашылды', ru: 'Открыта проблема', en: 'Problem opened' },
+    ev_problem_confirmed: { kk: 'Мәселе расталды', ru: 'Проблема подтверждена', en: 'Problem confirmed' },
+    ev_problem_dismissed: { kk: 'Мәселе қабылданбады', ru: 'Проблема отклонена', en: 'Problem dismissed' },
+    ev_problem_resolved: { kk: 'Мәселе шешілді', ru: 'Проблема решена', en: 'Problem resolved' },
+    ev_problem_linked: { kk: 'Мәселеге байланыстырылды', ru: 'Привязано к проблеме', en: 'Linked to a problem' },
+    ev_problem_unlinked: { kk: 'Мәселеден ажыратылды', ru: 'Отвязано от проблемы', en: 'Unlinked from a problem' },
   };
   const STATUSES = ['new', 'queued', 'assigned', 'in_progress', 'waiting_customer', 'escalated', 'resolved', 'closed', 'reopened'];
   const CLOSED = new Set(['resolved', 'closed']);
@@ -218,6 +246,9 @@
     sv: null,
     templates: [],
     tplEditing: null, // template id being edited, or '' for a new one
+    problems: null, // open and candidate problems (supervisors)
+    knownProblems: null, // ids of the problems loaded before (a new candidate among them is announced)
+    spikeAlerts: [], // [{id, number, title}], newest first: candidates spike detection opened
     searchResult: null,
     searchParams: null,
     feed: [],
@@ -252,9 +283,11 @@
     if (state.view) renderRequest(false);
     if (isSupervisor()) {
       renderSupervisor();
+      renderProblems();
       renderTemplates();
       renderTemplateForm();
     }
+    renderSpikeAlert();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -302,10 +335,11 @@
     Object.assign(state, {
       expiresAt: 0, presence: null, queue: null, offers: [], current: null, view: null,
       sv: null, templates: [], tplEditing: null, searchResult: null, searchParams: null, feed: [], backoff: 0,
+      problems: null, knownProblems: null, spikeAlerts: [],
     });
     state.offerExpiry.clear();
     for (const id of ['offers-list', 'queue-list', 'mine-list', 'search-results', 'live-feed', 'sv-agents',
-      'sv-queues', 'sv-watchlist', 'tpl-list', 'reassign-agent']) {
+      'sv-queues', 'sv-watchlist', 'sv-problems', 'spike-alert-list', 'tpl-list', 'reassign-agent']) {
       $(id).replaceChildren();
     }
     for (const id of ['reply-text', 'note-text', 'esc-reason', 'resolution-text', 'reassign-request', 'search-number',
@@ -315,6 +349,7 @@
     $('search-total').textContent = '';
     $('reassign-result').textContent = '';
     $('tpl-form').hidden = true;
+    $('spike-alert').hidden = true;
     showRequestPanel(false);
     signedOut(message);
     $('live-status').hidden = true;
@@ -341,7 +376,7 @@
     for (const b of document.querySelectorAll('#tabs [data-tab]')) {
       b.setAttribute('aria-pressed', String(b.dataset.tab === state.tab));
     }
-    if (state.tab === 'supervise') schedule('sv', 'templates');
+    if (state.tab === 'supervise') schedule('sv', 'problems', 'templates');
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -352,6 +387,7 @@
     offers: () => loadOffers(),
     request: () => (state.current ? loadRequest(state.current, false) : null),
     sv: () => (isSupervisor() ? loadSupervisor() : null),
+    problems: () => (isSupervisor() ? loadProblems() : null),
     templates: () => (isSupervisor() ? loadTemplates() : null),
     departments: () => loadDepartments(),
     search: () => (state.searchParams ? runSearch() : null),
@@ -371,7 +407,7 @@
   }
 
   function refreshAll() {
-    schedule('queue', 'offers', 'departments', 'request', 'sv', 'templates');
+    schedule('queue', 'offers', 'departments', 'request', 'sv', 'problems', 'templates');
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -445,6 +481,11 @@
     if (note.request_id && note.request_id === state.current) schedule('request');
     if (state.searchResult && state.searchResult.items.some((r) => r.id === note.request_id)) schedule('search');
     if (isSupervisor()) schedule('sv');
+    if (isSupervisor() && type.startsWith('problem.')) schedule('problems');
+    // Spike detection opened a candidate problem: every supervisor is told at once.
+    if (isSupervisor() && type === 'problem.opened' && payload.detail === 'candidate' && payload.problem_id) {
+      announceSpike({ id: String(payload.problem_id), number: String(payload.number || ''), title: String(payload.title || '') });
+    }
     if (type.startsWith('deadline.') && note.owner === me()) {
       flash(t('deadline_alert', { number: note.number || '', what: label('ev_', type) }), 'warn');
     }
@@ -455,11 +496,14 @@
   }
 
   function renderFeed() {
+    const problemOf = (n) => (String(n.type || '').startsWith('problem.') && n.payload && n.payload.number
+      ? el('span', { className: 'muted', text: ' · ' + String(n.payload.number) }) : '');
     const items = state.feed.map((n) => el('li', { testid: 'feed-item', data: { type: n.type || '' } },
       el('time', { text: fmtTime(n.at) }), ' ',
       el('strong', { text: label('ev_', n.type) }), ' ',
       n.number ? openLink(n.request_id, n.number) : '',
-      n.status ? el('span', { className: 'muted', text: ' · ' + label('st_', n.status) }) : ''));
+      n.status ? el('span', { className: 'muted', text: ' · ' + label('st_', n.status) }) : '',
+      problemOf(n)));
     $('live-feed').replaceChildren(...items);
   }
 
@@ -953,6 +997,80 @@
       `${a.user.name} (${a.user.login}) · ${label('presence_', a.presence)} · ${a.load}/${a.user.capacity}`]));
   }
 
+  // Problems: open and candidate problem records; a candidate spike detection opened is announced.
+  async function loadProblems() {
+    const list = (await api('GET', '/api/v1/problems')) || [];
+    // A candidate that appeared while the live connection was down is announced too (not the
+    // ones already there at sign-in: the panel shows those).
+    if (state.knownProblems) {
+      for (const p of list) {
+        if (p.status === 'candidate' && !state.knownProblems.has(p.id)) {
+          announceSpike({ id: p.id, number: p.number, title: p.title }, true);
+        }
+      }
+    }
+    state.knownProblems = new Set(list.map((p) => p.id));
+    state.problems = list;
+    renderProblems();
+    renderSpikeAlert();
+  }
+
+  function renderProblems() {
+    const list = state.problems;
+    if (!list) return;
+    // Candidates first (they wait for someone to confirm or dismiss them), then newest first.
+    const rows = [...list].sort((a, b) => (b.status === 'candidate') - (a.status === 'candidate'))
+      .map((p) => el('tr', {
+        testid: 'sv-problem',
+        className: p.status === 'candidate' ? 'candidate' : null,
+        data: { problemId: p.id, number: p.number, status: p.status },
+      },
+      el('td', {}, el('strong', { testid: 'sv-problem-number', text: p.number })),
+      el('td', { testid: 'sv-problem-title', className: 'detail', text: p.title }),
+      el('td', {}, el('span', { className: 'pill', testid: 'sv-problem-status', data: { problemStatus: p.status }, text: label('pst_', p.status) })),
+      el('td', { testid: 'sv-problem-linked', text: String(p.linked ?? 0) }),
+      el('td', { text: fmtTime(p.created_at) }),
+      el('td', { text: p.department || '—' })));
+    $('sv-problems-count').textContent = String(list.length);
+    $('sv-problems').replaceChildren(...(rows.length
+      ? rows
+      : [el('tr', {}, el('td', { colspan: '6', className: 'muted', text: t('no_problems') }))]));
+  }
+
+  /** Shows the banner (and a flash) for a candidate problem; each problem once. */
+  function announceSpike(alert, quiet) {
+    if (!alert.id || state.spikeAlerts.some((a) => a.id === alert.id)) return;
+    state.spikeAlerts.unshift(alert);
+    state.spikeAlerts.length = Math.min(state.spikeAlerts.length, 5);
+    if (state.knownProblems) state.knownProblems.add(alert.id);
+    renderSpikeAlert();
+    if (!quiet) flash(t('spike_flash', { number: alert.number, title: alert.title }), 'warn');
+  }
+
+  /** What a candidate is about, in the page's language when its spike figures are known. */
+  function spikeText(alert) {
+    const p = (state.problems || []).find((x) => x.id === alert.id);
+    const s = p && p.spike;
+    if (!s) return alert.title;
+    const vars = {
+      count: s.count,
+      category: label('cat_', p.category),
+      region: p.region,
+      minutes: s.window_minutes,
+      mean: Number(s.baseline_mean || 0).toFixed(1),
+    };
+    return t(p.region ? 'spike_text' : 'spike_text_national', vars);
+  }
+
+  function renderSpikeAlert() {
+    const show = isSupervisor() && state.spikeAlerts.length > 0;
+    $('spike-alert').hidden = !show;
+    if (!show) return;
+    $('spike-alert-list').replaceChildren(...state.spikeAlerts.map((a) => el('li', {
+      testid: 'spike-alert-item', data: { problemId: a.id, number: a.number },
+    }, el('strong', { text: a.number }), ' ', el('span', { testid: 'spike-alert-text', text: spikeText(a) }))));
+  }
+
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
   /** A request id from what the supervisor typed: an id, or a number looked up by search. */
@@ -1083,7 +1201,15 @@
     $('resolve-form').addEventListener('submit', (e) => act(e, 'resolve', 'resolution-text', 'resolution', 'resolve-send'));
     $('info-form').addEventListener('submit', giveInfo);
     $('problem-form').addEventListener('submit', linkProblem);
-    $('sv-refresh').addEventListener('click', () => schedule('sv', 'templates'));
+    $('sv-refresh').addEventListener('click', () => schedule('sv', 'problems', 'templates'));
+    $('spike-dismiss').addEventListener('click', () => {
+      state.spikeAlerts = [];
+      renderSpikeAlert();
+    });
+    $('spike-show').addEventListener('click', () => {
+      showTab('supervise');
+      $('sv-problems-card').scrollIntoView({ block: 'start' });
+    });
     $('reassign-form').addEventListener('submit', reassign);
     $('tpl-filter-category').addEventListener('change', renderTemplates);
     $('tpl-filter-language').addEventListener('change', renderTemplates);
