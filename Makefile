@@ -29,6 +29,7 @@ bench:
 	cargo build --release --workspace --bins
 	cargo run --release -p komek-e2e --bin komek-bench
 	cargo run --release -p komek-e2e --bin komek-bench-workspace
+	cargo run --release -p komek-e2e --bin komek-bench-departments
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings

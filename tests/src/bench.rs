@@ -1,4 +1,4 @@
-//! Small pieces both benchmark binaries use: settings from the environment, percentiles, report
+//! Small pieces the benchmark binaries share: settings from the environment, percentiles, report
 //! headings, and the one way a benchmark gives up during set-up.
 
 use std::str::FromStr;
@@ -49,4 +49,68 @@ pub fn heading(title: &str) {
     println!();
     println!("{title}");
     println!("{}", "-".repeat(title.chars().count()));
+}
+
+/// Percentiles of a set of samples in milliseconds, for a report line and its JSON.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    pub n: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl Stats {
+    pub fn of(mut samples: Vec<f64>) -> Self {
+        samples.sort_by(f64::total_cmp);
+        let n = samples.len();
+        let mean = if n == 0 {
+            0.0
+        } else {
+            samples.iter().sum::<f64>() / n as f64
+        };
+        Self {
+            n,
+            p50: percentile(&samples, 50.0),
+            p90: percentile(&samples, 90.0),
+            p99: percentile(&samples, 99.0),
+            max: samples.last().copied().unwrap_or(0.0),
+            mean,
+        }
+    }
+
+    /// `p50 … p90 … p99 … max … (mean …, n …)`, two decimals.
+    pub fn line(&self) -> String {
+        format!(
+            "p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (mean {:.2}, n {})",
+            self.p50, self.p90, self.p99, self.max, self.mean, self.n
+        )
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "n": self.n,
+            "p50_ms": round2(self.p50),
+            "p90_ms": round2(self.p90),
+            "p99_ms": round2(self.p99),
+            "max_ms": round2(self.max),
+            "mean_ms": round2(self.mean),
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch (the scores of Komek's time-ordered sets).
+pub fn epoch_ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Lines of a service's JSON log at WARN or ERROR.
+pub fn count_warnings(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
+        .count()
 }

@@ -7,7 +7,7 @@
 //!   [`Mesh::escalate`], [`Mesh::resolve`], [`Mesh::survey_url`], [`Mesh::wait_for_status`],
 //!   [`Mesh::get_as`] / [`Mesh::post_as`] for any other call as a signed-in user, and
 //!   [`poll_json`] / [`wait_until_ok`] to poll an HTTP answer until it is what the test waits for.
-//! - [`bench`]: helpers both benchmark binaries share.
+//! - [`bench`]: helpers the benchmark binaries share.
 //! - [`browser`]: Chromium through chromedriver for the page tests.
 //! - [`mail::Relay`]: a real SMTP relay (aiosmtpd) collecting the mail intake sends.
 //! - [`otlp::Receiver`]: a minimal OTLP/HTTP JSON receiver that collects spans in memory.
