@@ -466,6 +466,9 @@
     node.textContent = state.wsOpen ? '● ' + t('live_open') : '○ ' + t('live_off');
   }
 
+  /** Events the workspace applies when they arrive from another service (not its own changes). */
+  const APPLIED_LATER = /^(escalation\.|problem\.|request\.customer_message|request\.linked|survey\.answered|notification\.)/;
+
   function onNote(note) {
     const type = String(note.type || '');
     state.feed.unshift({ at: new Date().toISOString(), ...note });
@@ -478,7 +481,15 @@
     }
     if (type.startsWith('offer.')) schedule('offers');
     schedule('queue');
-    if (note.request_id && note.request_id === state.current) schedule('request');
+    if (note.request_id && note.request_id === state.current) {
+      schedule('request');
+      // Another service's event reaches the live feed while this service's consumer may still be
+      // applying it to the request: look again a moment later so the view does not stay stale.
+      if (APPLIED_LATER.test(type)) {
+        const id = note.request_id;
+        setTimeout(() => { if (state.current === id) schedule('request'); }, 1500);
+      }
+    }
     if (state.searchResult && state.searchResult.items.some((r) => r.id === note.request_id)) schedule('search');
     if (isSupervisor()) schedule('sv');
     if (isSupervisor() && type.startsWith('problem.')) schedule('problems');

@@ -34,16 +34,16 @@
 //! are counted and reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use komek_e2e::bench::{env_or, heading, percentile, round2, setup_failed};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use komek_domain::events::{Envelope, RequestCreated, kind};
-use komek_domain::{
-    Channel, Customer, HistoryEntry, Message, MessageKind, Msisdn, Request, RequestId,
-    RequestNumber, Status, ack, classify, lang,
+use komek_domain::events::{Envelope, kind};
+use komek_domain::{HistoryEntry, Message, MessageKind, Msisdn, Request, ack, classify, lang};
+use komek_e2e::bench::{
+    RequestSpec, bench_json, env_or, heading, percentile, phone, redis_conn, round2, setup_failed,
+    text, web_request,
 };
 use komek_e2e::{Mesh, MeshOptions};
 use komek_settings::Settings;
@@ -56,34 +56,8 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// Customer texts in Kazakh, Russian and English, touching every category and priority.
-const TEXTS: &[&str] = &[
-    "Интернет жұмыс істемейді",
-    "Балансымнан ақша жоғалып кетті, тексеріңізші",
-    "Қоңырау шала алмаймын, байланыс жоқ",
-    "Шетелде роуминг қосылмай тұр",
-    "Тарифімді ауыстырғым келеді",
-    "Телефонымды ұрлап кетті, нөмірді бұғаттаңыз",
-    "Не работает мобильный интернет",
-    "С баланса списали деньги без причины",
-    "Не могу дозвониться, нет связи уже третий раз",
-    "За границей не работает роуминг",
-    "Хочу сменить тариф на более дешёвый",
-    "Мошенники звонят с вашего номера, срочно помогите",
-    "Mobile internet is not working since this morning",
-    "I was charged twice on my bill",
-    "No signal at home, calls keep dropping",
-    "Roaming does not work abroad",
-    "I want to change my tariff plan",
-    "My SIM card was stolen, please block it",
-];
-
-/// Kazakhstan mobile codes for the generated numbers.
-const OPERATORS: &[&str] = &["701", "702", "705", "707", "747", "771", "775", "777"];
 
 /// Ceiling publishes go out in this many channels (each with publisher confirms).
 const AMQP_CHANNELS: usize = 4;
@@ -228,12 +202,11 @@ impl Summary {
 
 /// The i-th generated submission: varied number, channel and text.
 fn submission(i: u64) -> serde_json::Value {
-    let op = OPERATORS[(i % OPERATORS.len() as u64) as usize];
     let channel = if i % 4 == 3 { "sms" } else { "web" };
     json!({
         "channel": channel,
-        "customer": { "msisdn": format!("+7{op}{:07}", (i * 7919) % 10_000_000) },
-        "text": TEXTS[(i % TEXTS.len() as u64) as usize],
+        "customer": { "msisdn": phone(i) },
+        "text": text(i),
     })
 }
 
@@ -421,70 +394,23 @@ async fn wait_for_queue(
 /// `accept` builds them (validation, detection, classification, deadlines, acknowledgment text);
 /// only the number comes from a local counter instead of Redis `INCR`.
 fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelope) {
-    let text = TEXTS[(i % TEXTS.len() as u64) as usize].to_owned();
-    let op = OPERATORS[(i % OPERATORS.len() as u64) as usize];
-    let msisdn = Msisdn::parse(&format!("+7{op}{:07}", (i * 7919) % 10_000_000)).ok();
-    let now = OffsetDateTime::now_utc();
+    let text = text(i).to_owned();
     let language = lang::detect(&text);
     let (category, priority) = classify::classify(None, &text);
-    let number = RequestNumber::format(&settings.requests.number_prefix, i + 1);
     // Same work as intake: the deadline policy over the business calendar.
-    let calendar = settings.calendar.calendar().expect("calendar");
-    let (due, _) = settings
-        .deadlines
-        .due(&calendar, category, priority, Channel::Web, now);
-    let ack_text = ack::acknowledgment(language, &number, due.resolution);
-    let request = Request {
-        id: RequestId::new(),
-        number: number.clone(),
-        version: 0,
-        channel: Channel::Web,
-        customer: Customer {
-            msisdn,
-            email: None,
-            name: None,
-        },
+    let spec = RequestSpec {
+        msisdn: Msisdn::parse(&phone(i)).ok(),
         language,
         category,
         priority,
-        subject: None,
         text,
-        status: Status::New,
-        owner: None,
-        due,
-        created_at: now,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: vec![Message {
-            kind: MessageKind::Acknowledgment,
-            text: ack_text,
-            at: now,
-        }],
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
     };
-    let history = Request::record(
-        "customer:web",
-        "created",
-        Some(format!("{} / {}", category.as_str(), priority.as_str())),
-        now,
-    );
-    let mut event = Envelope::new(
-        kind::REQUEST_CREATED,
-        request.id,
-        &RequestCreated {
-            number,
-            channel: request.channel,
-            language,
-            category,
-            priority,
-        },
-        now,
-    );
+    let (mut request, history, mut event) = web_request(settings, i, spec);
+    request.messages.push(Message {
+        kind: MessageKind::Acknowledgment,
+        text: ack::acknowledgment(language, &request.number, request.due.resolution),
+        at: request.created_at,
+    });
     komek_bus::stamp(&mut event);
     (request, history, event)
 }
@@ -691,12 +617,7 @@ async fn main() {
     let settings = mesh.settings.clone();
     let url = mesh.url("intake", "/api/v1/requests");
     let queue_key = format!("{}:queue", settings.redis.prefix);
-    let client = redis::Client::open(settings.redis.url.expose_secret())
-        .unwrap_or_else(|e| setup_failed("open Redis", &e));
-    let mut redis = client
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
+    let mut redis = redis_conn(&settings).await;
     let durability = redis_durability(&mut redis).await;
     let baseline: u64 = redis::cmd("ZCARD")
         .arg(&queue_key)
@@ -813,6 +734,5 @@ async fn main() {
         "amqp_ceiling": { "summary": amqp.summary.json(), "payload_bytes": amqp.payload_bytes, "in_queue_at_delete": amqp.in_queue_at_delete },
         "share": { "lower_ceiling": lower_name, "lower_ceiling_per_sec": round2(lower), "komek_per_sec": round2(closed.per_sec), "percent": round2(share) },
     });
-    println!();
-    println!("BENCH_JSON {report}");
+    bench_json(&report);
 }

@@ -50,25 +50,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use komek_domain::escalation::Escalation;
-use komek_domain::events::{Envelope, RequestChanged, RequestCreated, kind};
+use komek_domain::events::Envelope;
 use komek_domain::spike::{Thresholds, decide};
 use komek_domain::{
-    Category, Channel, Customer, HistoryEntry, Msisdn, Priority, Request, RequestId, RequestNumber,
-    Status,
+    Category, HistoryEntry, Msisdn, Priority, Request, RequestId, RequestNumber, Status,
 };
-use komek_e2e::bench::{Stats, count_warnings, env_or, epoch_ms, heading, round2, setup_failed};
+use komek_e2e::bench::{
+    FILL_TASKS, RequestSpec, Rng, Solo, Stats, TEXTS, banner, bench_json, count_warnings, env_or,
+    epoch_ms, fill_queued, heading, http_client, now_ms, part_store, redis_conn, round2,
+    setup_failed, web_request,
+};
 use komek_e2e::{Mesh, MeshOptions};
 use komek_settings::Settings;
-use komek_store::requests::{Created, Mutation};
 use komek_store::routing::{CATEGORIES, LANGS};
-use komek_store::{Op, Outcome, Store, deadlines, routing};
+use komek_store::{Op, Outcome, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -76,9 +76,6 @@ use uuid::Uuid;
 
 /// Per-call timeout of the HTTP client (a link batch of 1,000 is 1,000 commits).
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Tasks that store requests and escalations.
-const FILL_TASKS: usize = 16;
 
 /// How often part 3 looks for breaches.
 const POLL_MS: u64 = 250;
@@ -88,13 +85,6 @@ const READ_CHUNK: usize = 500;
 
 /// The supervisor of the demo data (`config/demo-logins.txt`).
 const SUPERVISOR: (&str, &str) = ("saule", "komek-super");
-
-/// Customer texts in Kazakh, Russian and English (the order of `LANGS`).
-const TEXTS: [&str; 3] = [
-    "Интернет жұмыс істемейді",
-    "Не работает мобильный интернет",
-    "Mobile internet is not working since this morning",
-];
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
@@ -138,28 +128,6 @@ impl Config {
     }
 }
 
-fn now_ms() -> i64 {
-    epoch_ms(OffsetDateTime::now_utc())
-}
-
-/// xorshift64*: reproducible from its seed, no extra crate.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// Reads the JSON of many versioned documents (`HGET key json`), `READ_CHUNK` per round trip.
 async fn read_docs<T: serde::de::DeserializeOwned>(
     redis: &mut redis::aio::MultiplexedConnection,
@@ -183,157 +151,25 @@ async fn read_docs<T: serde::de::DeserializeOwned>(
     out
 }
 
-async fn redis_conn(settings: &Settings) -> redis::aio::MultiplexedConnection {
-    use secrecy::ExposeSecret;
-    let client = redis::Client::open(settings.redis.url.expose_secret())
-        .unwrap_or_else(|e| setup_failed("open Redis", &e));
-    client
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Part 1: problem resolution
 // ---------------------------------------------------------------------------------------------
 
 /// The i-th open request: a web request from a phone number, in kk / ru / en in turn, category
 /// spread, normal priority, deadlines from the policy.
-fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelope, Priority) {
+fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelope) {
     let mut rng = Rng::new(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED);
-    let _ = rng.next();
+    let _ = rng.next_u64();
     let category = CATEGORIES[rng.below(CATEGORIES.len())];
     let lang_ix = (i % 3) as usize;
-    let language = LANGS[lang_ix];
-    let priority = Priority::Normal;
-    let msisdn = Msisdn::parse(&format!("+7701{:07}", (i * 7919) % 10_000_000)).ok();
-    let now = OffsetDateTime::now_utc();
-    let number = RequestNumber::format(&settings.requests.number_prefix, i + 1);
-    let calendar = settings
-        .calendar
-        .calendar()
-        .unwrap_or_else(|e| setup_failed("read the calendar", &e));
-    let (due, _) = settings
-        .deadlines
-        .due(&calendar, category, priority, Channel::Web, now);
-    let request = Request {
-        id: RequestId::new(),
-        number: number.clone(),
-        version: 0,
-        channel: Channel::Web,
-        customer: Customer {
-            msisdn,
-            email: None,
-            name: None,
-        },
-        language,
+    let spec = RequestSpec {
+        msisdn: Msisdn::parse(&format!("+7701{:07}", (i * 7919) % 10_000_000)).ok(),
+        language: LANGS[lang_ix],
         category,
-        priority,
-        subject: None,
-        text: TEXTS[lang_ix].to_owned(),
-        status: Status::New,
-        owner: None,
-        due,
-        created_at: now,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+        priority: Priority::Normal,
+        text: TEXTS[lang_ix][0].to_owned(),
     };
-    let history = Request::record(
-        "customer:web",
-        "created",
-        Some(format!("{} / {}", category.as_str(), priority.as_str())),
-        now,
-    );
-    let event = Envelope::new(
-        kind::REQUEST_CREATED,
-        request.id,
-        &RequestCreated {
-            number,
-            channel: request.channel,
-            language,
-            category,
-            priority,
-        },
-        now,
-    );
-    (request, history, event, priority)
-}
-
-/// Stores request `i` (new, with `request.created`) and queues it as the workspace consumer does:
-/// one commit with the handled marker, `routing::enqueue_ops`, its deadline entries and
-/// `request.queued`.
-async fn store_queued(store: &Store, settings: &Settings, i: u64) -> Request {
-    let (request, history, event, _) = build_request(settings, i);
-    match store
-        .create_request(&request, &history, &event, None, 3600)
-        .await
-    {
-        Ok(Created::New(_)) => {}
-        other => setup_failed("store a request", &format!("{other:?}")),
-    }
-    let keys = store.keys().clone();
-    let calendar = settings.calendar.calendar().expect("calendar");
-    let marker = Some(keys.handled("workspace", event.id));
-    let now = OffsetDateTime::now_utc();
-    store
-        .update_request(request.id, marker, |r| {
-            let change = r.move_to(Status::Queued, "system:workspace", "queued", None, now)?;
-            let mut ops = routing::enqueue_ops(&keys, r);
-            let warn = settings
-                .deadlines
-                .warnings_for(&calendar, r.priority, r.created_at, &r.due);
-            ops.extend(deadlines::register_ops(&keys, r, &warn));
-            let queued = Envelope::new(
-                kind::REQUEST_QUEUED,
-                r.id,
-                &RequestChanged {
-                    number: r.number.clone(),
-                    actor: "system:workspace".into(),
-                    detail: None,
-                },
-                now,
-            );
-            Ok::<_, komek_domain::TransitionError>(Mutation {
-                change,
-                event: Some(queued),
-                ops,
-            })
-        })
-        .await
-        .unwrap_or_else(|e| setup_failed("queue a request", &e))
-}
-
-/// Stores `n` queued requests from [`FILL_TASKS`] tasks, in number order.
-async fn fill_queued(store: &Store, settings: &Settings, n: u64) -> Vec<Request> {
-    let next = Arc::new(AtomicU64::new(0));
-    let tasks: Vec<_> = (0..FILL_TASKS)
-        .map(|_| {
-            let (store, settings, next) = (store.clone(), settings.clone(), next.clone());
-            tokio::spawn(async move {
-                let mut out = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return out;
-                    }
-                    out.push((i, store_queued(&store, &settings, i).await));
-                }
-            })
-        })
-        .collect();
-    let mut all = Vec::with_capacity(n as usize);
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
+    web_request(settings, i, spec)
 }
 
 /// Polls the documents of the requests still pending every `every` until `done` holds for each,
@@ -388,18 +224,14 @@ async fn part_problems(cfg: &Config) -> Value {
         "1. Problem resolution: {} open requests linked in batches of {}, then resolved",
         cfg.requests, cfg.link_batch
     ));
-    let settings = komek_testkit::test_settings("benchdept-prob");
+    let (settings, store) = part_store("benchdept-prob").await;
     let prefix = settings.redis.prefix.clone();
-    println!("  prefix {prefix}");
-    let store = Store::connect(&settings.redis)
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
     let mut redis = redis_conn(&settings).await;
     let keys = store.keys().clone();
 
     // The requests first, their outbox events dropped: no consumer or spike counter sees them.
     let t = Instant::now();
-    let requests = fill_queued(&store, &settings, cfg.requests).await;
+    let requests = fill_queued(&store, &settings, 0, cfg.requests, true, build_request).await;
     let fill_secs = t.elapsed().as_secs_f64();
     let _: u64 = redis::cmd("DEL")
         .arg(keys.outbox())
@@ -434,11 +266,7 @@ async fn part_problems(cfg: &Config) -> Value {
         "mesh",
         mesh.logs.display()
     );
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(CALL_TIMEOUT)
-        .build()
-        .unwrap_or_else(|e| setup_failed("build the HTTP client", &e));
+    let http = http_client(CALL_TIMEOUT);
     let token = mesh.login(&http, SUPERVISOR.0, SUPERVISOR.1).await;
 
     // The problem.
@@ -807,16 +635,12 @@ async fn part_spikes(cfg: &Config) -> Value {
         "2. Spike detection per event: {} events over {} keys, 1 and {} callers",
         cfg.events, cfg.keys, cfg.concurrency
     ));
-    let settings = komek_testkit::test_settings("benchdept-spike");
-    println!("  prefix {}", settings.redis.prefix);
+    let (settings, store) = part_store("benchdept-spike").await;
     let s = &settings.spikes;
     println!(
         "  {:<24}window {} min, {} baseline windows, min_count {}, factor {}, sigmas {}",
         "settings", s.window_minutes, s.baseline_windows, s.min_count, s.factor, s.sigmas
     );
-    let store = Store::connect(&settings.redis)
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
     let names = |phase: &str| -> Arc<Vec<(String, String)>> {
         Arc::new(
             (0..cfg.keys)
@@ -919,60 +743,6 @@ async fn part_spikes(cfg: &Config) -> Value {
 // Part 3: the department deadline watcher
 // ---------------------------------------------------------------------------------------------
 
-/// One release binary alone, with the part's prefix; killed on drop.
-struct Solo {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Solo {
-    fn start(service: &str, settings: &Settings) -> Self {
-        let bin = komek_e2e::target_dir()
-            .join("release")
-            .join(format!("komek-{service}"));
-        if !bin.exists() {
-            setup_failed(
-                &format!("find the release {service} binary"),
-                &format!(
-                    "{} is missing: run `cargo build --release --workspace --bins`",
-                    bin.display()
-                ),
-            );
-        }
-        let logs = komek_e2e::target_dir()
-            .join("e2e-logs")
-            .join(&settings.redis.prefix);
-        std::fs::create_dir_all(&logs)
-            .unwrap_or_else(|e| setup_failed("create the log directory", &e));
-        let log = logs.join(format!("{service}.log"));
-        let out =
-            std::fs::File::create(&log).unwrap_or_else(|e| setup_failed("create the log file", &e));
-        let port = komek_e2e::free_port();
-        let child = Command::new(&bin)
-            .env("KOMEK_ENV", "test")
-            .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())
-            .env("KOMEK__REDIS__PREFIX", &settings.redis.prefix)
-            .env("KOMEK__AMQP__PREFIX", &settings.amqp.prefix)
-            .env(
-                format!("KOMEK__SERVICES__{}", service.to_uppercase()),
-                port.to_string(),
-            )
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .unwrap_or_else(|e| setup_failed(&format!("start komek-{service}"), &e));
-        Self { child, port, log }
-    }
-}
-
-impl Drop for Solo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Stores escalation `k` of `departments` as the escalation consumer does on `request.escalated`,
 /// due at `due_ms`.
 async fn store_escalation(
@@ -1027,11 +797,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
         "3. Department deadline watcher: {} escalations due within {} s",
         cfg.escalations, cfg.window_secs
     ));
-    let settings = komek_testkit::test_settings("benchdept-esc");
-    println!("  prefix {}", settings.redis.prefix);
-    let store = Store::connect(&settings.redis)
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
+    let (settings, store) = part_store("benchdept-esc").await;
     let mut redis = redis_conn(&settings).await;
     let keys = store.keys().clone();
     let departments: Vec<String> = komek_store::directory::demo_departments()
@@ -1046,13 +812,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
     }
 
     let esc = Solo::start("escalation", &settings);
-    komek_e2e::wait_until_ok(
-        &reqwest::Client::builder().no_proxy().build().unwrap(),
-        &format!("http://127.0.0.1:{}/readyz", esc.port),
-        Duration::from_secs(60),
-        &format!("komek-escalation ready (log {})", esc.log.display()),
-    )
-    .await;
+    esc.wait_ready().await;
     let w = &settings.watcher;
     println!(
         "  {:<24}release komek-escalation on port {} (watcher every {} ms, batch {}, lease {} ms); log {}",
@@ -1184,7 +944,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
         .query_async(&mut redis)
         .await
         .unwrap_or(0);
-    let warnings = count_warnings(&esc.log);
+    let warnings = esc.warnings();
     drop(esc);
     println!(
         "  {:<24}{} of {} breached ({} before their due time); exactly once {}, more than once {}, never {}",
@@ -1236,14 +996,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
 #[tokio::main]
 async fn main() {
     let cfg = Config::from_env();
-    let cores = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1);
-    println!("komek-bench-departments");
-    println!("=======================");
-    println!("machine       {cores} cores; client, services, Redis and RabbitMQ share them");
-    println!("redis         127.0.0.1:6379; rabbitmq 127.0.0.1:5672");
-    println!("settings      {cfg:?}");
+    let cores = banner("komek-bench-departments", &cfg);
     let started = Instant::now();
 
     let problems = part_problems(&cfg).await;
@@ -1269,6 +1022,5 @@ async fn main() {
         "watcher": watcher,
         "total_secs": round2(started.elapsed().as_secs_f64()),
     });
-    println!();
-    println!("BENCH_JSON {report}");
+    bench_json(&report);
 }

@@ -50,67 +50,29 @@
 //! when setup fails; errors under load are counted and reported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use komek_e2e::bench::{env_or, heading, percentile, round2, setup_failed};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use komek_domain::events::{Envelope, RequestChanged, RequestCreated, kind};
+use komek_domain::events::{Envelope, kind};
 use komek_domain::staff::{Presence, Role, User};
-use komek_domain::{
-    Category, Channel, Customer, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId,
-    RequestNumber, Status,
+use komek_domain::{Category, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId, Status};
+use komek_e2e::bench::{
+    FILL_TASKS, OPERATORS, RequestSpec, Rng, Solo, Stats, TEXTS, banner, bench_json, env_or,
+    epoch_ms, fill_queued, heading, http_client, now_ms, part_store, phone, redis_conn, round2,
+    setup_failed, text, web_request,
 };
 use komek_e2e::{Mesh, MeshOptions};
 use komek_settings::Settings;
-use komek_store::requests::{Created, Mutation};
+use komek_store::Store;
 use komek_store::routing::{CATEGORIES, LANGS};
-use komek_store::{Store, deadlines, routing};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// Customer texts: six each in Kazakh, Russian and English (picked by the request's language).
-const TEXTS: [&[&str]; 3] = [
-    &[
-        "Интернет жұмыс істемейді",
-        "Балансымнан ақша жоғалып кетті, тексеріңізші",
-        "Қоңырау шала алмаймын, байланыс жоқ",
-        "Шетелде роуминг қосылмай тұр",
-        "Тарифімді ауыстырғым келеді",
-        "Телефонымды ұрлап кетті, нөмірді бұғаттаңыз",
-    ],
-    &[
-        "Не работает мобильный интернет",
-        "С баланса списали деньги без причины",
-        "Не могу дозвониться, нет связи уже третий раз",
-        "За границей не работает роуминг",
-        "Хочу сменить тариф на более дешёвый",
-        "Мошенники звонят с вашего номера, срочно помогите",
-    ],
-    &[
-        "Mobile internet is not working since this morning",
-        "I was charged twice on my bill",
-        "No signal at home, calls keep dropping",
-        "Roaming does not work abroad",
-        "I want to change my tariff plan",
-        "My SIM card was stolen, please block it",
-    ],
-];
-
-/// Kazakhstan mobile codes for the generated numbers.
-const OPERATORS: &[&str] = &["701", "702", "705", "707", "747", "771", "775", "777"];
-
 /// Per-call timeout of the HTTP client.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Tasks that store the requests of parts 1 and 3.
-const FILL_TASKS: usize = 16;
 
 /// Members per `ZADD` and `ZADD`s per pipelined round trip when filling the deadline index.
 const ZADD_MEMBERS: usize = 5_000;
@@ -160,84 +122,6 @@ impl Config {
     }
 }
 
-fn now_ms() -> i64 {
-    ms(OffsetDateTime::now_utc())
-}
-
-fn ms(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Figures
-// ---------------------------------------------------------------------------------------------
-
-/// Percentiles of a set of samples, in milliseconds.
-struct Stats {
-    n: usize,
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
-    mean: f64,
-}
-
-impl Stats {
-    fn of(mut samples: Vec<f64>) -> Self {
-        samples.sort_by(f64::total_cmp);
-        let n = samples.len();
-        let mean = if n == 0 {
-            0.0
-        } else {
-            samples.iter().sum::<f64>() / n as f64
-        };
-        Self {
-            n,
-            p50: percentile(&samples, 50.0),
-            p90: percentile(&samples, 90.0),
-            p99: percentile(&samples, 99.0),
-            max: samples.last().copied().unwrap_or(0.0),
-            mean,
-        }
-    }
-
-    fn line(&self) -> String {
-        format!(
-            "p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (mean {:.2}, n {})",
-            self.p50, self.p90, self.p99, self.max, self.mean, self.n
-        )
-    }
-
-    fn json(&self) -> Value {
-        json!({
-            "n": self.n,
-            "p50_ms": round2(self.p50),
-            "p90_ms": round2(self.p90),
-            "p99_ms": round2(self.p99),
-            "max_ms": round2(self.max),
-            "mean_ms": round2(self.mean),
-        })
-    }
-}
-
-/// xorshift64*: random enough to pick agents, reproducible from its seed, no extra crate.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Requests stored as intake and the workspace consumer store them
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +130,7 @@ impl Rng {
 /// kk 3, en 2; priority urgent 1, high 4, normal 10, low 5 in 20), deadlines from the policy.
 fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelope) {
     let mut rng = Rng::new(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xA5A5_5A5A);
-    let _ = rng.next();
+    let _ = rng.next_u64();
     let category = CATEGORIES[rng.below(CATEGORIES.len())];
     let language = match rng.below(10) {
         0..=4 => Lang::Ru,
@@ -260,142 +144,14 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
         _ => Priority::Low,
     };
     let lang_ix = LANGS.iter().position(|l| *l == language).unwrap_or(0);
-    let text = TEXTS[lang_ix][rng.below(TEXTS[lang_ix].len())].to_owned();
-    let op = OPERATORS[(i % OPERATORS.len() as u64) as usize];
-    let msisdn = Msisdn::parse(&format!("+7{op}{:07}", (i * 7919) % 10_000_000)).ok();
-    let now = OffsetDateTime::now_utc();
-    let number = RequestNumber::format(&settings.requests.number_prefix, i + 1);
-    let calendar = settings.calendar.calendar().expect("calendar");
-    let (due, _) = settings
-        .deadlines
-        .due(&calendar, category, priority, Channel::Web, now);
-    let request = Request {
-        id: RequestId::new(),
-        number: number.clone(),
-        version: 0,
-        channel: Channel::Web,
-        customer: Customer {
-            msisdn,
-            email: None,
-            name: None,
-        },
+    let spec = RequestSpec {
+        msisdn: Msisdn::parse(&phone(i)).ok(),
         language,
         category,
         priority,
-        subject: None,
-        text,
-        status: Status::New,
-        owner: None,
-        due,
-        created_at: now,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+        text: TEXTS[lang_ix][rng.below(TEXTS[lang_ix].len())].to_owned(),
     };
-    let history = Request::record(
-        "customer:web",
-        "created",
-        Some(format!("{} / {}", category.as_str(), priority.as_str())),
-        now,
-    );
-    let event = Envelope::new(
-        kind::REQUEST_CREATED,
-        request.id,
-        &RequestCreated {
-            number,
-            channel: request.channel,
-            language,
-            category,
-            priority,
-        },
-        now,
-    );
-    (request, history, event)
-}
-
-/// Stores request `i` (status new, with `request.created`) and moves it to queued the way the
-/// workspace consumer does: one commit with the handled marker, `routing::enqueue_ops`, the
-/// deadline entries (when `register`) and `request.queued`.
-async fn store_queued(store: &Store, settings: &Settings, i: u64, register: bool) -> Request {
-    let (request, history, event) = build_request(settings, i);
-    match store
-        .create_request(&request, &history, &event, None, 3600)
-        .await
-    {
-        Ok(Created::New(_)) => {}
-        other => setup_failed("store a request", &format!("{other:?}")),
-    }
-    let keys = store.keys().clone();
-    let calendar = settings.calendar.calendar().expect("calendar");
-    let marker = Some(keys.handled("workspace", event.id));
-    let now = OffsetDateTime::now_utc();
-    store
-        .update_request(request.id, marker, |r| {
-            let change = r.move_to(Status::Queued, "system:workspace", "queued", None, now)?;
-            let mut ops = routing::enqueue_ops(&keys, r);
-            if register {
-                let warn =
-                    settings
-                        .deadlines
-                        .warnings_for(&calendar, r.priority, r.created_at, &r.due);
-                ops.extend(deadlines::register_ops(&keys, r, &warn));
-            }
-            let queued = Envelope::new(
-                kind::REQUEST_QUEUED,
-                r.id,
-                &RequestChanged {
-                    number: r.number.clone(),
-                    actor: "system:workspace".into(),
-                    detail: None,
-                },
-                now,
-            );
-            Ok::<_, komek_domain::TransitionError>(Mutation {
-                change,
-                event: Some(queued),
-                ops,
-            })
-        })
-        .await
-        .unwrap_or_else(|e| setup_failed("queue a request", &e))
-}
-
-/// Stores requests `from..from + n` as queued, from [`FILL_TASKS`] tasks; returns them.
-async fn fill_queued(
-    store: &Store,
-    settings: &Settings,
-    from: u64,
-    n: u64,
-    register: bool,
-) -> Vec<Request> {
-    let next = Arc::new(AtomicU64::new(from));
-    let end = from + n;
-    let tasks: Vec<_> = (0..FILL_TASKS)
-        .map(|_| {
-            let (store, settings, next) = (store.clone(), settings.clone(), next.clone());
-            tokio::spawn(async move {
-                let mut out = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= end {
-                        return out;
-                    }
-                    out.push(store_queued(&store, &settings, i, register).await);
-                }
-            })
-        })
-        .collect();
-    let mut all = Vec::with_capacity(n as usize);
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all
+    web_request(settings, i, spec)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -607,18 +363,14 @@ async fn assign_phase(
 }
 
 async fn part_assignment(cfg: &Config) -> Value {
-    let settings = komek_testkit::test_settings("benchws-route");
-    let store = Store::connect(&settings.redis)
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
     heading(&format!(
         "1. Assignment decision (Store::take_next_for): {} waiting requests, {} online agents",
         cfg.waiting, cfg.agents
     ));
-    println!("  prefix {}", settings.redis.prefix);
+    let (settings, store) = part_store("benchws-route").await;
 
     let t = Instant::now();
-    fill_queued(&store, &settings, 0, cfg.waiting, true).await;
+    fill_queued(&store, &settings, 0, cfg.waiting, true, build_request).await;
     let mut stored = cfg.waiting;
     let fill_secs = t.elapsed().as_secs_f64();
     let agents: Vec<User> = (0..cfg.agents).map(bench_agent).collect();
@@ -658,7 +410,7 @@ async fn part_assignment(cfg: &Config) -> Value {
         let waiting = store.queue_len().await.unwrap();
         if waiting < cfg.waiting {
             let add = cfg.waiting - waiting;
-            fill_queued(&store, &settings, stored, add, true).await;
+            fill_queued(&store, &settings, stored, add, true, build_request).await;
             stored += add;
         }
         let waiting_at_start = store.queue_len().await.unwrap();
@@ -871,11 +623,10 @@ struct OfferLog {
 
 fn submission(i: u64) -> Value {
     let op = OPERATORS[(i % OPERATORS.len() as u64) as usize];
-    let texts: Vec<&str> = TEXTS.iter().flat_map(|t| t.iter().copied()).collect();
     json!({
         "channel": "web",
         "customer": { "msisdn": format!("+7{op}{:07}", (i * 7919 + 17) % 10_000_000) },
-        "text": texts[(i % texts.len() as u64) as usize],
+        "text": text(i),
     })
 }
 
@@ -984,11 +735,7 @@ async fn part_offers(cfg: &Config) -> Value {
     .await;
     let settings = mesh.settings.clone();
     println!("  prefix {} (release binaries)", settings.redis.prefix);
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(CALL_TIMEOUT)
-        .build()
-        .unwrap_or_else(|e| setup_failed("build the HTTP client", &e));
+    let http = http_client(CALL_TIMEOUT);
     let base = mesh.url("workspace", "");
     let ws_port = mesh.ports[0][1];
     let log = Arc::new(Mutex::new(OfferLog::default()));
@@ -1139,68 +886,6 @@ async fn part_offers(cfg: &Config) -> Value {
 // Part 3: the watcher's lag with 1,000,000 entries in the deadline index
 // ---------------------------------------------------------------------------------------------
 
-/// The release `komek-workspace` alone, with the part's prefix; killed on drop.
-struct Workspace {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Workspace {
-    fn start(settings: &Settings) -> Self {
-        let bin = komek_e2e::target_dir()
-            .join("release")
-            .join("komek-workspace");
-        if !bin.exists() {
-            setup_failed(
-                "find the release workspace binary",
-                &format!(
-                    "{} is missing: run `cargo build --release --workspace --bins`",
-                    bin.display()
-                ),
-            );
-        }
-        let logs = komek_e2e::target_dir()
-            .join("e2e-logs")
-            .join(&settings.redis.prefix);
-        std::fs::create_dir_all(&logs).unwrap();
-        let log = logs.join("workspace.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let port = komek_e2e::free_port();
-        let child = Command::new(&bin)
-            .env("KOMEK_ENV", "test")
-            .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())
-            .env("KOMEK__REDIS__PREFIX", &settings.redis.prefix)
-            .env("KOMEK__AMQP__PREFIX", &settings.amqp.prefix)
-            .env("KOMEK__SERVICES__WORKSPACE", port.to_string())
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .unwrap_or_else(|e| setup_failed("start komek-workspace", &e));
-        Self { child, port, log }
-    }
-
-    /// Lines of its log at WARN or ERROR.
-    fn warnings(&self) -> usize {
-        count_warnings(&self.log)
-    }
-}
-
-fn count_warnings(log: &Path) -> usize {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains("\"level\":\"WARN\"") || l.contains("\"level\":\"ERROR\""))
-        .count()
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Fills `{prefix}:deadlines` with `n` entries of made-up requests, due from `from_ms` over
 /// `span_ms`, in pipelined multi-member ZADDs.
 async fn fill_index(
@@ -1224,7 +909,7 @@ async fn fill_index(
                 if i >= n {
                     break;
                 }
-                let due = from_ms + (rng.next() % span_ms.max(1) as u64) as i64;
+                let due = from_ms + (rng.next_u64() % span_ms.max(1) as u64) as i64;
                 let deadline = due + 15 * 60_000;
                 cmd.arg(due)
                     .arg(format!("{}|fr_warn|{deadline}", uuid::Uuid::new_v4()));
@@ -1244,17 +929,8 @@ async fn part_watcher(cfg: &Config) -> Value {
         "3. Deadline watcher: {} entries in the index, {} warnings due within {} s",
         cfg.deadlines, cfg.firings, cfg.window_secs
     ));
-    let settings = komek_testkit::test_settings("benchws-watch");
-    println!("  prefix {}", settings.redis.prefix);
-    let store = Store::connect(&settings.redis)
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
-    let client = redis::Client::open(settings.redis.url.expose_secret())
-        .unwrap_or_else(|e| setup_failed("open Redis", &e));
-    let mut redis = client
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
+    let (settings, store) = part_store("benchws-watch").await;
+    let mut redis = redis_conn(&settings).await;
     let keys = store.keys().clone();
     let index = keys.deadlines();
     let claimed = keys.deadlines_claimed();
@@ -1337,7 +1013,7 @@ async fn part_watcher(cfg: &Config) -> Value {
     // The requests behind the measured firings: real, queued, without deadline entries of their
     // own (their first-response warning is added below, due within the window).
     let t = Instant::now();
-    let requests = fill_queued(&store, &settings, 0, cfg.firings, false).await;
+    let requests = fill_queued(&store, &settings, 0, cfg.firings, false, build_request).await;
     let create_secs = t.elapsed().as_secs_f64();
     // Their request.created / request.queued events are not needed: the outbox goes, so the
     // workspace's relay and consumer stay out of the measurement.
@@ -1351,14 +1027,8 @@ async fn part_watcher(cfg: &Config) -> Value {
         "requests", cfg.firings, create_secs
     );
 
-    let ws = Workspace::start(&settings);
-    komek_e2e::wait_until_ok(
-        &reqwest::Client::builder().no_proxy().build().unwrap(),
-        &format!("http://127.0.0.1:{}/readyz", ws.port),
-        Duration::from_secs(60),
-        &format!("komek-workspace ready (log {})", ws.log.display()),
-    )
-    .await;
+    let ws = Solo::start("workspace", &settings);
+    ws.wait_ready().await;
     println!(
         "  {:<22}release komek-workspace on port {} (watcher every {} ms, batch {}, lease {} ms); log {}",
         "watcher",
@@ -1378,8 +1048,11 @@ async fn part_watcher(cfg: &Config) -> Value {
     for (k, r) in requests.iter().enumerate() {
         let due = t_first + window_ms * k as i64 / requests.len() as i64;
         due_of.insert(r.id, due);
-        cmd.arg(due)
-            .arg(format!("{}|fr_warn|{}", r.id, ms(r.due.first_response)));
+        cmd.arg(due).arg(format!(
+            "{}|fr_warn|{}",
+            r.id,
+            epoch_ms(r.due.first_response)
+        ));
     }
     let _: u64 = cmd.query_async(&mut redis).await.unwrap();
 
@@ -1404,7 +1077,7 @@ async fn part_watcher(cfg: &Config) -> Value {
                     continue;
                 };
                 if h.action == "deadline_warning" {
-                    fired.insert(r.id, ms(h.at));
+                    fired.insert(r.id, epoch_ms(h.at));
                 }
             }
         }
@@ -1470,14 +1143,7 @@ async fn part_watcher(cfg: &Config) -> Value {
 #[tokio::main]
 async fn main() {
     let cfg = Config::from_env();
-    let cores = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1);
-    println!("komek-bench-workspace");
-    println!("=====================");
-    println!("machine       {cores} cores; client, services, Redis and RabbitMQ share them");
-    println!("redis         127.0.0.1:6379; rabbitmq 127.0.0.1:5672");
-    println!("settings      {cfg:?}");
+    let cores = banner("komek-bench-workspace", &cfg);
     let started = Instant::now();
 
     let assignment = part_assignment(&cfg).await;
@@ -1505,6 +1171,5 @@ async fn main() {
         "watcher": watcher,
         "total_secs": round2(started.elapsed().as_secs_f64()),
     });
-    println!();
-    println!("BENCH_JSON {report}");
+    bench_json(&report);
 }
