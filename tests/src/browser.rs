@@ -76,15 +76,41 @@ pub async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements
         .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
 }
 
-pub async fn click(c: &fantoccini::Client, css: &str) {
-    wait_for(c, css).await.click().await.expect("click");
+/// Whether a WebDriver error says the element was replaced meanwhile: the pages re-render a panel
+/// when a live push or a reload arrives, so an element found a moment ago may be gone.
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    matches!(e, fantoccini::error::CmdError::Standard(w)
+        if w.error == fantoccini::error::ErrorStatus::StaleElementReference)
 }
 
-/// Replaces the content of the field at `css` with `text`.
+/// Finds the element at `css` and clicks it; finds it again if it was re-rendered in between.
+pub async fn click(c: &fantoccini::Client, css: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match wait_for(c, css).await.click().await {
+            Ok(_) => return,
+            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => continue,
+            Err(e) => panic!("click {css}: {e}"),
+        }
+    }
+}
+
+/// Replaces the content of the field at `css` with `text` (again if it was re-rendered meanwhile).
 pub async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
-    let input = wait_for(c, css).await;
-    input.clear().await.expect("clear");
-    input.send_keys(text).await.expect("type");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let input = wait_for(c, css).await;
+        let typed = async {
+            input.clear().await?;
+            input.send_keys(text).await
+        }
+        .await;
+        match typed {
+            Ok(()) => return,
+            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => continue,
+            Err(e) => panic!("type into {css}: {e}"),
+        }
+    }
 }
 
 pub async fn text_of(c: &fantoccini::Client, css: &str) -> String {

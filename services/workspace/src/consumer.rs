@@ -178,9 +178,16 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
         kind::PROBLEM_LINKED | kind::PROBLEM_UNLINKED => {
             let p: ProblemEvent = payload(&env)?;
             let linked = env.kind == kind::PROBLEM_LINKED;
+            // Link and unlink events of one request may be applied in either order (the consumer
+            // handles several deliveries at once): the request shows the link the store holds
+            // now, and each event adds its history line.
+            let current = store
+                .problem_id_of(env.request_id)
+                .await
+                .map_err(|e| HandleError::Retry(e.to_string()))?;
             store
                 .update_request(env.request_id, marker, |r| {
-                    quiet(problem_link(r, linked, &p, now))
+                    quiet(problem_link(r, linked, current, &p, now))
                 })
                 .await
         }
@@ -457,22 +464,28 @@ fn escalation_step(
 
 /// A request linked to (or unlinked from) a problem record: the reference on the request and a
 /// history line by whoever did it.
+/// Applies a link or unlink event; `current` is the problem the store links the request to now
+/// (`problem:of`, the authority), so an event applied out of order cannot leave a stale link.
 fn problem_link(
     r: &mut Request,
     linked: bool,
+    current: Option<uuid::Uuid>,
     p: &ProblemEvent,
     now: OffsetDateTime,
 ) -> komek_domain::HistoryEntry {
     let detail = Some(format!("{}: {}", p.number, p.title));
+    let holds = current == Some(p.problem_id);
     if linked {
-        r.problem = Some(ProblemRef {
-            id: p.problem_id,
-            number: p.number.clone(),
-            title: p.title.clone(),
-        });
+        if holds {
+            r.problem = Some(ProblemRef {
+                id: p.problem_id,
+                number: p.number.clone(),
+                title: p.title.clone(),
+            });
+        }
         Request::record(&p.by, "problem_linked", detail, now)
     } else {
-        if r.problem.as_ref().is_some_and(|x| x.id == p.problem_id) {
+        if !holds && r.problem.as_ref().is_some_and(|x| x.id == p.problem_id) {
             r.problem = None;
         }
         Request::record(&p.by, "problem_unlinked", detail, now)
