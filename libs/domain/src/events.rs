@@ -68,6 +68,11 @@ pub mod kind {
     /// A candidate problem was confirmed or dismissed (request id nil).
     pub const PROBLEM_CONFIRMED: &str = "problem.confirmed";
     pub const PROBLEM_DISMISSED: &str = "problem.dismissed";
+    /// A department's name, hours or deadlines were set through the admin API ([`super::AdminChange`];
+    /// nil request id). Nobody consumes it: it is the audit trail of who changed what.
+    pub const DEPARTMENT_CHANGED: &str = "department.changed";
+    /// A department staff member was created or changed through the admin API (nil request id).
+    pub const STAFF_CHANGED: &str = "staff.changed";
 }
 
 /// Which consuming service listens to which event types (queue name suffix, binding keys).
@@ -248,6 +253,18 @@ pub struct ProblemEvent {
     pub department: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// Who changed which department or staff member through the admin API, and to what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminChange {
+    /// The department code or the staff login.
+    pub subject: String,
+    pub by: String,
+    /// `created` or `updated`.
+    pub action: String,
+    /// The new record as stored (without any password hash).
+    pub value: serde_json::Value,
 }
 
 /// A problem resolved: each linked open request is resolved with the message in its language.

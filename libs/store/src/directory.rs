@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use komek_domain::events::Envelope;
 use komek_domain::staff::{Department, DepartmentDeadlines, Role, User, WorkingHours};
 use komek_domain::{Category, Lang};
 use redis::AsyncCommands;
@@ -307,18 +308,35 @@ impl Store {
     }
 
     /// Stores a user, replacing the one with that login (the admin API).
-    pub async fn put_user(&self, user: &User) -> Result<(), StoreError> {
+    ///
+    /// With `event`, the event (the admin change, for the audit trail) is appended to the outbox in
+    /// the same transaction, so a change is never stored without its record or the other way round.
+    pub async fn put_user(&self, user: &User, event: Option<&Envelope>) -> Result<(), StoreError> {
         let mut c = self.conn();
         let json = serde_json::to_string(user).unwrap_or_default();
-        let _: () = redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .set(self.keys().user(&user.login), json)
             .ignore()
             .sadd(self.keys().staff(), &user.login)
-            .ignore()
-            .query_async(&mut c)
-            .await?;
+            .ignore();
+        self.outbox_entry(&mut pipe, event);
+        let _: () = pipe.query_async(&mut c).await?;
         Ok(())
+    }
+
+    /// Adds `XADD outbox * type … event …` (the fields the relay reads) to a transaction.
+    fn outbox_entry(&self, pipe: &mut redis::Pipeline, event: Option<&Envelope>) {
+        if let Some(e) = event {
+            pipe.cmd("XADD")
+                .arg(self.keys().outbox())
+                .arg("*")
+                .arg("type")
+                .arg(&e.kind)
+                .arg("event")
+                .arg(serde_json::to_string(e).unwrap_or_default())
+                .ignore();
+        }
     }
 
     /// The department staff of `code`, by login.
@@ -331,11 +349,21 @@ impl Store {
             .collect())
     }
 
-    /// Stores a department, replacing the one with that code (the admin API).
-    pub async fn put_department(&self, d: &Department) -> Result<(), StoreError> {
+    /// Stores a department, replacing the one with that code (the admin API); with `event`, in
+    /// one transaction with its outbox entry (see [`Store::put_user`]).
+    pub async fn put_department(
+        &self,
+        d: &Department,
+        event: Option<&Envelope>,
+    ) -> Result<(), StoreError> {
         let mut c = self.conn();
         let json = serde_json::to_string(d).unwrap_or_default();
-        let _: i64 = c.hset(self.keys().departments(), &d.code, json).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset(self.keys().departments(), &d.code, json)
+            .ignore();
+        self.outbox_entry(&mut pipe, event);
+        let _: () = pipe.query_async(&mut c).await?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::Lang;
 use komek_domain::calendar::{Calendar, CalendarError};
+use komek_domain::events::{AdminChange, Envelope, kind};
 use komek_domain::staff::{Department, DepartmentDeadlines, Role, User, UserView, WorkingHours};
 use komek_store::Store;
 use komek_web::{ApiError, FieldError, StrictJson};
@@ -241,7 +242,8 @@ pub async fn put_department(
     }
     let d = department_from(&deps.settings, &code, body)?;
     let existed = store.department(&d.code).await?.is_some();
-    store.put_department(&d).await?;
+    let event = admin_event(kind::DEPARTMENT_CHANGED, &d.code, &me.login, existed, &d);
+    store.put_department(&d, Some(&event)).await?;
     tracing::info!(department = %d.code, by = %me.login, created = !existed, "department saved");
     Ok(if existed {
         HttpResponse::Ok().json(d)
@@ -377,13 +379,42 @@ pub async fn put_staff(
         level: body.level,
         password_hash,
     };
-    store.put_user(&user).await?;
+    let view = UserView::from(&user);
+    let event = admin_event(
+        kind::STAFF_CHANGED,
+        &user.login,
+        &me.login,
+        existing.is_some(),
+        &view,
+    );
+    store.put_user(&user, Some(&event)).await?;
     tracing::info!(login = %user.login, department = ?user.department, level = user.level, by = %me.login,
         created = existing.is_none(), "department staff saved");
-    let view = UserView::from(&user);
     Ok(if existing.is_some() {
         HttpResponse::Ok().json(view)
     } else {
         HttpResponse::Created().json(view)
     })
+}
+
+/// The audit record of an admin change (nil request id: it is about no request).
+fn admin_event<T: serde::Serialize>(
+    kind: &str,
+    subject: &str,
+    by: &str,
+    existed: bool,
+    value: &T,
+) -> Envelope {
+    let change = AdminChange {
+        subject: subject.to_owned(),
+        by: by.to_owned(),
+        action: if existed { "updated" } else { "created" }.to_owned(),
+        value: serde_json::to_value(value).unwrap_or_default(),
+    };
+    Envelope::new(
+        kind,
+        komek_domain::RequestId(uuid::Uuid::nil()),
+        &change,
+        time::OffsetDateTime::now_utc(),
+    )
 }

@@ -7,7 +7,9 @@ use komek_domain::Category;
 use komek_domain::staff::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{StaffTokens, fields, ok_json, problem, spawn_app};
+use komek_domain::events::{AdminChange, kind};
+
+use crate::helpers::{StaffTokens, drain_until, fields, ok_json, problem, spawn_app};
 
 fn billing_hours() -> Value {
     json!({ "working_days": [1, 2, 3, 4, 5], "open": "09:00", "close": "18:00" })
@@ -111,6 +113,31 @@ async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
     .await;
     assert_eq!(fields(&p), ["password"]);
     assert!(app.store.user("fraud2").await.unwrap().is_none());
+
+    // Every accepted change is on the record (the audit queue gets every event): who changed
+    // what, created or updated, and the value stored; the refused one left nothing, and no
+    // password hash is in it.
+    let audit = drain_until(&app.settings, "audit", 4).await;
+    let record: Vec<(String, String, String, String)> = audit
+        .iter()
+        .map(|e| {
+            let c: AdminChange = e.payload().unwrap();
+            assert!(e.request_id.0.is_nil());
+            assert!(!c.value.to_string().contains("argon2"), "{}", c.value);
+            (e.kind.clone(), c.subject, c.action, c.by)
+        })
+        .collect();
+    let row =
+        |k: &str, s: &str, a: &str| (k.to_owned(), s.to_owned(), a.to_owned(), "saule".to_owned());
+    assert_eq!(
+        record,
+        [
+            row(kind::DEPARTMENT_CHANGED, "fraud", "created"),
+            row(kind::DEPARTMENT_CHANGED, "fraud", "updated"),
+            row(kind::STAFF_CHANGED, "fraud1", "created"),
+            row(kind::STAFF_CHANGED, "fraud1", "updated"),
+        ]
+    );
 
     app.stop().await;
     komek_testkit::cleanup(&app.settings).await;
@@ -414,7 +441,7 @@ async fn the_demo_seed_gives_departments_hours_deadlines_and_chains() {
 
     let mut changed = store.department("billing").await.unwrap().unwrap();
     changed.deadlines.default_minutes = 60;
-    store.put_department(&changed).await.unwrap();
+    store.put_department(&changed, None).await.unwrap();
     assert_eq!(
         store.seed_demo(|_| "other".to_owned()).await.unwrap(),
         0,

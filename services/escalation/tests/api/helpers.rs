@@ -65,7 +65,7 @@ impl StaffTokens for TestApp {
 
     async fn staff(&self, login: &str, role: Role, department: Option<&str>, level: u8) -> String {
         let u = user(login, role, department, level);
-        self.store.put_user(&u).await.unwrap();
+        self.store.put_user(&u, None).await.unwrap();
         Tokens::new(&self.settings.auth).issue(&u).unwrap().0
     }
 }

@@ -13,7 +13,7 @@ async fn staff_sign_in_on_the_escalation_service() {
     let mut app = spawn_app("esc-login").await;
     let mut u = user("billing1", Role::DepartmentStaff, Some("billing"), 3);
     u.password_hash = komek_auth::hash_password("komek-dept").unwrap();
-    app.store.put_user(&u).await.unwrap();
+    app.store.put_user(&u, None).await.unwrap();
 
     let r = app
         .post(
