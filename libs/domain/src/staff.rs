@@ -109,9 +109,17 @@ pub struct Department {
 pub struct WorkingHours {
     /// Monday = 1 ... Sunday = 7.
     pub working_days: Vec<u8>,
-    /// "HH:MM", local time of the company's time zone.
+    /// "HH:MM", local time of the company's time zone ("24:00" closes at midnight).
     pub open: String,
     pub close: String,
+    /// Whether the company's holidays are days off for this department too (the default); a
+    /// round-the-clock operations centre says `false`.
+    #[serde(default = "observes_holidays")]
+    pub holidays: bool,
+}
+
+fn observes_holidays() -> bool {
+    true
 }
 
 /// Working minutes (in the department's hours) one tier has before the escalation moves up.

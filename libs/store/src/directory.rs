@@ -223,6 +223,8 @@ pub fn demo_departments() -> Vec<Department> {
                 working_days: days.to_vec(),
                 open: open.into(),
                 close: close.into(),
+                // The network operations centre works round the clock, holidays included.
+                holidays: *code != "network",
             }),
             deadlines: DepartmentDeadlines {
                 default_minutes: *minutes,

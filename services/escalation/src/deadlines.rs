@@ -1,5 +1,5 @@
-//! Department deadlines: each department's calendar (its own hours, the company's holidays and
-//! time zone) and the watched entries in `esc:deadlines`.
+//! Department deadlines: each department's calendar (its own hours, the company's time zone, and
+//! the company's holidays unless it works through them) and the watched entries in `esc:deadlines`.
 //!
 //! An entry is `{escalation id}|{breaches so far}`: after a breach the count grows, so the next
 //! deadline of the same escalation is a new member, and a stale claim (the escalation was answered,
@@ -27,7 +27,11 @@ pub fn calendar_of(settings: &Settings, department: Option<&Department>) -> Cale
             &h.working_days,
             &h.open,
             &h.close,
-            &settings.calendar.holidays,
+            if h.holidays {
+                &settings.calendar.holidays
+            } else {
+                &[]
+            },
         )
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "department hours do not parse; the company calendar is used");
@@ -106,6 +110,33 @@ pub fn sync_ops(keys: &Keys, before: Option<&str>, esc: &Escalation) -> Vec<Op> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A round-the-clock department that works through holidays keeps counting on one; one that
+    /// observes them (the default) skips the day.
+    #[test]
+    fn holidays_are_days_off_unless_the_department_works_them() {
+        use komek_domain::staff::{Department, WorkingHours};
+        use time::macros::datetime;
+        let mut settings = komek_testkit::test_settings("deadlines-holidays");
+        settings.calendar.time_zone = "Asia/Almaty".into();
+        settings.calendar.holidays = vec!["2026-12-16".into()];
+        let department = |holidays| Department {
+            code: "network".into(),
+            name: "Network".into(),
+            hours: Some(WorkingHours {
+                working_days: vec![1, 2, 3, 4, 5, 6, 7],
+                open: "00:00".into(),
+                close: "24:00".into(),
+                holidays,
+            }),
+            deadlines: Default::default(),
+        };
+        // 23:00 in Almaty (UTC+5) on the eve of the holiday, plus two hours.
+        let start = datetime!(2026-12-15 18:00 UTC);
+        let add = |d: &Department| calendar_of(&settings, Some(d)).add(start, 120);
+        assert_eq!(add(&department(false)), datetime!(2026-12-15 20:00 UTC));
+        assert_eq!(add(&department(true)), datetime!(2026-12-16 20:00 UTC));
+    }
 
     #[test]
     fn members_round_trip() {
