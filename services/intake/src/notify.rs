@@ -206,45 +206,12 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
                 return Ok(());
             }
             let marker = keys.sent(env.id, &to);
-            if n.store
-                .exists(&marker)
-                .await
-                .map_err(|e| HandleError::Retry(e.to_string()))?
-            {
-                tracing::info!(event_type = %env.kind, event_id = %env.id, "already sent; not again");
+            if already_sent(&n, &env, &marker).await? {
                 return Ok(());
             }
             let mail = mail_for(&n.mailer, &env, &r, &to, text);
-            match n.mailer.send(&mail).await {
-                Ok(answer) => {
-                    tracing::info!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), message_id = %mail.message_id, %answer, "mail handed to the relay");
-                    let e = status_event(
-                        kind::NOTIFICATION_SENT,
-                        &r,
-                        "email",
-                        &to,
-                        &env.kind,
-                        Some(answer).filter(|a| !a.is_empty()),
-                    );
-                    record(&n, &marker, &e).await
-                }
-                Err(SendError::Refused(why)) => {
-                    tracing::warn!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), reason = %why, "mail refused by the relay");
-                    let e = status_event(
-                        kind::NOTIFICATION_FAILED,
-                        &r,
-                        "email",
-                        &to,
-                        &env.kind,
-                        Some(why),
-                    );
-                    record(&n, &marker, &e).await
-                }
-                Err(SendError::Unavailable(why)) => {
-                    tracing::warn!(event_type = %env.kind, request_id = %r.id, reason = %why, "SMTP relay unavailable; will retry");
-                    Err(HandleError::Retry(why))
-                }
-            }
+            let sent = n.mailer.send(&mail).await;
+            settle(&n, &env, &r, "email", &to, &marker, sent).await
         }
         Route::Sms(to) => {
             if !n.sender.enabled() {
@@ -252,44 +219,11 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
                 return Ok(());
             }
             let marker = keys.sent(env.id, &to);
-            if n.store
-                .exists(&marker)
-                .await
-                .map_err(|e| HandleError::Retry(e.to_string()))?
-            {
-                tracing::info!(event_type = %env.kind, event_id = %env.id, "already sent; not again");
+            if already_sent(&n, &env, &marker).await? {
                 return Ok(());
             }
-            match n.sender.send(&to, &text).await {
-                Ok(answer) => {
-                    tracing::info!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), %answer, "SMS handed to the gateway");
-                    let e = status_event(
-                        kind::NOTIFICATION_SENT,
-                        &r,
-                        "sms",
-                        &to,
-                        &env.kind,
-                        Some(answer).filter(|a| !a.is_empty()),
-                    );
-                    record(&n, &marker, &e).await
-                }
-                Err(SendError::Refused(why)) => {
-                    tracing::warn!(event_type = %env.kind, request_id = %r.id, to = %mask(&to), reason = %why, "SMS refused by the gateway");
-                    let e = status_event(
-                        kind::NOTIFICATION_FAILED,
-                        &r,
-                        "sms",
-                        &to,
-                        &env.kind,
-                        Some(why),
-                    );
-                    record(&n, &marker, &e).await
-                }
-                Err(SendError::Unavailable(why)) => {
-                    tracing::warn!(event_type = %env.kind, request_id = %r.id, reason = %why, "SMS gateway unavailable; will retry");
-                    Err(HandleError::Retry(why))
-                }
-            }
+            let sent = n.sender.send(&to, &text).await;
+            settle(&n, &env, &r, "sms", &to, &marker, sent).await
         }
     }
 }
@@ -316,6 +250,51 @@ pub fn mail_for(m: &Mailer, env: &Envelope, r: &Request, to: &str, text: String)
         message_id,
         in_reply_to,
     }
+}
+
+/// Whether this event's message already went to this recipient (its `sent:` marker).
+async fn already_sent(n: &Notifier, env: &Envelope, marker: &str) -> Result<bool, HandleError> {
+    let sent = n
+        .store
+        .exists(marker)
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))?;
+    if sent {
+        tracing::info!(event_type = %env.kind, event_id = %env.id, "already sent; not again");
+    }
+    Ok(sent)
+}
+
+/// The gateway's or relay's answer as a `notification.sent` / `.failed` recorded with the marker,
+/// or a retry when it was unavailable. Same for both ways out (`channel` = `sms` or `email`).
+async fn settle(
+    n: &Notifier,
+    env: &Envelope,
+    r: &Request,
+    channel: &str,
+    to: &str,
+    marker: &str,
+    sent: Result<String, SendError>,
+) -> Result<(), HandleError> {
+    let (kind, detail) = match sent {
+        Ok(answer) => {
+            tracing::info!(event_type = %env.kind, request_id = %r.id, to = %mask(to), %answer, channel, "message handed on");
+            (
+                kind::NOTIFICATION_SENT,
+                Some(answer).filter(|a| !a.is_empty()),
+            )
+        }
+        Err(SendError::Refused(why)) => {
+            tracing::warn!(event_type = %env.kind, request_id = %r.id, to = %mask(to), reason = %why, channel, "message refused");
+            (kind::NOTIFICATION_FAILED, Some(why))
+        }
+        Err(SendError::Unavailable(why)) => {
+            tracing::warn!(event_type = %env.kind, request_id = %r.id, reason = %why, channel, "way out unavailable; will retry");
+            return Err(HandleError::Retry(why));
+        }
+    };
+    let e = status_event(kind, r, channel, to, &env.kind, detail);
+    record(n, marker, &e).await
 }
 
 #[cfg(test)]
