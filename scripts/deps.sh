@@ -121,30 +121,51 @@ ensure_redis() {
     say "redis $REDIS_HOST:$REDIS_PORT up"
 }
 
+# Wait until AMQP answers or $1 seconds pass; 0 when it answers.
+wait_amqp() {
+    local deadline=$((SECONDS + $1))
+    until amqp_ok; do
+        ((SECONDS < deadline)) || return 1
+        sleep 1
+    done
+}
+
+rabbit_node_running() { pgrep -f 'beam.*-s rabbit boot' >/dev/null 2>&1; }
+
 ensure_rabbitmq() {
     if amqp_ok; then
         say "rabbitmq $AMQP_HOST:$AMQP_PORT already running"
         return 0
     fi
-    local rabbit
+    local rabbit start=$SECONDS
     rabbit="$(find_cmd rabbitmq-server)" || die "rabbitmq-server not found"
-    if pgrep -f 'beam.*-s rabbit boot' >/dev/null 2>&1; then
-        # A node is up but its AMQP listener is not (yet): booting, e.g. just started by the package.
+    if rabbit_node_running; then
+        # A node is up but its AMQP listener is not: booting (just started by the package) or hung.
+        # Give a booting node time; a hung one (seen: `rabbitmqctl status` never returns) is
+        # stopped and started again, once.
         say "rabbitmq node running but $AMQP_PORT not answering yet; waiting"
+        if ! wait_amqp 90; then
+            say "rabbitmq node still not answering after 90 s; restarting it"
+            need_root "restart rabbitmq-server"
+            timeout 30 "${SUDO[@]}" rabbitmqctl stop >/dev/null 2>&1 || true
+            if rabbit_node_running; then
+                "${SUDO[@]}" pkill -KILL -f 'beam.*-s rabbit boot' || true
+            fi
+            local gone=$((SECONDS + 15))
+            while rabbit_node_running && ((SECONDS < gone)); do sleep 0.5; done
+            say "starting rabbitmq (rabbitmq-server -detached)"
+            "${SUDO[@]}" "$rabbit" -detached
+        fi
     else
         say "starting rabbitmq (rabbitmq-server -detached)"
         need_root "start rabbitmq-server"
         "${SUDO[@]}" "$rabbit" -detached
     fi
-    local start=$SECONDS deadline=$((SECONDS + RABBIT_DEADLINE_S))
-    until amqp_ok; do
-        if ((SECONDS >= deadline)); then
-            printf 'deps: error: rabbitmq did not accept AMQP on %s:%s within %s s; see /var/log/rabbitmq/\n' \
-                "$AMQP_HOST" "$AMQP_PORT" "$RABBIT_DEADLINE_S" >&2
-            exit 1
-        fi
-        sleep 1
-    done
+    if ! wait_amqp "$RABBIT_DEADLINE_S"; then
+        printf 'deps: error: rabbitmq did not accept AMQP on %s:%s within %s s; see /var/log/rabbitmq/\n' \
+            "$AMQP_HOST" "$AMQP_PORT" "$((SECONDS - start))" >&2
+        exit 1
+    fi
     say "rabbitmq $AMQP_HOST:$AMQP_PORT up after $((SECONDS - start)) s"
 }
 
