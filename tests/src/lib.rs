@@ -327,6 +327,15 @@ impl Mesh {
     }
 }
 
+impl Mesh {
+    /// Stops the processes, then removes the test's keys and queues: in that order, since a
+    /// running service declares its queues again when they vanish under it.
+    pub async fn finish(mut self) {
+        self.stop();
+        komek_testkit::cleanup(&self.settings).await;
+    }
+}
+
 impl Drop for Mesh {
     fn drop(&mut self) {
         self.stop();

@@ -293,7 +293,7 @@ async fn email_in_and_out_through_a_real_relay() {
     assert!(log.contains("inbound mail refused"), "refusals are logged");
 
     drop(relay);
-    komek_testkit::cleanup(&mesh.settings).await;
+    mesh.finish().await;
 }
 
 #[test]
@@ -345,7 +345,7 @@ async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &s
     assert_eq!(ack.0, format!("[{number}] {subject}"));
     assert!(ack.1.contains(&request.messages[0].text), "{}", ack.1);
     drop(relay);
-    komek_testkit::cleanup(&mesh.settings).await;
+    mesh.finish().await;
 }
 
 /// A Kazakh mail is acknowledged by mail in Kazakh.

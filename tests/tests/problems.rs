@@ -255,5 +255,5 @@ async fn one_problem_resolves_a_thousand_requests_and_every_customer_hears_once(
     assert_eq!(store.queue_len().await.unwrap(), 0, "nothing left waiting");
 
     drop(relay);
-    komek_testkit::cleanup(&mesh.settings).await;
+    mesh.finish().await;
 }

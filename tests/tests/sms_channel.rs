@@ -413,7 +413,7 @@ async fn sms_in_and_out_through_kannel() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 
     drop(kannel);
-    komek_testkit::cleanup(&mesh.settings).await;
+    mesh.finish().await;
 }
 
 /// The first event of type `kind` in the test's audit queue (every event reaches it).
@@ -509,7 +509,7 @@ async fn acknowledged_in(tag: &'static str, from: &str, text: &str, language: &s
     assert_eq!(ack, request.messages[0].text);
     assert!(ack.contains(phrase), "{ack}");
     drop(kannel);
-    komek_testkit::cleanup(&mesh.settings).await;
+    mesh.finish().await;
 }
 
 /// A Russian SMS is acknowledged in Russian (Cyrillic, UCS-2).
@@ -598,5 +598,5 @@ async fn the_same_thing_by_sms_joins_the_web_request() {
             .any(|m| m.kind == komek_domain::MessageKind::Customer && m.text == text)
     );
     drop(kannel);
-    komek_testkit::cleanup(&mesh.settings).await;
+    mesh.finish().await;
 }

@@ -41,6 +41,7 @@ async fn staff_sign_in_on_the_escalation_service() {
         problem(r, 401).await;
     }
     app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
 }
 
 /// Billing staff read the context of billing's escalation: the escalation, the request with its
@@ -94,4 +95,5 @@ async fn the_context_is_readable_where_the_escalation_is() {
         .await;
     problem(app.get(&path, Some(&billing)).await, 403).await;
     app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
 }
