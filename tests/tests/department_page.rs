@@ -58,9 +58,10 @@ async fn figures_tab_shown(c: &fantoccini::Client) -> bool {
 ///   escalation service's page: both are in the queue with a running deadline.
 /// - billing1 opens the first: the customer's text, the conversation and the customer 360
 ///   (the demo customer's name and tariff from the directory); accepts it and asks the agent.
-///   daniyar answers through the workspace API; the page's 15 s refresh shows it accepted again
-///   without a reload. billing1 answers with the outcome "resolved": the request returns to
-///   daniyar, in progress.
+///   daniyar answers through the workspace API; the live socket brings it to the open panel and
+///   the queue without a reload (the page reads on a timer only while the socket is down). A
+///   third escalation arrives in the queue the same way. billing1 answers with the outcome
+///   "resolved": the request returns to daniyar, in progress.
 /// - billing1 rejects the second to network with a reason: it leaves billing's queue; network1
 ///   sees it on the page but never the first (404 on the API too, like an unknown id).
 /// - billing1 creates a problem, links a waiting request by its number and resolves the problem
@@ -129,6 +130,7 @@ async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium(
 
     // billing1's queue: both, with their deadlines counting down.
     sign_in(&c, "billing1").await;
+    wait_for(&c, "#live-status[data-state='open']").await;
     let row1 = format!("tr[data-testid='esc-row'][data-escalation-id='{e1}']");
     let row2 = format!("tr[data-testid='esc-row'][data-escalation-id='{e2}']");
     wait_for(
@@ -177,14 +179,31 @@ async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium(
     wait_for(&c, "#esc-steps li[data-action='info_requested']").await;
     wait_for(&c, &format!("{row1}[data-status='info_requested']")).await;
 
-    // daniyar answers through the workspace; the queue's refresh shows it, with no reload.
+    // daniyar answers through the workspace; the live socket brings it to the open panel and
+    // the queue, with no reload and no timer (it reads on a timer only while the socket is down).
     let info = format!("/api/v1/requests/{r1}/escalations/{e1}/info");
     let body = json!({"text": "Второе списание было 3 марта"});
     let r = mesh
         .post_as(&http, "workspace", &info, &daniyar, &body)
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
+    wait_for(&c, "#esc-steps li[data-action='info_given']").await;
+    wait_for(&c, "#esc-status[data-status='accepted']").await;
     wait_for(&c, &format!("{row1}[data-status='accepted']")).await;
+    // A new escalation arrives in the queue the same way.
+    let (r4, _) = post_request(
+        &http,
+        &mesh,
+        json!({"channel": "call_center", "customer": customer,
+               "text": "Списали за услугу, которую я не подключала"}),
+    )
+    .await;
+    let e4 = take_and_escalate(&http, &mesh, &daniyar, &r4, "billing", "Неизвестная услуга").await;
+    wait_for(
+        &c,
+        &format!("tr[data-testid='esc-row'][data-escalation-id='{e4}'][data-status='open']"),
+    )
+    .await;
     let same_page = c
         .execute("return window.__komekSamePage || null;", vec![])
         .await
@@ -195,9 +214,7 @@ async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium(
         "the queue refreshed without a reload"
     );
 
-    // She opens it again (the agent's information is a step) and answers.
-    click(&c, &format!("{row1} button[data-testid='esc-open']")).await;
-    wait_for(&c, "#esc-steps li[data-action='info_given']").await;
+    // She answers.
     let answer = "Повторное списание возвращено на баланс";
     type_into(&c, "#answer-text", answer).await;
     select_value(&c, "#answer-outcome", "resolved").await;

@@ -61,6 +61,8 @@ const Staff = (() => {
     lang_kk: { kk: 'Қазақша', ru: 'Казахский', en: 'Kazakh' },
     lang_ru: { kk: 'Орысша', ru: 'Русский', en: 'Russian' },
     lang_en: { kk: 'Ағылшынша', ru: 'Английский', en: 'English' },
+    live_open: { kk: 'Тікелей жаңарту', ru: 'Обновления в реальном времени', en: 'Live' },
+    live_off: { kk: 'Байланыс жоқ, қайта қосылуда…', ru: 'Нет связи, переподключение…', en: 'Disconnected, reconnecting…' },
   };
 
   /**
@@ -296,6 +298,7 @@ const Staff = (() => {
     $('lang-select').value = page.state.lang;
     document.title = 'Komek — ' + t('app_subtitle');
     for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+    renderLive();
     for (const node of document.querySelectorAll('[data-i18n-placeholder]')) {
       node.placeholder = t(node.dataset.i18nPlaceholder);
     }
@@ -381,8 +384,129 @@ const Staff = (() => {
     setLang(initialLang(), false);
   }
 
+  /**
+   * Reads parts of a page again, once for a burst of pushes: `schedule(...names)` runs each named
+   * loader of `loaders` once, `delay` ms after the first call of a burst (nothing when signed out);
+   * `cancel()` drops what is pending.
+   */
+  function batcher(loaders, delay) {
+    const pending = new Set();
+    let timer = null;
+    return {
+      schedule(...names) {
+        for (const n of names) pending.add(n);
+        if (timer) return;
+        timer = setTimeout(async () => {
+          timer = null;
+          const todo = [...pending];
+          pending.clear();
+          if (!page.state.token) return;
+          await Promise.all(todo.map((n) => Promise.resolve().then(loaders[n]).catch(showError)));
+        }, delay);
+      },
+      cancel() {
+        clearTimeout(timer);
+        timer = null;
+        pending.clear();
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live updates
+  // ---------------------------------------------------------------------------------------------
+  /** The running live connection: `{ open }`; null when signed out. */
+  let liveNow = null;
+
+  /** The live connection's state in the top bar (`#live-status`, made on first use). */
+  function renderLive() {
+    let node = $('live-status');
+    if (!node && !liveNow) return;
+    if (!node) {
+      node = el('span', { id: 'live-status', className: 'live', testid: 'live-status' });
+      $('whoami').before(node);
+    }
+    node.hidden = !liveNow;
+    const open = Boolean(liveNow && liveNow.open);
+    node.dataset.state = open ? 'open' : 'off';
+    node.textContent = open ? '● ' + t('live_open') : '○ ' + t('live_off');
+  }
+
+  /**
+   * Opens this service's live WebSocket (`/api/v1/live`) and keeps it open, reconnecting with
+   * backoff, until `stop()`. `onNote(note)` gets each push; `onOpen()` runs at each (re)connection,
+   * where a page reads everything again (whatever happened while the socket was down); when the
+   * socket closes and `expired()` says the session is over, the page's `onExpired` runs instead.
+   */
+  function live({ onNote, onOpen, expired }) {
+    const conn = { open: false, ws: null, backoff: 0, timer: null, stopped: false };
+    const setOpen = (open) => {
+      conn.open = open;
+      renderLive();
+    };
+    function later() {
+      const delay = Math.min(30000, 500 * 2 ** conn.backoff) * (0.75 + Math.random() / 2);
+      conn.backoff = Math.min(conn.backoff + 1, 10);
+      clearTimeout(conn.timer);
+      conn.timer = setTimeout(connect, delay);
+    }
+    function connect() {
+      if (conn.stopped || conn.ws || !page.state.token) return;
+      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      let ws;
+      try {
+        ws = new WebSocket(`${proto}//${location.host}/api/v1/live?token=${encodeURIComponent(page.state.token)}`);
+      } catch (_) {
+        later();
+        return;
+      }
+      conn.ws = ws;
+      ws.addEventListener('open', () => {
+        if (conn.ws !== ws) return;
+        conn.backoff = 0;
+        setOpen(true);
+        onOpen();
+      });
+      ws.addEventListener('message', (ev) => {
+        if (conn.ws !== ws) return;
+        let note;
+        try { note = JSON.parse(ev.data); } catch (_) { return; }
+        if (note && typeof note === 'object') onNote(note);
+      });
+      ws.addEventListener('close', () => {
+        if (conn.ws !== ws) return;
+        conn.ws = null;
+        setOpen(false);
+        if (conn.stopped || !page.state.token) return;
+        if (expired && expired()) {
+          page.onExpired(t('session_expired'));
+          return;
+        }
+        later();
+      });
+    }
+    if (liveNow) liveNow.stop();
+    const handle = {
+      get open() { return conn.open; },
+      stop() {
+        conn.stopped = true;
+        clearTimeout(conn.timer);
+        const ws = conn.ws;
+        conn.ws = null;
+        conn.open = false;
+        if (ws) ws.close();
+        if (liveNow === handle) liveNow = null;
+        renderLive();
+      },
+    };
+    liveNow = handle;
+    renderLive();
+    connect();
+    return handle;
+  }
+
   return {
-    LANGS, CATEGORIES, setup, $, t, label, el, setText, listOrNone, fillSelect, fillCodes,
+    LANGS, CATEGORIES, setup, live, batcher, $, t, label, el, setText, listOrNone, fillSelect, fillCodes,
     fmtTime, fmtDate, fmtTenge, fmtSpan, secondsUntil, snippet, flash,
     ApiError, api, showError, busy, setLang, saveSession, restoreSession, showSignedIn, signedOut,
   };

@@ -5,6 +5,7 @@
 //!   field; oversized bodies get 413.
 //! - [`page`]: a staff page's embedded files, served with one strict Content-Security-Policy.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+//! - [`live`]: the staff pages' WebSocket sessions and the per-replica hub that pushes to them.
 //! - [`middleware`]: one span per HTTP request (continuing the caller's trace) and request metrics.
 //! - [`service`]: the app factory (`Runtime` -> `Application`) every service's `main` and tests use.
 //! - `testing` (feature `testing`, for the services' tests only): a service spawned in-process,
@@ -12,6 +13,7 @@
 
 pub mod body;
 pub mod error;
+pub mod live;
 pub mod middleware;
 pub mod ops;
 pub mod page;

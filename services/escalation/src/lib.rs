@@ -7,10 +7,12 @@
 //! - [`routes`]: the departments' HTTP API and page.
 //! - [`deadlines`]: department calendars and the watched deadline entries.
 //! - [`watcher`]: breaches move escalations up the department's chain.
+//! - [`live`]: the department page's WebSocket; which events concern which department.
 //! - [`spikes`]: sliding-window counts per category and region; candidate problems.
 
 pub mod consumer;
 pub mod deadlines;
+pub mod live;
 pub mod routes;
 pub mod spikes;
 pub mod startup;

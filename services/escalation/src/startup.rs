@@ -23,6 +23,12 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     });
     let for_watcher = deps.clone();
     runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
+    // Live pushes to the department page: every replica hears every event (see `live`).
+    let feed_store = runtime.store.clone();
+    let hub = runtime.start_live("komek-escalation-live", move |hub, env| {
+        crate::live::on_event(feed_store.clone(), hub, env)
+    });
+    let hub = web::Data::new(hub);
     let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
     // The page's sign-in (`komek_auth::login`) and its customer 360 (`routes::page`).
     let dummy = web::Data::new(DummyHash::new());
@@ -39,6 +45,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .app_data(dummy.clone())
             .app_data(customers.clone())
             .app_data(deps.clone())
+            .app_data(hub.clone())
+            .route("/api/v1/live", web::get().to(crate::live::connect))
             .configure(crate::routes::configure);
     })
 }

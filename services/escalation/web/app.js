@@ -141,6 +141,7 @@
     stats: null,
     refreshTimer: null,
     tickTimer: null,
+    live: null, // the live connection (Staff.live)
   };
 
   /** The deadline of an escalation as text, and whether it is overdue. */
@@ -208,6 +209,9 @@
   const isHead = () => Boolean(state.user && Number(state.user.level) >= HEAD_LEVEL);
 
   function endSession(message) {
+    if (state.live) state.live.stop();
+    state.live = null;
+    batch.cancel();
     clearInterval(state.refreshTimer);
     clearInterval(state.tickTimer);
     Object.assign(state, { queue: [], ctx: null, problems: [], problem: null, stats: null });
@@ -228,16 +232,48 @@
     renderWhoami();
     showTab('queue');
     loadDepartments();
-    loadQueue();
-    loadProblems();
+    refreshAll();
+    state.live = Staff.live({ onNote, onOpen: refreshAll });
+    // Reading again on a timer only while the live socket is down.
     clearInterval(state.refreshTimer);
     state.refreshTimer = setInterval(() => {
-      loadQueue();
-      if (state.tab === 'problems') loadProblems();
-      if (state.tab === 'figures') loadStats();
+      if (!state.live || !state.live.open) refreshAll();
     }, REFRESH_MS);
     clearInterval(state.tickTimer);
     state.tickTimer = setInterval(tick, 1000);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live updates: a push says what changed; the page reads it again from the API
+  // ---------------------------------------------------------------------------------------------
+  /** What can be read again, by name. */
+  const LOADERS = {
+    queue: loadQueue,
+    ctx: () => state.ctx && openEscalation(state.ctx.escalation.id, true),
+    problems: loadProblems,
+    problem: () => state.problem && openProblem(state.problem.problem.id),
+    stats: () => state.tab === 'figures' && loadStats(),
+  };
+
+  const batch = Staff.batcher(LOADERS, 300);
+  /** Reads the named parts again, once for a burst of pushes (a problem linking 1,000 requests). */
+  const schedule = (...names) => batch.schedule(...names);
+
+  function refreshAll() {
+    schedule('queue', 'ctx', 'problems', 'problem', 'stats');
+  }
+
+  /** Events this service applies itself: the push may come before the change is in. */
+  const APPLIED_LATER = /^(request\.escalated|request\.resolved|escalation\.info_given)$/;
+
+  function onNote(note) {
+    const type = String(note.type || '');
+    const names = ['queue', 'stats'];
+    if (note.escalation_id && state.ctx && state.ctx.escalation.id === note.escalation_id) names.push('ctx');
+    if (type.startsWith('problem.')) names.push('problems');
+    if (note.problem_id && state.problem && state.problem.problem.id === note.problem_id) names.push('problem');
+    schedule(...names);
+    if (APPLIED_LATER.test(type)) setTimeout(() => schedule(...names), 1500);
   }
 
   /** The deadlines count down between refreshes. */
@@ -300,16 +336,24 @@
   // ---------------------------------------------------------------------------------------------
   // One escalation
   // ---------------------------------------------------------------------------------------------
-  async function openEscalation(id) {
+  /**
+   * Opens escalation `id`: a fresh panel (fields cleared, scrolled to). With `refresh`, the open
+   * panel is read again after a live push and what the person is typing stays.
+   */
+  async function openEscalation(id, refresh) {
     try {
-      state.ctx = await api('GET', `/api/v1/escalations/${enc(id)}/context`);
-      for (const f of ['info-question', 'answer-text', 'reject-reason']) $(f).value = '';
+      const ctx = await api('GET', `/api/v1/escalations/${enc(id)}/context`);
+      const current = state.ctx && state.ctx.escalation.id === id;
+      if (refresh && !current) return; // closed, or another opened, meanwhile
+      state.ctx = ctx;
+      if (!refresh) for (const f of ['info-question', 'answer-text', 'reject-reason']) $(f).value = '';
       renderContext();
       renderQueue();
-      $('esc-panel').scrollIntoView({ block: 'start' });
+      if (!refresh) $('esc-panel').scrollIntoView({ block: 'start' });
     } catch (e) {
       if (e.status === 404) {
-        closeEscalation();
+        // Gone from this department (rerouted): the panel closes.
+        if (!refresh || (state.ctx && state.ctx.escalation.id === id)) closeEscalation();
         loadQueue();
       }
       showError(e);

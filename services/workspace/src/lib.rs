@@ -5,7 +5,7 @@
 //! - [`consumer`]: applies events from other services to requests: a new request enters the queue,
 //!   a department's answer returns the request to its agent, a bad survey score reopens it, a
 //!   customer's message is added (and ends a wait for the customer, or reopens a resolved request).
-//! - [`live`]: WebSocket sessions (an actor each) and the per-replica hub that pushes events to them.
+//! - [`live`]: who each event concerns, pushed over the shared live sockets ([`komek_web::live`]).
 //! - [`offers`]: offered assignment (push) with a timeout.
 //! - [`watcher`]: fires deadline warnings and breaches, once across replicas and restarts.
 

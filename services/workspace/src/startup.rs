@@ -51,16 +51,9 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let for_watcher = deps.clone();
     runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
     let calendar = web::Data::new(calendar);
-    let hub = crate::live::Hub::start_detached();
-    let (feed_store, feed_hub) = (runtime.store.clone(), hub.clone());
-    let feed_settings = runtime.settings.clone();
-    runtime.spawn_task(move |shutdown| {
-        komek_bus::run_fanout(
-            feed_settings,
-            "komek-workspace-live".into(),
-            move |env| crate::live::on_event(feed_store.clone(), feed_hub.clone(), env),
-            shutdown,
-        )
+    let feed_store = runtime.store.clone();
+    let hub = runtime.start_live("komek-workspace-live", move |hub, env| {
+        crate::live::on_event(feed_store.clone(), hub, env)
     });
     let hub = web::Data::new(hub);
     let deps_data = web::Data::new(deps.clone());

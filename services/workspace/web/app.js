@@ -28,8 +28,6 @@
     presence_offline: { kk: 'Желіден тыс', ru: 'Не в сети', en: 'Offline' },
     presence_unknown: { kk: 'белгісіз', ru: 'неизвестно', en: 'unknown' },
     handed_back: { kk: 'Кезекке қайтарылды: {list}', ru: 'Возвращены в очередь: {list}', en: 'Given back to the queue: {list}' },
-    live_open: { kk: 'Тікелей жаңарту', ru: 'Обновления в реальном времени', en: 'Live' },
-    live_off: { kk: 'Байланыс жоқ, қайта қосылуда…', ru: 'Нет связи, переподключение…', en: 'Disconnected, reconnecting…' },
     offers: { kk: 'Ұсыныстар', ru: 'Предложения', en: 'Offers' },
     no_offers: { kk: 'Ұсыныс жоқ', ru: 'Нет предложений', en: 'No offers' },
     decline: { kk: 'Бас тарту', ru: 'Отклонить', en: 'Decline' },
@@ -252,12 +250,7 @@
     searchResult: null,
     searchParams: null,
     feed: [],
-    ws: null,
-    wsOpen: false,
-    backoff: 0,
-    reconnectTimer: null,
-    pending: new Set(),
-    refreshTimer: null,
+    live: null, // the live connection (Staff.live)
   };
 
   /** After the language changed: the selects whose options are codes, and everything drawn from data. */
@@ -273,7 +266,6 @@
   function renderAll() {
     if (!state.user) return;
     renderWhoami();
-    renderLive();
     renderPresence();
     renderOffers();
     renderQueue();
@@ -315,26 +307,21 @@
 
   function enterApp() {
     showSignedIn(true);
-    $('live-status').hidden = false;
     $('tabs').hidden = !isSupervisor();
     showTab(isSupervisor() ? 'supervise' : 'work');
     renderAll();
-    connectLive();
+    state.live = Staff.live({ onNote, onOpen: refreshAll, expired: () => Date.now() >= state.expiresAt });
     refreshAll();
   }
 
   /** Leaves the signed-in state locally (the token is forgotten; the socket closed). */
   function endSession(message) {
-    const ws = state.ws;
-    state.ws = null;
-    state.wsOpen = false;
-    if (ws) ws.close();
-    clearTimeout(state.reconnectTimer);
-    clearTimeout(state.refreshTimer);
-    state.pending.clear();
+    if (state.live) state.live.stop();
+    state.live = null;
+    batch.cancel();
     Object.assign(state, {
       expiresAt: 0, presence: null, queue: null, offers: [], current: null, view: null,
-      sv: null, templates: [], tplEditing: null, searchResult: null, searchParams: null, feed: [], backoff: 0,
+      sv: null, templates: [], tplEditing: null, searchResult: null, searchParams: null, feed: [],
       problems: null, knownProblems: null, spikeAlerts: [],
     });
     state.offerExpiry.clear();
@@ -352,7 +339,6 @@
     $('spike-alert').hidden = true;
     showRequestPanel(false);
     signedOut(message);
-    $('live-status').hidden = true;
     $('login-login').focus();
   }
 
@@ -393,79 +379,17 @@
     search: () => (state.searchParams ? runSearch() : null),
   };
 
+  const batch = Staff.batcher(LOADERS, 120);
   /** Reloads the named panels soon, once for a burst of pushes. */
-  function schedule(...names) {
-    for (const n of names) state.pending.add(n);
-    if (state.refreshTimer) return;
-    state.refreshTimer = setTimeout(async () => {
-      state.refreshTimer = null;
-      const names = [...state.pending];
-      state.pending.clear();
-      if (!state.token) return;
-      await Promise.all(names.map((n) => Promise.resolve().then(LOADERS[n]).catch(showError)));
-    }, 120);
-  }
+  const schedule = (...names) => batch.schedule(...names);
 
   function refreshAll() {
     schedule('queue', 'offers', 'departments', 'request', 'sv', 'problems', 'templates');
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Live updates over the WebSocket, reconnecting with backoff.
+  // Live updates (the socket itself is Staff.live's)
   // ---------------------------------------------------------------------------------------------
-  function connectLive() {
-    if (!state.token || state.ws) return;
-    clearTimeout(state.reconnectTimer);
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    let ws;
-    try {
-      ws = new WebSocket(`${proto}//${location.host}/api/v1/live?token=${encodeURIComponent(state.token)}`);
-    } catch (_) {
-      reconnectLater();
-      return;
-    }
-    state.ws = ws;
-    ws.addEventListener('open', () => {
-      if (state.ws !== ws) return;
-      state.wsOpen = true;
-      state.backoff = 0;
-      renderLive();
-      // Whatever happened while the socket was down (or before it opened) is read again.
-      refreshAll();
-    });
-    ws.addEventListener('message', (ev) => {
-      if (state.ws !== ws) return;
-      let note;
-      try { note = JSON.parse(ev.data); } catch (_) { return; }
-      if (note && typeof note === 'object') onNote(note);
-    });
-    ws.addEventListener('close', () => {
-      if (state.ws !== ws) return;
-      state.ws = null;
-      state.wsOpen = false;
-      renderLive();
-      if (!state.token) return;
-      if (Date.now() >= state.expiresAt) {
-        endSession(t('session_expired'));
-        return;
-      }
-      reconnectLater();
-    });
-  }
-
-  function reconnectLater() {
-    const delay = Math.min(30000, 500 * 2 ** state.backoff) * (0.75 + Math.random() / 2);
-    state.backoff = Math.min(state.backoff + 1, 10);
-    clearTimeout(state.reconnectTimer);
-    state.reconnectTimer = setTimeout(connectLive, delay);
-  }
-
-  function renderLive() {
-    const node = $('live-status');
-    node.dataset.state = state.wsOpen ? 'open' : 'off';
-    node.textContent = state.wsOpen ? '● ' + t('live_open') : '○ ' + t('live_off');
-  }
-
   /** Events the workspace applies when they arrive from another service (not its own changes). */
   const APPLIED_LATER = /^(escalation\.|problem\.|request\.customer_message|request\.linked|survey\.answered|notification\.)/;
 
@@ -1256,8 +1180,6 @@
   }
 
   function start() {
-    // The live connection's state, in the shared top bar.
-    $('whoami').before(el('span', { id: 'live-status', className: 'live', data: { state: 'off' }, testid: 'live-status', hidden: true }));
     wire();
     Staff.setup({
       state,

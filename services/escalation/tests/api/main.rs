@@ -8,6 +8,7 @@ mod answer;
 mod closing;
 mod helpers;
 mod lifecycle;
+mod live;
 mod page;
 mod problems;
 mod quality;

@@ -1,0 +1,285 @@
+//! Live updates for the staff pages: a WebSocket per signed-in person, and a per-replica hub that
+//! pushes notifications to the sessions they concern, on whichever replica each is connected to.
+//!
+//! - Every replica receives every event through its own private queue (`komek_bus::run_fanout`);
+//!   each service decides who an event concerns ([`Deliver`]) and sends it to its [`Hub`].
+//! - The hub knows the sessions connected to this replica: who, in which role and department.
+//! - Each connection is a [`WsSession`] actor; the hub sends it [`Push`] messages it writes out.
+//!
+//! Pushes are notifications, not state: a page reloads what it shows from the API, and reloads
+//! everything when its socket comes back after a break.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_web::{HttpRequest, HttpResponse, web};
+use komek_domain::events::Envelope;
+use komek_domain::staff::Role;
+
+use crate::ApiError;
+
+/// One notification, already JSON.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Push(pub String);
+
+/// Who is on the other end of a connection, as the service checked at connect time.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub login: String,
+    pub role: Role,
+    /// Department staff's department; `None` for agents and supervisors.
+    pub department: Option<String>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Join {
+    id: u64,
+    who: Listener,
+    to: Recipient<Push>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Leave {
+    id: u64,
+}
+
+/// Deliver `push` to every supervisor, to the sessions of `logins`, to the staff of `departments`,
+/// or to everyone when `all`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    pub logins: Vec<String>,
+    pub departments: Vec<String>,
+    pub all: bool,
+    pub push: Push,
+}
+
+/// The sessions connected to this replica.
+#[derive(Default)]
+pub struct Hub {
+    sessions: HashMap<u64, (Listener, Recipient<Push>)>,
+}
+
+impl Actor for Hub {
+    type Context = Context<Self>;
+}
+
+impl Handler<Join> for Hub {
+    type Result = ();
+    fn handle(&mut self, m: Join, _: &mut Context<Self>) {
+        self.sessions.insert(m.id, (m.who, m.to));
+    }
+}
+
+impl Handler<Leave> for Hub {
+    type Result = ();
+    fn handle(&mut self, m: Leave, _: &mut Context<Self>) {
+        self.sessions.remove(&m.id);
+    }
+}
+
+impl Handler<Deliver> for Hub {
+    type Result = ();
+    fn handle(&mut self, m: Deliver, _: &mut Context<Self>) {
+        for (who, to) in self.sessions.values() {
+            if concerns(&m.logins, &m.departments, m.all, who) {
+                to.do_send(m.push.clone());
+            }
+        }
+    }
+}
+
+/// Supervisors see everything; others what names them or their department.
+fn concerns(logins: &[String], departments: &[String], all: bool, who: &Listener) -> bool {
+    all || who.role == Role::Supervisor
+        || logins.contains(&who.login)
+        || who
+            .department
+            .as_ref()
+            .is_some_and(|d| departments.contains(d))
+}
+
+impl crate::Runtime {
+    /// Starts this replica's hub and its fan-out feed (a private queue named after `feed`); each
+    /// event goes to `on_event` with the hub, to decide whom it concerns.
+    pub fn start_live<H, F>(&mut self, feed: &str, on_event: H) -> Addr<Hub>
+    where
+        H: Fn(Addr<Hub>, Envelope) -> F + Send + Sync + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let hub = Hub::start_detached();
+        let (for_feed, settings, feed) = (hub.clone(), self.settings.clone(), feed.to_owned());
+        self.spawn_task(move |shutdown| {
+            komek_bus::run_fanout(
+                settings,
+                feed,
+                move |env| on_event(for_feed.clone(), env),
+                shutdown,
+            )
+        });
+        hub
+    }
+}
+
+impl Hub {
+    /// Starts the hub on an actix system of its own, so it runs whatever runtime builds the app.
+    pub fn start_detached() -> Addr<Hub> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                let _ = tx.send(Hub::default().start());
+            });
+            let _ = system.run();
+        });
+        // The thread sends the address as its first act; a failure here is a start-up failure.
+        rx.recv().unwrap_or_else(|_| {
+            tracing::error!("the live-update hub did not start");
+            std::process::exit(1)
+        })
+    }
+}
+
+/// One WebSocket connection.
+pub struct WsSession {
+    id: u64,
+    who: Listener,
+    ws: actix_ws::Session,
+    hub: Addr<Hub>,
+}
+
+impl Actor for WsSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.hub.do_send(Join {
+            id: self.id,
+            who: self.who.clone(),
+            to: ctx.address().recipient(),
+        });
+        // Keep idle connections alive through proxies.
+        ctx.run_interval(Duration::from_secs(15), |act, ctx| {
+            let mut ws = act.ws.clone();
+            ctx.spawn(
+                async move { ws.ping(b"").await.is_ok() }
+                    .into_actor(act)
+                    .map(|ok, _, ctx| {
+                        if !ok {
+                            ctx.stop()
+                        }
+                    }),
+            );
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.hub.do_send(Leave { id: self.id });
+    }
+}
+
+impl Handler<Push> for WsSession {
+    type Result = ();
+    fn handle(&mut self, m: Push, ctx: &mut Context<Self>) {
+        let mut ws = self.ws.clone();
+        ctx.spawn(
+            async move { ws.text(m.0).await.is_ok() }
+                .into_actor(self)
+                .map(|ok, _, ctx| {
+                    if !ok {
+                        ctx.stop()
+                    }
+                }),
+        );
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Closed;
+
+impl Handler<Closed> for WsSession {
+    type Result = ();
+    fn handle(&mut self, _: Closed, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// The token of `GET /api/v1/live?token=...` (browsers cannot set headers on a WebSocket).
+#[derive(serde::Deserialize)]
+pub struct LiveQuery {
+    pub token: String,
+}
+
+/// Upgrades to a WebSocket for `who` (already checked by the service) and joins it to `hub`.
+pub fn open(
+    req: &HttpRequest,
+    body: web::Payload,
+    who: Listener,
+    hub: &Addr<Hub>,
+) -> Result<HttpResponse, ApiError> {
+    let (response, ws, mut stream) =
+        actix_ws::handle(req, body).map_err(|_| ApiError::BadRequest {
+            field: None,
+            message: "expected a WebSocket upgrade".into(),
+        })?;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let login = who.login.clone();
+    let session = WsSession {
+        id,
+        who,
+        ws: ws.clone(),
+        hub: hub.clone(),
+    }
+    .start();
+    let mut pong = ws;
+    actix_web::rt::spawn(async move {
+        while let Some(Ok(msg)) = stream.recv().await {
+            match msg {
+                actix_ws::Message::Ping(b) if pong.pong(&b).await.is_err() => {
+                    break;
+                }
+                actix_ws::Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        session.do_send(Closed);
+    });
+    tracing::info!(user = %login, session = id, "live connection opened");
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(login: &str, role: Role, department: Option<&str>) -> Listener {
+        Listener {
+            login: login.into(),
+            role,
+            department: department.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_push_reaches_whom_it_concerns() {
+        let billing = who("billing1", Role::DepartmentStaff, Some("billing"));
+        let agent = who("aigerim", Role::Agent, None);
+        let saule = who("saule", Role::Supervisor, None);
+        let depts = vec!["network".to_owned()];
+        assert!(!concerns(&[], &depts, false, &billing));
+        assert!(concerns(&[], &["billing".into()], false, &billing));
+        assert!(!concerns(&[], &depts, false, &agent));
+        assert!(concerns(&["aigerim".into()], &depts, false, &agent));
+        assert!(
+            concerns(&[], &[], false, &saule),
+            "supervisors see everything"
+        );
+        assert!(concerns(&[], &[], true, &agent));
+    }
+}

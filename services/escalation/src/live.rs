@@ -1,0 +1,141 @@
+//! Live updates for the department page: staff keep a WebSocket open and their page reloads its
+//! queue, escalation and problems as soon as something of their department changes, on whichever
+//! replica they are connected to. The sessions and the hub are [`komek_web::live`]'s; this module
+//! decides who an event concerns.
+//!
+//! Events this service applies itself (`request.escalated`, `escalation.info_given`, a problem's
+//! `request.resolved`) reach the fan-out as the consumer applies them, so the page reads again a
+//! moment later too.
+
+use actix::prelude::*;
+use actix_web::{HttpRequest, HttpResponse, web};
+use komek_auth::{Staff, Tokens};
+use komek_domain::events::{Envelope, kind};
+use komek_domain::staff::Role;
+use komek_store::Store;
+use komek_web::ApiError;
+use komek_web::live::{Deliver, Hub, Listener, LiveQuery, Push};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// `GET /api/v1/live?token=...`: the department staff's and supervisors' WebSocket. Staff are
+/// re-read from the store, as on every department call: a token of someone who has moved to
+/// another department gets 403.
+pub async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<LiveQuery>,
+    tokens: web::Data<Tokens>,
+    store: web::Data<Store>,
+    hub: web::Data<Addr<Hub>>,
+) -> Result<HttpResponse, ApiError> {
+    let claims = tokens
+        .verify(&query.token)
+        .ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
+    let who = match claims.role {
+        Role::Agent => {
+            return Err(ApiError::Forbidden(
+                "live updates here are for department staff and supervisors",
+            ));
+        }
+        Role::Supervisor => Listener {
+            login: claims.sub,
+            role: claims.role,
+            department: None,
+        },
+        Role::DepartmentStaff => {
+            let m = crate::routes::escalations::member(&store, &Staff(claims)).await?;
+            Listener {
+                login: m.user.login,
+                role: Role::DepartmentStaff,
+                department: Some(m.department),
+            }
+        }
+    };
+    komek_web::live::open(&req, body, who, &hub)
+}
+
+/// What a live notification says: enough for the page to know what to read again.
+#[derive(Serialize)]
+struct Note<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    escalation_id: Option<String>,
+    problem_id: Option<&'a str>,
+    departments: &'a [String],
+}
+
+/// Does the department page care about events of this kind?
+fn for_departments(k: &str) -> bool {
+    k.starts_with("escalation.")
+        || k.starts_with("problem.")
+        || k == kind::REQUEST_ESCALATED
+        || k == kind::REQUEST_RESOLVED
+}
+
+/// The departments an event concerns, from its payload: where the escalation or problem is, and
+/// where a rerouted escalation came from.
+fn departments_named(payload: &serde_json::Value) -> Vec<String> {
+    ["department", "from_department"]
+        .iter()
+        .filter_map(|f| payload.get(*f).and_then(|d| d.as_str()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Turns an event into a push for the departments it concerns (and supervisors). A resolved
+/// request concerns the page only when it ended an escalation; that department is read from it.
+pub async fn on_event(store: Store, hub: Addr<Hub>, env: Envelope) {
+    if !for_departments(&env.kind) {
+        return;
+    }
+    let escalation_id = env
+        .payload
+        .get("escalation_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<Uuid>().ok());
+    let mut departments = departments_named(&env.payload);
+    if env.kind == kind::REQUEST_RESOLVED {
+        let Some(id) = escalation_id else { return };
+        match store.escalation(id).await {
+            Ok(Some(e)) => departments.push(e.department),
+            _ => return,
+        }
+    }
+    let note = Note {
+        kind: &env.kind,
+        escalation_id: escalation_id.map(|id| id.to_string()),
+        problem_id: env.payload.get("problem_id").and_then(|v| v.as_str()),
+        departments: &departments,
+    };
+    if let Ok(json) = serde_json::to_string(&note) {
+        hub.do_send(Deliver {
+            logins: Vec::new(),
+            departments,
+            all: false,
+            push: Push(json),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_reroute_concerns_both_departments() {
+        let p = json!({"department": "network", "from_department": "billing"});
+        assert_eq!(departments_named(&p), vec!["network", "billing"]);
+        assert!(departments_named(&json!({"by": "x"})).is_empty());
+    }
+
+    #[test]
+    fn only_department_events_are_pushed() {
+        assert!(for_departments(kind::ESCALATION_BREACHED));
+        assert!(for_departments(kind::PROBLEM_LINKED));
+        assert!(for_departments(kind::REQUEST_ESCALATED));
+        assert!(!for_departments(kind::REQUEST_CREATED));
+        assert!(!for_departments(kind::OFFER_MADE));
+    }
+}
