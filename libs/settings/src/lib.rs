@@ -48,6 +48,10 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// actix workers per service; 0 means one per core.
     pub workers: usize,
+    /// How long an idle keep-alive connection stays open. Longer than the idle timeout of whatever
+    /// sits in front (an ingress, a client's pool), so the client, not the server, closes it: a
+    /// server closing it just as the client sends on it loses that request.
+    pub keep_alive_secs: u64,
 }
 
 /// The port each service listens on; 0 lets the OS pick (tests).
@@ -439,6 +443,10 @@ impl Settings {
             "http.body_limit_bytes: at least 1024",
         );
         need(
+            (1..=3600).contains(&self.http.keep_alive_secs),
+            "http.keep_alive_secs: 1 to 3600",
+        );
+        need(
             !self.requests.number_prefix.is_empty()
                 && self.requests.number_prefix.len() <= 8
                 && self
@@ -670,13 +678,15 @@ mod tests {
         s.redis.url = SecretString::from("http://nope");
         s.auth.jwt_secret = SecretString::from("short");
         s.survey.reopen_at_or_below = 9;
+        s.http.keep_alive_secs = 0;
         let SettingsError::Invalid(lines) = s.check().unwrap_err() else {
             panic!("not Invalid")
         };
-        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
         assert!(lines[0].contains("redis.url"));
         assert!(lines[1].contains("auth.jwt_secret"));
-        assert!(lines[2].contains("survey.reopen_at_or_below"));
+        assert!(lines[2].contains("http.keep_alive_secs"));
+        assert!(lines[3].contains("survey.reopen_at_or_below"));
     }
 
     #[test]
