@@ -521,3 +521,32 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .build()
         .unwrap_or_else(|e| setup_failed("build the HTTP client", &e))
 }
+
+/// A live WebSocket (`/api/v1/live?token=...`) for reading pushes.
+pub struct Ws(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl Ws {
+    pub async fn connect(port: u16, path: &str) -> std::io::Result<Self> {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}{path}"))
+            .await
+            .map_err(std::io::Error::other)?;
+        Ok(Self(ws))
+    }
+
+    /// The next text message, or `None` when the server closed the connection. Pings are
+    /// answered by the library as it reads.
+    pub async fn next_text(&mut self) -> std::io::Result<Option<String>> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match self.0.next().await {
+                None | Some(Ok(Message::Close(_))) => return Ok(None),
+                Some(Ok(Message::Text(t))) => return Ok(Some(t.as_str().to_owned())),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+            }
+        }
+    }
+}

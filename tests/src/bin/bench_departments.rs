@@ -38,6 +38,10 @@
 //!    minus the due time: p50/p99/max; beside it, the first poll (every 250 ms) that saw the
 //!    breach committed, minus the due time. Checks: each breached exactly once (one `breached` step,
 //!    `breaches` 1), nothing due left unclaimed or still claimed.
+//!    Beside it, the department page's live socket (`/api/v1/live`): a supervisor's and a billing
+//!    staff member's WebSocket are open throughout; push lag = when the `escalation.breached` push
+//!    arrived minus the due time (and minus the breach's `at`), and the billing socket must get
+//!    exactly billing's breaches and nothing of another department's.
 //!
 //! Settings (environment), defaults in brackets: `KOMEK_BENCHDEPT_REQUESTS` [2000],
 //! `KOMEK_BENCHDEPT_LINK_BATCH` [1000] (at most 1,000, the API's limit), `KOMEK_BENCHDEPT_EVENTS`
@@ -55,14 +59,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use komek_domain::escalation::Escalation;
-use komek_domain::events::Envelope;
+use komek_domain::events::{Envelope, kind};
 use komek_domain::spike::{Thresholds, decide};
+use komek_domain::staff::Role;
 use komek_domain::{
-    Category, HistoryEntry, Msisdn, Priority, Request, RequestId, RequestNumber, Status,
+    Category, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId, RequestNumber, Status,
 };
 use komek_e2e::bench::{
-    FILL_TASKS, RequestSpec, Rng, Solo, Stats, TEXTS, banner, bench_json, count_warnings, env_or,
-    epoch_ms, fill_queued, heading, http_client, now_ms, part_store, redis_conn, round2,
+    FILL_TASKS, RequestSpec, Rng, Solo, Stats, TEXTS, Ws, banner, bench_json, count_warnings,
+    env_or, epoch_ms, fill_queued, heading, http_client, now_ms, part_store, redis_conn, round2,
     setup_failed, web_request,
 };
 use komek_e2e::{Mesh, MeshOptions};
@@ -792,6 +797,135 @@ async fn store_escalation(
     }
 }
 
+/// `escalation.breached` pushes on one live socket: escalation id → when it arrived (epoch ms);
+/// and how many pushes named none of the socket's departments.
+#[derive(Default)]
+struct Pushes {
+    at: HashMap<Uuid, i64>,
+    foreign: u64,
+}
+
+/// A supervisor's and a billing staff member's live sockets on the escalation service.
+struct LiveWatch {
+    supervisor: Arc<std::sync::Mutex<Pushes>>,
+    billing: Arc<std::sync::Mutex<Pushes>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl LiveWatch {
+    async fn open(store: &Store, settings: &Settings, port: u16) -> Self {
+        let tokens = komek_auth::Tokens::new(&settings.auth);
+        let staff =
+            |login: &str, role, department: Option<&str>, level| komek_domain::staff::User {
+                login: login.to_owned(),
+                name: login.to_owned(),
+                role,
+                department: department.map(str::to_owned),
+                languages: vec![Lang::Ru],
+                categories: vec![],
+                capacity: 1,
+                level,
+                password_hash: String::new(),
+            };
+        let saule = staff(SUPERVISOR.0, Role::Supervisor, None, 2);
+        let billing1 = staff("billing1", Role::DepartmentStaff, Some("billing"), 1);
+        // Department staff are re-read from the store when their socket opens.
+        store
+            .put_user(&billing1, None)
+            .await
+            .unwrap_or_else(|e| setup_failed("store billing1", &e));
+        let mut watch = Self {
+            supervisor: Arc::default(),
+            billing: Arc::default(),
+            readers: Vec::new(),
+        };
+        for (user, into, department) in [
+            (saule, watch.supervisor.clone(), None),
+            (billing1, watch.billing.clone(), Some("billing")),
+        ] {
+            let (token, _) = tokens
+                .issue(&user)
+                .unwrap_or_else(|e| setup_failed("sign a token", &e));
+            let mut ws = Ws::connect(port, &format!("/api/v1/live?token={token}"))
+                .await
+                .unwrap_or_else(|e| setup_failed("open a live connection", &e));
+            watch.readers.push(tokio::spawn(async move {
+                while let Ok(Some(text)) = ws.next_text().await {
+                    let at = now_ms();
+                    let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
+                    let mut p = into.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(d) = department
+                        && !v["departments"]
+                            .as_array()
+                            .is_some_and(|ds| ds.iter().any(|x| x == d))
+                    {
+                        p.foreign += 1;
+                    }
+                    if v["type"] == kind::ESCALATION_BREACHED
+                        && let Some(id) = v["escalation_id"].as_str().and_then(|s| s.parse().ok())
+                    {
+                        p.at.entry(id).or_insert(at);
+                    }
+                }
+            }));
+        }
+        watch
+    }
+
+    fn supervisor_count(&self) -> usize {
+        self.supervisor.lock().map_or(0, |p| p.at.len())
+    }
+
+    fn billing_count(&self) -> usize {
+        self.billing.lock().map_or(0, |p| p.at.len())
+    }
+
+    /// Prints and returns the push lags; stops the readers.
+    fn report(
+        &self,
+        due: &HashMap<Uuid, i64>,
+        breached_at: &HashMap<Uuid, i64>,
+        billing_due: usize,
+    ) -> Value {
+        for r in &self.readers {
+            r.abort();
+        }
+        let sup = self.supervisor.lock().unwrap_or_else(|e| e.into_inner());
+        let billing = self.billing.lock().unwrap_or_else(|e| e.into_inner());
+        let lag = |f: &dyn Fn(&Uuid) -> Option<i64>| {
+            Stats::of(
+                sup.at
+                    .iter()
+                    .filter_map(|(id, at)| f(id).map(|t| (at - t) as f64))
+                    .collect(),
+            )
+        };
+        let vs_due = lag(&|id| due.get(id).copied());
+        let vs_breach = lag(&|id| breached_at.get(id).copied());
+        println!(
+            "  {:<24}supervisor socket: {} of {} breaches pushed; billing socket: {} of billing's {}, {} of other departments",
+            "live pushes",
+            sup.at.len(),
+            breached_at.len(),
+            billing.at.len(),
+            billing_due,
+            billing.foreign
+        );
+        println!("  {:<24}{}", "push − due, ms", vs_due.line());
+        println!("  {:<24}{}", "push − breach at, ms", vs_breach.line());
+        json!({
+            "supervisor_pushes": sup.at.len(),
+            "billing_pushes": billing.at.len(),
+            "billing_due": billing_due,
+            "billing_foreign": billing.foreign,
+            "push_minus_due": vs_due.json(),
+            "push_minus_breach": vs_breach.json(),
+        })
+    }
+}
+
 async fn part_deadlines(cfg: &Config) -> Value {
     heading(&format!(
         "3. Department deadline watcher: {} escalations due within {} s",
@@ -813,6 +947,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
 
     let esc = Solo::start("escalation", &settings);
     esc.wait_ready().await;
+    let live = LiveWatch::open(&store, &settings, esc.port).await;
     let w = &settings.watcher;
     println!(
         "  {:<24}release komek-escalation on port {} (watcher every {} ms, batch {}, lease {} ms); log {}",
@@ -944,6 +1079,17 @@ async fn part_deadlines(cfg: &Config) -> Value {
         .query_async(&mut redis)
         .await
         .unwrap_or(0);
+    // The pushes of the breaches seen, within a few seconds more.
+    let billing_due = (0..n)
+        .filter(|k| departments[(*k as usize) % departments.len()] == "billing")
+        .count();
+    let push_until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < push_until
+        && (live.supervisor_count() < breached_at.len() || live.billing_count() < billing_due)
+    {
+        tokio::time::sleep(Duration::from_millis(POLL_MS)).await;
+    }
+    let live_report = live.report(&due_by_id, &breached_at, billing_due);
     let warnings = esc.warnings();
     drop(esc);
     println!(
@@ -968,6 +1114,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
     );
     komek_testkit::cleanup(&settings).await;
     json!({
+        "live": live_report,
         "escalations": ids.len(),
         "window_secs": cfg.window_secs,
         "lead_secs": cfg.lead_secs,

@@ -36,9 +36,7 @@
 //!    `deadline_warning` history line (taken by `watcher::fire` just before its commit) minus the
 //!    entry's due time.
 //!
-//! The WebSocket client is a minimal RFC 6455 client over a Tokio `TcpStream` (text frames,
-//! fragments, ping → pong): `tokio-tungstenite` is only a dev-dependency of this crate, which a
-//! binary cannot use.
+//! The WebSocket client is `komek_e2e::bench::Ws` (tokio-tungstenite).
 //!
 //! Settings (environment), defaults in brackets: `KOMEK_BENCHWS_WAITING` [10000],
 //! `KOMEK_BENCHWS_AGENTS` [500], `KOMEK_BENCHWS_SEQUENTIAL` [1000] and `KOMEK_BENCHWS_CONCURRENT`
@@ -59,7 +57,7 @@ use komek_domain::events::{Envelope, kind};
 use komek_domain::staff::{Presence, Role, User};
 use komek_domain::{Category, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId, Status};
 use komek_e2e::bench::{
-    FILL_TASKS, OPERATORS, RequestSpec, Rng, Solo, Stats, TEXTS, banner, bench_json, env_or,
+    FILL_TASKS, OPERATORS, RequestSpec, Rng, Solo, Stats, TEXTS, Ws, banner, bench_json, env_or,
     epoch_ms, fill_queued, heading, http_client, now_ms, part_store, phone, redis_conn, round2,
     setup_failed, text, web_request,
 };
@@ -68,8 +66,6 @@ use komek_settings::Settings;
 use komek_store::Store;
 use komek_store::routing::{CATEGORIES, LANGS};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 /// Per-call timeout of the HTTP client.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -505,106 +501,6 @@ async fn part_assignment(cfg: &Config) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Part 2: intake to offer on the live connection
 // ---------------------------------------------------------------------------------------------
-
-/// A minimal WebSocket client (RFC 6455) for reading pushes: text frames (also fragmented),
-/// answers pings, ends on close.
-struct Ws {
-    io: BufReader<TcpStream>,
-}
-
-impl Ws {
-    async fn connect(port: u16, path: &str) -> std::io::Result<Self> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
-        stream.set_nodelay(true)?;
-        let mut io = BufReader::new(stream);
-        let key = "dGhlIHNhbXBsZSBub25jZQ==";
-        let hello = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
-        io.get_mut().write_all(hello.as_bytes()).await?;
-        let mut status = String::new();
-        io.read_line(&mut status).await?;
-        if !status.starts_with("HTTP/1.1 101") {
-            return Err(std::io::Error::other(format!(
-                "no WebSocket upgrade: {}",
-                status.trim()
-            )));
-        }
-        loop {
-            let mut line = String::new();
-            if io.read_line(&mut line).await? == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            if line == "\r\n" {
-                return Ok(Self { io });
-            }
-        }
-    }
-
-    /// The next text message, or `None` when the server closed the connection.
-    async fn next_text(&mut self) -> std::io::Result<Option<String>> {
-        let mut message = Vec::new();
-        loop {
-            let mut h = [0u8; 2];
-            if let Err(e) = self.io.read_exact(&mut h).await {
-                return if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    Ok(None)
-                } else {
-                    Err(e)
-                };
-            }
-            let fin = h[0] & 0x80 != 0;
-            let opcode = h[0] & 0x0f;
-            let mut len = u64::from(h[1] & 0x7f);
-            if len == 126 {
-                let mut b = [0u8; 2];
-                self.io.read_exact(&mut b).await?;
-                len = u64::from(u16::from_be_bytes(b));
-            } else if len == 127 {
-                let mut b = [0u8; 8];
-                self.io.read_exact(&mut b).await?;
-                len = u64::from_be_bytes(b);
-            }
-            let mask = if h[1] & 0x80 != 0 {
-                let mut m = [0u8; 4];
-                self.io.read_exact(&mut m).await?;
-                Some(m)
-            } else {
-                None
-            };
-            let mut payload = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
-            self.io.read_exact(&mut payload).await?;
-            if let Some(m) = mask {
-                for (i, b) in payload.iter_mut().enumerate() {
-                    *b ^= m[i % 4];
-                }
-            }
-            match opcode {
-                0x8 => return Ok(None),
-                0x9 => self.send(0xA, &payload).await?,
-                0xA => {}
-                0x0..=0x2 => {
-                    message.extend_from_slice(&payload);
-                    if fin {
-                        return Ok(Some(String::from_utf8_lossy(&message).into_owned()));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// A masked client frame (control frames only here, so under 126 bytes).
-    async fn send(&mut self, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
-        let payload = &payload[..payload.len().min(125)];
-        let id = uuid::Uuid::new_v4();
-        let mask = &id.as_bytes()[..4];
-        let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
-        frame.extend_from_slice(mask);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.io.get_mut().write_all(&frame).await
-    }
-}
 
 /// Shared by the post tasks and the socket readers.
 #[derive(Default)]
