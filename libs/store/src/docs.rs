@@ -104,32 +104,18 @@ impl Store {
     /// Escalations by id, in the order given, in one round trip per 500; ids with no document
     /// (or that are not uuids) are left out.
     pub async fn escalations(&self, ids: &[String]) -> Result<Vec<Escalation>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        // Chunks keep one reply (and the time Redis spends on it) bounded.
-        for chunk in ids.chunks(500) {
-            let mut pipe = redis::pipe();
-            let mut keys = Vec::with_capacity(chunk.len());
-            for id in chunk {
-                let Ok(id) = id.parse::<Uuid>() else { continue };
-                let key = self.keys().escalation(id);
-                pipe.cmd("HGET").arg(&key).arg("json");
-                keys.push(key);
-            }
-            if keys.is_empty() {
-                continue;
-            }
-            let mut c = self.conn();
-            let raw: Vec<Option<String>> = pipe.query_async(&mut c).await?;
-            for (key, json) in keys.into_iter().zip(raw) {
-                if let Some(json) = json {
-                    out.push(
-                        serde_json::from_str(&json)
-                            .map_err(|source| StoreError::Corrupt { key, source })?,
-                    );
-                }
-            }
-        }
-        Ok(out)
+        let keys: Vec<String> = ids
+            .iter()
+            .filter_map(|id| id.parse::<Uuid>().ok())
+            .map(|id| self.keys().escalation(id))
+            .collect();
+        Ok(self
+            .load_many::<Escalation>(&keys)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|(e, _)| e)
+            .collect())
     }
 
     /// Every active (open, accepted, info requested) escalation of a department, the nearest

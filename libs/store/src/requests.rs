@@ -164,6 +164,22 @@ impl Store {
             }))
     }
 
+    /// Requests by id, in the order given, in one round trip per 500; ids with no request are
+    /// left out.
+    pub async fn requests(&self, ids: &[RequestId]) -> Result<Vec<Request>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(|id| self.keys().request(*id)).collect();
+        Ok(self
+            .load_many::<Request>(&keys)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|(mut r, v)| {
+                r.version = v;
+                r
+            })
+            .collect())
+    }
+
     pub async fn request_by_number(&self, number: &str) -> Result<Option<Request>, StoreError> {
         let Some(id) = self.get_string(&self.keys().number(number)).await? else {
             return Ok(None);

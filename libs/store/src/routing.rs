@@ -159,15 +159,8 @@ impl Store {
     pub async fn requests_in(&self, queue: &str) -> Result<Vec<Request>, StoreError> {
         let mut c = self.conn();
         let ids: Vec<String> = c.zrange(queue, 0, 199).await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Ok(id) = id.parse()
-                && let Some(r) = self.request(id).await?
-            {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        let ids: Vec<RequestId> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+        self.requests(&ids).await
     }
 
     /// Open requests `login` holds.

@@ -713,3 +713,36 @@ async fn a_junior_gets_work_from_behind_the_urgent_band() {
     assert_eq!(senior.id, ids[0], "the nearest deadline first");
     komek_testkit::cleanup(&settings).await;
 }
+
+/// `requests` reads many in one round trip per 500, in the order asked, with their versions;
+/// an id with no request is left out.
+#[tokio::test]
+async fn many_requests_are_read_in_the_order_asked() {
+    let settings = komek_testkit::test_settings("store-many");
+    let store = connect(&settings).await;
+    let mut ids = Vec::new();
+    for seq in 1..=503 {
+        ids.push(create(&store, seq).await.id);
+    }
+    let r = store.request(ids[2]).await.unwrap().unwrap();
+    let outcome = store
+        .commit(&text_change(&store, &r, 1, "edited"))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    let mut asked: Vec<RequestId> = ids.iter().rev().copied().collect();
+    asked.insert(1, RequestId::new());
+    let got = store.requests(&asked).await.unwrap();
+    assert_eq!(got.len(), ids.len(), "the unknown id is left out");
+    let order: Vec<RequestId> = got.iter().map(|r| r.id).collect();
+    let expected: Vec<RequestId> = ids.iter().rev().copied().collect();
+    assert_eq!(order, expected);
+    let edited = got.iter().find(|r| r.id == ids[2]).unwrap();
+    assert_eq!((edited.version, edited.text.as_str()), (2, "edited"));
+    assert!(
+        got.iter()
+            .filter(|r| r.id != ids[2])
+            .all(|r| r.version == 1)
+    );
+    komek_testkit::cleanup(&settings).await;
+}

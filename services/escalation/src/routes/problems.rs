@@ -322,19 +322,20 @@ pub async fn get_one(
     // Request ids are time-ordered (v7): sorting shows the oldest first, stable between reads.
     ids.sort_by_key(|r| r.0);
     let more = ids.len() > SHOWN_REQUESTS;
-    let mut requests = Vec::with_capacity(ids.len().min(SHOWN_REQUESTS));
-    for rid in ids.into_iter().take(SHOWN_REQUESTS) {
-        if let Some(r) = store.request(rid).await? {
-            requests.push(LinkedRequest {
-                id: r.id,
-                number: r.number,
-                status: r.status,
-                language: r.language,
-                channel: r.channel,
-                category: r.category,
-            });
-        }
-    }
+    ids.truncate(SHOWN_REQUESTS);
+    let requests = store
+        .requests(&ids)
+        .await?
+        .into_iter()
+        .map(|r| LinkedRequest {
+            id: r.id,
+            number: r.number,
+            status: r.status,
+            language: r.language,
+            channel: r.channel,
+            category: r.category,
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(ProblemView {
         problem,
         requests,
@@ -658,18 +659,19 @@ async fn missing_languages(
     messages: &Messages,
 ) -> Result<Vec<Lang>, ApiError> {
     let mut missing = Vec::new();
-    for rid in store.problem_request_ids(problem).await? {
+    let ids = store.problem_request_ids(problem).await?;
+    // A chunk at a time: memory stays bounded however many requests the problem has.
+    for chunk in ids.chunks(500) {
         if missing.len() == 3 {
             break;
         }
-        let Some(r) = store.request(rid).await? else {
-            continue;
-        };
-        if r.status.is_open()
-            && messages.get(r.language).is_none()
-            && !missing.contains(&r.language)
-        {
-            missing.push(r.language);
+        for r in store.requests(chunk).await? {
+            if r.status.is_open()
+                && messages.get(r.language).is_none()
+                && !missing.contains(&r.language)
+            {
+                missing.push(r.language);
+            }
         }
     }
     missing.sort_by_key(|l| l.as_str());
