@@ -113,8 +113,17 @@ pub async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
     }
 }
 
+/// The text of the first element matching `css`, once there; found again if the page re-renders
+/// it (a live push) between finding and reading.
 pub async fn text_of(c: &fantoccini::Client, css: &str) -> String {
-    wait_for(c, css).await.text().await.expect("text")
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match wait_for(c, css).await.text().await {
+            Ok(t) => return t,
+            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => continue,
+            Err(e) => panic!("text of {css}: {e}"),
+        }
+    }
 }
 
 /// Signs `login` in on a staff page (the workspace's or the department page) and waits until the
