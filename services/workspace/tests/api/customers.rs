@@ -231,6 +231,9 @@ async fn start_crm(calls: Arc<AtomicUsize>) -> (String, actix_web::dev::ServerHa
             .route("/customers/{msisdn}", web::get().to(customer))
     })
     .workers(1)
+    // No connection outlives its request: once stopped, the stand-in answers nothing at all (a
+    // pooled connection could still reach a worker that has not yet wound down).
+    .keep_alive(actix_web::http::KeepAlive::Disabled)
     .shutdown_timeout(0)
     .listen(listener)
     .unwrap()
@@ -250,7 +253,7 @@ async fn customer_360_over_http_and_degraded_when_down() {
     let (url, crm) = start_crm(calls.clone()).await;
     let mut settings = komek_testkit::test_settings("ws-customers-http");
     settings.customers.source = CustomerSourceKind::Http;
-    settings.customers.http_base_url = url;
+    settings.customers.http_base_url = url.clone();
     settings.customers.timeout_ms = 1000;
     settings.customers.breaker_failures = 2;
     settings.customers.breaker_cooldown_secs = 600;
@@ -291,6 +294,16 @@ async fn customer_360_over_http_and_degraded_when_down() {
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the second look is cached");
 
     crm.stop(false).await;
+    let crm_addr = url.trim_start_matches("http://").to_owned();
+    komek_testkit::eventually(
+        std::time::Duration::from_secs(10),
+        "Billing/CRM refuses connections",
+        || {
+            let addr = crm_addr.clone();
+            async move { tokio::net::TcpStream::connect(addr).await.err().map(|_| ()) }
+        },
+    )
+    .await;
     let john_path = format!("/api/v1/requests/{}/customer", john.id);
     for _ in 0..3 {
         let down = view(&app, &agent, &john_path).await;
