@@ -83,47 +83,46 @@ fn is_stale(e: &fantoccini::error::CmdError) -> bool {
         if w.error == fantoccini::error::ErrorStatus::StaleElementReference)
 }
 
-/// Finds the element at `css` and clicks it; finds it again if it was re-rendered in between.
+/// Finds the element at `css` and does `act` on it; finds it again and acts again while the page
+/// re-renders it in between (within [`WAIT`]). `what` names the action in a failure.
+async fn on_element<T, F, Fut>(c: &fantoccini::Client, css: &str, what: &str, act: F) -> T
+where
+    F: Fn(fantoccini::elements::Element) -> Fut,
+    Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+{
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match act(wait_for(c, css).await).await {
+            Ok(v) => return v,
+            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => continue,
+            Err(e) => panic!("{what} {css}: {e}"),
+        }
+    }
+}
+
+/// Clicks the element at `css`.
 pub async fn click(c: &fantoccini::Client, css: &str) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        match wait_for(c, css).await.click().await {
-            Ok(_) => return,
-            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => continue,
-            Err(e) => panic!("click {css}: {e}"),
-        }
-    }
+    on_element(
+        c,
+        css,
+        "click",
+        |el| async move { el.click().await.map(|_| ()) },
+    )
+    .await
 }
 
-/// Replaces the content of the field at `css` with `text` (again if it was re-rendered meanwhile).
+/// Replaces the content of the field at `css` with `text`.
 pub async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let input = wait_for(c, css).await;
-        let typed = async {
-            input.clear().await?;
-            input.send_keys(text).await
-        }
-        .await;
-        match typed {
-            Ok(()) => return,
-            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => continue,
-            Err(e) => panic!("type into {css}: {e}"),
-        }
-    }
+    on_element(c, css, "type into", |el| async move {
+        el.clear().await?;
+        el.send_keys(text).await
+    })
+    .await
 }
 
-/// The text of the first element matching `css`, once there; found again if the page re-renders
-/// it (a live push) between finding and reading.
+/// The text of the first element matching `css`, once there.
 pub async fn text_of(c: &fantoccini::Client, css: &str) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        match wait_for(c, css).await.text().await {
-            Ok(t) => return t,
-            Err(e) if is_stale(&e) && std::time::Instant::now() < deadline => continue,
-            Err(e) => panic!("text of {css}: {e}"),
-        }
-    }
+    on_element(c, css, "text of", |el| async move { el.text().await }).await
 }
 
 /// Signs `login` in on a staff page (the workspace's or the department page) and waits until the

@@ -310,7 +310,5 @@ async fn an_agent_answers_a_department_and_links_a_problem_on_the_page_in_chromi
 
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

@@ -105,7 +105,5 @@ async fn every_accepted_request_reaches_the_queue_once_across_a_broker_cut() {
     .await;
     mesh.wait_ready().await;
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

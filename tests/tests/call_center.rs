@@ -144,7 +144,5 @@ async fn agents_log_calls_and_visits_with_first_contact_resolution() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

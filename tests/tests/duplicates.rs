@@ -110,7 +110,5 @@ async fn the_same_thing_on_two_channels_is_one_request() {
         .unwrap();
     assert_eq!(found["total"], 2);
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

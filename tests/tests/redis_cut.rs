@@ -95,7 +95,5 @@ async fn intake_answers_503_while_redis_is_away_and_loses_nothing() {
         );
     }
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

@@ -119,7 +119,5 @@ async fn two_replicas_of_everything_assign_each_request_once() {
     assert_eq!(distinct, accepted, "every request assigned");
     assert_eq!(store.queue_len().await.unwrap(), 0);
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

@@ -198,9 +198,7 @@ async fn requests_go_to_agents_by_skill_language_and_urgency() {
         urgent.as_str()
     );
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }
 
 type Socket =
@@ -312,9 +310,7 @@ async fn offers_and_reassignment_arrive_over_websocket() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }
 
 /// The deadline watcher with two workspace replicas. A request's first-response warning and
@@ -453,9 +449,7 @@ async fn deadline_warnings_and_breaches_fire_once_across_replicas_and_lost_claim
             .any(|r| r["id"] == id.as_str())
     );
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }
 
 /// Waiting for the customer stops the resolution clock: a reply that asks the customer something
@@ -532,7 +526,5 @@ async fn waiting_for_the_customer_pauses_the_resolution_clock() {
         "{watched:?}"
     );
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

@@ -222,7 +222,5 @@ async fn a_spike_alerts_the_supervisor_on_the_page_in_chromium() {
 
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

@@ -99,7 +99,5 @@ async fn customer_answers_the_survey_in_chromium() {
     assert_eq!(msg, "На этот опрос уже ответили.");
     c.close().await.unwrap();
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

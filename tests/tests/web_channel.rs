@@ -176,7 +176,5 @@ async fn customer_writes_on_the_web_and_the_agent_sees_it() {
 
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

@@ -258,7 +258,5 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);
 
-    let settings = mesh.settings.clone();
-    drop(mesh);
-    komek_testkit::cleanup(&settings).await;
+    mesh.finish().await;
 }

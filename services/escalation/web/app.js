@@ -352,9 +352,11 @@
       if (!refresh) $('esc-panel').scrollIntoView({ block: 'start' });
     } catch (e) {
       if (e.status === 404) {
-        // Gone from this department (rerouted): the panel closes.
+        // Gone from this department (rerouted): the panel closes. After a push that is news,
+        // not an error of the person's.
         if (!refresh || (state.ctx && state.ctx.escalation.id === id)) closeEscalation();
         loadQueue();
+        if (refresh) return;
       }
       showError(e);
     }
