@@ -82,6 +82,13 @@ pub enum Op {
         key: String,
         limit: u64,
     },
+    /// Writes nothing; refuses the whole change unless the string key still holds `value`
+    /// (`None`: is absent). A change decided on a value read before it stands only if that value
+    /// is still there when it is written.
+    Holds {
+        key: String,
+        value: Option<String>,
+    },
     /// Delete the key, whatever its type (a guard or a link that ends).
     Del {
         key: String,
@@ -215,6 +222,10 @@ impl Store {
                     ttl_secs,
                 } => ("setnx!", key, value.clone(), ttl_secs.to_string()),
                 Op::SCardBelow { key, limit } => ("scard<!", key, limit.to_string(), String::new()),
+                Op::Holds { key, value } => match value {
+                    Some(v) => ("is!", key, v.clone(), String::new()),
+                    None => ("is!", key, String::new(), "1".to_owned()),
+                },
                 Op::Del { key } => ("del", key, String::new(), String::new()),
                 Op::Event { kind, json } => ("xadd", &outbox, kind.clone(), json.clone()),
             };

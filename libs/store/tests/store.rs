@@ -746,3 +746,51 @@ async fn many_requests_are_read_in_the_order_asked() {
     );
     komek_testkit::cleanup(&settings).await;
 }
+
+/// `Holds` lets a change stand only while a key still says what it was decided on: the workspace
+/// applies a problem link read from `problem:of` only if no unlink was committed meanwhile.
+#[tokio::test]
+async fn a_change_decided_on_a_key_stands_only_while_the_key_holds() {
+    let settings = komek_testkit::test_settings("store-holds");
+    let store = connect(&settings).await;
+    let r = create(&store, 1).await;
+    let link = format!("{}:test-link", store.keys().prefix());
+    let holds = |value: Option<&str>| Op::Holds {
+        key: link.clone(),
+        value: value.map(str::to_owned),
+    };
+
+    // Absent, as decided: applied.
+    let mut absent = text_change(&store, &r, 1, "absent");
+    absent.ops = vec![holds(None)];
+    assert!(matches!(
+        store.commit(&absent).await.unwrap(),
+        Outcome::Done { .. }
+    ));
+
+    let mut c = store.conn();
+    let _: () = redis::AsyncCommands::set(&mut c, &link, "p-1")
+        .await
+        .unwrap();
+    // Decided on "absent" or on another value: refused, nothing written.
+    for stale in [None, Some("p-2")] {
+        let mut refused = text_change(&store, &r, 2, "stale");
+        refused.ops = vec![holds(stale)];
+        assert!(matches!(
+            store.commit(&refused).await.unwrap(),
+            Outcome::Precondition(0)
+        ));
+    }
+    assert_eq!(store.request(r.id).await.unwrap().unwrap().version, 2);
+
+    let mut held = text_change(&store, &r, 2, "held");
+    held.ops = vec![holds(Some("p-1"))];
+    assert!(matches!(
+        store.commit(&held).await.unwrap(),
+        Outcome::Done { .. }
+    ));
+    let stored = store.request(r.id).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.text.as_str()), (3, "held"));
+
+    komek_testkit::cleanup(&settings).await;
+}

@@ -180,16 +180,30 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
             let linked = env.kind == kind::PROBLEM_LINKED;
             // Link and unlink events of one request may be applied in either order (the consumer
             // handles several deliveries at once): the request shows the link the store holds
-            // now, and each event adds its history line.
-            let current = store
-                .problem_id_of(env.request_id)
-                .await
-                .map_err(|e| HandleError::Retry(e.to_string()))?;
-            store
-                .update_request(env.request_id, marker, |r| {
-                    quiet(problem_link(r, linked, current, &p, now))
-                })
-                .await
+            // now, and each event adds its history line. The commit is guarded by the link it
+            // was decided on: an unlink committed between the read and the write (its own event
+            // perhaps applied already) refuses it, and the link is read again.
+            let mut tries = 0;
+            loop {
+                let (current, guard) = store
+                    .problem_link_guard(env.request_id)
+                    .await
+                    .map_err(|e| HandleError::Retry(e.to_string()))?;
+                let applied = store
+                    .update_request(env.request_id, marker.clone(), |r| {
+                        let mut m = quiet(problem_link(r, linked, current, &p, now))?;
+                        m.ops.push(guard.clone());
+                        Ok(m)
+                    })
+                    .await;
+                match applied {
+                    Err(UpdateError::Precondition(_)) if tries < LINK_RETRIES => tries += 1,
+                    Err(UpdateError::Precondition(_)) => {
+                        return Err(HandleError::Retry("problem link kept changing".into()));
+                    }
+                    other => break other,
+                }
+            }
         }
         kind::PROBLEM_RESOLVED => return resolve_problem(&deps, &env).await,
         other => {
@@ -232,6 +246,9 @@ fn payload<P: for<'de> serde::Deserialize<'de>>(env: &Envelope) -> Result<P, Han
     env.payload()
         .map_err(|e| HandleError::Reject(format!("{} payload: {e}", env.kind)))
 }
+
+/// How often a link or unlink event reads the store's link again when it changed under it.
+const LINK_RETRIES: u32 = 8;
 
 /// A change that is only a history line (and what it did to the request itself): no event, no
 /// index operation.
