@@ -8,7 +8,7 @@ use komek_domain::staff::{Presence, Role, User, UserView};
 use komek_domain::{Request, RequestId, Status};
 use komek_store::requests::Mutation;
 use komek_store::{Op, Store, routing};
-use komek_web::{ApiError, StrictJson};
+use komek_web::{ApiError, Code, StrictJson};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -107,7 +107,10 @@ async fn hand_back(store: &Store, id: RequestId, user: &User) -> Result<bool, Ap
     let result = store
         .update_request(id, None, |r| {
             if r.status != Status::Assigned || r.owner.as_deref() != Some(user.login.as_str()) {
-                return Err(ApiError::Conflict("not untouched any more".into()));
+                return Err(ApiError::Conflict(
+                    Code::TakenMeanwhile,
+                    "not untouched any more".into(),
+                ));
             }
             let change = r.hand_back(now)?;
             let mut ops = routing::enqueue_ops(&keys, r);
@@ -124,7 +127,7 @@ async fn hand_back(store: &Store, id: RequestId, user: &User) -> Result<bool, Ap
         .await;
     match result {
         Ok(_) => Ok(true),
-        Err(komek_store::requests::UpdateError::Rejected(ApiError::Conflict(_))) => Ok(false),
+        Err(komek_store::requests::UpdateError::Rejected(ApiError::Conflict(..))) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }
@@ -167,10 +170,10 @@ pub async fn reassign(
                     r.reassign(&target.login, staff.login(), now)
                 }
                 _ => {
-                    return Err(ApiError::Conflict(format!(
-                        "a {} request cannot be reassigned",
-                        r.status
-                    )));
+                    return Err(ApiError::Conflict(
+                        Code::InvalidTransition,
+                        format!("a {} request cannot be reassigned", r.status),
+                    ));
                 }
             };
             ops.push(Op::SAdd {
@@ -274,6 +277,7 @@ pub async fn accept_offer(
     let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("offer"))?;
     if crate::offers::offered_to(&store, id).await?.as_deref() != Some(user.login.as_str()) {
         return Err(ApiError::Conflict(
+            Code::NotOffered,
             "this request is not offered to you (the offer may have expired)".into(),
         ));
     }
@@ -284,9 +288,12 @@ pub async fn accept_offer(
     let r = store.assign(id, &user, &stamp).await.map_err(|e| match e {
         komek_store::requests::UpdateError::Store(e) => ApiError::from(e),
         komek_store::requests::UpdateError::Precondition(0) => {
-            ApiError::Conflict("you are at capacity".into())
+            ApiError::Conflict(Code::AtCapacity, "you are at capacity".into())
         }
-        _ => ApiError::Conflict("this request was taken meanwhile".into()),
+        _ => ApiError::Conflict(
+            Code::TakenMeanwhile,
+            "this request was taken meanwhile".into(),
+        ),
     })?;
     let mut c = store.conn();
     let _: i64 = c
@@ -314,7 +321,9 @@ pub async fn decline_offer(
     crate::offers::decline(&deps, id, &user)
         .await
         .map_err(|e| match e {
-            crate::offers::OfferError::NotYours => ApiError::Conflict(e.to_string()),
+            crate::offers::OfferError::NotYours => {
+                ApiError::Conflict(Code::NotOffered, e.to_string())
+            }
             crate::offers::OfferError::Store(e) => e.into(),
         })?;
     Ok(HttpResponse::NoContent().finish())
