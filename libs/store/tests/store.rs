@@ -95,10 +95,9 @@ async fn create(store: &Store, seq: u64) -> Request {
     }
 }
 
-/// Moves a stored request New -> Queued and puts it in the agents' queues, as the workspace
-/// consumer does on `request.created`.
+/// Moves a stored request New -> Queued, as the workspace consumer does on `request.created`
+/// (the store puts it in the agents' queues).
 async fn enqueue(store: &Store, id: RequestId) {
-    let keys = store.keys().clone();
     store
         .update_request(id, None, |r| {
             let change = r.move_to(
@@ -111,7 +110,7 @@ async fn enqueue(store: &Store, id: RequestId) {
             Ok::<_, komek_domain::TransitionError>(Mutation {
                 change,
                 event: None,
-                ops: komek_store::routing::enqueue_ops(&keys, r),
+                ops: vec![],
             })
         })
         .await
@@ -666,7 +665,6 @@ async fn a_junior_gets_work_from_behind_the_urgent_band() {
         else {
             panic!("new request")
         };
-        let keys = store.keys().clone();
         store
             .update_request(stored.id, None, |r| {
                 let change = r.move_to(
@@ -679,7 +677,7 @@ async fn a_junior_gets_work_from_behind_the_urgent_band() {
                 Ok::<_, komek_domain::TransitionError>(Mutation {
                     change,
                     event: None,
-                    ops: komek_store::routing::enqueue_ops(&keys, r),
+                    ops: vec![],
                 })
             })
             .await
