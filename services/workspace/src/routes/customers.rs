@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use komek_auth::Staff;
 use komek_customers::view::{customer_view, request_customer_view};
 use komek_customers::{Contact, Customers, DirectorySource, ImportError, ImportReport};
-use komek_domain::{Email, Msisdn, RequestId};
+use komek_domain::{Email, Msisdn};
 use komek_store::Store;
 use komek_web::error::Problem;
 use komek_web::{ApiError, FieldError};
@@ -77,11 +77,7 @@ pub async fn for_request(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
+    let r = crate::routes::work::find_request(&store, &id).await?;
     let view = request_customer_view(customers.get_ref(), &store, &r).await?;
     Ok(HttpResponse::Ok().json(view))
 }

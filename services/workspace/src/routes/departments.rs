@@ -123,11 +123,7 @@ pub async fn link(
     StrictJson(body): StrictJson<ProblemIn>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
-    let id = request_id(&id)?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
+    let r = crate::routes::work::find_request(&store, &id).await?;
     may_act(&staff, &r)?;
     if !r.status.is_open() {
         return Err(ApiError::Conflict(format!(
@@ -138,7 +134,7 @@ pub async fn link(
     let outcome = store
         .link_requests(
             body.problem_id,
-            &[id],
+            &[r.id],
             staff.login(),
             OffsetDateTime::now_utc(),
         )
@@ -163,7 +159,7 @@ pub async fn link(
         .problem(body.problem_id)
         .await?
         .ok_or(ApiError::NotFound("problem"))?;
-    tracing::info!(request_id = %id, problem = %problem.number, "linked to a problem");
+    tracing::info!(request_id = %r.id, problem = %problem.number, "linked to a problem");
     Ok(HttpResponse::Ok().json(ProblemLink {
         problem,
         already: !outcome.already.is_empty(),

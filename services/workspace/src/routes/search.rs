@@ -222,11 +222,7 @@ pub async fn similar(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
+    let r = crate::routes::work::find_request(&store, &id).await?;
     let found: Vec<SimilarView> = store
         .similar(&r, SIMILAR)
         .await?

@@ -133,7 +133,7 @@ pub async fn reassign(
     StrictJson(body): StrictJson<ReassignIn>,
 ) -> Result<HttpResponse, ApiError> {
     require_supervisor(&staff)?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
+    let id = crate::routes::work::request_id(&id)?;
     let target = match store.user(body.agent.trim()).await? {
         Some(u) if matches!(u.role, Role::Agent | Role::Supervisor) => u,
         _ => return Err(ApiError::invalid("agent", "no agent with this login")),

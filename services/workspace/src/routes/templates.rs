@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::template::{PLACEHOLDERS, Template, render_for, unknown_placeholders};
-use komek_domain::{Category, Lang, RequestId};
+use komek_domain::{Category, Lang};
 use komek_store::Store;
 use komek_web::{ApiError, FieldError, StrictJson};
 use serde::de::DeserializeOwned;
@@ -232,11 +232,7 @@ pub async fn for_request(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
+    let r = crate::routes::work::find_request(&store, &id).await?;
     let mut templates = store
         .list_templates(Some(r.category), Some(r.language))
         .await?;

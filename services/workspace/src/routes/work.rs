@@ -86,6 +86,14 @@ pub(crate) fn request_id(raw: &str) -> Result<RequestId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound("request"))
 }
 
+/// The request a path names; 404 for an id that is malformed or names no request.
+pub(crate) async fn find_request(store: &Store, raw: &str) -> Result<Request, ApiError> {
+    store
+        .request(request_id(raw)?)
+        .await?
+        .ok_or(ApiError::NotFound("request"))
+}
+
 /// Only the owner (or a supervisor) acts on a request.
 pub(crate) fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
     if staff.0.role == Role::Supervisor || r.owner.as_deref() == Some(staff.login()) {
@@ -165,12 +173,8 @@ pub async fn get_request(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_agent()?;
-    let id = request_id(&id)?;
-    let request = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
-    let history = store.history(id).await?;
+    let request = find_request(&store, &id).await?;
+    let history = store.history(request.id).await?;
     Ok(HttpResponse::Ok().json(RequestView { request, history }))
 }
 
