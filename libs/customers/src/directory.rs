@@ -9,13 +9,13 @@
 //! (`msisdn, name, language, region, tariff`) are read as they are, the newer fields taking their
 //! defaults, and `komek_store::directory::DirectoryCustomer` still reads the records written here.
 //! A record changes only through [`DirectorySource::update`]: read, change, then a compare-and-set
-//! script writes it only if it is still what was read (else read again), and moves the email
-//! index with it, so two writers (a CSV import, the demo seed of another replica) never lose each
+//! script (`Store::put_customer_record`) writes it only if it is still what was read (else read
+//! again), and moves the email index with it, so two writers (a CSV import, the demo seed of another replica) never lose each
 //! other's changes and an email never points at two customers.
 
 use komek_domain::{Email, Lang, Msisdn};
+use komek_store::customers::{Put, RecordChange};
 use komek_store::{Store, StoreError};
-use redis::{AsyncCommands, Script};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Contact, Customer360, Movement, Profile, Service};
@@ -76,24 +76,6 @@ pub enum Written {
     EmailTaken(String),
 }
 
-/// Compare-and-set of one directory record, with its email index.
-/// KEYS: customers hash, email hash. ARGV: msisdn, the JSON read ('' = none), the new JSON, the old
-/// email ('' = none), the new email ('' = none).
-const PUT_LUA: &str = r"
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if (current or '') ~= ARGV[2] then return 'conflict' end
-if ARGV[5] ~= '' then
-  local owner = redis.call('HGET', KEYS[2], ARGV[5])
-  if owner and owner ~= ARGV[1] then return 'email:' .. owner end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] ~= '' and ARGV[4] ~= ARGV[5] and redis.call('HGET', KEYS[2], ARGV[4]) == ARGV[1] then
-  redis.call('HDEL', KEYS[2], ARGV[4])
-end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[5], ARGV[1]) end
-return 'ok'
-";
-
 /// Attempts of one update before it gives up on a record others keep changing.
 const UPDATE_ATTEMPTS: usize = 16;
 
@@ -101,40 +83,29 @@ const UPDATE_ATTEMPTS: usize = 16;
 #[derive(Clone)]
 pub struct DirectorySource {
     store: Store,
-    put: Script,
 }
 
 impl DirectorySource {
     pub fn new(store: Store) -> Self {
-        Self {
-            store,
-            put: Script::new(PUT_LUA),
-        }
+        Self { store }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    async fn raw(&self, msisdn: &str) -> Result<Option<String>, StoreError> {
-        let mut c = self.store.conn();
-        Ok(c.hget(self.store.keys().customers(), msisdn).await?)
-    }
-
     /// The record of `msisdn`, if any (an unreadable one counts as none and is logged).
     pub async fn record(&self, msisdn: &Msisdn) -> Result<Option<DirectoryRecord>, StoreError> {
         Ok(self
-            .raw(msisdn.as_str())
+            .store
+            .customer_record(msisdn.as_str())
             .await?
             .and_then(|raw| parse_record(msisdn.as_str(), &raw)))
     }
 
     /// The msisdn whose record has `email`.
     pub async fn msisdn_of(&self, email: &Email) -> Result<Option<Msisdn>, StoreError> {
-        let mut c = self.store.conn();
-        let raw: Option<String> = c
-            .hget(self.store.keys().customer_emails(), email.as_str())
-            .await?;
+        let raw = self.store.customer_msisdn_of(email.as_str()).await?;
         Ok(raw.and_then(|m| Msisdn::parse(&m).ok()))
     }
 
@@ -145,17 +116,15 @@ impl DirectorySource {
     where
         F: Fn(Option<DirectoryRecord>) -> Option<DirectoryRecord>,
     {
-        let keys = self.store.keys();
         for _ in 0..UPDATE_ATTEMPTS {
-            let raw = self.raw(msisdn.as_str()).await?;
+            let raw = self.store.customer_record(msisdn.as_str()).await?;
             let current = raw
                 .as_deref()
                 .and_then(|r| parse_record(msisdn.as_str(), r));
             let old_email = current
                 .as_ref()
                 .and_then(|r| r.email.as_ref())
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or_default();
+                .map(|e| e.as_str().to_owned());
             let existed = raw.is_some();
             let Some(mut next) = change(current.clone()) else {
                 return Ok(Written::Unchanged);
@@ -165,31 +134,22 @@ impl DirectorySource {
                 return Ok(Written::Unchanged);
             }
             let json = serde_json::to_string(&next).unwrap_or_default();
-            let new_email = next
-                .email
-                .as_ref()
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or_default();
-            let mut c = self.store.conn();
-            let outcome: String = self
-                .put
-                .key(keys.customers())
-                .key(keys.customer_emails())
-                .arg(msisdn.as_str())
-                .arg(raw.unwrap_or_default())
-                .arg(json)
-                .arg(old_email)
-                .arg(new_email)
-                .invoke_async(&mut c)
+            let new_email = next.email.as_ref().map(|e| e.as_str().to_owned());
+            let put = self
+                .store
+                .put_customer_record(&RecordChange {
+                    msisdn: msisdn.as_str(),
+                    read: raw.as_deref(),
+                    json: &json,
+                    old_email: old_email.as_deref(),
+                    new_email: new_email.as_deref(),
+                })
                 .await?;
-            match outcome.as_str() {
-                "ok" if existed => return Ok(Written::Updated),
-                "ok" => return Ok(Written::Added),
-                "conflict" => continue,
-                other => {
-                    let owner = other.strip_prefix("email:").unwrap_or(other);
-                    return Ok(Written::EmailTaken(owner.to_owned()));
-                }
+            match put {
+                Put::Written if existed => return Ok(Written::Updated),
+                Put::Written => return Ok(Written::Added),
+                Put::Conflict => continue,
+                Put::EmailTaken(owner) => return Ok(Written::EmailTaken(owner)),
             }
         }
         Err(StoreError::Reply(format!(

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use komek_domain::{Email, Msisdn};
 use komek_store::Store;
-use redis::AsyncCommands;
 use std::sync::Arc;
 
 use crate::breaker::{Breaker, BreakerState};
@@ -92,9 +91,7 @@ impl HttpSource {
     }
 
     async fn cached(&self, contact: &Contact) -> Option<Option<Customer360>> {
-        let key = self.store.keys().customer_cache(contact.as_str());
-        let mut c = self.store.conn();
-        match c.get::<_, Option<String>>(&key).await {
+        match self.store.cached_customer(contact.as_str()).await {
             Ok(raw) => raw.and_then(|s| serde_json::from_str(&s).ok()),
             Err(e) => {
                 tracing::warn!(error = %e, "customer cache unreadable; asking Billing/CRM");
@@ -104,11 +101,13 @@ impl HttpSource {
     }
 
     async fn remember(&self, contact: &Contact, answer: &Option<Customer360>) {
-        let key = self.store.keys().customer_cache(contact.as_str());
         let json = serde_json::to_string(answer).unwrap_or_else(|_| "null".to_owned());
-        let mut c = self.store.conn();
-        let ttl = self.config.cache_ttl.as_secs().max(1);
-        if let Err(e) = c.set_ex::<_, _, ()>(&key, json, ttl).await {
+        let ttl = self.config.cache_ttl.as_secs();
+        if let Err(e) = self
+            .store
+            .cache_customer(contact.as_str(), &json, ttl)
+            .await
+        {
             tracing::warn!(error = %e, "customer cache not written");
         }
     }

@@ -3,8 +3,8 @@
 //!
 //! - [`model`]: [`Customer360`]: the profile (name, language, segment, region, tariff, balance),
 //!   charges and payments, services; [`Contact`], a phone number or an email.
-//! - [`source`]: the [`CustomerSource`] trait (lookup by phone or email), [`SourceError`], and
-//!   [`Customers`], the source `[customers] source` picks.
+//! - [`source`]: the [`CustomerSource`] trait (lookup by phone or email) and [`SourceError`].
+//! - [`Customers`] (here, above the sources it dispatches to): the source `[customers] source` picks.
 //! - [`directory`]: [`DirectorySource`], the built-in directory in Redis (`{p}:customers`, with an
 //!   email index), changed by compare-and-set.
 //! - [`import`]: CSV import into the directory, with a report of added, updated, unchanged and
@@ -31,5 +31,52 @@ pub use directory::DirectorySource;
 pub use http::{HttpConfig, HttpSource};
 pub use import::{ImportError, ImportReport, RejectedLine};
 pub use model::{Contact, Customer360, Movement, Profile, Service};
-pub use source::{CustomerSource, Customers, SourceError};
+pub use source::{CustomerSource, SourceError};
 pub use view::{CustomerView, customer_view, request_customer_view};
+
+use std::time::Duration;
+
+use komek_settings::{CustomerSettings, CustomerSourceKind};
+use komek_store::Store;
+
+/// The source `customers.source` names.
+#[derive(Clone)]
+pub enum Customers {
+    Directory(DirectorySource),
+    Http(HttpSource),
+}
+
+impl Customers {
+    /// The configured source on `store` (the directory's hash, or the HTTP adapter's cache).
+    pub fn from_settings(settings: &CustomerSettings, store: Store) -> Self {
+        match settings.source {
+            CustomerSourceKind::Directory => Customers::Directory(DirectorySource::new(store)),
+            CustomerSourceKind::Http => Customers::Http(HttpSource::new(
+                HttpConfig {
+                    base_url: settings.http_base_url.clone(),
+                    timeout: Duration::from_millis(settings.timeout_ms),
+                    cache_ttl: Duration::from_secs(settings.cache_ttl_secs),
+                    breaker_failures: settings.breaker_failures,
+                    breaker_cooldown: Duration::from_secs(settings.breaker_cooldown_secs),
+                },
+                store,
+            )),
+        }
+    }
+}
+
+impl CustomerSource for Customers {
+    async fn lookup(&self, contact: &Contact) -> Result<Option<Customer360>, SourceError> {
+        match self {
+            Customers::Directory(d) => d.lookup(contact).await,
+            Customers::Http(h) => h.lookup(contact).await,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Customers::Directory(d) => d.name(),
+            Customers::Http(h) => h.name(),
+        }
+    }
+}

@@ -1,14 +1,10 @@
-//! Where customer data comes from: the [`CustomerSource`] trait, its errors, and [`Customers`],
-//! the source the settings chose.
+//! Where customer data comes from: the [`CustomerSource`] trait and its errors. The sources
+//! ([`crate::directory`], [`crate::http`]) implement it; [`crate::Customers`] picks one.
 
 use std::future::Future;
-use std::time::Duration;
 
-use komek_settings::{CustomerSettings, CustomerSourceKind};
-use komek_store::{Store, StoreError};
+use komek_store::StoreError;
 
-use crate::directory::DirectorySource;
-use crate::http::{HttpConfig, HttpSource};
 use crate::model::{Contact, Customer360};
 
 /// Why a source could not answer. The view shows the customer's requests anyway, marked degraded.
@@ -37,46 +33,4 @@ pub trait CustomerSource {
 
     /// The source's name in the API (`directory`, `http`).
     fn name(&self) -> &'static str;
-}
-
-/// The source `customers.source` names.
-#[derive(Clone)]
-pub enum Customers {
-    Directory(DirectorySource),
-    Http(HttpSource),
-}
-
-impl Customers {
-    /// The configured source on `store` (the directory's hash, or the HTTP adapter's cache).
-    pub fn from_settings(settings: &CustomerSettings, store: Store) -> Self {
-        match settings.source {
-            CustomerSourceKind::Directory => Customers::Directory(DirectorySource::new(store)),
-            CustomerSourceKind::Http => Customers::Http(HttpSource::new(
-                HttpConfig {
-                    base_url: settings.http_base_url.clone(),
-                    timeout: Duration::from_millis(settings.timeout_ms),
-                    cache_ttl: Duration::from_secs(settings.cache_ttl_secs),
-                    breaker_failures: settings.breaker_failures,
-                    breaker_cooldown: Duration::from_secs(settings.breaker_cooldown_secs),
-                },
-                store,
-            )),
-        }
-    }
-}
-
-impl CustomerSource for Customers {
-    async fn lookup(&self, contact: &Contact) -> Result<Option<Customer360>, SourceError> {
-        match self {
-            Customers::Directory(d) => d.lookup(contact).await,
-            Customers::Http(h) => h.lookup(contact).await,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Customers::Directory(d) => d.name(),
-            Customers::Http(h) => h.name(),
-        }
-    }
 }

@@ -8,6 +8,8 @@
 //!   version conflicts, the agent queue; every commit also moves the keys the request's state
 //!   implies (queues, offer, owner set, deadline and search index: [`Store::bookkeeping_ops`]).
 //! - [`docs`]: other versioned documents (escalations, surveys) on the same commit.
+//! - [`customers`]: the customer directory's records and email index, the Billing/CRM answer
+//!   cache, and a customer's requests by contact (for `komek-customers`).
 //! - [`directory`]: users, departments and demo customers, and the demo seed.
 //! - [`deadlines`]: the deadline index (one sorted set), derived from each request commit, the
 //!   watch list, and the watchers' atomic claim.
@@ -22,6 +24,7 @@
 //! - [`outbox`]: reading and acknowledging the outbox stream (used by the relay in komek-bus).
 
 pub mod commit;
+pub mod customers;
 pub mod deadlines;
 pub mod directory;
 pub mod docs;

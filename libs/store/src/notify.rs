@@ -21,10 +21,6 @@ impl Store {
         ttl_secs: u64,
         event: &Envelope,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
-            key: self.keys().outbox(),
-            source,
-        })?;
         let mut c = self.conn();
         let _: (String, String) = redis::pipe()
             .atomic()
@@ -33,13 +29,7 @@ impl Store {
             .arg("1")
             .arg("EX")
             .arg(ttl_secs.max(1))
-            .cmd("XADD")
-            .arg(self.keys().outbox())
-            .arg("*")
-            .arg("type")
-            .arg(&event.kind)
-            .arg("event")
-            .arg(json)
+            .add_command(crate::outbox::append(&self.keys().outbox(), event)?)
             .query_async(&mut c)
             .await?;
         Ok(())

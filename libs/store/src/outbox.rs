@@ -1,6 +1,7 @@
 //! The outbox stream seen from the relay: a consumer group, so several relays (one per service
 //! replica) share the work, and entries of a relay that died are claimed by another.
 
+use komek_domain::events::Envelope;
 use redis::Value;
 use redis::aio::ConnectionManager;
 use redis::streams::{
@@ -19,12 +20,43 @@ pub struct OutboxEntry {
     pub event: Vec<u8>,
 }
 
+/// The fields of an outbox entry: the event type and the envelope JSON. The commit script
+/// (`lua/commit.lua`) writes the same two.
+const TYPE_FIELD: &str = "type";
+const EVENT_FIELD: &str = "event";
+
 fn field(map: &std::collections::HashMap<String, Value>, name: &str) -> Vec<u8> {
     match map.get(name) {
         Some(Value::BulkString(b)) => b.clone(),
         Some(Value::SimpleString(s)) => s.clone().into_bytes(),
         _ => Vec::new(),
     }
+}
+
+impl OutboxEntry {
+    fn of(e: redis::streams::StreamId) -> Self {
+        Self {
+            kind: String::from_utf8_lossy(&field(&e.map, TYPE_FIELD)).into_owned(),
+            event: field(&e.map, EVENT_FIELD),
+            id: e.id,
+        }
+    }
+}
+
+/// The `XADD` that appends `event` to the outbox `key`, alone or in a transaction.
+pub(crate) fn append(key: &str, event: &Envelope) -> Result<redis::Cmd, StoreError> {
+    let json = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
+        key: key.to_owned(),
+        source,
+    })?;
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(key)
+        .arg("*")
+        .arg(TYPE_FIELD)
+        .arg(&event.kind)
+        .arg(EVENT_FIELD)
+        .arg(json);
+    Ok(cmd)
 }
 
 impl Store {
@@ -65,11 +97,7 @@ impl Store {
             .into_iter()
             .flat_map(|r| r.keys)
             .flat_map(|k| k.ids)
-            .map(|e| OutboxEntry {
-                kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(),
-                event: field(&e.map, "event"),
-                id: e.id,
-            })
+            .map(OutboxEntry::of)
             .collect())
     }
 
@@ -91,15 +119,7 @@ impl Store {
             StreamAutoClaimOptions::default().count(count),
         )
         .await?;
-        Ok(reply
-            .claimed
-            .into_iter()
-            .map(|e| OutboxEntry {
-                kind: String::from_utf8_lossy(&field(&e.map, "type")).into_owned(),
-                event: field(&e.map, "event"),
-                id: e.id,
-            })
-            .collect())
+        Ok(reply.claimed.into_iter().map(OutboxEntry::of).collect())
     }
 
     /// Forgets entries the broker has confirmed.
@@ -123,9 +143,6 @@ impl Store {
         Ok(())
     }
 
-    /// Appends `event` to the outbox on its own, with no document change: for an event another
-    /// service applies (intake's `request.customer_message`, applied by the workspace). The same
-    /// `XADD` fields as the commit script (`type`, `event`).
     /// The newest ids (at most `limit`) in a sorted index scored by time (ms) from `since_ms` on.
     pub async fn ids_since(
         &self,
@@ -140,22 +157,11 @@ impl Store {
         Ok(raw.iter().filter_map(|s| s.parse().ok()).collect())
     }
 
-    pub async fn enqueue_event(
-        &self,
-        event: &komek_domain::events::Envelope,
-    ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(event).map_err(|source| StoreError::Corrupt {
-            key: self.keys().outbox(),
-            source,
-        })?;
+    /// Appends `event` to the outbox on its own, with no document change: for an event another
+    /// service applies (intake's `request.customer_message`, applied by the workspace).
+    pub async fn enqueue_event(&self, event: &Envelope) -> Result<(), StoreError> {
         let mut c = self.conn();
-        let _: String = redis::cmd("XADD")
-            .arg(self.keys().outbox())
-            .arg("*")
-            .arg("type")
-            .arg(&event.kind)
-            .arg("event")
-            .arg(json)
+        let _: String = append(&self.keys().outbox(), event)?
             .query_async(&mut c)
             .await?;
         Ok(())

@@ -4,7 +4,6 @@ use actix_web::web;
 use komek_auth::Tokens;
 use komek_settings::Settings;
 use komek_web::{Application, Runtime, StartError};
-use utoipa::OpenApi;
 
 use std::sync::Arc;
 
@@ -55,30 +54,26 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     });
     let for_watcher = deps.clone();
     runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
-    let calendar = web::Data::new(calendar);
     let feed_store = runtime.store.clone();
     let hub = runtime.start_live("komek-workspace-live", move |hub, env| {
         crate::live::on_event(feed_store.clone(), hub, env)
     });
     let hub = web::Data::new(hub);
-    let deps_data = web::Data::new(deps.clone());
+    // The handlers' one shared state, held as the escalation service holds its own.
+    let deps_data = web::Data::from(deps.clone());
     let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
     let dummy = web::Data::new(DummyHash::new());
     let customers = web::Data::new(komek_customers::Customers::from_settings(
         &runtime.settings.customers,
         runtime.store.clone(),
     ));
+    // Only for the shared sign-in handler (`komek_auth::login`), as in the escalation service.
     let store = web::Data::new(runtime.store.clone());
-    let settings = web::Data::new(runtime.settings.clone());
-    let openapi = crate::routes::ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_default();
+    let openapi = crate::routes::openapi().to_json().unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
         cfg.app_data(store.clone())
-            .app_data(settings.clone())
             .app_data(tokens.clone())
             .app_data(dummy.clone())
-            .app_data(calendar.clone())
             .app_data(hub.clone())
             .app_data(deps_data.clone())
             .app_data(customers.clone())

@@ -13,7 +13,7 @@
 //! `komek_testkit::cleanup`), it measures:
 //!
 //! 1. **Problem resolution**: 2,000 open requests stored directly, as intake and the workspace
-//!    consumer store them (create, then `new → queued` with `routing::enqueue_ops` and the deadline
+//!    consumer store them (create, then `new → queued`, the store deriving the queue and deadline
 //!    entries in one commit; languages kk / ru / en, web customers with a phone number only, and
 //!    the test settings have SMS and mail off), their outbox events dropped so no consumer sees
 //!    them; then the four release binaries (`komek_e2e::Mesh`, on that prefix, demo data seeded)

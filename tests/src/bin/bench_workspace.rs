@@ -14,7 +14,7 @@
 //!
 //! 1. **Assignment decision time** (`Store::take_next_for`, no HTTP): 10,000 queued requests spread
 //!    over categories, languages and priorities, stored as intake and the workspace consumer store
-//!    them (create, then `new → queued` with `routing::enqueue_ops` and `deadlines::register_ops`
+//!    them (create, then `new → queued`, the store deriving the queue and deadline entries,
 //!    in one commit), and 500 online agents with varied languages, categories, capacities and
 //!    levels (`Store::add_user`, `Store::set_presence`). Agents with room left are picked at
 //!    random; first one caller at a time, then 32 concurrent callers (the queue is topped up to

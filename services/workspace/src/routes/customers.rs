@@ -10,13 +10,33 @@ use futures_util::StreamExt;
 use komek_auth::Staff;
 use komek_customers::view::{customer_view, request_customer_view};
 use komek_customers::{Contact, Customers, DirectorySource, ImportError, ImportReport};
-use komek_domain::{Email, Msisdn, RequestId};
-use komek_store::Store;
+use komek_domain::{Email, Msisdn};
 use komek_web::{ApiError, Code, FieldError};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, OpenApi};
 
 use super::templates::given;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(for_request, by_contact, import),
+    components(schemas(
+        komek_customers::CustomerView,
+        komek_customers::Profile,
+        komek_customers::Movement,
+        komek_customers::Service,
+        komek_customers::history::RequestSummary,
+        ImportReport,
+        komek_customers::RejectedLine
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/requests/{id}/customer", web::get().to(for_request))
+        .route("/api/v1/customers", web::get().to(by_contact))
+        .route("/api/v1/customers/import", web::post().to(import));
+}
 
 /// The largest CSV file `POST /api/v1/customers/import` takes (about 30 000 customers).
 pub const IMPORT_LIMIT_BYTES: usize = 4 * 1024 * 1024;
@@ -71,17 +91,14 @@ pub fn contacts(p: &ContactParams) -> Result<Vec<Contact>, ApiError> {
     responses((status = 200, body = komek_customers::CustomerView), (status = 403, body = komek_web::error::Problem), (status = 404, body = komek_web::error::Problem)))]
 pub async fn for_request(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     customers: web::Data<Customers>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
-    let view = request_customer_view(customers.get_ref(), &store, &r).await?;
+    let r = crate::routes::work::find_request(store, &id).await?;
+    let view = request_customer_view(customers.get_ref(), store, &r).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -90,13 +107,14 @@ pub async fn for_request(
     responses((status = 200, body = komek_customers::CustomerView), (status = 403, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn by_contact(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     customers: web::Data<Customers>,
     params: web::Query<ContactParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let found = contacts(&params)?;
-    let view = customer_view(customers.get_ref(), &store, &found).await?;
+    let view = customer_view(customers.get_ref(), store, &found).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -131,11 +149,12 @@ fn is_csv(req: &HttpRequest) -> bool {
         (status = 415, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn import(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     customers: web::Data<Customers>,
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_supervisor()?;
     if !matches!(customers.get_ref(), Customers::Directory(_)) {
         return Err(ApiError::Conflict(
@@ -159,7 +178,7 @@ pub async fn import(
         }
         body.extend_from_slice(&chunk);
     }
-    let report: ImportReport = DirectorySource::new(store.get_ref().clone())
+    let report: ImportReport = DirectorySource::new(store.clone())
         .import_csv(&body[..])
         .await
         .map_err(|e| match e {
@@ -226,8 +245,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_has_the_customer_paths() {
-        use utoipa::OpenApi;
-        let doc = crate::routes::ApiDoc::openapi();
+        let doc = crate::routes::openapi();
         for path in [
             "/api/v1/requests/{id}/customer",
             "/api/v1/customers",

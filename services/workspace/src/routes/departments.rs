@@ -1,36 +1,29 @@
-//! What agents do with the departments' work: answer a department's question on an escalation,
-//! pick a problem record (a root cause many requests share) and link their request to it.
+//! The departments, for the agents: the ones a request can be escalated to, and answering a
+//! department's question on an escalation. (Problem records: [`super::problems`].)
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::InfoError;
 use komek_domain::events::{EscalationChanged, kind};
-use komek_domain::problem::{Problem, ProblemError, ProblemStatus};
-use komek_store::Store;
-use komek_store::problems::ProblemFilter;
-use komek_store::requests::{Mutation, UpdateError};
+use komek_domain::staff::Department;
+use komek_store::requests::Mutation;
 use komek_web::{ApiError, Code, StrictJson};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::OpenApi;
 use uuid::Uuid;
 
 use super::work::{event, may_act, request_id, text};
 
-/// How many problems the agents' picker lists.
-const PICKER_LIMIT: usize = 200;
+#[derive(OpenApi)]
+#[openapi(paths(departments, give_info), components(schemas(Department)))]
+pub struct ApiDoc;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProblemIn {
-    pub problem_id: Uuid,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProblemLink {
-    pub problem: Problem,
-    /// The request was linked to this problem before this call (nothing changed).
-    pub already: bool,
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/departments", web::get().to(departments))
+        .route(
+            "/api/v1/requests/{id}/escalations/{escalation_id}/info",
+            web::post().to(give_info),
+        );
 }
 
 /// The agent answers the department's question on the escalation the request waits for. The
@@ -43,10 +36,11 @@ pub struct ProblemLink {
         (status = 422, body = komek_web::error::Problem)))]
 pub async fn give_info(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     path: web::Path<(String, String)>,
     StrictJson(body): StrictJson<super::work::Text>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let (id, escalation_id) = path.into_inner();
     let id = request_id(&id)?;
@@ -96,88 +90,12 @@ pub async fn give_info(
     Ok(HttpResponse::Accepted().json(r))
 }
 
-/// Open and candidate problems, newest first, for an agent to link a request to.
-#[utoipa::path(get, path = "/api/v1/problems", security(("bearer" = [])),
-    responses((status = 200, body = [Problem]), (status = 403, body = komek_web::error::Problem)))]
-pub async fn problems(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
-    staff.require_agent()?;
-    let list = store
-        .problems(&ProblemFilter {
-            statuses: vec![ProblemStatus::Open, ProblemStatus::Candidate],
-            department: None,
-            limit: PICKER_LIMIT,
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(list))
-}
-
-/// Links the request to a problem (one problem at a time): when the problem is resolved, the
-/// request is resolved with its message. The request shows the link once the workspace has
-/// applied `problem.linked`.
-#[utoipa::path(post, path = "/api/v1/requests/{id}/problem", request_body = ProblemIn, security(("bearer" = [])),
-    responses((status = 200, body = ProblemLink), (status = 403, body = komek_web::error::Problem),
-        (status = 404, body = komek_web::error::Problem),
-        (status = 409, body = komek_web::error::Problem, description = "The request is closed, the problem no longer open, or the request belongs to another open problem"),
-        (status = 422, body = komek_web::error::Problem)))]
-pub async fn link(
-    staff: Staff,
-    store: web::Data<Store>,
-    id: web::Path<String>,
-    StrictJson(body): StrictJson<ProblemIn>,
+/// Departments requests can be escalated to.
+#[utoipa::path(get, path = "/api/v1/departments", security(("bearer" = [])), responses((status = 200, body = [Department])))]
+pub async fn departments(
+    _staff: Staff,
+    deps: web::Data<crate::Deps>,
 ) -> Result<HttpResponse, ApiError> {
-    staff.require_agent()?;
-    let id = request_id(&id)?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
-    may_act(&staff, &r)?;
-    if !r.status.is_open() {
-        return Err(ApiError::Conflict(
-            Code::RequestNotOpen,
-            format!(
-                "request {} is {}: there is nothing left to resolve",
-                r.number, r.status
-            ),
-        ));
-    }
-    let outcome = store
-        .link_requests(
-            body.problem_id,
-            &[id],
-            staff.login(),
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .map_err(|e| match e {
-            UpdateError::NotFound => ApiError::NotFound("problem"),
-            UpdateError::Rejected(e @ ProblemError::State { .. }) => {
-                ApiError::Conflict(Code::InvalidProblemTransition, e.to_string())
-            }
-            UpdateError::Store(e) => e.into(),
-            UpdateError::Duplicate | UpdateError::Precondition(_) | UpdateError::Contended => {
-                ApiError::Conflict(
-                    Code::Contended,
-                    "the problem changed while we were saving; try again".into(),
-                )
-            }
-        })?;
-    if let Some(other) = outcome.refused.first() {
-        return Err(ApiError::Conflict(
-            Code::LinkedElsewhere,
-            format!(
-                "request {} belongs to problem {}; unlink it there first",
-                r.number, other.problem_number
-            ),
-        ));
-    }
-    let problem = store
-        .problem(body.problem_id)
-        .await?
-        .ok_or(ApiError::NotFound("problem"))?;
-    tracing::info!(request_id = %id, problem = %problem.number, "linked to a problem");
-    Ok(HttpResponse::Ok().json(ProblemLink {
-        problem,
-        already: !outcome.already.is_empty(),
-    }))
+    let store = &deps.store;
+    Ok(HttpResponse::Ok().json(store.departments().await?))
 }

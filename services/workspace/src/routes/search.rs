@@ -3,15 +3,23 @@
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::{Channel, Email, Msisdn, Request, RequestId, Status};
-use komek_store::Store;
 use komek_store::search::{MAX_PER_PAGE, SearchQuery, words};
 use komek_web::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::templates::{CATEGORIES, given, parse_code};
+
+#[derive(OpenApi)]
+#[openapi(paths(search, similar), components(schemas(SearchView, SimilarView)))]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/search", web::get().to(search))
+        .route("/api/v1/requests/{id}/similar", web::get().to(similar));
+}
 
 /// How many similar requests are suggested.
 pub const SIMILAR: usize = 5;
@@ -199,9 +207,10 @@ pub fn query(p: &SearchParams) -> Result<SearchQuery, ApiError> {
     responses((status = 200, body = SearchView), (status = 400, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn search(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     params: web::Query<SearchParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let q = query(&params)?;
     let page = store.search(&q).await?;
@@ -218,15 +227,12 @@ pub async fn search(
     responses((status = 200, body = [SimilarView]), (status = 404, body = komek_web::error::Problem)))]
 pub async fn similar(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
+    let r = crate::routes::work::find_request(store, &id).await?;
     let found: Vec<SimilarView> = store
         .similar(&r, SIMILAR)
         .await?
@@ -271,8 +277,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_has_the_new_paths() {
-        use utoipa::OpenApi;
-        let doc = crate::routes::ApiDoc::openapi();
+        let doc = crate::routes::openapi();
         for path in [
             "/api/v1/search",
             "/api/v1/requests/{id}/similar",

@@ -1,9 +1,9 @@
 //! Presence, reassignment and the views supervisors work from: agents and their load, the
-//! waiting queues with their ages, and the deadline watch list.
+//! waiting queues with their ages, and the deadline watch list. (Offers: [`super::offers`].)
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
-use komek_domain::events::{Envelope, kind};
+use komek_domain::events::kind;
 use komek_domain::staff::{Presence, Role, User, UserView};
 use komek_domain::{Request, RequestId, Status};
 use komek_store::requests::Mutation;
@@ -11,7 +11,27 @@ use komek_store::{Store, routing};
 use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(presence, reassign, overview),
+    components(schemas(
+        PresenceIn,
+        PresenceOut,
+        ReassignIn,
+        AgentState,
+        QueueStat,
+        SupervisorView
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/presence", web::put().to(presence))
+        .route("/api/v1/supervisor", web::get().to(overview))
+        .route("/api/v1/requests/{id}/reassign", web::post().to(reassign));
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,9 +93,10 @@ fn require_supervisor(staff: &Staff) -> Result<(), ApiError> {
     responses((status = 200, body = PresenceOut), (status = 403, body = komek_web::error::Problem)))]
 pub async fn presence(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     StrictJson(body): StrictJson<PresenceIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let user = store
         .user(staff.login())
@@ -87,7 +108,7 @@ pub async fn presence(
         for r in store.owned(&user.login).await? {
             if r.status == Status::Assigned
                 && r.first_response_at.is_none()
-                && hand_back(&store, r.id, &user).await?
+                && hand_back(store, r.id, &user).await?
             {
                 handed_back.push(r.number.0.clone());
             }
@@ -131,12 +152,13 @@ async fn hand_back(store: &Store, id: RequestId, user: &User) -> Result<bool, Ap
     responses((status = 200, body = Request), (status = 403, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn reassign(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<ReassignIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     require_supervisor(&staff)?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
+    let id = crate::routes::work::request_id(&id)?;
     let target = match store.user(body.agent.trim()).await? {
         Some(u) if matches!(u.role, Role::Agent | Role::Supervisor) => u,
         _ => return Err(ApiError::invalid("agent", "no agent with this login")),
@@ -184,7 +206,11 @@ pub async fn reassign(
 /// Agents with presence and load, waiting queues with their ages, and the deadline watch list.
 #[utoipa::path(get, path = "/api/v1/supervisor", security(("bearer" = [])),
     responses((status = 200, body = SupervisorView), (status = 403, body = komek_web::error::Problem)))]
-pub async fn overview(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn overview(
+    staff: Staff,
+    deps: web::Data<crate::Deps>,
+) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     require_supervisor(&staff)?;
     let now = OffsetDateTime::now_utc();
     let mut agents = Vec::new();
@@ -231,76 +257,4 @@ pub async fn overview(staff: Staff, store: web::Data<Store>) -> Result<HttpRespo
         queues,
         watchlist,
     }))
-}
-
-async fn me(staff: &Staff, store: &Store) -> Result<User, ApiError> {
-    staff.require_agent()?;
-    store
-        .user(staff.login())
-        .await?
-        .ok_or(ApiError::Unauthorized("this account no longer exists"))
-}
-
-/// Accept a request offered to the caller: it becomes theirs.
-#[utoipa::path(post, path = "/api/v1/offers/{id}/accept", security(("bearer" = [])),
-    responses((status = 200, body = Request), (status = 409, body = komek_web::error::Problem)))]
-pub async fn accept_offer(
-    staff: Staff,
-    store: web::Data<Store>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let user = me(&staff, &store).await?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("offer"))?;
-    if store.offered_to(id).await?.as_deref() != Some(user.login.as_str()) {
-        return Err(ApiError::Conflict(
-            Code::NotOffered,
-            "this request is not offered to you (the offer may have expired)".into(),
-        ));
-    }
-    let stamp = |e: &mut Envelope, r: &Request| {
-        let _journey = komek_telemetry::journey(&e.kind, r.trace.as_deref()).entered();
-        komek_bus::stamp(e);
-    };
-    let r = store.assign(id, &user, &stamp).await.map_err(|e| match e {
-        komek_store::requests::UpdateError::Store(e) => ApiError::from(e),
-        komek_store::requests::UpdateError::Precondition(0) => {
-            ApiError::Conflict(Code::AtCapacity, "you are at capacity".into())
-        }
-        _ => ApiError::Conflict(
-            Code::TakenMeanwhile,
-            "this request was taken meanwhile".into(),
-        ),
-    })?;
-    // The assignment's commit ended the offer (the store drops it as the request leaves the queue).
-    tracing::info!(request_id = %id, agent = %user.login, "offer accepted");
-    Ok(HttpResponse::Ok().json(r))
-}
-
-/// Decline an offer: the request goes back to its queue and to another agent if one fits.
-#[utoipa::path(post, path = "/api/v1/offers/{id}/decline", security(("bearer" = [])),
-    responses((status = 204, description = "Declined"), (status = 409, body = komek_web::error::Problem)))]
-pub async fn decline_offer(
-    staff: Staff,
-    deps: web::Data<std::sync::Arc<crate::Deps>>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let user = me(&staff, &deps.store).await?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("offer"))?;
-    crate::offers::decline(&deps, id, &user)
-        .await
-        .map_err(|e| match e {
-            crate::offers::OfferError::NotYours => {
-                ApiError::Conflict(Code::NotOffered, e.to_string())
-            }
-            crate::offers::OfferError::Store(e) => e.into(),
-        })?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Requests currently offered to the caller.
-#[utoipa::path(get, path = "/api/v1/offers", security(("bearer" = [])), responses((status = 200, body = [Request])))]
-pub async fn my_offers(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
-    let user = me(&staff, &store).await?;
-    let out = store.offers_to(&user.login).await?;
-    Ok(HttpResponse::Ok().json(out))
 }

@@ -4,14 +4,31 @@
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::template::{PLACEHOLDERS, Template, render_for, unknown_placeholders};
-use komek_domain::{Category, Lang, RequestId};
-use komek_store::Store;
+use komek_domain::{Category, Lang};
 use komek_web::{ApiError, FieldError, StrictJson};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(list, create, replace, delete, for_request),
+    components(schemas(TemplateIn, RenderedTemplate, Template))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/templates", web::get().to(list))
+        .route("/api/v1/templates", web::post().to(create))
+        .route("/api/v1/templates/{id}", web::put().to(replace))
+        .route("/api/v1/templates/{id}", web::delete().to(delete))
+        .route(
+            "/api/v1/requests/{id}/templates",
+            web::get().to(for_request),
+        );
+}
 
 const MAX_NAME: usize = 100;
 const MAX_BODY: usize = 4000;
@@ -131,9 +148,10 @@ fn template_id(raw: &str) -> Result<Uuid, ApiError> {
     responses((status = 200, body = [Template]), (status = 422, body = komek_web::error::Problem)))]
 pub async fn list(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     query: web::Query<TemplateFilter>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let mut errors = Vec::new();
     let category = given(&query.category).and_then(|c| {
@@ -157,9 +175,10 @@ pub async fn list(
     responses((status = 201, body = Template), (status = 403, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn create(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     StrictJson(body): StrictJson<TemplateIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_supervisor()?;
     let (category, language, name, body) = validate(&body)?;
     let t = Template {
@@ -181,10 +200,11 @@ pub async fn create(
     responses((status = 200, body = Template), (status = 403, body = komek_web::error::Problem), (status = 404, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn replace(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<TemplateIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_supervisor()?;
     let id = template_id(&id)?;
     let (category, language, name, body) = validate(&body)?;
@@ -210,9 +230,10 @@ pub async fn replace(
     responses((status = 204, description = "Deleted"), (status = 403, body = komek_web::error::Problem), (status = 404, body = komek_web::error::Problem)))]
 pub async fn delete(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_supervisor()?;
     let id = template_id(&id)?;
     if !store.delete_template(id).await? {
@@ -228,15 +249,12 @@ pub async fn delete(
     responses((status = 200, body = [RenderedTemplate]), (status = 404, body = komek_web::error::Problem)))]
 pub async fn for_request(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
-    let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("request"))?;
-    let r = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
+    let r = crate::routes::work::find_request(store, &id).await?;
     let mut templates = store
         .list_templates(Some(r.category), Some(r.language))
         .await?;

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::events::{Envelope, RequestChanged, RequestEscalated, kind};
-use komek_domain::staff::{Department, Role};
+use komek_domain::staff::Role;
 use komek_domain::{EscalationRef, HistoryEntry, Request, RequestId, Status};
 use komek_store::Store;
 use komek_store::requests::Mutation;
@@ -14,8 +14,36 @@ use crate::Deps;
 use crate::effects::resume_clock;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(queue, next, get_request, reply, note, escalate, resolve),
+    components(schemas(
+        Text,
+        ReplyIn,
+        EscalationIn,
+        ResolveIn,
+        QueueView,
+        RequestView,
+        Escalated
+    ))
+)]
+pub struct ApiDoc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/queue", web::get().to(queue))
+        .route("/api/v1/queue/next", web::post().to(next))
+        .route("/api/v1/requests/{id}", web::get().to(get_request))
+        .route("/api/v1/requests/{id}/replies", web::post().to(reply))
+        .route("/api/v1/requests/{id}/notes", web::post().to(note))
+        .route(
+            "/api/v1/requests/{id}/escalations",
+            web::post().to(escalate),
+        )
+        .route("/api/v1/requests/{id}/resolve", web::post().to(resolve));
+}
 
 const MAX_TEXT: usize = 10_000;
 
@@ -86,6 +114,14 @@ pub(crate) fn request_id(raw: &str) -> Result<RequestId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound("request"))
 }
 
+/// The request a path names; 404 for an id that is malformed or names no request.
+pub(crate) async fn find_request(store: &Store, raw: &str) -> Result<Request, ApiError> {
+    store
+        .request(request_id(raw)?)
+        .await?
+        .ok_or(ApiError::NotFound("request"))
+}
+
 /// Only the owner (or a supervisor) acts on a request.
 pub(crate) fn may_act(staff: &Staff, r: &Request) -> Result<(), ApiError> {
     if staff.0.role == Role::Supervisor || r.owner.as_deref() == Some(staff.login()) {
@@ -115,7 +151,8 @@ fn changed(r: &Request, actor: &str, detail: Option<String>) -> RequestChanged {
 /// The waiting queue and the caller's own open requests.
 #[utoipa::path(get, path = "/api/v1/queue", security(("bearer" = [])),
     responses((status = 200, body = QueueView), (status = 401, body = komek_web::error::Problem)))]
-pub async fn queue(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn queue(staff: Staff, deps: web::Data<crate::Deps>) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let waiting = store.queue(100).await?;
     let waiting_total = store.queue_len().await?;
@@ -135,7 +172,8 @@ pub async fn queue(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse
 /// Take the oldest waiting request; 204 when none waits.
 #[utoipa::path(post, path = "/api/v1/queue/next", security(("bearer" = [])),
     responses((status = 200, body = Request), (status = 204, description = "Nothing waits")))]
-pub async fn next(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn next(staff: Staff, deps: web::Data<crate::Deps>) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let agent = store
         .user(staff.login())
@@ -161,16 +199,13 @@ pub async fn next(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse,
     responses((status = 200, body = RequestView), (status = 404, body = komek_web::error::Problem)))]
 pub async fn get_request(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
-    let id = request_id(&id)?;
-    let request = store
-        .request(id)
-        .await?
-        .ok_or(ApiError::NotFound("request"))?;
-    let history = store.history(id).await?;
+    let request = find_request(store, &id).await?;
+    let history = store.history(request.id).await?;
     Ok(HttpResponse::Ok().json(RequestView { request, history }))
 }
 
@@ -179,11 +214,11 @@ pub async fn get_request(
     responses((status = 200, body = Request), (status = 403, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
 pub async fn reply(
     staff: Staff,
-    store: web::Data<Store>,
-    deps: web::Data<std::sync::Arc<Deps>>,
+    deps: web::Data<Deps>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<ReplyIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let id = request_id(&id)?;
     let t = text("text", &body.text)?;
@@ -220,10 +255,11 @@ pub async fn reply(
     responses((status = 200, body = Request)))]
 pub async fn note(
     staff: Staff,
-    store: web::Data<Store>,
+    deps: web::Data<crate::Deps>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<Text>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let id = request_id(&id)?;
     let t = text("text", &body.text)?;
@@ -252,11 +288,11 @@ pub async fn note(
     responses((status = 201, body = Escalated), (status = 422, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem)))]
 pub async fn escalate(
     staff: Staff,
-    store: web::Data<Store>,
-    deps: web::Data<std::sync::Arc<Deps>>,
+    deps: web::Data<Deps>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<EscalationIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let id = request_id(&id)?;
     let reason = text("reason", &body.reason)?;
@@ -317,11 +353,11 @@ pub async fn escalate(
     responses((status = 200, body = Request), (status = 409, body = komek_web::error::Problem)))]
 pub async fn resolve(
     staff: Staff,
-    store: web::Data<Store>,
-    deps: web::Data<std::sync::Arc<Deps>>,
+    deps: web::Data<Deps>,
     id: web::Path<String>,
     StrictJson(body): StrictJson<ResolveIn>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
     staff.require_agent()?;
     let id = request_id(&id)?;
     let resolution = text("resolution", &body.resolution)?;
@@ -339,10 +375,4 @@ pub async fn resolve(
         .await?;
     debug_assert_eq!(r.status, Status::Resolved);
     Ok(HttpResponse::Ok().json(r))
-}
-
-/// Departments requests can be escalated to.
-#[utoipa::path(get, path = "/api/v1/departments", security(("bearer" = [])), responses((status = 200, body = [Department])))]
-pub async fn departments(_staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(store.departments().await?))
 }
