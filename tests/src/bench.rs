@@ -243,13 +243,10 @@ pub fn web_request(
     } = spec;
     let now = OffsetDateTime::now_utc();
     let number = RequestNumber::format(&settings.requests.number_prefix, i + 1);
-    let calendar = settings
-        .calendar
-        .calendar()
-        .unwrap_or_else(|e| setup_failed("read the calendar", &e));
+    let calendar = &settings.calendar;
     let (due, _) = settings
         .deadlines
-        .due(&calendar, category, priority, Channel::Web, now);
+        .due(calendar, category, priority, Channel::Web, now);
     let request = Request {
         id: RequestId::new(),
         number: number.clone(),
@@ -323,10 +320,7 @@ pub async fn store_queued(
         other => setup_failed("store a request", &format!("{other:?}")),
     }
     let keys = store.keys().clone();
-    let calendar = settings
-        .calendar
-        .calendar()
-        .unwrap_or_else(|e| setup_failed("read the calendar", &e));
+    let calendar = &settings.calendar;
     let marker = Some(keys.handled("workspace", event.id));
     let now = OffsetDateTime::now_utc();
     store
@@ -337,7 +331,7 @@ pub async fn store_queued(
                 let warn =
                     settings
                         .deadlines
-                        .warnings_for(&calendar, r.priority, r.created_at, &r.due);
+                        .warnings_for(calendar, r.priority, r.created_at, &r.due);
                 ops.extend(deadlines::register_ops(&keys, r, &warn));
             }
             let queued = Envelope::new(

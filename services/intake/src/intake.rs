@@ -188,13 +188,11 @@ async fn duplicate_of(
     text: &str,
     now: OffsetDateTime,
 ) -> Result<Option<Request>, ApiError> {
-    let window = settings.requests.duplicate_window_minutes;
-    if window == 0 {
+    let window = settings.requests.duplicate_window;
+    if window.is_zero() {
         return Ok(None);
     }
-    let since =
-        i64::try_from((now - time::Duration::minutes(window)).unix_timestamp_nanos() / 1_000_000)
-            .unwrap_or(0);
+    let since = i64::try_from((now - window).unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let k = store.keys();
     let mut keys = Vec::new();
     if let Some(m) = &customer.msisdn {
@@ -311,13 +309,7 @@ pub async fn accept_as(
     };
     let actor = match logged {
         Some(l) => format!("agent:{}", l.agent),
-        None => format!(
-            "customer:{}",
-            serde_json::to_value(submission.channel)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        ),
+        None => format!("customer:{}", submission.channel.as_str()),
     };
     let history = Request::record(
         &actor,
@@ -338,7 +330,7 @@ pub async fn accept_as(
         now,
     );
     komek_bus::stamp(&mut event);
-    let ttl = settings.requests.idempotency_ttl_hours * 3600;
+    let ttl = settings.requests.idempotency_ttl.as_secs();
     let created = store
         .create_request(
             &request,

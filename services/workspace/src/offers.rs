@@ -110,9 +110,9 @@ pub async fn offer(
     };
     let Some(agent) = agent else { return Ok(None) };
     let now = OffsetDateTime::now_utc();
-    let expires_at = now + time::Duration::seconds(deps.settings.routing.offer_timeout_secs);
+    let expires_at = now + deps.settings.routing.offer_timeout;
     let keys = store.keys().clone();
-    let ttl = u64::try_from(deps.settings.routing.offer_timeout_secs * 2).unwrap_or(60);
+    let ttl = deps.settings.routing.offer_timeout.as_secs() * 2;
     let result = store
         .update_request(id, None, |r| {
             if r.status != Status::Queued {

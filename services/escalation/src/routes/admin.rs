@@ -134,7 +134,7 @@ fn check_name(errors: &mut Vec<FieldError>, name: &str) -> String {
     name.to_owned()
 }
 
-fn check_hours(errors: &mut Vec<FieldError>, zone: &str, h: &WorkingHours) {
+fn check_hours(errors: &mut Vec<FieldError>, company: &Calendar, h: &WorkingHours) {
     if h.working_days.iter().any(|d| !(1..=7).contains(d)) {
         bad(
             errors,
@@ -143,7 +143,7 @@ fn check_hours(errors: &mut Vec<FieldError>, zone: &str, h: &WorkingHours) {
         );
         return;
     }
-    if let Err(e) = Calendar::new(zone, &h.working_days, &h.open, &h.close, &[]) {
+    if let Err(e) = company.with_hours(&h.working_days, &h.open, &h.close, false) {
         let field = match &e {
             CalendarError::Time(t) if *t == h.open => "hours.open",
             CalendarError::Time(_) | CalendarError::Hours => "hours.close",
@@ -182,7 +182,7 @@ fn department_from(
     }
     let name = check_name(&mut errors, &body.name);
     if let Some(h) = &body.hours {
-        check_hours(&mut errors, &settings.calendar.time_zone, h);
+        check_hours(&mut errors, &settings.calendar, h);
     }
     let deadlines = body.deadlines.unwrap_or_default();
     check_deadlines(&mut errors, &deadlines);
