@@ -123,21 +123,22 @@ pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), Ap
         .as_deref()
         .map(one_line)
         .filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_LINE) {
-        bad("customer.name", "at most 200 characters");
+    if let Some(Err(e)) = name
+        .as_deref()
+        .map(komek_domain::text::BoundedText::<MAX_LINE>::parse)
+    {
+        bad("customer.name", &e.to_string());
     }
     let subject = s.subject.as_deref().map(one_line).filter(|n| !n.is_empty());
-    if subject
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_LINE)
+    if let Some(Err(e)) = subject
+        .as_deref()
+        .map(komek_domain::text::BoundedText::<MAX_LINE>::parse)
     {
-        bad("subject", "at most 200 characters");
+        bad("subject", &e.to_string());
     }
     let text = free_text(&s.text);
-    if text.is_empty() {
-        bad("text", "must not be empty");
-    } else if text.chars().count() > MAX_TEXT {
-        bad("text", "at most 10000 characters");
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_TEXT>::parse(&text) {
+        bad("text", &e.to_string());
     }
     if errors.is_empty() {
         Ok((

@@ -128,8 +128,12 @@ fn is_code(s: &str, max: usize, dot: bool) -> bool {
 
 fn check_name(errors: &mut Vec<FieldError>, name: &str) -> String {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        bad(errors, "name", format!("1 to {MAX_NAME} characters"));
+    if komek_domain::text::BoundedText::<MAX_NAME>::parse(name).is_err() {
+        bad(
+            errors,
+            "name",
+            komek_domain::text::TextError::range(MAX_NAME),
+        );
     }
     name.to_owned()
 }
