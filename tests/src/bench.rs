@@ -17,7 +17,7 @@ use komek_domain::{
 };
 use komek_settings::Settings;
 use komek_store::requests::{Created, Mutation};
-use komek_store::{Store, deadlines, routing};
+use komek_store::{Store, deadlines};
 use time::OffsetDateTime;
 
 /// The program's name, for messages.
@@ -304,8 +304,9 @@ pub const FILL_TASKS: usize = 16;
 pub type BuildRequest = fn(&Settings, u64) -> (Request, HistoryEntry, Envelope);
 
 /// Stores a built request (status new, with `request.created`) and moves it to queued the way the
-/// workspace consumer does: one commit with the handled marker, `routing::enqueue_ops`, the
-/// deadline entries (when `register`) and `request.queued`.
+/// workspace consumer does: one commit with the handled marker and `request.queued` (the store
+/// derives the queue and deadline entries; without `register` the deadline entries are taken out
+/// again), warnings placed by the settings' deadline policy as in the workspace.
 pub async fn store_queued(
     store: &Store,
     settings: &Settings,
@@ -319,21 +320,17 @@ pub async fn store_queued(
         Ok(Created::New(_)) => {}
         other => setup_failed("store a request", &format!("{other:?}")),
     }
+    // Warnings placed as the workspace places them.
+    let store = store
+        .clone()
+        .with_deadlines(settings.deadlines.clone(), settings.calendar.clone());
     let keys = store.keys().clone();
-    let calendar = &settings.calendar;
     let marker = Some(keys.handled("workspace", event.id));
     let now = OffsetDateTime::now_utc();
-    store
+    let queued = store
         .update_request(request.id, marker, |r| {
+            // The store moves it into its queues and (by its deadline policy) the deadline index.
             let change = r.move_to(Status::Queued, "system:workspace", "queued", None, now)?;
-            let mut ops = routing::enqueue_ops(&keys, r);
-            if register {
-                let warn =
-                    settings
-                        .deadlines
-                        .warnings_for(calendar, r.priority, r.created_at, &r.due);
-                ops.extend(deadlines::register_ops(&keys, r, &warn));
-            }
             let queued = Envelope::new(
                 kind::REQUEST_QUEUED,
                 r.id,
@@ -347,11 +344,20 @@ pub async fn store_queued(
             Ok::<_, komek_domain::TransitionError>(Mutation {
                 change,
                 event: Some(queued),
-                ops,
+                ops: vec![],
             })
         })
         .await
-        .unwrap_or_else(|e| setup_failed("queue a request", &e))
+        .unwrap_or_else(|e| setup_failed("queue a request", &e));
+    if !register {
+        // Without deadline entries of its own: the caller adds the ones it measures.
+        let mut c = store.conn();
+        let members = deadlines::members_of(&queued);
+        let _: i64 = redis::AsyncCommands::zrem(&mut c, keys.deadlines(), &members)
+            .await
+            .unwrap_or_else(|e| setup_failed("take out the deadline entries", &e));
+    }
+    queued
 }
 
 /// Builds requests `from..from + n` with `build` and stores them queued ([`store_queued`]) from

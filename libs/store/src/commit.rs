@@ -48,6 +48,13 @@ pub enum Op {
         member: String,
         score: i64,
     },
+    /// Change the score of a member that is there; add nothing (a request offered meanwhile stays
+    /// out of its skill queue).
+    ZAddXx {
+        key: String,
+        member: String,
+        score: i64,
+    },
     ZRem {
         key: String,
         member: String,
@@ -81,6 +88,13 @@ pub enum Op {
     SCardBelow {
         key: String,
         limit: u64,
+    },
+    /// Writes nothing; refuses the whole change unless the string key still holds `value`
+    /// (`None`: is absent). A change decided on a value read before it stands only if that value
+    /// is still there when it is written.
+    Holds {
+        key: String,
+        value: Option<String>,
     },
     /// Delete the key, whatever its type (a guard or a link that ends).
     Del {
@@ -132,6 +146,8 @@ pub struct Store {
     keys: Keys,
     commit: Script,
     response_timeout: Duration,
+    /// The deadline policy that places warnings (see [`Store::with_deadlines`]).
+    clock: Option<std::sync::Arc<crate::deadlines::Clock>>,
 }
 
 impl Store {
@@ -150,13 +166,35 @@ impl Store {
             keys: Keys::new(&settings.prefix),
             commit: Script::new(COMMIT_LUA),
             response_timeout,
+            clock: None,
         })
+    }
+
+    /// The same store, placing the deadline warnings it registers by `policy` on `calendar`.
+    /// The service that moves requests through their lifecycle (the workspace) sets it; without it
+    /// a warning is registered at its deadline (nothing else changes requests' deadlines).
+    pub fn with_deadlines(
+        mut self,
+        policy: komek_domain::deadline::DeadlinePolicy,
+        calendar: komek_domain::calendar::Calendar,
+    ) -> Self {
+        self.clock = Some(std::sync::Arc::new(crate::deadlines::Clock::new(
+            policy, calendar,
+        )));
+        self
+    }
+
+    pub(crate) fn clock(&self) -> Option<&crate::deadlines::Clock> {
+        self.clock.as_deref()
     }
 
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
 
+    /// The raw connection. Only this crate's modules speak to Redis with it; outside the crate it
+    /// is for tests and benchmarks that inspect or prepare keys directly (production code calls
+    /// the store's functions instead).
     pub fn conn(&self) -> ConnectionManager {
         self.conn.clone()
     }
@@ -200,6 +238,9 @@ impl Store {
         for op in &c.ops {
             let (name, key, a, b) = match op {
                 Op::ZAdd { key, member, score } => ("zadd", key, member.clone(), score.to_string()),
+                Op::ZAddXx { key, member, score } => {
+                    ("zadd xx", key, member.clone(), score.to_string())
+                }
                 Op::ZRem { key, member } => ("zrem", key, member.clone(), String::new()),
                 Op::ZRemMust { key, member } => ("zrem!", key, member.clone(), String::new()),
                 Op::SAdd { key, member } => ("sadd", key, member.clone(), String::new()),
@@ -215,6 +256,10 @@ impl Store {
                     ttl_secs,
                 } => ("setnx!", key, value.clone(), ttl_secs.to_string()),
                 Op::SCardBelow { key, limit } => ("scard<!", key, limit.to_string(), String::new()),
+                Op::Holds { key, value } => match value {
+                    Some(v) => ("is!", key, v.clone(), String::new()),
+                    None => ("is!", key, String::new(), "1".to_owned()),
+                },
                 Op::Del { key } => ("del", key, String::new(), String::new()),
                 Op::Event { kind, json } => ("xadd", &outbox, kind.clone(), json.clone()),
             };

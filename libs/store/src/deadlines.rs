@@ -4,10 +4,15 @@
 //!
 //! Members are `{request id}|{kind}|{deadline ms}`: the deadline in the member makes a re-registered
 //! deadline (after a pause or a reopening) a new entry with its own handled-event marker.
+//!
+//! Nobody writes entries by hand: every request commit moves them from the request before the
+//! change to the request after it ([`sync_ops`], by the rule of [`watches`]).
 
-use komek_domain::deadline::Warnings;
-use komek_domain::{Request, RequestId};
+use komek_domain::calendar::Calendar;
+use komek_domain::deadline::{DeadlinePolicy, Warnings};
+use komek_domain::{Request, RequestId, Status};
 use redis::Script;
+use time::OffsetDateTime;
 
 use crate::commit::{Op, Store, StoreError};
 use crate::keys::Keys;
@@ -67,7 +72,7 @@ pub struct Due {
     pub fire_at_ms: i64,
 }
 
-fn ms(t: time::OffsetDateTime) -> i64 {
+fn ms(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
@@ -75,56 +80,109 @@ fn member(id: RequestId, kind: Kind, deadline_ms: i64) -> String {
     format!("{id}|{}|{deadline_ms}", kind.as_str())
 }
 
-/// Entries for the deadlines still ahead of `r`: first response (unless answered) and resolution.
-pub fn register_ops(keys: &Keys, r: &Request, warn: &Warnings) -> Vec<Op> {
-    let mut out = Vec::new();
-    let mut add = |kind: Kind, deadline: time::OffsetDateTime, fire: time::OffsetDateTime| {
-        out.push(Op::ZAdd {
-            key: keys.deadlines(),
-            member: member(r.id, kind, ms(deadline)),
-            score: ms(fire),
-        });
-    };
-    if r.first_response_at.is_none() {
-        add(
-            Kind::FirstResponseWarning,
-            r.due.first_response,
-            warn.first_response,
-        );
-        add(
-            Kind::FirstResponseBreach,
-            r.due.first_response,
-            r.due.first_response,
-        );
-    }
-    add(Kind::ResolutionWarning, r.due.resolution, warn.resolution);
-    add(Kind::ResolutionBreach, r.due.resolution, r.due.resolution);
-    out
+/// The deadline policy and business calendar that place the warnings before each deadline.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    policy: DeadlinePolicy,
+    calendar: Calendar,
 }
 
-/// Removes the entries of `kinds` for the deadlines `r` has now (from due and claimed sets).
-pub fn clear_ops(keys: &Keys, r: &Request, kinds: &[Kind]) -> Vec<Op> {
-    kinds
-        .iter()
-        .flat_map(|k| {
-            let deadline = if k.is_first_response() {
-                r.due.first_response
-            } else {
-                r.due.resolution
-            };
-            let m = member(r.id, *k, ms(deadline));
-            [
-                Op::ZRem {
-                    key: keys.deadlines(),
-                    member: m.clone(),
-                },
-                Op::ZRem {
-                    key: keys.deadlines_claimed(),
-                    member: m,
-                },
-            ]
-        })
+impl Clock {
+    pub fn new(policy: DeadlinePolicy, calendar: Calendar) -> Self {
+        Self { policy, calendar }
+    }
+
+    /// When the warnings before `r`'s deadlines fire, its clock counted from `start`.
+    pub fn warnings(&self, r: &Request, start: OffsetDateTime) -> Warnings {
+        self.policy
+            .warnings_for(&self.calendar, r.priority, start, &r.due)
+    }
+}
+
+/// Whether `r`'s deadline of `kind` is watched: an open request past `new`; the first response
+/// until it is given, the resolution unless the request waits for the customer (its clock stops).
+pub fn watches(r: &Request, kind: Kind) -> bool {
+    let open = r.status.is_open() && r.status != Status::New;
+    if kind.is_first_response() {
+        open && r.first_response_at.is_none()
+    } else {
+        open && r.status != Status::WaitingCustomer
+    }
+}
+
+const KINDS: [Kind; 4] = [
+    Kind::FirstResponseWarning,
+    Kind::FirstResponseBreach,
+    Kind::ResolutionWarning,
+    Kind::ResolutionBreach,
+];
+
+/// The members `r` has in the deadline index while it is as it is (for tests and benchmarks that
+/// look at or take out a request's entries).
+pub fn members_of(r: &Request) -> Vec<String> {
+    entries(r).into_iter().map(|(_, m)| m).collect()
+}
+
+/// The entries `r` has while it is as it is: (kind, member).
+fn entries(r: &Request) -> Vec<(Kind, String)> {
+    KINDS
+        .into_iter()
+        .filter(|k| watches(r, *k))
+        .map(|k| (k, member(r.id, k, ms(deadline_of(r, k)))))
         .collect()
+}
+
+fn deadline_of(r: &Request, kind: Kind) -> OffsetDateTime {
+    if kind.is_first_response() {
+        r.due.first_response
+    } else {
+        r.due.resolution
+    }
+}
+
+/// The deadline index moved from `before` to `after`: entries no longer watched leave the due and
+/// claimed sets, new ones (a first registration, a reopening, a clock resumed with its deadline
+/// moved) are added, scored by when they fire. A warning's time counts the clock from `start`
+/// (acceptance, or the reopening); without a [`Clock`] it fires at its deadline.
+pub(crate) fn sync_ops(
+    keys: &Keys,
+    clock: Option<&Clock>,
+    before: Option<&Request>,
+    after: &Request,
+    start: OffsetDateTime,
+) -> Vec<Op> {
+    let old = before.map(entries).unwrap_or_default();
+    let new = entries(after);
+    let mut out = Vec::new();
+    for (_, m) in old.iter().filter(|o| !new.contains(o)) {
+        out.push(Op::ZRem {
+            key: keys.deadlines(),
+            member: m.clone(),
+        });
+        out.push(Op::ZRem {
+            key: keys.deadlines_claimed(),
+            member: m.clone(),
+        });
+    }
+    let added: Vec<&(Kind, String)> = new.iter().filter(|n| !old.contains(n)).collect();
+    if added.is_empty() {
+        return out;
+    }
+    let warn = clock.map(|c| c.warnings(after, start));
+    for (kind, m) in added {
+        let deadline = deadline_of(after, *kind);
+        let fire = match (&warn, kind) {
+            (Some(w), Kind::FirstResponseWarning) => w.first_response,
+            (Some(w), Kind::ResolutionWarning) => w.resolution,
+            _ => deadline,
+        };
+        out.push(Op::ZAdd {
+            key: keys.deadlines(),
+            member: m.clone(),
+            score: ms(fire),
+        });
+    }
+    out
 }
 
 /// The op that ends a claim, in the commit that applied it.
@@ -218,6 +276,17 @@ impl Store {
     pub async fn release(&self, member: &str) -> Result<(), StoreError> {
         self.release_in(&self.keys().deadlines_claimed(), member)
             .await
+    }
+
+    /// The `limit` requests that breached a deadline most recently (the supervisors' watch list).
+    pub async fn watchlist(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
+        let mut c = self.conn();
+        let stop = isize::try_from(limit)
+            .unwrap_or(isize::MAX)
+            .saturating_sub(1);
+        let ids: Vec<String> =
+            redis::AsyncCommands::zrevrange(&mut c, self.keys().watchlist(), 0, stop).await?;
+        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
     }
 
     /// Entries waiting to fire (for metrics and tests).

@@ -5,11 +5,15 @@
 //!   through: version check + new state + history line + outbox event + handled-event marker +
 //!   index operations, in a single server-side script.
 //! - [`requests`]: the request aggregate: create (with idempotency key), load, update with retry on
-//!   version conflicts, the agent queue.
+//!   version conflicts, the agent queue; every commit also moves the keys the request's state
+//!   implies (queues, offer, owner set, deadline and search index: [`Store::bookkeeping_ops`]).
 //! - [`docs`]: other versioned documents (escalations, surveys) on the same commit.
 //! - [`directory`]: users, departments and demo customers, and the demo seed.
-//! - [`deadlines`]: the deadline index (one sorted set) and the watchers' atomic claim.
-//! - [`routing`]: skill queues, presence and the assignment of the most urgent request an agent may take.
+//! - [`deadlines`]: the deadline index (one sorted set), derived from each request commit, the
+//!   watch list, and the watchers' atomic claim.
+//! - [`routing`]: skill queues, presence and the assignment of the most urgent request an agent may
+//!   take; queue and owner-set membership derived from each request commit.
+//! - [`offers`]: offered assignment's keys: making, withdrawing, expiring and listing offers.
 //! - [`templates`]: reply templates per category and language (a hash), and their seed.
 //! - [`search`]: the search index kept in every request commit, search with paging, similar resolved requests.
 //! - [`notify`]: sent markers written with their delivery-status event (intake's notifier).
@@ -24,6 +28,7 @@ pub mod docs;
 pub mod keys;
 pub mod limits;
 pub mod notify;
+pub mod offers;
 pub mod outbox;
 pub mod problems;
 pub mod requests;

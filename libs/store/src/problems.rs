@@ -205,6 +205,18 @@ impl Store {
             .and_then(|s| s.parse().ok()))
     }
 
+    /// The problem `request` is linked to now, with the guard that keeps a change decided on it
+    /// from standing once `problem:of` says otherwise (a link or unlink committed meanwhile).
+    pub async fn problem_link_guard(
+        &self,
+        request: RequestId,
+    ) -> Result<(Option<Uuid>, Op), StoreError> {
+        let key = self.keys().problem_of(request);
+        let raw = self.get_string(&key).await?;
+        let current = raw.as_deref().and_then(|s| s.parse().ok());
+        Ok((current, Op::Holds { key, value: raw }))
+    }
+
     /// Stores a new problem numbered `P-000012` from `seq:problem`, indexed in `problems` and its
     /// department's index, with its `problem.opened` event (nil request id). `ops(id)` (given the
     /// new problem's id) join the same commit; `None` when one of their preconditions refused it

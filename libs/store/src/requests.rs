@@ -1,5 +1,6 @@
 //! The request aggregate in Redis: create once (idempotency key), read, change with optimistic
-//! concurrency, and the queue agents take work from.
+//! concurrency, and the queue agents take work from. Every commit of a request also moves the keys
+//! its state implies ([`Store::bookkeeping_ops`]): callers change the request, never those keys.
 
 use komek_domain::events::Envelope;
 use komek_domain::{HistoryEntry, Request, RequestId};
@@ -33,6 +34,9 @@ pub enum Created {
 pub struct Mutation {
     pub change: HistoryEntry,
     pub event: Option<Envelope>,
+    /// Guards (a claim, a capacity check, a first-writer key) and keys that are not the request's
+    /// own bookkeeping (the watch list, a problem link). Queue, offer, owner, deadline and search
+    /// keys are derived by the store ([`Store::bookkeeping_ops`]) and never listed here.
     pub ops: Vec<Op>,
 }
 
@@ -72,6 +76,32 @@ fn to_json<T: Serialize>(t: &T) -> String {
 }
 
 impl Store {
+    /// Every key the request's state implies, moved from `before` (`None`: a new request) to
+    /// `after` in the same commit: the queues and any offer, the owner's set, the deadline index
+    /// and the search index. `at` is the change's time (a reopened request's clock starts then).
+    /// Appended after the caller's ops, so a caller's precondition keeps its index.
+    pub fn bookkeeping_ops(
+        &self,
+        before: Option<&Request>,
+        after: &Request,
+        at: time::OffsetDateTime,
+    ) -> Vec<Op> {
+        let keys = self.keys();
+        let reopened = before.is_some_and(|b| !b.status.is_open()) && after.status.is_open();
+        let start = if reopened { at } else { after.created_at };
+        let mut ops = crate::routing::queue_ops(keys, before, after);
+        ops.extend(crate::routing::owner_ops(keys, before, after));
+        ops.extend(crate::deadlines::sync_ops(
+            keys,
+            self.clock(),
+            before,
+            after,
+            start,
+        ));
+        ops.extend(crate::search::index_ops(keys, before, after));
+        ops
+    }
+
     pub async fn next_number(&self) -> Result<u64, StoreError> {
         let mut c = self.conn();
         Ok(c.incr(self.keys().number_seq(), 1).await?)
@@ -111,7 +141,7 @@ impl Store {
         });
         let mut stored = request.clone();
         stored.version = 1;
-        ops.extend(crate::search::index_ops(k, None, &stored));
+        ops.extend(self.bookkeeping_ops(None, &stored, history.at));
         let commit = Commit {
             doc_key: k.request(request.id),
             expected_version: 0,
@@ -220,11 +250,8 @@ impl Store {
             let before = request.clone();
             let read = request.version;
             let mut m = f(&mut request).map_err(UpdateError::Rejected)?;
-            m.ops.extend(crate::search::index_ops(
-                self.keys(),
-                Some(&before),
-                &request,
-            ));
+            m.ops
+                .extend(self.bookkeeping_ops(Some(&before), &request, m.change.at));
             request.version = read + 1;
             let commit = Commit {
                 doc_key: self.keys().request(id),

@@ -6,6 +6,8 @@
 //! - The claim is the `zrem!` precondition on the global queue inside the commit that assigns the
 //!   request: two agents on any replicas never get the same request.
 //! - An agent at capacity gets nothing.
+//! - Queue, offer and owner-set membership follow the request in every commit ([`queue_ops`],
+//!   [`owner_ops`], from the request before and after the change); no caller writes them.
 
 use komek_domain::events::{Envelope, RequestChanged, kind};
 use komek_domain::staff::{Presence, User};
@@ -47,7 +49,7 @@ fn created_ms(r: &Request) -> i64 {
 }
 
 /// Puts a request into the queues (global by age, and its skill queue by urgency).
-pub fn enqueue_ops(keys: &Keys, r: &Request) -> Vec<Op> {
+fn enqueue_ops(keys: &Keys, r: &Request) -> Vec<Op> {
     let id = r.id.to_string();
     vec![
         Op::ZAdd {
@@ -56,37 +58,98 @@ pub fn enqueue_ops(keys: &Keys, r: &Request) -> Vec<Op> {
             score: created_ms(r),
         },
         Op::ZAdd {
-            key: keys.skill_queue(r.category.as_str(), r.language.as_str()),
+            key: skill_queue_of(keys, r),
             member: id,
             score: urgency(r),
         },
     ]
 }
 
-/// Takes a request out of the queues; `must` makes the commit fail if another claim was first.
-pub fn dequeue_ops(keys: &Keys, r: &Request, must: bool) -> Vec<Op> {
-    let id = r.id.to_string();
-    let global = if must {
-        Op::ZRemMust {
-            key: keys.queue(),
-            member: id.clone(),
-        }
-    } else {
-        Op::ZRem {
-            key: keys.queue(),
-            member: id.clone(),
-        }
-    };
-    vec![
-        global,
-        Op::ZRem {
-            key: keys.skill_queue(r.category.as_str(), r.language.as_str()),
+fn skill_queue_of(keys: &Keys, r: &Request) -> String {
+    keys.skill_queue(r.category.as_str(), r.language.as_str())
+}
+
+/// The queue and offer keys moved from `before` to `after`: a request that becomes `queued` joins
+/// the global queue and its skill queue; one that leaves `queued` leaves both and any offer made
+/// of it; a waiting request whose urgency changed keeps its place in the skill queue by the new
+/// urgency (only if it is there: an offered request stays out until the offer ends).
+pub(crate) fn queue_ops(keys: &Keys, before: Option<&Request>, after: &Request) -> Vec<Op> {
+    let waited = before.filter(|b| b.status == Status::Queued);
+    let waits = after.status == Status::Queued;
+    let id = after.id.to_string();
+    match (waited, waits) {
+        (None, true) => enqueue_ops(keys, after),
+        (Some(b), false) => vec![
+            Op::ZRem {
+                key: keys.queue(),
+                member: id.clone(),
+            },
+            Op::ZRem {
+                key: skill_queue_of(keys, b),
+                member: id.clone(),
+            },
+            Op::Del {
+                key: keys.offer(after.id),
+            },
+            Op::ZRem {
+                key: keys.offers(),
+                member: id,
+            },
+        ],
+        (Some(b), true) if skill_queue_of(keys, b) != skill_queue_of(keys, after) => vec![
+            Op::ZRem {
+                key: skill_queue_of(keys, b),
+                member: id.clone(),
+            },
+            Op::ZAdd {
+                key: skill_queue_of(keys, after),
+                member: id,
+                score: urgency(after),
+            },
+        ],
+        (Some(b), true) if urgency(b) != urgency(after) => vec![Op::ZAddXx {
+            key: skill_queue_of(keys, after),
             member: id,
-        },
-    ]
+            score: urgency(after),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// Whose load a request counts in: its owner's, from the assignment until it is resolved.
+fn holder(r: &Request) -> Option<&str> {
+    if r.status.is_open() && r.status != Status::New {
+        r.owner.as_deref()
+    } else {
+        None
+    }
+}
+
+/// The owner sets moved from `before` to `after` (assigned, handed back, reassigned, resolved,
+/// reopened).
+pub(crate) fn owner_ops(keys: &Keys, before: Option<&Request>, after: &Request) -> Vec<Op> {
+    let (old, new) = (before.and_then(holder), holder(after));
+    if old == new {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(o) = old {
+        out.push(Op::SRem {
+            key: keys.owned_by(o),
+            member: after.id.to_string(),
+        });
+    }
+    if let Some(n) = new {
+        out.push(Op::SAdd {
+            key: keys.owned_by(n),
+            member: after.id.to_string(),
+        });
+    }
+    out
 }
 
 /// The request left the queue (another agent took it) before this claim.
+#[derive(Debug)]
 pub struct Taken;
 
 impl Store {
@@ -114,6 +177,18 @@ impl Store {
         let mut c = self.conn();
         let () = pipe.query_async(&mut c).await?;
         Ok(())
+    }
+
+    /// How many logins online now speak `lang`.
+    pub async fn speakers_online(&self, lang: Lang) -> Result<u64, StoreError> {
+        let mut c = self.conn();
+        Ok(c.scard(self.keys().online_speakers(lang.as_str())).await?)
+    }
+
+    /// How many requests wait in skill queue `queue`.
+    pub async fn waiting_in(&self, queue: &str) -> Result<u64, StoreError> {
+        let mut c = self.conn();
+        Ok(c.zcard(queue).await?)
     }
 
     /// Logins online now (whatever they speak).
@@ -255,16 +330,19 @@ impl Store {
                 now,
             );
             stamp(&mut event, r);
-            // The capacity check sits in the same script as the claim: parallel calls cannot overshoot it.
-            let mut ops = vec![Op::SCardBelow {
-                key: keys.owned_by(&agent.login),
-                limit: u64::from(agent.capacity),
-            }];
-            ops.extend(dequeue_ops(&keys, r, true));
-            ops.push(Op::SAdd {
-                key: keys.owned_by(&agent.login),
-                member: r.id.to_string(),
-            });
+            // The capacity check sits in the same script as the claim: parallel calls cannot
+            // overshoot it. The claim is the second guard; the queue, offer and owner keys move
+            // with the status (`queue_ops`, `owner_ops`).
+            let ops = vec![
+                Op::SCardBelow {
+                    key: keys.owned_by(&agent.login),
+                    limit: u64::from(agent.capacity),
+                },
+                Op::ZRemMust {
+                    key: keys.queue(),
+                    member: r.id.to_string(),
+                },
+            ];
             Ok(Mutation {
                 change,
                 event: Some(event),

@@ -293,7 +293,8 @@ async fn index_follows_every_change_in_the_same_commit() {
     .into();
     assert_eq!(described, expected);
 
-    // A commit refused by its precondition (the request is not in the queue) moves nothing.
+    // A commit refused by its precondition (a claim of a queue entry that is not there) moves
+    // nothing.
     let refused = store
         .update_request(r.id, None, |r| {
             let change = r.assign("aigerim", now())?;
@@ -302,7 +303,7 @@ async fn index_follows_every_change_in_the_same_commit() {
                 event: None,
                 ops: vec![Op::ZRemMust {
                     key: k.queue(),
-                    member: r.id.to_string(),
+                    member: "not-waiting".into(),
                 }],
             })
         })

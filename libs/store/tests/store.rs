@@ -95,10 +95,9 @@ async fn create(store: &Store, seq: u64) -> Request {
     }
 }
 
-/// Moves a stored request New -> Queued and puts it in the agents' queues, as the workspace
-/// consumer does on `request.created`.
+/// Moves a stored request New -> Queued, as the workspace consumer does on `request.created`
+/// (the store puts it in the agents' queues).
 async fn enqueue(store: &Store, id: RequestId) {
-    let keys = store.keys().clone();
     store
         .update_request(id, None, |r| {
             let change = r.move_to(
@@ -111,7 +110,7 @@ async fn enqueue(store: &Store, id: RequestId) {
             Ok::<_, komek_domain::TransitionError>(Mutation {
                 change,
                 event: None,
-                ops: komek_store::routing::enqueue_ops(&keys, r),
+                ops: vec![],
             })
         })
         .await
@@ -666,7 +665,6 @@ async fn a_junior_gets_work_from_behind_the_urgent_band() {
         else {
             panic!("new request")
         };
-        let keys = store.keys().clone();
         store
             .update_request(stored.id, None, |r| {
                 let change = r.move_to(
@@ -679,7 +677,7 @@ async fn a_junior_gets_work_from_behind_the_urgent_band() {
                 Ok::<_, komek_domain::TransitionError>(Mutation {
                     change,
                     event: None,
-                    ops: komek_store::routing::enqueue_ops(&keys, r),
+                    ops: vec![],
                 })
             })
             .await
@@ -744,5 +742,53 @@ async fn many_requests_are_read_in_the_order_asked() {
             .filter(|r| r.id != ids[2])
             .all(|r| r.version == 1)
     );
+    komek_testkit::cleanup(&settings).await;
+}
+
+/// `Holds` lets a change stand only while a key still says what it was decided on: the workspace
+/// applies a problem link read from `problem:of` only if no unlink was committed meanwhile.
+#[tokio::test]
+async fn a_change_decided_on_a_key_stands_only_while_the_key_holds() {
+    let settings = komek_testkit::test_settings("store-holds");
+    let store = connect(&settings).await;
+    let r = create(&store, 1).await;
+    let link = format!("{}:test-link", store.keys().prefix());
+    let holds = |value: Option<&str>| Op::Holds {
+        key: link.clone(),
+        value: value.map(str::to_owned),
+    };
+
+    // Absent, as decided: applied.
+    let mut absent = text_change(&store, &r, 1, "absent");
+    absent.ops = vec![holds(None)];
+    assert!(matches!(
+        store.commit(&absent).await.unwrap(),
+        Outcome::Done { .. }
+    ));
+
+    let mut c = store.conn();
+    let _: () = redis::AsyncCommands::set(&mut c, &link, "p-1")
+        .await
+        .unwrap();
+    // Decided on "absent" or on another value: refused, nothing written.
+    for stale in [None, Some("p-2")] {
+        let mut refused = text_change(&store, &r, 2, "stale");
+        refused.ops = vec![holds(stale)];
+        assert!(matches!(
+            store.commit(&refused).await.unwrap(),
+            Outcome::Precondition(0)
+        ));
+    }
+    assert_eq!(store.request(r.id).await.unwrap().unwrap().version, 2);
+
+    let mut held = text_change(&store, &r, 2, "held");
+    held.ops = vec![holds(Some("p-1"))];
+    assert!(matches!(
+        store.commit(&held).await.unwrap(),
+        Outcome::Done { .. }
+    ));
+    let stored = store.request(r.id).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.text.as_str()), (3, "held"));
+
     komek_testkit::cleanup(&settings).await;
 }

@@ -43,7 +43,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
                 return Err(ApiError::TooLarge { limit });
             }
             if !json_ct {
-                return Err(ApiError::UnsupportedMediaType);
+                return Err(ApiError::UnsupportedMediaType("application/json"));
             }
             let bytes =
                 body.await

@@ -1,6 +1,7 @@
 //! What every Komek HTTP service shares.
 //!
-//! - [`error`]: [`ApiError`], the one code table mapping to HTTP status and `application/problem+json`.
+//! - [`error`]: [`Code`], the one table of error codes (status, title, Retry-After), and
+//!   [`ApiError`], which answers `application/problem+json` through it.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
 //!   field; oversized bodies get 413.
 //! - [`page`]: a staff page's embedded files, served with one strict Content-Security-Policy.
@@ -22,5 +23,5 @@ pub mod service;
 pub mod testing;
 
 pub use body::StrictJson;
-pub use error::{ApiError, FieldError};
+pub use error::{ApiError, Code, FieldError};
 pub use service::{Application, Runtime, StartError, boot};

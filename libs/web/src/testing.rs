@@ -1,6 +1,7 @@
 //! Test support for the services' API tests (feature `testing`, dev-dependencies only): a service
 //! spawned in-process on port 0 with its app factory ([`spawn`], [`TestApp`]), the answer checks
-//! ([`problem`] and [`fields`] for problem+json, [`ok_json`] for a success), and a request put
+//! ([`problem`] and [`fields`] for problem+json, [`ok_json`] for a success,
+//! [`openapi_lists_every_code`] for the OpenAPI document), and a request put
 //! straight into the store as intake or the workspace would have stored it ([`stored_request`]).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -170,6 +171,25 @@ pub async fn problem(resp: reqwest::Response, status: u16) -> Value {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], status, "{body}");
     body
+}
+
+/// Checks the service's `/openapi.json`: its `Problem` schema's `code` is the `ProblemCode` enum,
+/// and that enum lists every code of the error table, so a client can see every code it may get.
+pub async fn openapi_lists_every_code(app: &TestApp) {
+    let doc = ok_json(app.get("/openapi.json", None).await, 200).await;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Problem"]["properties"]["code"]["$ref"], "#/components/schemas/ProblemCode",
+        "the Problem schema's code names the code enum"
+    );
+    let listed: Vec<&str> = schemas["ProblemCode"]["enum"]
+        .as_array()
+        .expect("ProblemCode is a string enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let all: Vec<&str> = crate::Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, all, "ProblemCode lists every code");
 }
 
 /// The fields named in a problem's `errors`.

@@ -6,13 +6,11 @@
 use std::net::IpAddr;
 
 use actix_web::HttpRequest;
-use actix_web::HttpResponse;
-use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
 use komek_domain::Customer;
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_web::ApiError;
-use komek_web::error::Problem;
 use time::OffsetDateTime;
 
 use crate::intake::{self, Submission};
@@ -158,20 +156,18 @@ pub async fn api_request(
     by_contact(store, settings, &customer, REQUEST).await
 }
 
-/// 429 `application/problem+json` with `Retry-After`, for the JSON API.
+impl From<Limited> for ApiError {
+    fn from(l: Limited) -> Self {
+        ApiError::RateLimited {
+            retry_after_secs: l.retry_after_secs,
+        }
+    }
+}
+
+/// 429 `application/problem+json` with `Retry-After`, for the JSON API (the error table's
+/// `rate_limited`).
 pub fn problem(l: Limited) -> HttpResponse {
-    let p = Problem {
-        kind: "https://komek.kz/problems/rate_limited".into(),
-        title: "Too many requests".into(),
-        status: 429,
-        detail: "too many requests from this contact or address; try again later".into(),
-        code: "rate_limited".into(),
-        errors: Vec::new(),
-    };
-    HttpResponse::TooManyRequests()
-        .insert_header((header::CONTENT_TYPE, "application/problem+json"))
-        .insert_header((header::RETRY_AFTER, l.retry_after_secs.to_string()))
-        .body(serde_json::to_string(&p).unwrap_or_default())
+    ApiError::from(l).error_response()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use komek_domain::events::{CustomerMessage, Envelope, kind};
 use komek_domain::{Channel, Request, RequestNumber, Status};
 use komek_settings::Settings;
 use komek_store::Store;
-use komek_web::{ApiError, StrictJson};
+use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -136,6 +136,7 @@ pub async fn post_message(
     };
     if r.status == Status::Closed {
         return Err(ApiError::Conflict(
+            Code::RequestClosed,
             "this request is closed; please make a new request".into(),
         ));
     }

@@ -250,9 +250,9 @@ fn failure(lang: Lang, e: &ApiError) -> HttpResponse {
         new = escape(t.new_request),
     );
     let mut res = html(status, layout(lang, t.error_title, "/", &main));
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    if let Some(secs) = e.retry_after_secs() {
         res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     res
 }

@@ -207,9 +207,7 @@ pub async fn inbound(
         Ok(_) => {}
         Err(e) => {
             tracing::warn!(error = %e, "inbound SMS: Redis unavailable");
-            return HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", "2"))
-                .finish();
+            return ApiError::Unavailable.head().finish();
         }
     }
     let submission = Submission {
@@ -240,9 +238,7 @@ pub async fn inbound(
         }
         Err(e) => {
             tracing::warn!(error = %e, "inbound SMS not stored");
-            HttpResponse::ServiceUnavailable()
-                .insert_header(("Retry-After", "2"))
-                .finish()
+            ApiError::Unavailable.head().finish()
         }
     }
 }

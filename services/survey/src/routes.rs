@@ -5,7 +5,7 @@ use komek_domain::events::{SurveyAnswered, kind};
 use komek_domain::survey::{Survey, SurveyError};
 use komek_store::Store;
 use komek_store::requests::UpdateError;
-use komek_web::{ApiError, StrictJson};
+use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{OpenApi, ToSchema};
@@ -134,14 +134,16 @@ pub async fn respond(
                 status: "recorded".into(),
             }))
         }
-        Err(UpdateError::Rejected(SurveyError::AlreadyAnswered)) => {
-            Err(ApiError::Conflict("this survey is already answered".into()))
-        }
+        Err(UpdateError::Rejected(SurveyError::AlreadyAnswered)) => Err(ApiError::Conflict(
+            Code::AlreadyAnswered,
+            "this survey is already answered".into(),
+        )),
         Err(UpdateError::Rejected(SurveyError::Expired)) | Err(UpdateError::NotFound) => {
             Err(ApiError::NotFound("survey"))
         }
         Err(UpdateError::Store(e)) => Err(e.into()),
         Err(_) => Err(ApiError::Conflict(
+            Code::Contended,
             "the survey changed while saving; try again".into(),
         )),
     }

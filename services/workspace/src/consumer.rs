@@ -7,11 +7,10 @@ use futures_util::StreamExt;
 use komek_bus::HandleError;
 use komek_domain::events::{
     Envelope, EscalationAnswered, EscalationChanged, NotificationStatus, ProblemEvent,
-    ProblemResolved, RequestChanged, RequestResolved, SurveyAnswered, kind,
+    ProblemResolved, RequestChanged, SurveyAnswered, kind,
 };
 use komek_domain::{Lang, ProblemRef, Request, RequestId, Status};
 use komek_store::requests::{Mutation, UpdateError};
-use komek_store::{Op, deadlines, routing};
 
 use crate::Deps;
 use komek_domain::events::CustomerMessage;
@@ -22,13 +21,10 @@ const ACTOR: &str = "system:workspace";
 
 pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
     let Deps {
-        store,
-        settings,
-        calendar,
+        store, settings, ..
     } = &*deps;
     let marker = Some(store.keys().handled("workspace", env.id));
     let now = OffsetDateTime::now_utc();
-    let keys = store.keys().clone();
     let result = match env.kind.as_str() {
         kind::REQUEST_CREATED => {
             store
@@ -36,17 +32,12 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
                     if let Some(agent) = r.owner.clone() {
                         return take_in_logged(deps.as_ref(), r, &agent, now);
                     }
+                    // Into its queues and the deadline index: the store derives both from `queued`.
                     let change = r.move_to(Status::Queued, ACTOR, "queued", None, now)?;
-                    let warn =
-                        settings
-                            .deadlines
-                            .warnings_for(calendar, r.priority, r.created_at, &r.due);
-                    let mut ops = routing::enqueue_ops(&keys, r);
-                    ops.extend(deadlines::register_ops(&keys, r, &warn));
                     Ok::<_, komek_domain::TransitionError>(Mutation {
                         change,
                         event: Some(event(kind::REQUEST_QUEUED, r, ACTOR, None, now)),
-                        ops,
+                        ops: vec![],
                     })
                 })
                 .await
@@ -80,7 +71,7 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
         }
         kind::SURVEY_ANSWERED => {
             let p: SurveyAnswered = payload(&env)?;
-            let reopen = p.csat <= settings.survey.reopen_at_or_below;
+            let reopens = p.csat <= settings.survey.reopen_at_or_below;
             let why = format!(
                 "CSAT {}{}",
                 p.csat,
@@ -91,7 +82,7 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
             );
             store
                 .update_request(env.request_id, marker, |r| {
-                    if !reopen {
+                    if !reopens {
                         return Ok(Mutation {
                             change: Request::record(
                                 "customer:survey",
@@ -103,29 +94,11 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
                             ops: vec![],
                         });
                     }
-                    let change = r.reopen("customer:survey", Some(why.clone()), now)?;
-                    // A reopened request gets its full resolution time again, watched like the first.
-                    r.due.resolution = settings.deadlines.resolution_from(calendar, r, now);
-                    let warn = settings
-                        .deadlines
-                        .warnings_for(calendar, r.priority, now, &r.due);
-                    let mut ops = deadlines::register_ops(&keys, r, &warn);
-                    if let Some(o) = &r.owner {
-                        ops.push(Op::SAdd {
-                            key: keys.owned_by(o),
-                            member: r.id.to_string(),
-                        });
-                    }
+                    let (change, reopened) = reopen(&deps, r, "customer:survey", why.clone(), now)?;
                     Ok(Mutation {
                         change,
-                        event: Some(event(
-                            kind::REQUEST_REOPENED,
-                            r,
-                            "customer:survey",
-                            Some(why.clone()),
-                            now,
-                        )),
-                        ops,
+                        event: Some(reopened),
+                        ops: vec![],
                     })
                 })
                 .await
@@ -159,7 +132,7 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
             let p: CustomerMessage = payload(&env)?;
             store
                 .update_request(env.request_id, marker, |r| {
-                    customer_message(&deps, &keys, r, &p, now)
+                    customer_message(&deps, r, &p, now)
                 })
                 .await
         }
@@ -180,16 +153,30 @@ pub async fn handle(deps: Arc<Deps>, env: Envelope) -> Result<(), HandleError> {
             let linked = env.kind == kind::PROBLEM_LINKED;
             // Link and unlink events of one request may be applied in either order (the consumer
             // handles several deliveries at once): the request shows the link the store holds
-            // now, and each event adds its history line.
-            let current = store
-                .problem_id_of(env.request_id)
-                .await
-                .map_err(|e| HandleError::Retry(e.to_string()))?;
-            store
-                .update_request(env.request_id, marker, |r| {
-                    quiet(problem_link(r, linked, current, &p, now))
-                })
-                .await
+            // now, and each event adds its history line. The commit is guarded by the link it
+            // was decided on: an unlink committed between the read and the write (its own event
+            // perhaps applied already) refuses it, and the link is read again.
+            let mut tries = 0;
+            loop {
+                let (current, guard) = store
+                    .problem_link_guard(env.request_id)
+                    .await
+                    .map_err(|e| HandleError::Retry(e.to_string()))?;
+                let applied = store
+                    .update_request(env.request_id, marker.clone(), |r| {
+                        let mut m = quiet(problem_link(r, linked, current, &p, now))?;
+                        m.ops.push(guard.clone());
+                        Ok(m)
+                    })
+                    .await;
+                match applied {
+                    Err(UpdateError::Precondition(_)) if tries < LINK_RETRIES => tries += 1,
+                    Err(UpdateError::Precondition(_)) => {
+                        return Err(HandleError::Retry("problem link kept changing".into()));
+                    }
+                    other => break other,
+                }
+            }
         }
         kind::PROBLEM_RESOLVED => return resolve_problem(&deps, &env).await,
         other => {
@@ -233,6 +220,9 @@ fn payload<P: for<'de> serde::Deserialize<'de>>(env: &Envelope) -> Result<P, Han
         .map_err(|e| HandleError::Reject(format!("{} payload: {e}", env.kind)))
 }
 
+/// How often a link or unlink event reads the store's link again when it changed under it.
+const LINK_RETRIES: u32 = 8;
+
 /// A change that is only a history line (and what it did to the request itself): no event, no
 /// index operation.
 fn quiet(change: komek_domain::HistoryEntry) -> Result<Mutation, TransitionError> {
@@ -251,59 +241,28 @@ fn take_in_logged(
     agent: &str,
     now: OffsetDateTime,
 ) -> Result<Mutation, komek_domain::TransitionError> {
-    let keys = deps.store.keys().clone();
     r.move_to(Status::Queued, ACTOR, "queued", None, now)?;
     let mut change = r.assign(agent, now)?;
     change.from = Some(Status::New);
     if let Some(resolution) = r.resolution.take() {
-        let resolved = r.resolve(agent, &resolution, now)?;
-        let payload = komek_domain::events::RequestResolved {
-            number: r.number.clone(),
-            language: r.language,
-            resolution: resolution.clone(),
-            agent: agent.to_owned(),
-            escalation_id: None,
-        };
+        let (resolved, e) = crate::effects::resolve(deps, r, agent, &resolution, now)?;
         return Ok(Mutation {
             change: komek_domain::HistoryEntry {
                 action: "resolved_at_first_contact".into(),
                 from: Some(Status::New),
                 ..resolved
             },
-            event: Some(resolved_event(r, &payload, now)),
+            event: Some(e),
             ops: vec![],
         });
     }
     change.action = "logged_by_agent".into();
-    let mut ops = vec![Op::SAdd {
-        key: keys.owned_by(agent),
-        member: r.id.to_string(),
-    }];
-    let warn =
-        deps.settings
-            .deadlines
-            .warnings_for(&deps.calendar, r.priority, r.created_at, &r.due);
-    ops.extend(deadlines::register_ops(&keys, r, &warn));
+    // The agent's set and the deadline index follow from `assigned` (the store derives them).
     Ok(Mutation {
         change,
         event: Some(event(kind::REQUEST_ASSIGNED, r, agent, None, now)),
-        ops,
+        ops: vec![],
     })
-}
-
-/// `request.resolved` in the request's journey trace (the survey and the notifier follow it).
-fn resolved_event(
-    r: &Request,
-    payload: &komek_domain::events::RequestResolved,
-    now: OffsetDateTime,
-) -> Envelope {
-    komek_bus::journey_event(
-        kind::REQUEST_RESOLVED,
-        r.id,
-        r.trace.as_deref(),
-        payload,
-        now,
-    )
 }
 
 fn event(
@@ -327,6 +286,27 @@ fn event(
     e
 }
 
+/// `actor` reopens resolved `r` (a bad survey score, a customer who wrote after the resolution):
+/// it gets its full resolution time again, counted from now and watched like the first (the
+/// store registers the deadlines and puts it back in its owner's set), and `request.reopened`.
+fn reopen(
+    deps: &Deps,
+    r: &mut Request,
+    actor: &str,
+    why: String,
+    now: OffsetDateTime,
+) -> Result<(komek_domain::HistoryEntry, Envelope), TransitionError> {
+    let change = r.reopen(actor, Some(why.clone()), now)?;
+    r.due.resolution = deps
+        .settings
+        .deadlines
+        .resolution_from(&deps.calendar, r, now);
+    Ok((
+        change,
+        event(kind::REQUEST_REOPENED, r, actor, Some(why), now),
+    ))
+}
+
 /// `customer:{channel}`, the actor of what a customer did.
 fn customer_actor(channel: Channel) -> String {
     format!("customer:{}", channel.as_str())
@@ -339,7 +319,6 @@ fn customer_actor(channel: Channel) -> String {
 /// full resolution time again, back in its owner's set, and `request.reopened` is published.
 fn customer_message(
     deps: &Deps,
-    keys: &komek_store::Keys,
     r: &mut Request,
     p: &CustomerMessage,
     now: OffsetDateTime,
@@ -347,7 +326,6 @@ fn customer_message(
     let actor = customer_actor(p.channel);
     let before = r.status;
     let mut reopened = None;
-    let mut ops = Vec::new();
     let change = match before {
         Status::WaitingCustomer => {
             let change = r.move_to(
@@ -357,7 +335,7 @@ fn customer_message(
                 Some(p.text.clone()),
                 now,
             )?;
-            ops = crate::clock_ops(deps, keys, r, before, now);
+            crate::effects::resume_clock(deps, r, before, now);
             change
         }
         Status::Resolved => {
@@ -365,24 +343,9 @@ fn customer_message(
                 "reopened: the customer wrote after the resolution: {}",
                 p.text
             );
-            let mut change = r.reopen(&actor, Some(why.clone()), now)?;
+            let (mut change, e) = reopen(deps, r, &actor, why, now)?;
             change.action = "customer_message".into();
-            r.due.resolution = deps
-                .settings
-                .deadlines
-                .resolution_from(&deps.calendar, r, now);
-            let warn =
-                deps.settings
-                    .deadlines
-                    .warnings_for(&deps.calendar, r.priority, now, &r.due);
-            ops = deadlines::register_ops(keys, r, &warn);
-            if let Some(o) = &r.owner {
-                ops.push(Op::SAdd {
-                    key: keys.owned_by(o),
-                    member: r.id.to_string(),
-                });
-            }
-            reopened = Some(event(kind::REQUEST_REOPENED, r, &actor, Some(why), now));
+            reopened = Some(e);
             change
         }
         // Intake refuses messages for closed requests; one that raced a closing is parked.
@@ -402,7 +365,7 @@ fn customer_message(
     Ok(Mutation {
         change,
         event: reopened,
-        ops,
+        ops: vec![],
     })
 }
 
@@ -591,32 +554,16 @@ async fn resolve_linked(
                         Skip::Done
                     }
                 })?;
-            let mut ops = routing::dequeue_ops(&keys, r, false);
-            ops.push(Op::ZRem {
-                key: keys.offers(),
-                member: r.id.to_string(),
-            });
-            ops.push(Op::Del {
-                key: keys.offer(r.id),
-            });
-            ops.extend(deadlines::clear_ops(&keys, r, &crate::ALL_DEADLINES));
-            if let Some(o) = &r.owner {
-                ops.push(Op::SRem {
-                    key: keys.owned_by(o),
-                    member: r.id.to_string(),
-                });
-            }
-            let payload = RequestResolved {
-                number: r.number.clone(),
-                language: r.language,
-                resolution: text,
-                agent: p.by.clone(),
-                escalation_id,
-            };
             Ok(Mutation {
                 change,
-                event: Some(resolved_event(r, &payload, now)),
-                ops,
+                event: Some(crate::effects::resolved_event(
+                    r,
+                    &text,
+                    &p.by,
+                    escalation_id,
+                    now,
+                )),
+                ops: vec![],
             })
         })
         .await;

@@ -6,9 +6,7 @@
 use komek_domain::events::{Envelope, OfferEvent, kind};
 use komek_domain::staff::{Presence, Role, User};
 use komek_domain::{Request, RequestId, Status};
-use komek_store::requests::{Mutation, UpdateError};
-use komek_store::{Op, Store, StoreError, routing};
-use redis::AsyncCommands;
+use komek_store::{Store, StoreError};
 use time::OffsetDateTime;
 
 use crate::Deps;
@@ -56,14 +54,8 @@ async fn best_agent(
         if store.presence_of(&u.login).await? != Presence::Online {
             continue;
         }
-        if !u.languages.contains(&r.language) {
-            let mut c = store.conn();
-            let speakers: u64 = c
-                .scard(store.keys().online_speakers(r.language.as_str()))
-                .await?;
-            if speakers > 0 {
-                continue;
-            }
+        if !u.languages.contains(&r.language) && store.speakers_online(r.language).await? > 0 {
+            continue;
         }
         let load = store.load_of(&u.login).await?;
         if load < u64::from(u.capacity) && best.as_ref().is_none_or(|(l, _)| load < *l) {
@@ -97,7 +89,7 @@ pub async fn offer(
     let Some(r) = store.request(id).await? else {
         return Ok(None);
     };
-    if r.status != Status::Queued || store.get_string(&store.keys().offer(id)).await?.is_some() {
+    if r.status != Status::Queued || store.offered_to(id).await?.is_some() {
         return Ok(None);
     }
     let agent = match again {
@@ -111,35 +103,13 @@ pub async fn offer(
     let Some(agent) = agent else { return Ok(None) };
     let now = OffsetDateTime::now_utc();
     let expires_at = now + deps.settings.routing.offer_timeout;
-    let keys = store.keys().clone();
     let ttl = deps.settings.routing.offer_timeout.as_secs() * 2;
     let result = store
-        .update_request(id, None, |r| {
-            if r.status != Status::Queued {
-                return Err(());
-            }
-            let change = Request::record(ACTOR, "offered", Some(agent.login.clone()), now);
-            let ops = vec![
-                Op::ZRem {
-                    key: keys.skill_queue(r.category.as_str(), r.language.as_str()),
-                    member: r.id.to_string(),
-                },
-                Op::SetNxMust {
-                    key: keys.offer(r.id),
-                    value: agent.login.clone(),
-                    ttl_secs: ttl,
-                },
-                Op::ZAdd {
-                    key: keys.offers(),
-                    member: r.id.to_string(),
-                    score: ms(expires_at),
-                },
-            ];
-            Ok(Mutation {
-                change,
-                event: Some(event(kind::OFFER_MADE, r, &agent.login, expires_at)),
-                ops,
-            })
+        .make_offer(id, &agent.login, ms(expires_at), ttl, |r| {
+            (
+                Request::record(ACTOR, "offered", Some(agent.login.clone()), now),
+                event(kind::OFFER_MADE, r, &agent.login, expires_at),
+            )
         })
         .await;
     match result {
@@ -147,7 +117,7 @@ pub async fn offer(
             tracing::info!(request_id = %id, agent = %agent.login, "offered");
             Ok(Some(agent.login))
         }
-        Err(UpdateError::Store(e)) => Err(e),
+        Err(komek_store::requests::UpdateError::Store(e)) => Err(e),
         Err(_) => Ok(None),
     }
 }
@@ -160,35 +130,15 @@ async fn withdraw(
     action: &str,
     kind: &str,
 ) -> Result<bool, StoreError> {
-    let store = &deps.store;
-    let keys = store.keys().clone();
     let now = OffsetDateTime::now_utc();
-    let result = store
-        .update_request(id, None, |r| {
-            if r.status != Status::Queued {
-                return Err(());
-            }
-            let change = Request::record(agent, action, None, now);
-            let mut ops = routing::enqueue_ops(&keys, r);
-            ops.push(Op::ZRem {
-                key: keys.offers(),
-                member: r.id.to_string(),
-            });
-            Ok(Mutation {
-                change,
-                event: Some(event(kind, r, agent, now)),
-                ops,
-            })
+    deps.store
+        .withdraw_offer(id, |r| {
+            (
+                Request::record(agent, action, None, now),
+                event(kind, r, agent, now),
+            )
         })
-        .await;
-    let mut c = store.conn();
-    let _: i64 = c.del(keys.offer(id)).await?;
-    let _: i64 = c.zrem(keys.offers(), id.to_string()).await?;
-    match result {
-        Ok(_) => Ok(true),
-        Err(UpdateError::Store(e)) => Err(e),
-        Err(_) => Ok(false),
-    }
+        .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,14 +149,9 @@ pub enum OfferError {
     Store(#[from] StoreError),
 }
 
-/// Who request `id` is offered to, if anyone.
-pub async fn offered_to(store: &Store, id: RequestId) -> Result<Option<String>, StoreError> {
-    store.get_string(&store.keys().offer(id)).await
-}
-
 /// The agent declines: back to the queue, and offered to someone else if anyone fits.
 pub async fn decline(deps: &Deps, id: RequestId, agent: &User) -> Result<(), OfferError> {
-    if offered_to(&deps.store, id).await?.as_deref() != Some(agent.login.as_str()) {
+    if deps.store.offered_to(id).await?.as_deref() != Some(agent.login.as_str()) {
         return Err(OfferError::NotYours);
     }
     if withdraw(
@@ -227,19 +172,8 @@ pub async fn decline(deps: &Deps, id: RequestId, agent: &User) -> Result<(), Off
 pub async fn sweep(deps: &Deps) -> Result<(), StoreError> {
     let store = &deps.store;
     let now = ms(OffsetDateTime::now_utc());
-    let mut c = store.conn();
-    let due: Vec<String> = c
-        .zrangebyscore_limit(store.keys().offers(), "-inf", now, 0, 100)
-        .await?;
-    for raw in due {
-        let claimed: i64 = c.zrem(store.keys().offers(), &raw).await?;
-        let Ok(id) = raw.parse::<RequestId>() else {
-            continue;
-        };
-        if claimed == 0 {
-            continue;
-        }
-        let agent = offered_to(store, id).await?.unwrap_or_default();
+    for id in store.claim_expired_offers(now, 100).await? {
+        let agent = store.offered_to(id).await?.unwrap_or_default();
         if withdraw(deps, id, &agent, "offer_expired", kind::OFFER_EXPIRED).await? {
             tracing::info!(request_id = %id, agent = %agent, "offer expired");
             offer(deps, id, Again::PreferNot(&agent)).await?;

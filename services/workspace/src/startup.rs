@@ -34,6 +34,11 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         }
     }
     let calendar = runtime.settings.calendar.clone();
+    // The store moves the deadline index with every request commit, warnings placed by policy.
+    runtime.store = runtime
+        .store
+        .clone()
+        .with_deadlines(runtime.settings.deadlines.clone(), calendar.clone());
     let deps = Arc::new(Deps {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),

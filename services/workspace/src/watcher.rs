@@ -10,10 +10,10 @@
 use std::sync::Arc;
 
 use komek_domain::events::{DeadlineEvent, kind};
-use komek_domain::{Priority, Request, Status};
+use komek_domain::{Priority, Request};
+use komek_store::Op;
 use komek_store::deadlines::{self, Due};
 use komek_store::requests::{Mutation, UpdateError};
-use komek_store::{Op, routing};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -64,12 +64,7 @@ fn raise(p: Priority) -> Priority {
 }
 
 fn applies(r: &Request, d: &Due) -> bool {
-    let open = r.status.is_open() && r.status != Status::New;
-    if d.kind.is_first_response() {
-        open && r.first_response_at.is_none()
-    } else {
-        open && r.status != Status::WaitingCustomer
-    }
+    deadlines::watches(r, d.kind)
 }
 
 /// Applies one claimed entry; `Err` only for store trouble (the claim is then retried later).
@@ -90,12 +85,8 @@ pub async fn fire(deps: &Deps, d: &Due) -> Result<(), komek_store::StoreError> {
             };
             let mut ops = vec![deadlines::done_op(&keys, d)];
             let (action, event_kind) = if d.kind.is_breach() {
-                let was_waiting = r.status == Status::Queued;
-                let before = r.clone();
+                // A waiting request moves up its skill queue with its priority (the store's commit).
                 r.priority = raise(r.priority);
-                if was_waiting && before.priority != r.priority {
-                    ops.extend(routing::enqueue_ops(&keys, r));
-                }
                 let score = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
                 ops.push(Op::ZAdd {
                     key: keys.watchlist(),

@@ -1020,7 +1020,7 @@ async fn part_watcher(cfg: &Config) -> Value {
         "claim_due_none_due": empty.json(),
         "claim_due_full_batch": full.json(),
         "batch": batch,
-        "interval_ms": settings.watcher.interval.as_millis(),
+        "interval_ms": settings.watcher.interval.as_millis() as u64,
         "firings": requests.len(),
         "window_secs": cfg.window_secs,
         "fired": fired.len(),

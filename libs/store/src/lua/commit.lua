@@ -7,9 +7,12 @@
 -- ARGV[1] expected version (0: must not exist)   ARGV[2] new json
 -- ARGV[3] history line ('' for none)   ARGV[4] event json ('' for none)   ARGV[5] event type
 -- ARGV[6] marker ttl in seconds ('0': no marker)   ARGV[7] number of index operations
--- then per operation three values: name, a, b. Operations: zadd, zrem, zrem! (must be there), sadd,
--- srem, set, setnx! (must be absent), scard<! (set smaller than a; writes nothing), del, and xadd
--- (one more outbox entry: a change that says two things, such as a reroute that also flags).
+-- then per operation three values: name, a, b. Operations: zadd, zadd xx (only a member that is
+-- there), zrem, zrem! (must be there), sadd, srem, set, setnx! (must be absent), scard<! (set
+-- smaller than a; writes nothing), is! (the string key holds a, or is absent when b is '1'; writes
+-- nothing: a decision based on a key read before the change stands only if the key still says the
+-- same), del, and xadd (one more outbox entry: a change that says two things, such as a reroute
+-- that also flags).
 -- Replies: {'ok', version} | {'conflict', current} | {'duplicate'} | {'precondition', index}
 
 local expected = tonumber(ARGV[1])
@@ -27,14 +30,15 @@ for i = 1, nops do
   local name = ARGV[7 + (i - 1) * 3 + 1]
   local key = KEYS[4 + i]
   local a = ARGV[7 + (i - 1) * 3 + 2]
-  if not (name == 'zadd' or name == 'zrem' or name == 'zrem!' or name == 'sadd' or name == 'srem'
-      or name == 'set' or name == 'setnx!' or name == 'scard<!' or name == 'del' or name == 'xadd') then
+  if not (name == 'zadd' or name == 'zadd xx' or name == 'zrem' or name == 'zrem!' or name == 'sadd'
+      or name == 'srem' or name == 'set' or name == 'setnx!' or name == 'scard<!' or name == 'is!'
+      or name == 'del' or name == 'xadd') then
     return redis.error_reply('unknown index operation ' .. name)
   end
   -- A write to a key of another type would fail half-way through the script, after earlier
   -- writes: check every key's type up front so an error leaves nothing written.
   local want = 'string'
-  if name == 'zadd' or name == 'zrem' or name == 'zrem!' then want = 'zset' end
+  if name == 'zadd' or name == 'zadd xx' or name == 'zrem' or name == 'zrem!' then want = 'zset' end
   if name == 'sadd' or name == 'srem' or name == 'scard<!' then want = 'set' end
   if name == 'xadd' then want = 'stream' end
   local has = redis.call('TYPE', key).ok
@@ -50,6 +54,14 @@ for i = 1, nops do
   end
   if name == 'scard<!' and redis.call('SCARD', key) >= tonumber(a) then
     return {'precondition', i}
+  end
+  if name == 'is!' then
+    local held = redis.call('GET', key)
+    if ARGV[7 + (i - 1) * 3 + 3] == '1' then
+      if held ~= false then return {'precondition', i} end
+    elseif held ~= a then
+      return {'precondition', i}
+    end
   end
 end
 
@@ -71,6 +83,8 @@ for i = 1, nops do
   local b = ARGV[7 + (i - 1) * 3 + 3]
   if name == 'zadd' then
     redis.call('ZADD', key, tonumber(b), a)
+  elseif name == 'zadd xx' then
+    redis.call('ZADD', key, 'XX', tonumber(b), a)
   elseif name == 'zrem' or name == 'zrem!' then
     redis.call('ZREM', key, a)
   elseif name == 'sadd' then

@@ -13,7 +13,7 @@ use komek_domain::calendar::{Calendar, CalendarError};
 use komek_domain::events::{AdminChange, Envelope, kind};
 use komek_domain::staff::{Department, DepartmentDeadlines, Role, User, UserView, WorkingHours};
 use komek_store::Store;
-use komek_web::{ApiError, FieldError, StrictJson};
+use komek_web::{ApiError, Code, FieldError, StrictJson};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -312,10 +312,10 @@ pub async fn put_staff(
     let existing = store.user(&login).await?;
     if let Some(u) = &existing {
         if u.role != Role::DepartmentStaff {
-            return Err(ApiError::Conflict(format!(
-                "{} is not department staff",
-                u.login
-            )));
+            return Err(ApiError::Conflict(
+                Code::NotDepartmentStaff,
+                format!("{} is not department staff", u.login),
+            ));
         }
         // A head moves nobody out of another department into theirs.
         if !manages(&me, u.department.as_deref().unwrap_or_default()) {

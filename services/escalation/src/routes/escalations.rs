@@ -16,7 +16,7 @@ use komek_domain::escalation::{
 use komek_domain::events::{Envelope, EscalationAnswered, EscalationChanged, kind};
 use komek_domain::staff::{Role, User};
 use komek_store::{Keys, Op, Store};
-use komek_web::{ApiError, StrictJson};
+use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -146,7 +146,10 @@ fn refused(e: EscalationError) -> ApiError {
         EscalationError::SameDepartment(_) => {
             ApiError::invalid("department", "the escalation is already in this department")
         }
-        other => ApiError::Conflict(other.to_string()),
+        e @ EscalationError::State { .. } => {
+            ApiError::Conflict(Code::InvalidEscalationTransition, e.to_string())
+        }
+        e @ EscalationError::NotTheAgent => ApiError::Conflict(Code::Conflict, e.to_string()),
     }
 }
 

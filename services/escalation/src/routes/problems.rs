@@ -16,7 +16,7 @@ use komek_domain::{Category, Channel, Lang, RequestId, RequestNumber, Status};
 use komek_store::problems::{NewProblem, ProblemFilter, problem_event};
 use komek_store::requests::UpdateError;
 use komek_store::{Op, Store};
-use komek_web::{ApiError, StrictJson};
+use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -125,7 +125,7 @@ async fn visible(store: &Store, caller: &Caller, raw: &str) -> Result<Problem, A
 }
 
 fn refused(e: ProblemError) -> ApiError {
-    ApiError::Conflict(e.to_string())
+    ApiError::Conflict(Code::InvalidProblemTransition, e.to_string())
 }
 
 /// The caller, and the problem `raw` they may see and manage (404, then 403, otherwise).
@@ -610,10 +610,13 @@ pub async fn resolve(
         }
     }
     if !found.status.is_open() {
-        return Err(ApiError::Conflict(format!(
-            "a problem that is {} cannot be resolved",
-            found.status.as_str()
-        )));
+        return Err(ApiError::Conflict(
+            Code::InvalidProblemTransition,
+            format!(
+                "a problem that is {} cannot be resolved",
+                found.status.as_str()
+            ),
+        ));
     }
     let missing = missing_languages(store, found.id, &messages).await?;
     if !missing.is_empty() {

@@ -49,7 +49,7 @@ async fn answer_once_and_publish_it() {
         409,
     )
     .await;
-    assert_eq!(again["code"], "conflict");
+    assert_eq!(again["code"], "invalid_escalation_transition");
     let stored = app.store.escalation(esc).await.unwrap().unwrap();
     assert_eq!(
         stored.answer.as_deref(),

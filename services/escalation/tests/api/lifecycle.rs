@@ -114,6 +114,10 @@ async fn accepted_info_requested_given_and_answered() {
         .post(&path("answer"), Some(&billing), &json!({ "text": "Ещё" }))
         .await;
     assert_eq!(again.status().as_u16(), 409);
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["code"],
+        "invalid_escalation_transition"
+    );
 
     let stored = app.store.escalation(esc).await.unwrap().unwrap();
     let steps: Vec<(&str, &str)> = stored

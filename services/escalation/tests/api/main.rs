@@ -9,6 +9,7 @@ mod closing;
 mod helpers;
 mod lifecycle;
 mod live;
+mod openapi;
 mod page;
 mod problems;
 mod quality;

@@ -317,7 +317,7 @@ async fn resolve_publishes_the_messages() {
         409,
     )
     .await;
-    assert_eq!(again["code"], "conflict");
+    assert_eq!(again["code"], "invalid_problem_transition");
 
     // Two request.created, two problem.linked, then problem.resolved.
     let events = drain_until(&app.settings, "workspace", 5).await;

@@ -5,5 +5,6 @@
 mod availability;
 mod create;
 mod helpers;
+mod openapi;
 mod pages;
 mod status;

@@ -634,7 +634,7 @@ async fn customer_messages_go_to_the_outbox() {
         .await
         .unwrap();
     let p = problem(api("Ещё раз").await, 409).await;
-    assert_eq!(p["code"], "conflict");
+    assert_eq!(p["code"], "request_closed");
     let resp = post_form(
         &app,
         "/status/message",

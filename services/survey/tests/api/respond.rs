@@ -26,7 +26,7 @@ async fn answer_once_with_a_valid_score() {
     assert_eq!(ok["status"], "recorded");
 
     let again = problem(app.respond(&token, &json!({ "csat": 5 })).await, 409).await;
-    assert_eq!(again["code"], "conflict");
+    assert_eq!(again["code"], "already_answered");
 
     let hash = komek_survey::token_hash(&token);
     let survey = app.store.survey(&hash).await.unwrap().unwrap();

@@ -4,7 +4,7 @@
 //! A Billing/CRM outage (timeout, error, circuit breaker open) never fails these views: they
 //! answer 200 with the requests and `degraded: true`.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use komek_auth::Staff;
@@ -12,8 +12,7 @@ use komek_customers::view::{customer_view, request_customer_view};
 use komek_customers::{Contact, Customers, DirectorySource, ImportError, ImportReport};
 use komek_domain::{Email, Msisdn, RequestId};
 use komek_store::Store;
-use komek_web::error::Problem;
-use komek_web::{ApiError, FieldError};
+use komek_web::{ApiError, Code, FieldError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -101,23 +100,6 @@ pub async fn by_contact(
     Ok(HttpResponse::Ok().json(view))
 }
 
-fn unsupported_media_type() -> HttpResponse {
-    let problem = Problem {
-        kind: "https://komek.kz/problems/unsupported_media_type".into(),
-        title: "Unsupported media type".into(),
-        status: 415,
-        detail: "the request body must be text/csv (UTF-8)".into(),
-        code: "unsupported_media_type".into(),
-        errors: Vec::new(),
-    };
-    HttpResponse::UnsupportedMediaType()
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        ))
-        .body(serde_json::to_string(&problem).unwrap_or_default())
-}
-
 /// `text/csv`, with no charset or UTF-8.
 fn is_csv(req: &HttpRequest) -> bool {
     let Some(ct) = req
@@ -157,11 +139,12 @@ pub async fn import(
     staff.require_supervisor()?;
     if !matches!(customers.get_ref(), Customers::Directory(_)) {
         return Err(ApiError::Conflict(
+            Code::ExternalSource,
             "customers.source is \"http\": customer data comes from Billing/CRM, not the built-in directory".into(),
         ));
     }
     if !is_csv(&req) {
-        return Ok(unsupported_media_type());
+        return Err(ApiError::UnsupportedMediaType("text/csv (UTF-8)"));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -9,7 +9,7 @@ use komek_domain::problem::{Problem, ProblemError, ProblemStatus};
 use komek_store::Store;
 use komek_store::problems::ProblemFilter;
 use komek_store::requests::{Mutation, UpdateError};
-use komek_web::{ApiError, StrictJson};
+use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -61,11 +61,14 @@ pub async fn give_info(
             let change = r
                 .give_escalation_info(escalation_id, staff.login(), &t, now)
                 .map_err(|e| match e {
-                    InfoError::NotCurrent => ApiError::Conflict(format!(
-                        "request {} does not wait for escalation {escalation_id}",
-                        r.number
-                    )),
-                    InfoError::NotAsked => ApiError::Conflict(e.to_string()),
+                    InfoError::NotCurrent => ApiError::Conflict(
+                        Code::EscalationNotCurrent,
+                        format!(
+                            "request {} does not wait for escalation {escalation_id}",
+                            r.number
+                        ),
+                    ),
+                    InfoError::NotAsked => ApiError::Conflict(Code::NothingAsked, e.to_string()),
                 })?;
             let department = r
                 .escalation
@@ -130,10 +133,13 @@ pub async fn link(
         .ok_or(ApiError::NotFound("request"))?;
     may_act(&staff, &r)?;
     if !r.status.is_open() {
-        return Err(ApiError::Conflict(format!(
-            "request {} is {}: there is nothing left to resolve",
-            r.number, r.status
-        )));
+        return Err(ApiError::Conflict(
+            Code::RequestNotOpen,
+            format!(
+                "request {} is {}: there is nothing left to resolve",
+                r.number, r.status
+            ),
+        ));
     }
     let outcome = store
         .link_requests(
@@ -146,18 +152,24 @@ pub async fn link(
         .map_err(|e| match e {
             UpdateError::NotFound => ApiError::NotFound("problem"),
             UpdateError::Rejected(e @ ProblemError::State { .. }) => {
-                ApiError::Conflict(e.to_string())
+                ApiError::Conflict(Code::InvalidProblemTransition, e.to_string())
             }
             UpdateError::Store(e) => e.into(),
             UpdateError::Duplicate | UpdateError::Precondition(_) | UpdateError::Contended => {
-                ApiError::Conflict("the problem changed while we were saving; try again".into())
+                ApiError::Conflict(
+                    Code::Contended,
+                    "the problem changed while we were saving; try again".into(),
+                )
             }
         })?;
     if let Some(other) = outcome.refused.first() {
-        return Err(ApiError::Conflict(format!(
-            "request {} belongs to problem {}; unlink it there first",
-            r.number, other.problem_number
-        )));
+        return Err(ApiError::Conflict(
+            Code::LinkedElsewhere,
+            format!(
+                "request {} belongs to problem {}; unlink it there first",
+                r.number, other.problem_number
+            ),
+        ));
     }
     let problem = store
         .problem(body.problem_id)

@@ -7,9 +7,8 @@ use komek_domain::events::{Envelope, kind};
 use komek_domain::staff::{Presence, Role, User, UserView};
 use komek_domain::{Request, RequestId, Status};
 use komek_store::requests::Mutation;
-use komek_store::{Op, Store, routing};
-use komek_web::{ApiError, StrictJson};
-use redis::AsyncCommands;
+use komek_store::{Store, routing};
+use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -103,28 +102,26 @@ pub async fn presence(
 
 async fn hand_back(store: &Store, id: RequestId, user: &User) -> Result<bool, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let keys = store.keys().clone();
     let result = store
         .update_request(id, None, |r| {
             if r.status != Status::Assigned || r.owner.as_deref() != Some(user.login.as_str()) {
-                return Err(ApiError::Conflict("not untouched any more".into()));
+                return Err(ApiError::Conflict(
+                    Code::TakenMeanwhile,
+                    "not untouched any more".into(),
+                ));
             }
+            // Back into its queues and out of the agent's set: the store derives both.
             let change = r.hand_back(now)?;
-            let mut ops = routing::enqueue_ops(&keys, r);
-            ops.push(Op::SRem {
-                key: keys.owned_by(&user.login),
-                member: r.id.to_string(),
-            });
             Ok(Mutation {
                 change,
                 event: Some(event(kind::REQUEST_HANDED_BACK, r, &user.login, None, now)),
-                ops,
+                ops: vec![],
             })
         })
         .await;
     match result {
         Ok(_) => Ok(true),
-        Err(komek_store::requests::UpdateError::Rejected(ApiError::Conflict(_))) => Ok(false),
+        Err(komek_store::requests::UpdateError::Rejected(ApiError::Conflict(..))) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }
@@ -145,38 +142,27 @@ pub async fn reassign(
         _ => return Err(ApiError::invalid("agent", "no agent with this login")),
     };
     let now = OffsetDateTime::now_utc();
-    let keys = store.keys().clone();
     let r = store
         .update_request(id, None, |r| {
-            let mut ops = Vec::new();
+            // Out of the queue (and any offer), out of the old owner's set and into the new
+            // owner's: the store derives each from the change.
             let change = match r.status {
                 Status::Queued => {
-                    ops.extend(routing::dequeue_ops(&keys, r, true));
                     let mut c = r.assign(&target.login, now)?;
                     c.detail = Some(format!("queue -> {} (by {})", target.login, staff.login()));
                     c.actor = staff.login().to_owned();
                     c
                 }
                 s if s.is_open() && s != Status::New => {
-                    if let Some(old) = &r.owner {
-                        ops.push(Op::SRem {
-                            key: keys.owned_by(old),
-                            member: r.id.to_string(),
-                        });
-                    }
                     r.reassign(&target.login, staff.login(), now)
                 }
                 _ => {
-                    return Err(ApiError::Conflict(format!(
-                        "a {} request cannot be reassigned",
-                        r.status
-                    )));
+                    return Err(ApiError::Conflict(
+                        Code::InvalidTransition,
+                        format!("a {} request cannot be reassigned", r.status),
+                    ));
                 }
             };
-            ops.push(Op::SAdd {
-                key: keys.owned_by(&target.login),
-                member: r.id.to_string(),
-            });
             let detail = change.detail.clone();
             Ok(Mutation {
                 change,
@@ -187,7 +173,7 @@ pub async fn reassign(
                     detail,
                     now,
                 )),
-                ops,
+                ops: vec![],
             })
         })
         .await?;
@@ -212,11 +198,10 @@ pub async fn overview(staff: Staff, store: web::Data<Store>) -> Result<HttpRespo
         }
     }
     let mut queues = Vec::new();
-    let mut c = store.conn();
     for cat in routing::CATEGORIES {
         for lang in routing::LANGS {
             let key = store.keys().skill_queue(cat.as_str(), lang.as_str());
-            let waiting: u64 = c.zcard(&key).await.map_err(komek_store::StoreError::from)?;
+            let waiting = store.waiting_in(&key).await?;
             if waiting == 0 {
                 continue;
             }
@@ -233,15 +218,9 @@ pub async fn overview(staff: Staff, store: web::Data<Store>) -> Result<HttpRespo
             });
         }
     }
-    let ids: Vec<String> = c
-        .zrevrange(store.keys().watchlist(), 0, 99)
-        .await
-        .map_err(komek_store::StoreError::from)?;
     let mut watchlist = Vec::new();
-    for id in ids {
-        if let Some(r) = store
-            .request(id.parse().map_err(|_| ApiError::Internal)?)
-            .await?
+    for id in store.watchlist(100).await? {
+        if let Some(r) = store.request(id).await?
             && r.status.is_open()
         {
             watchlist.push(r);
@@ -272,8 +251,9 @@ pub async fn accept_offer(
 ) -> Result<HttpResponse, ApiError> {
     let user = me(&staff, &store).await?;
     let id: RequestId = id.parse().map_err(|_| ApiError::NotFound("offer"))?;
-    if crate::offers::offered_to(&store, id).await?.as_deref() != Some(user.login.as_str()) {
+    if store.offered_to(id).await?.as_deref() != Some(user.login.as_str()) {
         return Err(ApiError::Conflict(
+            Code::NotOffered,
             "this request is not offered to you (the offer may have expired)".into(),
         ));
     }
@@ -284,19 +264,14 @@ pub async fn accept_offer(
     let r = store.assign(id, &user, &stamp).await.map_err(|e| match e {
         komek_store::requests::UpdateError::Store(e) => ApiError::from(e),
         komek_store::requests::UpdateError::Precondition(0) => {
-            ApiError::Conflict("you are at capacity".into())
+            ApiError::Conflict(Code::AtCapacity, "you are at capacity".into())
         }
-        _ => ApiError::Conflict("this request was taken meanwhile".into()),
+        _ => ApiError::Conflict(
+            Code::TakenMeanwhile,
+            "this request was taken meanwhile".into(),
+        ),
     })?;
-    let mut c = store.conn();
-    let _: i64 = c
-        .del(store.keys().offer(id))
-        .await
-        .map_err(komek_store::StoreError::from)?;
-    let _: i64 = c
-        .zrem(store.keys().offers(), id.to_string())
-        .await
-        .map_err(komek_store::StoreError::from)?;
+    // The assignment's commit ended the offer (the store drops it as the request leaves the queue).
     tracing::info!(request_id = %id, agent = %user.login, "offer accepted");
     Ok(HttpResponse::Ok().json(r))
 }
@@ -314,7 +289,9 @@ pub async fn decline_offer(
     crate::offers::decline(&deps, id, &user)
         .await
         .map_err(|e| match e {
-            crate::offers::OfferError::NotYours => ApiError::Conflict(e.to_string()),
+            crate::offers::OfferError::NotYours => {
+                ApiError::Conflict(Code::NotOffered, e.to_string())
+            }
             crate::offers::OfferError::Store(e) => e.into(),
         })?;
     Ok(HttpResponse::NoContent().finish())
@@ -324,21 +301,6 @@ pub async fn decline_offer(
 #[utoipa::path(get, path = "/api/v1/offers", security(("bearer" = [])), responses((status = 200, body = [Request])))]
 pub async fn my_offers(staff: Staff, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     let user = me(&staff, &store).await?;
-    let mut c = store.conn();
-    let ids: Vec<String> = c
-        .zrange(store.keys().offers(), 0, -1)
-        .await
-        .map_err(komek_store::StoreError::from)?;
-    let mut out = Vec::new();
-    for raw in ids {
-        let Ok(id) = raw.parse::<RequestId>() else {
-            continue;
-        };
-        if crate::offers::offered_to(&store, id).await?.as_deref() == Some(user.login.as_str())
-            && let Some(r) = store.request(id).await?
-        {
-            out.push(r);
-        }
-    }
+    let out = store.offers_to(&user.login).await?;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -3,17 +3,15 @@
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
-use komek_domain::events::{Envelope, RequestChanged, RequestEscalated, RequestResolved, kind};
+use komek_domain::events::{Envelope, RequestChanged, RequestEscalated, kind};
 use komek_domain::staff::{Department, Role};
 use komek_domain::{EscalationRef, HistoryEntry, Request, RequestId, Status};
-use komek_store::deadlines::{self, Kind};
+use komek_store::Store;
 use komek_store::requests::Mutation;
-use komek_store::{Op, Store};
-
-const FIRST_RESPONSE: [Kind; 2] = [Kind::FirstResponseWarning, Kind::FirstResponseBreach];
 use komek_web::{ApiError, StrictJson};
 
-use crate::{ALL_DEADLINES, Deps, clock_ops};
+use crate::Deps;
+use crate::effects::resume_clock;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -188,7 +186,6 @@ pub async fn reply(
     let r = store
         .update_request(id, None, |r| {
             may_act(&staff, r)?;
-            let first = r.first_response_at.is_none();
             let before = r.status;
             let change = if body.wait_for_customer {
                 r.ask_customer(staff.login(), &t, now)?
@@ -201,17 +198,12 @@ pub async fn reply(
                 &changed(r, staff.login(), Some(t.clone())),
                 now,
             );
-            // The first reply meets the first-response deadline: stop watching it.
-            let mut ops = if first {
-                deadlines::clear_ops(store.keys(), r, &FIRST_RESPONSE)
-            } else {
-                vec![]
-            };
-            ops.extend(clock_ops(&deps, store.keys(), r, before, now));
+            // The first reply meets the first-response deadline; the store stops watching it.
+            resume_clock(&deps, r, before, now);
             Ok(Mutation {
                 change,
                 event: Some(e),
-                ops,
+                ops: vec![],
             })
         })
         .await?;
@@ -299,10 +291,11 @@ pub async fn escalate(
                 reason: reason.clone(),
                 agent: staff.login().to_owned(),
             };
+            resume_clock(&deps, r, before, now);
             Ok(Mutation {
                 change,
                 event: Some(event(kind::REQUEST_ESCALATED, r, &payload, now)),
-                ops: clock_ops(&deps, store.keys(), r, before, now),
+                ops: vec![],
             })
         })
         .await?;
@@ -331,28 +324,11 @@ pub async fn resolve(
     let r = store
         .update_request(id, None, |r| {
             may_act(&staff, r)?;
-            let before = r.status;
-            let change = r.resolve(staff.login(), &resolution, now)?;
-            // Resolving ends a pause too: the deadline moves for the record; nothing is left to watch.
-            let _ = clock_ops(&deps, store.keys(), r, before, now);
-            let payload = RequestResolved {
-                number: r.number.clone(),
-                language: r.language,
-                resolution: resolution.clone(),
-                agent: staff.login().to_owned(),
-                escalation_id: None,
-            };
-            let mut ops = deadlines::clear_ops(store.keys(), r, &ALL_DEADLINES);
-            if let Some(o) = &r.owner {
-                ops.push(Op::SRem {
-                    key: store.keys().owned_by(o),
-                    member: r.id.to_string(),
-                });
-            }
+            let (change, e) = crate::effects::resolve(&deps, r, staff.login(), &resolution, now)?;
             Ok(Mutation {
                 change,
-                event: Some(event(kind::REQUEST_RESOLVED, r, &payload, now)),
-                ops,
+                event: Some(e),
+                ops: vec![],
             })
         })
         .await?;

@@ -156,11 +156,18 @@ async fn customer_360_from_the_directory() {
     .await;
     assert_eq!(fields(&p), ["phone", "email"]);
     problem(app.get("/api/v1/customers", Some(&agent)).await, 422).await;
-    problem(
+    let p = problem(
         import(&app, &supervisor, "application/json", "{}").await,
         415,
     )
     .await;
+    assert_eq!(
+        (&p["code"], &p["detail"]),
+        (
+            &json!("unsupported_media_type"),
+            &json!("the request body must be text/csv (UTF-8)")
+        )
+    );
     let p = problem(
         import(
             &app,
@@ -328,7 +335,8 @@ async fn customer_360_over_http_and_degraded_when_down() {
         "the cache still answers"
     );
 
-    problem(import(&app, &supervisor, "text/csv", "msisdn\n").await, 409).await;
+    let p = problem(import(&app, &supervisor, "text/csv", "msisdn\n").await, 409).await;
+    assert_eq!(p["code"], "external_source");
 
     app.stop().await;
     komek_testkit::cleanup(&app.settings).await;

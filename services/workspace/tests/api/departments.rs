@@ -124,7 +124,7 @@ async fn escalation_steps_reach_the_request_and_the_agent_answers_once() {
         409,
     )
     .await;
-    assert_eq!(p["code"], "conflict");
+    assert_eq!(p["code"], "escalation_not_current");
     problem(app.post(&info(esc), Some(&daniyar), &body).await, 403).await;
     let given = app.post(&info(esc), Some(&aigerim), &body).await;
     assert_eq!(given.status().as_u16(), 202);
@@ -132,6 +132,7 @@ async fn escalation_steps_reach_the_request_and_the_agent_answers_once() {
     assert!(given["escalation"]["question"].is_null(), "{given}");
     let p = problem(app.post(&info(esc), Some(&aigerim), &body).await, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("not asked"), "{p}");
+    assert_eq!(p["code"], "nothing_asked");
 
     let mut rerouted = step(
         &r,
@@ -328,8 +329,10 @@ async fn a_resolved_problem_resolves_its_open_requests_once() {
     let again: Value = link(kk.id, p.id, &aigerim).await.json().await.unwrap();
     assert_eq!(again["already"], true);
     problem(link(en.id, p.id, &aigerim).await, 403).await;
-    problem(link(closed.id, p.id, &saule).await, 409).await;
+    let closed_refused = problem(link(closed.id, p.id, &saule).await, 409).await;
+    assert_eq!(closed_refused["code"], "request_not_open");
     let refused = problem(link(kk.id, other.id, &saule).await, 409).await;
+    assert_eq!(refused["code"], "linked_elsewhere");
     assert!(
         refused["detail"].as_str().unwrap().contains(&p.number),
         "{refused}"

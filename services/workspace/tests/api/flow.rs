@@ -158,7 +158,7 @@ async fn agent_takes_replies_escalates_and_resolves() {
         409,
     )
     .await;
-    assert_eq!(p["code"], "conflict");
+    assert_eq!(p["code"], "invalid_transition");
 
     let view: Value = app
         .get(&format!("/api/v1/requests/{}", r.id), Some(&aigerim))

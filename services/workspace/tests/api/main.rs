@@ -8,5 +8,6 @@ mod customers;
 mod departments;
 mod flow;
 mod helpers;
+mod openapi;
 mod search;
 mod templates;
