@@ -35,13 +35,10 @@ impl<const MAX: usize> BoundedText<MAX> {
 
     /// `raw` trimmed; `None` when blank; refused when longer than `MAX` characters.
     pub fn optional(raw: &str) -> Result<Option<Self>, TextError> {
-        let t = raw.trim();
-        if t.is_empty() {
-            Ok(None)
-        } else if t.chars().count() > MAX {
-            Err(TextError::TooLong { max: MAX })
-        } else {
-            Ok(Some(Self(t.to_owned())))
+        match bounded(raw, MAX) {
+            Ok(t) => Ok(Some(Self(t))),
+            Err(TextError::Empty) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
