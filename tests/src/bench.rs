@@ -243,13 +243,10 @@ pub fn web_request(
     } = spec;
     let now = OffsetDateTime::now_utc();
     let number = RequestNumber::format(&settings.requests.number_prefix, i + 1);
-    let calendar = settings
-        .calendar
-        .calendar()
-        .unwrap_or_else(|e| setup_failed("read the calendar", &e));
+    let calendar = &settings.calendar;
     let (due, _) = settings
         .deadlines
-        .due(&calendar, category, priority, Channel::Web, now);
+        .due(calendar, category, priority, Channel::Web, now);
     let request = Request {
         id: RequestId::new(),
         number: number.clone(),
@@ -324,13 +321,9 @@ pub async fn store_queued(
         other => setup_failed("store a request", &format!("{other:?}")),
     }
     // Warnings placed as the workspace places them.
-    let calendar = settings
-        .calendar
-        .calendar()
-        .unwrap_or_else(|e| setup_failed("read the calendar", &e));
     let store = store
         .clone()
-        .with_deadlines(settings.deadlines.clone(), calendar);
+        .with_deadlines(settings.deadlines.clone(), settings.calendar.clone());
     let keys = store.keys().clone();
     let marker = Some(keys.handled("workspace", event.id));
     let now = OffsetDateTime::now_utc();

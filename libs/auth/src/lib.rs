@@ -48,7 +48,7 @@ pub struct Claims {
 pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
-    ttl: time::Duration,
+    ttl: std::time::Duration,
 }
 
 impl Tokens {
@@ -57,7 +57,7 @@ impl Tokens {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
-            ttl: time::Duration::minutes(settings.token_ttl_minutes),
+            ttl: settings.token_ttl,
         }
     }
 
@@ -171,7 +171,7 @@ mod tests {
     fn token_round_trip_and_tamper() {
         let s = komek_settings::AuthSettings {
             jwt_secret: "0123456789abcdef0123456789abcdef".to_owned().into(),
-            token_ttl_minutes: 5,
+            token_ttl: std::time::Duration::from_secs(5 * 60),
         };
         let t = Tokens::new(&s);
         let user = User {
@@ -193,7 +193,7 @@ mod tests {
         assert!(t.verify(&bad).is_none());
         let other = Tokens::new(&komek_settings::AuthSettings {
             jwt_secret: "another-secret-another-secret-000".to_owned().into(),
-            token_ttl_minutes: 5,
+            token_ttl: std::time::Duration::from_secs(5 * 60),
         });
         assert!(other.verify(&token).is_none());
     }

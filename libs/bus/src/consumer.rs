@@ -2,7 +2,7 @@
 //!
 //! A message is acked only after the handler stored its effect. The handler decides between a
 //! transient failure and a permanent one (straight to parking). A transient failure (Redis away, a
-//! conflict) is first retried here with backoff for up to `amqp.retry_window_ms`, so an outage of
+//! conflict) is first retried here with backoff for up to `amqp.retry_window_ms` (`AmqpSettings::retry_window`), so an outage of
 //! Redis pauses consumption instead of burning deliveries; only then is the message requeued, and
 //! the quorum queue dead-letters it to the parking queue past `amqp.delivery_limit`. Every
 //! failure is logged with its reason and attempt number. Handlers are idempotent (the handled-event
@@ -181,7 +181,7 @@ where
         { komek_telemetry::attr::REQUEST_ID } = tracing::field::Empty,
     );
     komek_telemetry::extract(&span, &carrier);
-    let window = Duration::from_millis(settings.amqp.retry_window_ms);
+    let window = settings.amqp.retry_window;
     let outcome = async {
         let env = Envelope::decode(&delivery.data).map_err(|e| HandleError::Reject(e.to_string()))?;
         let current = tracing::Span::current();
@@ -202,7 +202,7 @@ where
     }
     .instrument(span.clone())
     .await;
-    let ack_timeout = Duration::from_millis(settings.amqp.publish_timeout_ms);
+    let ack_timeout = settings.amqp.publish_timeout;
     // The span is attached to the future, never entered across an await: a guard held over an
     // await can end on another thread and corrupt its context stack.
     let done = async { match outcome {

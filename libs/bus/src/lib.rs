@@ -63,11 +63,11 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     pub(crate) fn new(s: &komek_settings::AmqpSettings) -> Self {
-        let min = Duration::from_millis(s.reconnect_min_ms);
+        let min = s.reconnect_min;
         Self {
             next: min,
             min,
-            max: Duration::from_millis(s.reconnect_max_ms),
+            max: s.reconnect_max,
         }
     }
     pub(crate) fn reset(&mut self) {

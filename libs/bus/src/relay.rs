@@ -65,25 +65,29 @@ async fn relay_session(
     ch.confirm_select(ConfirmSelectOptions::default()).await?;
     declare(&ch, &names, settings.amqp.delivery_limit).await?;
     store.ensure_relay_group().await?;
-    let block = Duration::from_millis(settings.outbox.block_ms);
+    let block = settings.outbox.block;
     let mut reader = store.dedicated(block).await?;
     status.set_relay(true);
     backoff.reset();
     tracing::info!(relay = %name, exchange = %names.exchange, "outbox relay connected");
-    let timeout = Duration::from_millis(settings.amqp.publish_timeout_ms);
+    let timeout = settings.amqp.publish_timeout;
     let mut since_claim = Duration::MAX;
     loop {
         let mut entries = Vec::new();
         // Take over what a dead relay left behind, now and then.
-        if since_claim >= Duration::from_millis(settings.outbox.claim_idle_ms / 2) {
+        if since_claim >= settings.outbox.claim_idle / 2 {
             entries = store
-                .claim_stale_outbox(name, settings.outbox.claim_idle_ms, settings.outbox.batch)
+                .claim_stale_outbox(
+                    name,
+                    millis(settings.outbox.claim_idle),
+                    settings.outbox.batch,
+                )
                 .await?;
             since_claim = Duration::ZERO;
         }
         if entries.is_empty() {
             let started = std::time::Instant::now();
-            let block_ms = usize::try_from(settings.outbox.block_ms).unwrap_or(1000);
+            let block_ms = usize::try_from(millis(block)).unwrap_or(1000);
             entries = store
                 .read_outbox(&mut reader, name, settings.outbox.batch, block_ms)
                 .await?;
@@ -200,4 +204,9 @@ async fn start_publish(
     }
     .instrument(span)
     .await
+}
+
+/// Whole milliseconds, as Redis's stream commands take them.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

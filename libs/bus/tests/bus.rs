@@ -359,7 +359,7 @@ async fn event_retried_past_the_delivery_limit_goes_to_parking() {
     telemetry();
     let mut settings = komek_testkit::test_settings("bus-retry");
     settings.amqp.delivery_limit = 2;
-    settings.amqp.retry_window_ms = 0;
+    settings.amqp.retry_window = Duration::ZERO;
     let store = Store::connect(&settings.redis).await.unwrap();
     let event_id = write_one(&store, 1).await;
 
@@ -393,7 +393,7 @@ async fn event_retried_past_the_delivery_limit_goes_to_parking() {
 async fn transient_failure_is_retried_in_place_then_acked() {
     telemetry();
     let mut settings = komek_testkit::test_settings("bus-inplace");
-    settings.amqp.retry_window_ms = 30_000;
+    settings.amqp.retry_window = Duration::from_secs(30);
     let store = Store::connect(&settings.redis).await.unwrap();
     let event_id = write_one(&store, 1).await;
 
@@ -475,7 +475,7 @@ async fn relay_survives_a_cut_broker() {
     let proxy = komek_testkit::proxy::TcpProxy::start(target).await;
     let mut settings = direct.clone();
     settings.amqp.url = format!("amqp://guest:guest@{}/%2f", proxy.addr).into();
-    settings.amqp.reconnect_max_ms = 500;
+    settings.amqp.reconnect_max = Duration::from_millis(500);
     let store = Store::connect(&settings.redis).await.unwrap();
 
     let seen = Arc::new(Mutex::new(Vec::<Uuid>::new()));

@@ -34,9 +34,8 @@ pub use model::{Contact, Customer360, Movement, Profile, Service};
 pub use source::{CustomerSource, SourceError};
 pub use view::{CustomerView, customer_view, request_customer_view};
 
-use std::time::Duration;
 
-use komek_settings::{CustomerSettings, CustomerSourceKind};
+use komek_settings::{CustomerSettings, CustomerSource as Configured};
 use komek_store::Store;
 
 /// The source `customers.source` names.
@@ -49,15 +48,15 @@ pub enum Customers {
 impl Customers {
     /// The configured source on `store` (the directory's hash, or the HTTP adapter's cache).
     pub fn from_settings(settings: &CustomerSettings, store: Store) -> Self {
-        match settings.source {
-            CustomerSourceKind::Directory => Customers::Directory(DirectorySource::new(store)),
-            CustomerSourceKind::Http => Customers::Http(HttpSource::new(
+        match &settings.source {
+            Configured::Directory => Customers::Directory(DirectorySource::new(store)),
+            Configured::Http { base_url } => Customers::Http(HttpSource::new(
                 HttpConfig {
-                    base_url: settings.http_base_url.clone(),
-                    timeout: Duration::from_millis(settings.timeout_ms),
-                    cache_ttl: Duration::from_secs(settings.cache_ttl_secs),
+                    base_url: base_url.as_str().to_owned(),
+                    timeout: settings.timeout,
+                    cache_ttl: settings.cache_ttl,
                     breaker_failures: settings.breaker_failures,
-                    breaker_cooldown: Duration::from_secs(settings.breaker_cooldown_secs),
+                    breaker_cooldown: settings.breaker_cooldown,
                 },
                 store,
             )),

@@ -67,6 +67,16 @@ impl Calendar {
         holidays: &[String],
     ) -> Result<Self, CalendarError> {
         let tz = TimeZone::get(zone).map_err(|_| CalendarError::Zone(zone.to_owned()))?;
+        Self::from_parts(tz, days, open, close, holidays)
+    }
+
+    fn from_parts(
+        tz: TimeZone,
+        days: &[u8],
+        open: &str,
+        close: &str,
+        holidays: &[String],
+    ) -> Result<Self, CalendarError> {
         // "24:00" closes at the end of the day, so "00:00"-"24:00" is round the clock.
         let parse_time = |s: &str| match s {
             "24:00" => Ok(Time::MAX),
@@ -101,6 +111,28 @@ impl Calendar {
             close,
             holidays,
         })
+    }
+
+    /// A calendar in this one's time zone with its own working days and hours (as in [`Self::new`]),
+    /// keeping this one's holidays when `holidays`, else none: a department's calendar, derived
+    /// from the company's.
+    pub fn with_hours(
+        &self,
+        days: &[u8],
+        open: &str,
+        close: &str,
+        holidays: bool,
+    ) -> Result<Self, CalendarError> {
+        let mut c = Self::from_parts(self.tz.clone(), days, open, close, &[])?;
+        if holidays {
+            c.holidays = self.holidays.clone();
+        }
+        Ok(c)
+    }
+
+    /// The IANA name of the time zone (e.g. `Asia/Almaty`).
+    pub fn time_zone(&self) -> &str {
+        self.tz.iana_name().unwrap_or("UTC")
     }
 
     fn is_working(&self, d: Date) -> bool {
@@ -273,6 +305,29 @@ mod tests {
         for m in [1, 59, 540, 541, 2000, 10_000] {
             assert_eq!(c.between(start, c.add(start, m)), m, "{m} minutes");
         }
+    }
+
+    #[test]
+    fn a_department_calendar_keeps_the_zone_and_maybe_the_holidays() {
+        let company = almaty();
+        assert_eq!(company.time_zone(), "Asia/Almaty");
+        let round = |h| company.with_hours(&[1, 2, 3, 4, 5, 6, 7], "00:00", "24:00", h);
+        // 23:00 in Almaty on the eve of the holiday, plus two hours.
+        let start = datetime!(2026-12-15 18:00 UTC);
+        assert_eq!(
+            round(false).unwrap().add(start, 120),
+            datetime!(2026-12-15 20:00 UTC)
+        );
+        assert_eq!(
+            round(true).unwrap().add(start, 120),
+            datetime!(2026-12-16 20:00 UTC)
+        );
+        assert_eq!(
+            company
+                .with_hours(&[1], "10:00", "09:00", true)
+                .unwrap_err(),
+            CalendarError::Hours
+        );
     }
 
     #[test]

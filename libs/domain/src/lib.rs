@@ -13,6 +13,7 @@
 //! - [`problem`]: problem records that group requests with one root cause.
 //! - [`spike`]: the spike decision (window count against the usual level) and category departments.
 //! - [`template`]: reply templates per category and language, and their placeholder rendering.
+//! - [`text`]: free text from outside, trimmed and bounded once ([`text::BoundedText`]).
 
 pub mod ack;
 pub mod calendar;
@@ -28,6 +29,7 @@ pub mod spike;
 pub mod staff;
 pub mod survey;
 pub mod template;
+pub mod text;
 
 pub use lifecycle::{Status, TransitionError};
 pub use model::*;

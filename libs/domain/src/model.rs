@@ -65,6 +65,25 @@ pub enum Channel {
     Sms,
 }
 
+impl Channel {
+    /// The name in JSON, routing and actors (`customer:{channel}`): `web`, `call_center`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::CallCenter => "call_center",
+            Channel::FrontOffice => "front_office",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
@@ -690,6 +709,20 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_names_are_the_json_names() {
+        for c in [
+            Channel::Web,
+            Channel::CallCenter,
+            Channel::FrontOffice,
+            Channel::Email,
+            Channel::Sms,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert_eq!(c.to_string(), c.as_str());
+        }
+    }
 
     #[test]
     fn msisdn_forms() {

@@ -153,9 +153,9 @@ pub struct Store {
 impl Store {
     pub async fn connect(settings: &komek_settings::RedisSettings) -> Result<Self, StoreError> {
         let client = redis::Client::open(settings.url.expose_secret())?;
-        let response_timeout = Duration::from_millis(settings.response_timeout_ms);
+        let response_timeout = settings.response_timeout;
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))
+            .set_connection_timeout(Some(settings.connect_timeout))
             .set_response_timeout(Some(response_timeout))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 /// A store with the test settings' deadline policy on their calendar, as the workspace has it.
 async fn connect(tag: &str) -> (komek_settings::Settings, Store) {
     let settings = komek_testkit::test_settings(tag);
-    let calendar = settings.calendar.calendar().unwrap();
+    let calendar = settings.calendar.clone();
     let store = Store::connect(&settings.redis)
         .await
         .expect("the test Redis at 127.0.0.1:6379 answers")
@@ -197,7 +197,7 @@ fn kinds(s: &Standing) -> Vec<&str> {
 #[tokio::test]
 async fn keys_follow_the_request_through_its_lifecycle() {
     let (settings, store) = connect("bookkeeping_lifecycle").await;
-    let calendar = settings.calendar.calendar().unwrap();
+    let calendar = settings.calendar.clone();
     let r = create(&store, 1).await;
     let logins = ["aigerim", "dana"];
 

@@ -143,9 +143,7 @@ impl Runtime {
                 .configure(ops::configure)
                 .configure(configure.clone())
         })
-        .keep_alive(std::time::Duration::from_secs(
-            self.settings.http.keep_alive_secs,
-        ))
+        .keep_alive(self.settings.http.keep_alive)
         .shutdown_timeout(10);
         if self.settings.http.workers > 0 {
             server = server.workers(self.settings.http.workers);

@@ -298,7 +298,6 @@ pub async fn stored_request(
     // Who did the last thing, what it was, and the event it published.
     let (actor, action, event_kind, payload) = match fixture.stage {
         Stage::Created => {
-            let channel = serde_json::to_value(channel).unwrap();
             let payload = RequestCreated {
                 number: r.number.clone(),
                 channel: r.channel,
@@ -306,7 +305,7 @@ pub async fn stored_request(
                 category: r.category,
                 priority: r.priority,
             };
-            let actor = format!("customer:{}", channel.as_str().unwrap());
+            let actor = format!("customer:{}", channel.as_str());
             (actor, "created", kind::REQUEST_CREATED, json(payload))
         }
         Stage::Escalated {

@@ -13,31 +13,17 @@ use komek_store::{Keys, Op};
 use time::OffsetDateTime;
 
 /// The calendar `department` works by; the company's when it has no hours of its own (or, which
-/// the admin API prevents, hours that do not parse).
+/// the admin API prevents, stored hours that do not parse: logged).
 pub fn calendar_of(settings: &Settings, department: Option<&Department>) -> Calendar {
-    let company = || {
-        settings
-            .calendar
-            .calendar()
-            .unwrap_or_else(|_| komek_domain::calendar::always_open())
-    };
+    let company = &settings.calendar;
     match department.and_then(|d| d.hours.as_ref()) {
-        Some(h) => Calendar::new(
-            &settings.calendar.time_zone,
-            &h.working_days,
-            &h.open,
-            &h.close,
-            if h.holidays {
-                &settings.calendar.holidays
-            } else {
-                &[]
-            },
-        )
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "department hours do not parse; the company calendar is used");
-            company()
-        }),
-        None => company(),
+        Some(h) => company
+            .with_hours(&h.working_days, &h.open, &h.close, h.holidays)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "department hours do not parse; the company calendar is used");
+                company.clone()
+            }),
+        None => company.clone(),
     }
 }
 
@@ -118,8 +104,14 @@ mod tests {
         use komek_domain::staff::{Department, WorkingHours};
         use time::macros::datetime;
         let mut settings = komek_testkit::test_settings("deadlines-holidays");
-        settings.calendar.time_zone = "Asia/Almaty".into();
-        settings.calendar.holidays = vec!["2026-12-16".into()];
+        settings.calendar = Calendar::new(
+            "Asia/Almaty",
+            &[1, 2, 3, 4, 5],
+            "09:00",
+            "18:00",
+            &["2026-12-16".into()],
+        )
+        .unwrap();
         let department = |holidays| Department {
             code: "network".into(),
             name: "Network".into(),

@@ -10,7 +10,6 @@
 //! registered whatever deadline the escalation has now.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use komek_domain::escalation::Escalation;
 use komek_domain::events::kind;
@@ -26,8 +25,8 @@ use crate::routes::escalations::{SYSTEM, changed};
 /// Runs until `shutdown` turns true.
 pub async fn run(deps: Arc<Deps>, mut shutdown: watch::Receiver<bool>) {
     let s = deps.settings.watcher.clone();
-    let lease = i64::try_from(s.lease_ms).unwrap_or(30_000);
-    let mut tick = tokio::time::interval(Duration::from_millis(s.interval_ms));
+    let lease = i64::try_from(s.lease.as_millis()).unwrap_or(30_000);
+    let mut tick = tokio::time::interval(s.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let keys = deps.store.keys().clone();
     let (due_key, claimed_key) = (keys.esc_deadlines(), keys.esc_deadlines_claimed());

@@ -71,7 +71,7 @@ async fn hit(
     whos: &[String],
     limit: u64,
 ) -> Result<Option<Limited>, ApiError> {
-    let window = settings.web.rate_window_secs.max(1);
+    let window = settings.web.rate_window.as_secs().max(1);
     let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
     let n = now / window;
     let keys: Vec<String> = whos

@@ -54,17 +54,18 @@ pub async fn log_contact(
     if !matches!(body.channel, Channel::CallCenter | Channel::FrontOffice) {
         return Err(ApiError::invalid("channel", "call_center or front_office"));
     }
-    let resolution = match body.resolution.as_deref().map(str::trim) {
-        Some("") => {
-            return Err(ApiError::invalid(
-                "resolution",
-                "must not be empty when given",
-            ));
-        }
-        Some(r) if r.chars().count() > 10_000 => {
-            return Err(ApiError::invalid("resolution", "at most 10000 characters"));
-        }
-        other => other.map(str::to_owned),
+    let resolution = match body.resolution.as_deref() {
+        Some(r) => Some(
+            komek_domain::text::BoundedText::<10_000>::parse(r)
+                .map_err(|e| match e {
+                    komek_domain::text::TextError::Empty => {
+                        ApiError::invalid("resolution", "must not be empty when given")
+                    }
+                    e => ApiError::invalid("resolution", e.to_string()),
+                })?
+                .into_string(),
+        ),
+        None => None,
     };
     let submission = Submission {
         channel: body.channel,

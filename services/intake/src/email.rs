@@ -14,8 +14,6 @@
 //!   no files. [`strip_quoted`] removes the quoted history of a reply. What the mail then does
 //!   (a new request or a message on an existing one) is [`crate::smtp`]'s job.
 
-use std::time::Duration;
-
 use komek_domain::{Lang, RequestId, RequestNumber};
 use komek_settings::EmailSettings;
 use lettre::message::header::ContentType;
@@ -100,7 +98,7 @@ impl Mailer {
         let transport = (!s.relay_host.is_empty()).then(|| {
             let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.relay_host)
                 .port(s.relay_port)
-                .timeout(Some(Duration::from_millis(s.timeout_ms)));
+                .timeout(Some(s.timeout));
             if !s.username.is_empty() {
                 b = b.credentials(Credentials::new(
                     s.username.clone(),

@@ -123,21 +123,22 @@ pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), Ap
         .as_deref()
         .map(one_line)
         .filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_LINE) {
-        bad("customer.name", "at most 200 characters");
+    if let Some(Err(e)) = name
+        .as_deref()
+        .map(komek_domain::text::BoundedText::<MAX_LINE>::parse)
+    {
+        bad("customer.name", &e.to_string());
     }
     let subject = s.subject.as_deref().map(one_line).filter(|n| !n.is_empty());
-    if subject
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_LINE)
+    if let Some(Err(e)) = subject
+        .as_deref()
+        .map(komek_domain::text::BoundedText::<MAX_LINE>::parse)
     {
-        bad("subject", "at most 200 characters");
+        bad("subject", &e.to_string());
     }
     let text = free_text(&s.text);
-    if text.is_empty() {
-        bad("text", "must not be empty");
-    } else if text.chars().count() > MAX_TEXT {
-        bad("text", "at most 10000 characters");
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_TEXT>::parse(&text) {
+        bad("text", &e.to_string());
     }
     if errors.is_empty() {
         Ok((
@@ -188,13 +189,11 @@ async fn duplicate_of(
     text: &str,
     now: OffsetDateTime,
 ) -> Result<Option<Request>, ApiError> {
-    let window = settings.requests.duplicate_window_minutes;
-    if window == 0 {
+    let window = settings.requests.duplicate_window;
+    if window.is_zero() {
         return Ok(None);
     }
-    let since =
-        i64::try_from((now - time::Duration::minutes(window)).unix_timestamp_nanos() / 1_000_000)
-            .unwrap_or(0);
+    let since = i64::try_from((now - window).unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let k = store.keys();
     let mut keys = Vec::new();
     if let Some(m) = &customer.msisdn {
@@ -311,13 +310,7 @@ pub async fn accept_as(
     };
     let actor = match logged {
         Some(l) => format!("agent:{}", l.agent),
-        None => format!(
-            "customer:{}",
-            serde_json::to_value(submission.channel)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        ),
+        None => format!("customer:{}", submission.channel.as_str()),
     };
     let history = Request::record(
         &actor,
@@ -338,7 +331,7 @@ pub async fn accept_as(
         now,
     );
     komek_bus::stamp(&mut event);
-    let ttl = settings.requests.idempotency_ttl_hours * 3600;
+    let ttl = settings.requests.idempotency_ttl.as_secs();
     let created = store
         .create_request(
             &request,

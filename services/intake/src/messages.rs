@@ -59,14 +59,12 @@ pub fn text(raw: &str) -> Result<String, TextError> {
         .chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect();
-    let t = t.trim();
-    if t.is_empty() {
-        Err(TextError::Empty)
-    } else if t.chars().count() > MAX_TEXT {
-        Err(TextError::TooLong)
-    } else {
-        Ok(t.to_owned())
-    }
+    komek_domain::text::BoundedText::<MAX_TEXT>::parse(&t)
+        .map(String::from)
+        .map_err(|e| match e {
+            komek_domain::text::TextError::Empty => TextError::Empty,
+            komek_domain::text::TextError::TooLong { .. } => TextError::TooLong,
+        })
 }
 
 /// The request with this number, if `contact` is one of its customer's. An unknown number and a

@@ -123,10 +123,7 @@ async fn text_for(
                 .await
                 .map_err(|e| HandleError::Retry(e.to_string()))?;
             token.map(|t| {
-                let link = format!(
-                    "{}/s/{t}",
-                    n.settings.survey.public_base_url.trim_end_matches('/')
-                );
+                let link = n.settings.survey.link(&t);
                 invitation(r.language, &r.number, &link)
             })
         }

@@ -630,12 +630,7 @@ async fn survey_url(
     Ok(store
         .get_string(&store.keys().survey_of_request(r.id))
         .await?
-        .map(|token| {
-            format!(
-                "{}/s/{token}",
-                settings.survey.public_base_url.trim_end_matches('/')
-            )
-        }))
+        .map(|token| settings.survey.link(&token)))
 }
 
 /// What the message form shows besides the request: a notice, the text being written and its

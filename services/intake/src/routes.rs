@@ -199,10 +199,9 @@ pub async fn public_status(
         .get_string(&store.keys().survey_of_request(r.id))
         .await?
     {
-        Some(token) if r.status == Status::Resolved || r.status == Status::Closed => Some(format!(
-            "{}/s/{token}",
-            settings.survey.public_base_url.trim_end_matches('/')
-        )),
+        Some(token) if r.status == Status::Resolved || r.status == Status::Closed => {
+            Some(settings.survey.link(&token))
+        }
         _ => None,
     };
     Ok(HttpResponse::Ok().json(PublicStatus {

@@ -10,8 +10,6 @@
 //!   (Cyrillic) goes as UCS-2 (`coding=2`, `charset=UTF-8`), and smsbox splits a long text into
 //!   concatenated parts (its `sendsms-user` has `concatenation = true` and `max-messages`).
 
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use komek_domain::calendar::Calendar;
@@ -272,7 +270,7 @@ pub enum SendError {
 impl Sender {
     pub fn new(settings: &SmsSettings) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(settings.timeout_ms))
+            .timeout(settings.timeout)
             .build()
             .unwrap_or_default();
         Self {
@@ -282,13 +280,17 @@ impl Sender {
     }
 
     pub fn enabled(&self) -> bool {
-        !self.settings.sendsms_url.is_empty()
+        self.settings.sendsms_url.is_some()
     }
 
     /// The sendsms URL for one message.
     pub fn url(&self, to: &str, text: &str) -> Result<reqwest::Url, SendError> {
-        let mut url = reqwest::Url::parse(&self.settings.sendsms_url)
-            .map_err(|e| SendError::Refused(format!("sms.sendsms_url: {e}")))?;
+        let mut url = self
+            .settings
+            .sendsms_url
+            .as_ref()
+            .map(komek_settings::HttpUrl::url)
+            .ok_or_else(|| SendError::Refused("sms.sendsms_url is empty".into()))?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("username", &self.settings.username)
@@ -364,7 +366,8 @@ mod tests {
         assert!(!is_gsm("Сәлем"));
         let s = komek_testkit::test_settings("sms").sms;
         let mut s = s;
-        s.sendsms_url = "http://127.0.0.1:13913/cgi-bin/sendsms".into();
+        s.sendsms_url =
+            komek_settings::HttpUrl::parse("http://127.0.0.1:13913/cgi-bin/sendsms", &["http"]);
         let sender = Sender::new(&s);
         let u = sender.url("+77011234567", "Сәлем").unwrap();
         assert!(u.query().unwrap().contains("coding=2"));

@@ -28,23 +28,12 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let smtp_ctx = std::sync::Arc::new(crate::smtp::Context {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),
-        calendar: runtime
-            .settings
-            .calendar
-            .calendar()
-            .unwrap_or_else(|_| komek_domain::calendar::always_open()),
+        calendar: runtime.settings.calendar.clone(),
     });
     runtime.spawn_task(move |shutdown| crate::smtp::serve(smtp, smtp_ctx, shutdown));
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
-    // Checked by Settings::check at load, so this only fails if the check was skipped.
-    let calendar = web::Data::new(
-        runtime
-            .settings
-            .calendar
-            .calendar()
-            .unwrap_or_else(|_| komek_domain::calendar::always_open()),
-    );
+    let calendar = web::Data::new(runtime.settings.calendar.clone());
     let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
     let openapi = crate::routes::ApiDoc::openapi()
         .to_json()

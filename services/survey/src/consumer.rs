@@ -28,7 +28,7 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
         number: p.number.clone(),
         language: p.language,
         created_at: now,
-        expires_at: now + time::Duration::hours(settings.survey.ttl_hours),
+        expires_at: now + settings.survey.ttl,
         answer: None,
         trace: env.traceparent.clone(),
     };
@@ -44,7 +44,7 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
     );
     komek_bus::stamp(&mut event);
     let k = store.keys();
-    let ttl = u64::try_from(settings.survey.ttl_hours * 3600).unwrap_or(0);
+    let ttl = settings.survey.ttl.as_secs();
     let outcome = store
         .create_doc(
             &k.survey(&crate::token_hash(&token)),
@@ -62,10 +62,7 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
     match outcome {
         Outcome::Done { .. } => {
             // Delivery to the customer's channel comes with the channels work; until then the link is logged.
-            let url = format!(
-                "{}/s/{token}",
-                settings.survey.public_base_url.trim_end_matches('/')
-            );
+            let url = settings.survey.link(&token);
             tracing::info!(request_id = %env.request_id, number = %p.number, survey_url = %url, "survey created");
             Ok(())
         }

@@ -98,15 +98,10 @@ pub async fn respond(
     if !(1..=5).contains(&body.csat) {
         return Err(ApiError::invalid("csat", "a whole number from 1 to 5"));
     }
-    let comment = body
-        .comment
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned);
-    if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
-        return Err(ApiError::invalid("comment", "at most 2000 characters"));
-    }
+    let comment =
+        komek_domain::text::BoundedText::<2000>::optional(body.comment.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::invalid("comment", e.to_string()))?
+            .map(String::from);
     if open_survey(&store, &token).await?.is_none() {
         return Err(ApiError::NotFound("survey"));
     }

@@ -309,11 +309,7 @@ fn reopen(
 
 /// `customer:{channel}`, the actor of what a customer did.
 fn customer_actor(channel: Channel) -> String {
-    let name = serde_json::to_value(channel)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    format!("customer:{name}")
+    format!("customer:{}", channel.as_str())
 }
 
 /// A customer's message (`request.customer_message`, written by intake): appended to the

@@ -102,8 +102,8 @@ pub async fn offer(
     };
     let Some(agent) = agent else { return Ok(None) };
     let now = OffsetDateTime::now_utc();
-    let expires_at = now + time::Duration::seconds(deps.settings.routing.offer_timeout_secs);
-    let ttl = u64::try_from(deps.settings.routing.offer_timeout_secs * 2).unwrap_or(60);
+    let expires_at = now + deps.settings.routing.offer_timeout;
+    let ttl = deps.settings.routing.offer_timeout.as_secs() * 2;
     let result = store
         .make_offer(id, &agent.login, ms(expires_at), ttl, |r| {
             (

@@ -32,12 +32,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             Err(e) => tracing::error!(error = %e, "demo customers not seeded"),
         }
     }
-    // Checked by Settings::check at load, so this only fails if the check was skipped.
-    let calendar = runtime
-        .settings
-        .calendar
-        .calendar()
-        .unwrap_or_else(|_| komek_domain::calendar::always_open());
+    let calendar = runtime.settings.calendar.clone();
     // The store moves the deadline index with every request commit, warnings placed by policy.
     runtime.store = runtime
         .store

@@ -8,7 +8,6 @@
 //! it exactly once.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use komek_domain::events::{DeadlineEvent, kind};
 use komek_domain::{Priority, Request};
@@ -25,7 +24,7 @@ const ACTOR: &str = "system:deadlines";
 /// Runs until `shutdown` turns true.
 pub async fn run(deps: Arc<Deps>, mut shutdown: watch::Receiver<bool>) {
     let s = deps.settings.watcher.clone();
-    let mut tick = tokio::time::interval(Duration::from_millis(s.interval_ms));
+    let mut tick = tokio::time::interval(s.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -34,7 +33,7 @@ pub async fn run(deps: Arc<Deps>, mut shutdown: watch::Receiver<bool>) {
         }
         let now_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
             .unwrap_or(0);
-        let lease = i64::try_from(s.lease_ms).unwrap_or(30_000);
+        let lease = i64::try_from(s.lease.as_millis()).unwrap_or(30_000);
         let due = match deps.store.claim_due(now_ms, lease, s.batch).await {
             Ok(d) => d,
             Err(e) => {

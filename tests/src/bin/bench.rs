@@ -419,7 +419,7 @@ async fn redis_ceiling(settings: &Settings, cfg: &Config) -> Summary {
     let store = Store::connect(&settings.redis)
         .await
         .unwrap_or_else(|e| setup_failed("connect to Redis", &e));
-    let ttl = settings.requests.idempotency_ttl_hours * 3600;
+    let ttl = settings.requests.idempotency_ttl.as_secs();
     let seq = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let stop = start + cfg.phase();

@@ -953,9 +953,9 @@ async fn part_deadlines(cfg: &Config) -> Value {
         "  {:<24}release komek-escalation on port {} (watcher every {} ms, batch {}, lease {} ms); log {}",
         "watcher",
         esc.port,
-        w.interval_ms,
+        w.interval.as_millis(),
         w.batch,
-        w.lease_ms,
+        w.lease.as_millis(),
         esc.log.display()
     );
 
@@ -1041,7 +1041,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
         }
     }
     // A second look a watcher interval or two later: a double breach would show by now.
-    tokio::time::sleep(Duration::from_millis(settings.watcher.interval_ms * 4)).await;
+    tokio::time::sleep(settings.watcher.interval * 4).await;
     let docs: Vec<Option<Escalation>> = read_docs(&mut redis, &doc_keys).await;
     let (mut once, mut twice, mut never) = (0usize, 0usize, 0usize);
     for d in &docs {
@@ -1120,7 +1120,7 @@ async fn part_deadlines(cfg: &Config) -> Value {
         "lead_secs": cfg.lead_secs,
         "store_secs": round2(store_secs),
         "stored_before_first_due_ms": t_first - stored_ms,
-        "interval_ms": settings.watcher.interval_ms,
+        "interval_ms": settings.watcher.interval.as_millis() as u64,
         "batch": settings.watcher.batch,
         "breached": breached_at.len(),
         "breached_early": early,

@@ -831,7 +831,7 @@ async fn part_watcher(cfg: &Config) -> Value {
     let index = keys.deadlines();
     let claimed = keys.deadlines_claimed();
     let batch = settings.watcher.batch;
-    let lease = i64::try_from(settings.watcher.lease_ms).unwrap_or(30_000);
+    let lease = i64::try_from(settings.watcher.lease.as_millis()).unwrap_or(30_000);
 
     // The index: entries due from 10 minutes to 10 hours ahead, so none fires during the run.
     let t = Instant::now();
@@ -929,7 +929,7 @@ async fn part_watcher(cfg: &Config) -> Value {
         "  {:<22}release komek-workspace on port {} (watcher every {} ms, batch {}, lease {} ms); log {}",
         "watcher",
         ws.port,
-        settings.watcher.interval_ms,
+        settings.watcher.interval.as_millis(),
         batch,
         lease,
         ws.log.display()
@@ -1020,7 +1020,7 @@ async fn part_watcher(cfg: &Config) -> Value {
         "claim_due_none_due": empty.json(),
         "claim_due_full_batch": full.json(),
         "batch": batch,
-        "interval_ms": settings.watcher.interval_ms,
+        "interval_ms": settings.watcher.interval.as_millis() as u64,
         "firings": requests.len(),
         "window_secs": cfg.window_secs,
         "fired": fired.len(),

@@ -128,13 +128,17 @@ fn is_code(s: &str, max: usize, dot: bool) -> bool {
 
 fn check_name(errors: &mut Vec<FieldError>, name: &str) -> String {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        bad(errors, "name", format!("1 to {MAX_NAME} characters"));
+    if komek_domain::text::BoundedText::<MAX_NAME>::parse(name).is_err() {
+        bad(
+            errors,
+            "name",
+            komek_domain::text::TextError::range(MAX_NAME),
+        );
     }
     name.to_owned()
 }
 
-fn check_hours(errors: &mut Vec<FieldError>, zone: &str, h: &WorkingHours) {
+fn check_hours(errors: &mut Vec<FieldError>, company: &Calendar, h: &WorkingHours) {
     if h.working_days.iter().any(|d| !(1..=7).contains(d)) {
         bad(
             errors,
@@ -143,7 +147,7 @@ fn check_hours(errors: &mut Vec<FieldError>, zone: &str, h: &WorkingHours) {
         );
         return;
     }
-    if let Err(e) = Calendar::new(zone, &h.working_days, &h.open, &h.close, &[]) {
+    if let Err(e) = company.with_hours(&h.working_days, &h.open, &h.close, false) {
         let field = match &e {
             CalendarError::Time(t) if *t == h.open => "hours.open",
             CalendarError::Time(_) | CalendarError::Hours => "hours.close",
@@ -182,7 +186,7 @@ fn department_from(
     }
     let name = check_name(&mut errors, &body.name);
     if let Some(h) = &body.hours {
-        check_hours(&mut errors, &settings.calendar.time_zone, h);
+        check_hours(&mut errors, &settings.calendar, h);
     }
     let deadlines = body.deadlines.unwrap_or_default();
     check_deadlines(&mut errors, &deadlines);

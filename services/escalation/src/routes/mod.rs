@@ -42,14 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// A text field trimmed, of at most `max` characters (and at least one if `required`); 422 naming
 /// `field` otherwise.
 fn bounded(field: &str, raw: &str, max: usize, required: bool) -> Result<String, ApiError> {
-    let t = raw.trim();
-    if (required && t.is_empty()) || t.chars().count() > max {
-        let why = if required {
-            format!("1 to {max} characters")
-        } else {
-            format!("at most {max} characters")
-        };
-        return Err(ApiError::invalid(field, why));
+    use komek_domain::text::{TextError, bounded};
+    match bounded(raw, max) {
+        Ok(t) => Ok(t),
+        Err(TextError::Empty) if !required => Ok(String::new()),
+        Err(_) if required => Err(ApiError::invalid(field, TextError::range(max))),
+        Err(e) => Err(ApiError::invalid(field, e.to_string())),
     }
-    Ok(t.to_owned())
 }

@@ -328,7 +328,7 @@ async fn rate_limits_per_contact_and_per_address() {
     let resp = app.post_request(&submission("Нет связи")).await;
     let secs = retry_after(&resp);
     assert!(
-        (1..=app.settings.web.rate_window_secs).contains(&secs),
+        (1..=app.settings.web.rate_window.as_secs()).contains(&secs),
         "{secs}"
     );
     let p = problem(resp, 429).await;

@@ -107,12 +107,12 @@ fn validate(body: &TemplateIn) -> Result<(Category, Lang, String, String), ApiEr
         })
     };
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        bad("name", format!("1 to {MAX_NAME} characters"));
+    if komek_domain::text::BoundedText::<MAX_NAME>::parse(name).is_err() {
+        bad("name", komek_domain::text::TextError::range(MAX_NAME));
     }
     let text = body.body.trim();
-    if text.is_empty() || text.chars().count() > MAX_BODY {
-        bad("body", format!("1 to {MAX_BODY} characters"));
+    if komek_domain::text::BoundedText::<MAX_BODY>::parse(text).is_err() {
+        bad("body", komek_domain::text::TextError::range(MAX_BODY));
     }
     let unknown = unknown_placeholders(text);
     if !unknown.is_empty() {

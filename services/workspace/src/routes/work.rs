@@ -100,14 +100,9 @@ pub struct Escalated {
 }
 
 pub(crate) fn text(field: &str, raw: &str) -> Result<String, ApiError> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    if t.chars().count() > MAX_TEXT {
-        return Err(ApiError::invalid(field, "at most 10000 characters"));
-    }
-    Ok(t.to_owned())
+    komek_domain::text::BoundedText::<MAX_TEXT>::parse(raw)
+        .map(String::from)
+        .map_err(|e| ApiError::invalid(field, e.to_string()))
 }
 
 pub(crate) fn request_id(raw: &str) -> Result<RequestId, ApiError> {

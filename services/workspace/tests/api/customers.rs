@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use komek_domain::Channel;
-use komek_settings::CustomerSourceKind;
+use komek_settings::{CustomerSource, HttpUrl};
 use komek_web::testing::{Fixture, TestApp, stored_request};
 use serde_json::{Value, json};
 
@@ -259,11 +259,12 @@ async fn customer_360_over_http_and_degraded_when_down() {
     let calls = Arc::new(AtomicUsize::new(0));
     let (url, crm) = start_crm(calls.clone()).await;
     let mut settings = komek_testkit::test_settings("ws-customers-http");
-    settings.customers.source = CustomerSourceKind::Http;
-    settings.customers.http_base_url = url.clone();
-    settings.customers.timeout_ms = 1000;
+    settings.customers.source = CustomerSource::Http {
+        base_url: HttpUrl::parse(&url, &["http"]).unwrap(),
+    };
+    settings.customers.timeout = std::time::Duration::from_secs(1);
     settings.customers.breaker_failures = 2;
-    settings.customers.breaker_cooldown_secs = 600;
+    settings.customers.breaker_cooldown = std::time::Duration::from_secs(600);
     let mut app = komek_web::testing::spawn(settings, komek_workspace::startup::build).await;
     let agent = app.login("aigerim", "komek-agent").await;
     let supervisor = app.login("saule", "komek-super").await;

@@ -1,0 +1,98 @@
+//! Free text from outside, bounded: [`BoundedText`] is trimmed and at most `MAX` characters,
+//! checked once where the text comes in. The error messages are the API's 422 wording.
+
+use std::fmt;
+
+/// Why a text is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("at most {max} characters")]
+    TooLong { max: usize },
+}
+
+impl TextError {
+    /// The wording of a field that must have 1 to `max` characters, for either reason.
+    pub fn range(max: usize) -> String {
+        format!("1 to {max} characters")
+    }
+}
+
+/// A text trimmed of surrounding white space, 1 to `MAX` characters (counted as Unicode scalar
+/// values, as customers and staff count letters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BoundedText<const MAX: usize>(String);
+
+impl<const MAX: usize> BoundedText<MAX> {
+    /// `raw` trimmed; refused when blank or longer than `MAX` characters.
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        match Self::optional(raw)? {
+            Some(t) => Ok(t),
+            None => Err(TextError::Empty),
+        }
+    }
+
+    /// `raw` trimmed; `None` when blank; refused when longer than `MAX` characters.
+    pub fn optional(raw: &str) -> Result<Option<Self>, TextError> {
+        match bounded(raw, MAX) {
+            Ok(t) => Ok(Some(Self(t))),
+            Err(TextError::Empty) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl<const MAX: usize> fmt::Display for BoundedText<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<const MAX: usize> From<BoundedText<MAX>> for String {
+    fn from(t: BoundedText<MAX>) -> String {
+        t.0
+    }
+}
+
+/// [`BoundedText::parse`] with a bound known only at run time.
+pub fn bounded(raw: &str, max: usize) -> Result<String, TextError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        Err(TextError::Empty)
+    } else if t.chars().count() > max {
+        Err(TextError::TooLong { max })
+    } else {
+        Ok(t.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_bounded_in_characters() {
+        assert_eq!(BoundedText::<3>::parse("  әлі \n").unwrap().as_str(), "әлі");
+        assert_eq!(BoundedText::<3>::parse(" \t"), Err(TextError::Empty));
+        assert_eq!(
+            BoundedText::<3>::parse("сәлем"),
+            Err(TextError::TooLong { max: 3 })
+        );
+        assert_eq!(BoundedText::<3>::optional("  ").unwrap(), None);
+        assert_eq!(
+            TextError::TooLong { max: 10_000 }.to_string(),
+            "at most 10000 characters"
+        );
+        assert_eq!(TextError::Empty.to_string(), "must not be empty");
+        assert_eq!(bounded(" ab ", 2).unwrap(), "ab");
+    }
+}

@@ -1,0 +1,743 @@
+//! The typed sections services read, each with the rules it checks itself by ([`Section`]).
+//! Durations are `Duration`s, URLs [`HttpUrl`]s, the calendar a parsed
+//! [`komek_domain::calendar::Calendar`]: nothing a service reads here needs parsing again.
+
+use std::time::Duration;
+
+use komek_domain::calendar::{Calendar, CalendarError};
+use komek_domain::deadline::DeadlinePolicy;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::check::{HTTP_S, HttpUrl, Problems, Section, valid_mailbox, valid_prefix};
+use crate::raw;
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub host: String,
+    /// Largest accepted request body; bigger bodies get 413.
+    pub body_limit_bytes: usize,
+    /// actix workers per service; 0 means one per core.
+    pub workers: usize,
+    /// How long an idle keep-alive connection stays open (`keep_alive_secs`). Longer than the idle
+    /// timeout of whatever sits in front (an ingress, a client's pool), so the client, not the
+    /// server, closes it: a server closing it just as the client sends on it loses that request.
+    pub keep_alive: Duration,
+}
+
+impl Section for HttpSettings {
+    type Raw = raw::Http;
+    const NAME: &'static str = "http";
+    fn from_raw(r: raw::Http, bad: &mut Problems) -> Option<Self> {
+        bad.need(
+            r.body_limit_bytes >= 1024,
+            "body_limit_bytes: at least 1024",
+        );
+        bad.need(
+            (1..=3600).contains(&r.keep_alive_secs),
+            "keep_alive_secs: 1 to 3600",
+        );
+        Some(Self {
+            host: r.host,
+            body_limit_bytes: r.body_limit_bytes,
+            workers: r.workers,
+            keep_alive: Duration::from_secs(r.keep_alive_secs),
+        })
+    }
+}
+
+/// The port each service listens on; 0 lets the OS pick (tests).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePorts {
+    pub intake: u16,
+    pub workspace: u16,
+    pub escalation: u16,
+    pub survey: u16,
+}
+
+impl Section for ServicePorts {
+    type Raw = Self;
+    const NAME: &'static str = "services";
+    fn from_raw(r: Self, _: &mut Problems) -> Option<Self> {
+        Some(r)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `redis://` or `rediss://`, checked; the client parses the rest.
+    pub url: SecretString,
+    /// Every key Komek writes starts with this; tests use a unique one each.
+    pub prefix: String,
+    pub connect_timeout: Duration,
+    /// Longest wait for one answer; blocking reads must block for less (`outbox.block_ms`).
+    pub response_timeout: Duration,
+}
+
+impl Section for RedisSettings {
+    type Raw = raw::Redis;
+    const NAME: &'static str = "redis";
+    fn from_raw(r: raw::Redis, bad: &mut Problems) -> Option<Self> {
+        let url = r.url.expose_secret();
+        bad.need(
+            url.starts_with("redis://") || url.starts_with("rediss://"),
+            "url: must start with redis:// or rediss://",
+        );
+        bad.need(
+            valid_prefix(&r.prefix),
+            "prefix: 1-64 letters, digits, '-', '_' or ':'",
+        );
+        bad.need(
+            r.response_timeout_ms >= 100,
+            "response_timeout_ms: at least 100",
+        );
+        Some(Self {
+            url: r.url,
+            prefix: r.prefix,
+            connect_timeout: Duration::from_millis(r.connect_timeout_ms),
+            response_timeout: Duration::from_millis(r.response_timeout_ms),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AmqpSettings {
+    /// `amqp://` or `amqps://`, checked; the client parses the rest.
+    pub url: SecretString,
+    /// Exchange and queue names start with this; tests use a unique one each.
+    pub prefix: String,
+    /// Deliveries of one message before it is parked (x-delivery-limit).
+    pub delivery_limit: u32,
+    pub publish_timeout: Duration,
+    pub prefetch: u16,
+    /// Deliveries a consumer handles at once (at most `prefetch`).
+    pub concurrency: u16,
+    /// How long a consumer retries a transiently failing event in place before requeueing it.
+    pub retry_window: Duration,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+}
+
+impl Section for AmqpSettings {
+    type Raw = raw::Amqp;
+    const NAME: &'static str = "amqp";
+    fn from_raw(r: raw::Amqp, bad: &mut Problems) -> Option<Self> {
+        let url = r.url.expose_secret();
+        bad.need(
+            url.starts_with("amqp://") || url.starts_with("amqps://"),
+            "url: must start with amqp:// or amqps://",
+        );
+        bad.need(
+            valid_prefix(&r.prefix),
+            "prefix: 1-64 letters, digits, '-', '_' or ':'",
+        );
+        bad.need(r.delivery_limit >= 1, "delivery_limit: at least 1");
+        bad.need(
+            r.publish_timeout_ms >= 100,
+            "publish_timeout_ms: at least 100",
+        );
+        bad.need(r.prefetch >= 1, "prefetch: at least 1");
+        bad.need(
+            r.concurrency >= 1 && r.concurrency <= r.prefetch,
+            "concurrency: 1 to amqp.prefetch",
+        );
+        bad.need(
+            r.retry_window_ms <= 600_000,
+            "retry_window_ms: at most 600000",
+        );
+        bad.need(
+            r.reconnect_min_ms >= 10 && r.reconnect_max_ms >= r.reconnect_min_ms,
+            "reconnect_min_ms/reconnect_max_ms: min at least 10 and max at least min",
+        );
+        Some(Self {
+            url: r.url,
+            prefix: r.prefix,
+            delivery_limit: r.delivery_limit,
+            publish_timeout: Duration::from_millis(r.publish_timeout_ms),
+            prefetch: r.prefetch,
+            concurrency: r.concurrency,
+            retry_window: Duration::from_millis(r.retry_window_ms),
+            reconnect_min: Duration::from_millis(r.reconnect_min_ms),
+            reconnect_max: Duration::from_millis(r.reconnect_max_ms),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// HMAC key for the signed tokens every service verifies (32+ characters).
+    pub jwt_secret: SecretString,
+    /// How long a token is valid (`token_ttl_minutes`).
+    pub token_ttl: Duration,
+}
+
+impl Section for AuthSettings {
+    type Raw = raw::Auth;
+    const NAME: &'static str = "auth";
+    fn from_raw(r: raw::Auth, bad: &mut Problems) -> Option<Self> {
+        bad.need(
+            r.jwt_secret.expose_secret().len() >= 32,
+            "jwt_secret: at least 32 characters",
+        );
+        bad.need(r.token_ttl_minutes > 0, "token_ttl_minutes: positive");
+        Some(Self {
+            jwt_secret: r.jwt_secret,
+            token_ttl: minutes(r.token_ttl_minutes),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    /// OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); export is off when none (empty in the file).
+    pub otlp_endpoint: Option<HttpUrl>,
+    /// tracing filter, e.g. "info,komek=debug"; RUST_LOG wins when set.
+    pub log_filter: String,
+}
+
+impl Section for TelemetrySettings {
+    type Raw = raw::Telemetry;
+    const NAME: &'static str = "telemetry";
+    fn from_raw(r: raw::Telemetry, bad: &mut Problems) -> Option<Self> {
+        let otlp_endpoint = match r.otlp_endpoint.as_deref() {
+            None | Some("") => None,
+            Some(s) => {
+                let url = HttpUrl::parse(s, HTTP_S);
+                bad.need(
+                    url.is_some(),
+                    "otlp_endpoint: must be an http(s) URL or empty",
+                );
+                Some(url?)
+            }
+        };
+        Some(Self {
+            otlp_endpoint,
+            log_filter: r.log_filter,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestSettings {
+    /// Prefix of the human number, e.g. "KM" gives KM-000123.
+    pub number_prefix: String,
+    /// How long an Idempotency-Key is remembered (`idempotency_ttl_hours`).
+    pub idempotency_ttl: Duration,
+    /// The same customer writing the same thing again within this, on any channel, joins their
+    /// open request instead of making a second one; zero turns it off (`duplicate_window_minutes`).
+    pub duplicate_window: Duration,
+}
+
+impl Section for RequestSettings {
+    type Raw = raw::Requests;
+    const NAME: &'static str = "requests";
+    fn from_raw(r: raw::Requests, bad: &mut Problems) -> Option<Self> {
+        let p = &r.number_prefix;
+        bad.need(
+            !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_uppercase()),
+            "number_prefix: 1-8 capital letters A-Z",
+        );
+        bad.need(
+            r.idempotency_ttl_hours > 0,
+            "idempotency_ttl_hours: positive",
+        );
+        bad.need(
+            (0..=10_080).contains(&r.duplicate_window_minutes),
+            "duplicate_window_minutes: 0 (off) to 10080",
+        );
+        Some(Self {
+            number_prefix: r.number_prefix,
+            idempotency_ttl: Duration::from_secs(r.idempotency_ttl_hours.saturating_mul(3600)),
+            duplicate_window: minutes(r.duplicate_window_minutes),
+        })
+    }
+}
+
+/// The business calendar deadlines are counted in, parsed once.
+impl Section for Calendar {
+    type Raw = raw::Calendar;
+    const NAME: &'static str = "calendar";
+    fn from_raw(r: raw::Calendar, bad: &mut Problems) -> Option<Self> {
+        match Calendar::new(
+            &r.time_zone,
+            &r.working_days,
+            &r.open,
+            &r.close,
+            &r.holidays,
+        ) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let key = match &e {
+                    CalendarError::Zone(_) => "time_zone",
+                    CalendarError::Time(t) if *t == r.open => "open",
+                    CalendarError::Time(_) | CalendarError::Hours => "close",
+                    CalendarError::Date(_) => "holidays",
+                    CalendarError::NoDays => "working_days",
+                };
+                bad.need(false, format!("{key}: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// The deadline policy checks itself in komek-domain; its lines already name `deadlines.*`.
+impl Section for DeadlinePolicy {
+    type Raw = Self;
+    const NAME: &'static str = "deadlines";
+    fn from_raw(r: Self, bad: &mut Problems) -> Option<Self> {
+        for line in r.problems() {
+            let line = line.strip_prefix("deadlines.").unwrap_or(&line).to_owned();
+            bad.need(false, line);
+        }
+        Some(r)
+    }
+}
+
+/// The deadline watcher each workspace replica runs.
+#[derive(Debug, Clone)]
+pub struct WatcherSettings {
+    /// How often it looks for due warnings and breaches.
+    pub interval: Duration,
+    /// How long a claimed entry is this replica's before another may take it over.
+    pub lease: Duration,
+    /// Entries claimed per look.
+    pub batch: usize,
+}
+
+impl Section for WatcherSettings {
+    type Raw = raw::Watcher;
+    const NAME: &'static str = "watcher";
+    fn from_raw(r: raw::Watcher, bad: &mut Problems) -> Option<Self> {
+        bad.need(r.interval_ms >= 10, "interval_ms: at least 10");
+        bad.need(r.lease_ms >= 1000, "lease_ms: at least 1000");
+        bad.need(r.batch >= 1, "batch: at least 1");
+        Some(Self {
+            interval: Duration::from_millis(r.interval_ms),
+            lease: Duration::from_millis(r.lease_ms),
+            batch: r.batch,
+        })
+    }
+}
+
+/// How requests reach agents.
+#[derive(Debug, Clone)]
+pub struct RoutingSettings {
+    /// Offer each new request to the best online agent over their live connection.
+    pub offers: bool,
+    /// An offer not accepted within this goes back to the queue (1 s to 1 h).
+    pub offer_timeout: Duration,
+}
+
+impl Section for RoutingSettings {
+    type Raw = raw::Routing;
+    const NAME: &'static str = "routing";
+    fn from_raw(r: raw::Routing, bad: &mut Problems) -> Option<Self> {
+        bad.need(
+            (1..=3600).contains(&r.offer_timeout_secs),
+            "offer_timeout_secs: 1 to 3600",
+        );
+        Some(Self {
+            offers: r.offers,
+            offer_timeout: Duration::from_secs(u64::try_from(r.offer_timeout_secs).unwrap_or(0)),
+        })
+    }
+}
+
+/// The satisfaction survey: its links and how long they work.
+#[derive(Debug, Clone)]
+pub struct SurveySettings {
+    /// Public base URL of the survey service (`public_base_url`); read it through [`Self::link`].
+    base_url: HttpUrl,
+    /// How long a survey link works (`ttl_hours`).
+    pub ttl: Duration,
+    /// A CSAT at or below this reopens the request.
+    pub reopen_at_or_below: u8,
+}
+
+impl SurveySettings {
+    /// The link a customer opens for survey `token`: the one place its format is written (the
+    /// survey service serves `GET /s/{token}`).
+    pub fn link(&self, token: &str) -> String {
+        format!("{}/s/{token}", self.base_url.base())
+    }
+}
+
+impl Section for SurveySettings {
+    type Raw = raw::Survey;
+    const NAME: &'static str = "survey";
+    fn from_raw(r: raw::Survey, bad: &mut Problems) -> Option<Self> {
+        let base_url = HttpUrl::parse(&r.public_base_url, HTTP_S);
+        bad.need(
+            base_url.is_some(),
+            "public_base_url: must be an http(s) URL",
+        );
+        bad.need(r.ttl_hours > 0, "ttl_hours: positive");
+        bad.need(
+            (1..=5).contains(&r.reopen_at_or_below),
+            "reopen_at_or_below: 1 to 5",
+        );
+        Some(Self {
+            base_url: base_url?,
+            ttl: minutes(r.ttl_hours.saturating_mul(60)),
+            reopen_at_or_below: r.reopen_at_or_below,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    pub batch: usize,
+    /// An outbox entry claimed by a relay that has been silent this long is taken over by another.
+    pub claim_idle: Duration,
+    /// How long one read of the outbox stream blocks (below `redis.response_timeout`).
+    pub block: Duration,
+}
+
+impl Section for OutboxSettings {
+    type Raw = raw::Outbox;
+    const NAME: &'static str = "outbox";
+    fn from_raw(r: raw::Outbox, bad: &mut Problems) -> Option<Self> {
+        bad.need(r.batch >= 1, "batch: at least 1");
+        bad.need(r.claim_idle_ms >= 1000, "claim_idle_ms: at least 1000");
+        // The upper bound (below redis.response_timeout_ms) spans sections: Settings checks it.
+        bad.need(
+            r.block_ms >= 10,
+            "block_ms: at least 10 and below redis.response_timeout_ms",
+        );
+        Some(Self {
+            batch: r.batch,
+            claim_idle: Duration::from_millis(r.claim_idle_ms),
+            block: Duration::from_millis(r.block_ms),
+        })
+    }
+}
+
+/// The customer web pages of intake and their anti-spam limits (fixed windows counted in Redis).
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Count the client address from the last `X-Forwarded-For` entry (the one our own reverse
+    /// proxy added) instead of the connection's peer; only behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+    /// Length of one counting window (`rate_window_secs`, whole seconds).
+    pub rate_window: Duration,
+    /// Posts of the web form, and messages from the status page, per client address and window
+    /// (each counted apart).
+    pub per_address: u64,
+    /// New requests (web form and `POST /api/v1/requests`), and customer messages, per phone
+    /// number or email and window (each counted apart).
+    pub per_contact: u64,
+}
+
+impl Section for WebSettings {
+    type Raw = raw::Web;
+    const NAME: &'static str = "web";
+    fn from_raw(r: raw::Web, bad: &mut Problems) -> Option<Self> {
+        bad.need(
+            (1..=86_400).contains(&r.rate_window_secs),
+            "rate_window_secs: 1 to 86400",
+        );
+        bad.need(r.per_address >= 1, "per_address: at least 1");
+        bad.need(r.per_contact >= 1, "per_contact: at least 1");
+        Some(Self {
+            trust_forwarded_for: r.trust_forwarded_for,
+            rate_window: Duration::from_secs(r.rate_window_secs),
+            per_address: r.per_address,
+            per_contact: r.per_contact,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSettings {
+    /// Seed departments, demo staff and demo customers at start (idempotent).
+    pub demo: bool,
+}
+
+impl Section for SeedSettings {
+    type Raw = Self;
+    const NAME: &'static str = "seed";
+    fn from_raw(r: Self, _: &mut Problems) -> Option<Self> {
+        Some(r)
+    }
+}
+
+/// What `customers.source` says in the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerSourceKind {
+    Directory,
+    Http,
+}
+
+/// Where the customer-360 view comes from (`komek-customers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerSource {
+    /// The built-in directory in Redis (`{p}:customers`), filled by CSV import and the demo seed.
+    Directory,
+    /// The operator's Billing/CRM over HTTP (libs/customers/CONTRACT.md) at this base URL, e.g.
+    /// `http://crm.internal:8080` (`http_base_url`; plain http, see the check).
+    Http { base_url: HttpUrl },
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomerSettings {
+    pub source: CustomerSource,
+    /// Per-request timeout of the HTTP adapter (connect + answer).
+    pub timeout: Duration,
+    /// How long an HTTP adapter answer (found or not found) is kept in Redis.
+    pub cache_ttl: Duration,
+    /// Consecutive failures that open the circuit breaker (calls then fail fast).
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before one trial call is let through.
+    pub breaker_cooldown: Duration,
+}
+
+impl Section for CustomerSettings {
+    type Raw = raw::Customers;
+    const NAME: &'static str = "customers";
+    fn from_raw(r: raw::Customers, bad: &mut Problems) -> Option<Self> {
+        let source = match r.source {
+            CustomerSourceKind::Directory => Some(CustomerSource::Directory),
+            CustomerSourceKind::Http => {
+                let url = HttpUrl::parse(&r.http_base_url, &["http"]);
+                bad.need(
+                    url.is_some(),
+                    "http_base_url: an http:// URL when customers.source is \"http\" (TLS is not built in: use an in-cluster address or a TLS-terminating proxy)",
+                );
+                url.map(|base_url| CustomerSource::Http { base_url })
+            }
+        };
+        bad.need(
+            (50..=60_000).contains(&r.timeout_ms),
+            "timeout_ms: 50 to 60000",
+        );
+        bad.need(
+            (1..=86_400).contains(&r.cache_ttl_secs),
+            "cache_ttl_secs: 1 to 86400",
+        );
+        bad.need(
+            (1..=1000).contains(&r.breaker_failures),
+            "breaker_failures: 1 to 1000",
+        );
+        bad.need(
+            (1..=3600).contains(&r.breaker_cooldown_secs),
+            "breaker_cooldown_secs: 1 to 3600",
+        );
+        Some(Self {
+            source: source?,
+            timeout: Duration::from_millis(r.timeout_ms),
+            cache_ttl: Duration::from_secs(r.cache_ttl_secs),
+            breaker_failures: r.breaker_failures,
+            breaker_cooldown: Duration::from_secs(r.breaker_cooldown_secs),
+        })
+    }
+}
+
+/// The SMS channel through Kannel: inbound from its get-url callback, outbound through sendsms.
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    /// Kannel smsbox's sendsms URL, e.g. http://127.0.0.1:13913/cgi-bin/sendsms; none (empty in
+    /// the file) turns outbound notifications off (events are acknowledged with a log line).
+    pub sendsms_url: Option<HttpUrl>,
+    /// A `sendsms-user` of smsbox (set whenever `sendsms_url` is).
+    pub username: String,
+    pub password: SecretString,
+    /// Sender shown to the customer (short number or alphanumeric).
+    pub from: String,
+    /// Kannel's get-url carries it as `secret=`; an inbound call without it is refused (403).
+    pub inbound_secret: SecretString,
+    /// Inbound SMS accepted from one number per minute; more are refused (429).
+    pub flood_per_minute: u64,
+    /// Timeout of one sendsms call.
+    pub timeout: Duration,
+}
+
+impl Section for SmsSettings {
+    type Raw = raw::Sms;
+    const NAME: &'static str = "sms";
+    fn from_raw(r: raw::Sms, bad: &mut Problems) -> Option<Self> {
+        let sendsms_url = match r.sendsms_url.as_str() {
+            "" => None,
+            s => {
+                let url = HttpUrl::parse(s, HTTP_S);
+                bad.need(
+                    url.is_some(),
+                    "sendsms_url: must be an http(s) URL or empty (outbound SMS off)",
+                );
+                Some(url?)
+            }
+        };
+        bad.need(
+            sendsms_url.is_none() || !r.username.is_empty(),
+            "username: must be set when sms.sendsms_url is",
+        );
+        bad.need(
+            (1..=21).contains(&r.from.chars().count())
+                && r.from
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+'),
+            "from: 1-21 letters, digits or '+'",
+        );
+        bad.need(
+            r.inbound_secret.expose_secret().len() >= 16,
+            "inbound_secret: at least 16 characters",
+        );
+        bad.need(
+            (1..=1000).contains(&r.flood_per_minute),
+            "flood_per_minute: 1 to 1000",
+        );
+        bad.need(
+            (100..=60_000).contains(&r.timeout_ms),
+            "timeout_ms: 100 to 60000",
+        );
+        Some(Self {
+            sendsms_url,
+            username: r.username,
+            password: r.password,
+            from: r.from,
+            inbound_secret: r.inbound_secret,
+            flood_per_minute: r.flood_per_minute,
+            timeout: Duration::from_millis(r.timeout_ms),
+        })
+    }
+}
+
+/// The email channel: inbound mail to intake's SMTP listener, outbound through an SMTP relay.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// Host of the SMTP relay outbound mail is handed to; empty turns outbound email off (events
+    /// are acknowledged with a log line, nothing is sent), like an empty `sms.sendsms_url`.
+    pub relay_host: String,
+    pub relay_port: u16,
+    /// The sender of every mail, e.g. `Komek <support@komek.kz>`; replies come back to it.
+    pub from: String,
+    /// Relay login; empty means no authentication (a local relay).
+    pub username: String,
+    pub password: SecretString,
+    /// Timeout of one relay conversation.
+    pub timeout: Duration,
+    /// Port of intake's inbound SMTP listener (on `http.host`); 0 lets the OS pick (logged).
+    pub smtp_port: u16,
+    /// Largest accepted inbound mail (the whole message); bigger ones get SMTP 552.
+    pub max_bytes: usize,
+    /// Domain of Message-IDs (`<{request id}@{domain}>`) and of the listener's greeting.
+    pub domain: String,
+}
+
+impl Section for EmailSettings {
+    type Raw = raw::Email;
+    const NAME: &'static str = "email";
+    fn from_raw(e: raw::Email, bad: &mut Problems) -> Option<Self> {
+        bad.need(
+            e.relay_host.is_empty() || e.relay_port != 0,
+            "relay_port: 1 to 65535 when email.relay_host is set",
+        );
+        bad.need(
+            e.relay_host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':')),
+            "relay_host: a host name or address, or empty (outbound email off)",
+        );
+        bad.need(
+            valid_mailbox(&e.from),
+            "from: an address such as `Komek <support@komek.kz>`",
+        );
+        bad.need(
+            e.username.is_empty() || !e.password.expose_secret().is_empty(),
+            "password: must be set when email.username is",
+        );
+        bad.need(
+            (100..=120_000).contains(&e.timeout_ms),
+            "timeout_ms: 100 to 120000",
+        );
+        bad.need(
+            (1024..=50 * 1024 * 1024).contains(&e.max_bytes),
+            "max_bytes: 1024 to 52428800",
+        );
+        bad.need(
+            !e.domain.is_empty()
+                && e.domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')),
+            "domain: letters, digits, '.' or '-'",
+        );
+        Some(Self {
+            relay_host: e.relay_host,
+            relay_port: e.relay_port,
+            from: e.from,
+            username: e.username,
+            password: e.password,
+            timeout: Duration::from_millis(e.timeout_ms),
+            smtp_port: e.smtp_port,
+            max_bytes: e.max_bytes,
+            domain: e.domain,
+        })
+    }
+}
+
+/// The departments' side (komek-escalation).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSettings {
+    /// An escalation rejected to another department more often than this is flagged for the
+    /// quality team as an inconsistency between departments.
+    pub max_bounces: u32,
+}
+
+impl Section for EscalationSettings {
+    type Raw = Self;
+    const NAME: &'static str = "escalation";
+    fn from_raw(r: Self, bad: &mut Problems) -> Option<Self> {
+        bad.need(r.max_bounces <= 100, "max_bounces: 0 to 100");
+        Some(r)
+    }
+}
+
+/// Spike detection (komek-escalation; method in ARCHITECTURE.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeSettings {
+    pub enabled: bool,
+    /// Length of the sliding window new requests are counted in (events carry it in minutes).
+    pub window_minutes: u32,
+    /// How many past windows make the usual level (96 x 15 min = one day).
+    pub baseline_windows: u32,
+    /// A window needs at least this many requests to be a spike, however quiet the baseline.
+    pub min_count: u64,
+    /// ... and at least `factor` times the usual mean ...
+    pub factor: f64,
+    /// ... and at least the mean plus `sigmas` standard deviations.
+    pub sigmas: f64,
+    /// Count by the customer's region too (from the customer directory), where it is known.
+    pub by_region: bool,
+}
+
+impl Section for SpikeSettings {
+    type Raw = Self;
+    const NAME: &'static str = "spikes";
+    fn from_raw(r: Self, bad: &mut Problems) -> Option<Self> {
+        bad.need(
+            (1..=1440).contains(&r.window_minutes),
+            "window_minutes: 1 to 1440",
+        );
+        bad.need(
+            (2..=10_000).contains(&r.baseline_windows),
+            "baseline_windows: 2 to 10000",
+        );
+        bad.need(r.min_count >= 1, "min_count: at least 1");
+        bad.need(
+            r.factor >= 1.0 && r.factor.is_finite(),
+            "factor: at least 1.0",
+        );
+        bad.need(r.sigmas >= 0.0 && r.sigmas.is_finite(), "sigmas: 0 or more");
+        Some(r)
+    }
+}
+
+/// `m` minutes; negative counts as none (the checks refuse those first).
+fn minutes(m: i64) -> Duration {
+    Duration::from_secs(u64::try_from(m).unwrap_or(0).saturating_mul(60))
+}
