@@ -1,8 +1,9 @@
 //! Search over requests, and similar resolved requests, on an inverted index kept in Redis.
 //!
 //! Redis here (Debian's 7.0) has no search module, so every request commit also moves the request
-//! between the index keys ([`index_ops`], appended to the ops of `create_request` and
-//! `update_request`): the index changes in the same atomic script as the request, or not at all.
+//! between the index keys ([`index_ops`], part of `Store::bookkeeping_ops`, which `create_request`
+//! and `update_request` append): the index changes in the same atomic script as the request, or not
+//! at all.
 //!
 //! | key | type | members |
 //! |---|---|---|
