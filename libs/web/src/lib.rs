@@ -3,6 +3,8 @@
 //! - [`error`]: [`ApiError`], the one code table mapping to HTTP status and `application/problem+json`.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
 //!   field; oversized bodies get 413.
+//! - [`i18n`]: `GET /i18n/{lang}.json`, a language's text catalogue for the staff pages (every
+//!   service mounts it).
 //! - [`page`]: a staff page's embedded files, served with one strict Content-Security-Policy.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - [`live`]: the staff pages' WebSocket sessions and the per-replica hub that pushes to them.
@@ -13,6 +15,7 @@
 
 pub mod body;
 pub mod error;
+pub mod i18n;
 pub mod live;
 pub mod middleware;
 pub mod ops;
