@@ -8,6 +8,7 @@
 //! - [`text`]: one message in a language, its `{ $name }` placeables filled from `args`.
 //! - [`catalogue`]: every message of a language as its plain pattern (placeables kept as
 //!   `{ $name }`), what `GET /i18n/{lang}.json` serves to the staff pages.
+//! - [`customer`]: the acknowledgment, survey invitation and mail texts a customer receives.
 //! - [`check`]: parse errors, duplicate ids and ids missing from a language, for the tests.
 //! - [`parse_lang`], [`ALL`]: the languages by their codes.
 //!
@@ -24,6 +25,8 @@ use unic_langid::LanguageIdentifier;
 
 pub use fluent_bundle::FluentValue as Value;
 pub use komek_domain::Lang;
+
+pub mod customer;
 
 mod files {
     include!(concat!(env!("OUT_DIR"), "/locales.rs"));

@@ -10,3 +10,5 @@ survey-done = This survey has already been answered.
 survey-failed = Sending failed. Please try again.
 survey-pick = Please choose a score.
 survey-comment-long = The comment can have at most 2000 characters.
+survey-not-found = Survey not found
+survey-not-found-hint = The link is wrong or has expired.

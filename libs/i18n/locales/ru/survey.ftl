@@ -10,3 +10,5 @@ survey-done = На этот опрос уже ответили.
 survey-failed = Не удалось отправить. Попробуйте ещё раз.
 survey-pick = Выберите оценку.
 survey-comment-long = Комментарий — не длиннее 2000 символов.
+survey-not-found = Опрос не найден
+survey-not-found-hint = Ссылка неверна или устарела.
