@@ -34,7 +34,6 @@ pub use model::{Contact, Customer360, Movement, Profile, Service};
 pub use source::{CustomerSource, SourceError};
 pub use view::{CustomerView, customer_view, request_customer_view};
 
-
 use komek_settings::{CustomerSettings, CustomerSource as Configured};
 use komek_store::Store;
 

@@ -1,10 +1,8 @@
-//! The acknowledgment a customer receives when their request is accepted: in their language,
-//! with the request number and the resolution deadline in Kazakhstan time (UTC+5).
+//! Times as customers are shown them: Kazakhstan time (UTC+5). The acknowledgment text itself is
+//! in the catalogue (`komek_i18n::customer::acknowledgment`).
 
 use time::macros::{format_description, offset};
 use time::{OffsetDateTime, UtcOffset};
-
-use crate::model::{Lang, RequestNumber};
 
 /// Kazakhstan's single time zone since 1 March 2024: a fixed UTC+5, no daylight saving.
 pub const KAZAKHSTAN: UtcOffset = offset!(+5);
@@ -27,32 +25,10 @@ pub fn format_local(t: OffsetDateTime) -> String {
         })
 }
 
-/// The text sent to the customer on their own channel when their request is accepted.
-pub fn acknowledgment(
-    lang: Lang,
-    number: &RequestNumber,
-    resolution_due: OffsetDateTime,
-) -> String {
-    let due = format_local(resolution_due);
-    match lang {
-        Lang::Kk => format!(
-            "Сіздің өтінішіңіз қабылданды, нөмірі {number}. Біз {due} дейін жауап береміз. Komek"
-        ),
-        Lang::Ru => format!("Ваше обращение принято, номер {number}. Мы ответим до {due}. Komek"),
-        Lang::En => format!(
-            "Your request has been received, number {number}. We will answer by {due}. Komek"
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
-
-    fn number() -> RequestNumber {
-        RequestNumber::format("KM", 123)
-    }
 
     #[test]
     fn format_local_converts_to_utc_plus_5() {
@@ -78,30 +54,6 @@ mod tests {
         assert_eq!(
             format_local(datetime!(2026-06-01 10:15 +5)),
             "01.06.2026 10:15"
-        );
-    }
-
-    #[test]
-    fn kazakh() {
-        assert_eq!(
-            acknowledgment(Lang::Kk, &number(), datetime!(2026-11-26 19:30 UTC)),
-            "Сіздің өтінішіңіз қабылданды, нөмірі KM-000123. Біз 27.11.2026 00:30 дейін жауап береміз. Komek"
-        );
-    }
-
-    #[test]
-    fn russian() {
-        assert_eq!(
-            acknowledgment(Lang::Ru, &number(), datetime!(2026-11-26 19:30 UTC)),
-            "Ваше обращение принято, номер KM-000123. Мы ответим до 27.11.2026 00:30. Komek"
-        );
-    }
-
-    #[test]
-    fn english() {
-        assert_eq!(
-            acknowledgment(Lang::En, &number(), datetime!(2026-11-26 19:30 UTC)),
-            "Your request has been received, number KM-000123. We will answer by 27.11.2026 00:30. Komek"
         );
     }
 }

@@ -4,6 +4,10 @@
 //!   [`ApiError`], which answers `application/problem+json` through it.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
 //!   field; oversized bodies get 413.
+//! - [`html`]: the customers' server-rendered pages: one CSP, their headers, `/web.css`, and the
+//!   page chrome (`templates/layout.html`) the page templates extend.
+//! - [`i18n`]: `GET /i18n/{lang}.json`, a language's text catalogue for the staff pages (every
+//!   service mounts it).
 //! - [`page`]: a staff page's embedded files, served with one strict Content-Security-Policy.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - [`live`]: the staff pages' WebSocket sessions and the per-replica hub that pushes to them.
@@ -14,6 +18,8 @@
 
 pub mod body;
 pub mod error;
+pub mod html;
+pub mod i18n;
 pub mod live;
 pub mod middleware;
 pub mod ops;

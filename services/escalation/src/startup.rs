@@ -47,6 +47,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .app_data(deps.clone())
             .app_data(hub.clone())
             .route("/api/v1/live", web::get().to(crate::live::connect))
+            .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure);
     })
 }

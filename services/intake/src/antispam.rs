@@ -13,8 +13,6 @@ use komek_store::Store;
 use komek_web::ApiError;
 use time::OffsetDateTime;
 
-use crate::intake::{self, Submission};
-
 /// New requests: the web form and `POST /api/v1/requests`.
 pub const REQUEST: &str = "request";
 /// Customer messages: the status page and `POST /api/v1/requests/{number}/messages`.
@@ -136,24 +134,21 @@ pub async fn by_contact(
     .await
 }
 
-/// The per-contact limit of `POST /api/v1/requests`. A body that does not validate is left to
-/// the handler (its 422 comes first), and a retry with an `Idempotency-Key` already stored is
+/// The per-contact limit of `POST /api/v1/requests`, for a body that validated (a 422 comes
+/// first), and a retry with an `Idempotency-Key` already stored is
 /// not counted (it creates nothing).
 pub async fn api_request(
     store: &Store,
     settings: &Settings,
-    body: &Submission,
+    customer: &Customer,
     idempotency_key: Option<&str>,
 ) -> Result<Option<Limited>, ApiError> {
-    let Ok((customer, _, _)) = intake::validate(body) else {
-        return Ok(None);
-    };
     if let Some(key) = idempotency_key
         && store.idempotency(key).await?.is_some()
     {
         return Ok(None);
     }
-    by_contact(store, settings, &customer, REQUEST).await
+    by_contact(store, settings, customer, REQUEST).await
 }
 
 impl From<Limited> for ApiError {

@@ -13,8 +13,8 @@ use komek_web::{ApiError, StrictJson};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::api::Accepted;
 use crate::intake::{self, CustomerIn, Logged, Submission};
-use crate::routes::Accepted;
 
 /// The body of `POST /api/v1/contacts`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -79,12 +79,12 @@ pub async fn log_contact(
         category: body.category,
         resolution,
     };
-    let key = crate::routes::idempotency_key(&req)?;
+    let key = crate::api::idempotency_key(&req)?;
     match intake::accept_as(
         &store,
         &settings,
         &calendar,
-        &submission,
+        &intake::Valid::try_from(&submission)?,
         key.as_deref(),
         Some(&logged),
     )

@@ -14,7 +14,7 @@
 //!   no files. [`strip_quoted`] removes the quoted history of a reply. What the mail then does
 //!   (a new request or a message on an existing one) is [`crate::smtp`]'s job.
 
-use komek_domain::{Lang, RequestId, RequestNumber};
+use komek_domain::{RequestId, RequestNumber};
 use komek_settings::EmailSettings;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
@@ -36,42 +36,8 @@ pub fn message_id(event: Uuid, request: RequestId, domain: &str) -> String {
     format!("<{event}.{request}@{domain}>")
 }
 
-/// What the mail is about: the subject after the number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum About {
-    Acknowledgment,
-    Reply,
-    Resolution,
-    Survey,
-}
-
-/// `[KM-000123] …` in the request's language.
-pub fn subject(lang: Lang, number: &RequestNumber, about: About) -> String {
-    let what = match (lang, about) {
-        (Lang::Kk, About::Acknowledgment) => "Өтінішіңіз қабылданды",
-        (Lang::Kk, About::Reply) => "Өтінішіңіз бойынша жауап",
-        (Lang::Kk, About::Resolution) => "Өтінішіңіз шешілді",
-        (Lang::Kk, About::Survey) => "Жұмысымызды бағалаңыз",
-        (Lang::Ru, About::Acknowledgment) => "Ваше обращение принято",
-        (Lang::Ru, About::Reply) => "Ответ по вашему обращению",
-        (Lang::Ru, About::Resolution) => "Ваше обращение решено",
-        (Lang::Ru, About::Survey) => "Оцените нашу работу",
-        (Lang::En, About::Acknowledgment) => "Your request is received",
-        (Lang::En, About::Reply) => "Reply to your request",
-        (Lang::En, About::Resolution) => "Your request is resolved",
-        (Lang::En, About::Survey) => "Please rate our work",
-    };
-    format!("[{number}] {what}")
-}
-
-/// The last line of every mail: how to add to the request.
-pub fn footer(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Kk => "Өтінішке толықтыру үшін осы хатқа жауап беріңіз.",
-        Lang::Ru => "Чтобы дополнить обращение, ответьте на это письмо.",
-        Lang::En => "To add to your request, reply to this mail.",
-    }
-}
+/// Subjects (`[KM-000123] …`) and the footer, in the request's language, from the catalogue.
+pub use komek_i18n::customer::{About, mail_footer as footer, mail_subject as subject};
 
 /// One mail to send.
 #[derive(Debug, Clone)]
@@ -236,7 +202,7 @@ pub fn parse(raw: &[u8], number_prefix: &str, domain: &str) -> Result<Inbound, R
         .to_lowercase();
     let name = sender
         .name()
-        .map(one_line)
+        .map(crate::intake::one_line)
         .filter(|n| !n.is_empty())
         .map(|n| n.chars().take(200).collect());
     if msg.attachment_count() > 0 {
@@ -268,7 +234,7 @@ pub fn parse(raw: &[u8], number_prefix: &str, domain: &str) -> Result<Inbound, R
     }
     let subject = msg
         .subject()
-        .map(one_line)
+        .map(crate::intake::one_line)
         .filter(|s| !s.is_empty())
         .map(|s| s.chars().take(200).collect::<String>());
     let mut ids: Vec<String> = Vec::new();
@@ -330,14 +296,6 @@ pub fn number_in(s: &str, prefix: &str) -> Option<String> {
         from = start + pat.len();
     }
     None
-}
-
-fn one_line(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .trim()
-        .to_owned()
 }
 
 /// Is `line` the "On … wrote:" line a mail client puts above the quoted history?
@@ -497,6 +455,7 @@ fn decode_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use komek_domain::Lang;
 
     const D: &str = "komek";
 

@@ -5,7 +5,7 @@ use komek_domain::calendar::Calendar;
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
     Category, Channel, Customer, Email, Lang, Message, MessageKind, Msisdn, Priority, Request,
-    RequestId, RequestNumber, Status, ack, classify, lang,
+    RequestId, RequestNumber, Status, classify, lang,
 };
 use komek_settings::Settings;
 use komek_store::Store;
@@ -45,7 +45,7 @@ pub struct CustomerIn {
 }
 
 /// One line of text: controls (CR/LF included) removed, trimmed.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_control())
         .collect::<String>()
@@ -62,8 +62,48 @@ fn free_text(s: &str) -> String {
         .to_owned()
 }
 
+/// A submission whose every field was checked, once: what [`accept_as`] stores. Made with
+/// `Valid::try_from(&submission)`, which reports every bad field at once (422).
+#[derive(Debug, Clone)]
+pub struct Valid {
+    pub channel: Channel,
+    pub customer: Customer,
+    /// One line, at most 200 characters.
+    pub subject: Option<String>,
+    /// Not empty, at most 10,000 characters, controls other than newline and tab removed.
+    pub text: String,
+    /// As asked; detected from the text when `None`.
+    pub language: Option<Lang>,
+    /// The submission as sent, fingerprinted: what an Idempotency-Key is compared with.
+    pub fingerprint: String,
+}
+
+impl TryFrom<&Submission> for Valid {
+    type Error = ApiError;
+
+    fn try_from(s: &Submission) -> Result<Self, ApiError> {
+        let (customer, subject, text) = validate(s)?;
+        Ok(Self {
+            channel: s.channel,
+            customer,
+            subject,
+            text,
+            language: s.language,
+            fingerprint: fingerprint(s),
+        })
+    }
+}
+
+impl TryFrom<Submission> for Valid {
+    type Error = ApiError;
+
+    fn try_from(s: Submission) -> Result<Self, ApiError> {
+        Self::try_from(&s)
+    }
+}
+
 /// Checks every field and reports all problems at once.
-pub fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), ApiError> {
+fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), ApiError> {
     let mut errors = Vec::new();
     let mut bad = |field: &str, message: &str| {
         errors.push(FieldError {
@@ -233,22 +273,25 @@ pub async fn accept(
     submission: &Submission,
     idempotency_key: Option<&str>,
 ) -> Result<Created, ApiError> {
-    accept_as(store, settings, calendar, submission, idempotency_key, None).await
+    let valid = Valid::try_from(submission)?;
+    accept_as(store, settings, calendar, &valid, idempotency_key, None).await
 }
 
-/// [`accept`] for a contact logged by an agent: the request is created owned by the agent, with
+/// [`accept`] for a submission already validated, and for a contact logged by an agent: the request is created owned by the agent, with
 /// the resolution when it was solved at once; the workspace completes the assignment (and the
 /// resolution) when it takes the request in.
 pub async fn accept_as(
     store: &Store,
     settings: &Settings,
     calendar: &Calendar,
-    submission: &Submission,
+    submission: &Valid,
     idempotency_key: Option<&str>,
     logged: Option<&Logged>,
 ) -> Result<Created, ApiError> {
-    let (customer, subject, text) = validate(submission)?;
-    let fp = fingerprint(submission);
+    let customer = submission.customer.clone();
+    let subject = submission.subject.clone();
+    let text = submission.text.clone();
+    let fp = submission.fingerprint.clone();
     if let Some(key) = idempotency_key
         && store.idempotency(key).await?.is_some()
     {
@@ -278,7 +321,7 @@ pub async fn accept_as(
     let (due, _) = settings
         .deadlines
         .due(calendar, category, priority, submission.channel, now);
-    let ack_text = ack::acknowledgment(language, &number, due.resolution);
+    let ack_text = komek_i18n::customer::acknowledgment(language, &number, due.resolution);
     let request = Request {
         id: RequestId::new(),
         number: number.clone(),

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::antispam;
-use crate::routes::ContactQuery;
+use crate::api::ContactQuery;
 
 const MAX_TEXT: usize = 10_000;
 

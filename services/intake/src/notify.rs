@@ -85,11 +85,7 @@ pub fn route_on(r: &Request, channel: Channel) -> Route {
 
 /// The survey invitation, in the request's language.
 pub fn invitation(lang: Lang, number: &RequestNumber, link: &str) -> String {
-    match lang {
-        Lang::Kk => format!("{number} өтініші бойынша жұмысымызды бағалаңыз: {link} Komek"),
-        Lang::Ru => format!("Оцените, пожалуйста, нашу работу по обращению {number}: {link} Komek"),
-        Lang::En => format!("Please rate our work on request {number}: {link} Komek"),
-    }
+    komek_i18n::customer::survey_invitation(lang, number, link)
 }
 
 fn payload<P: for<'de> serde::Deserialize<'de>>(env: &Envelope) -> Result<P, HandleError> {

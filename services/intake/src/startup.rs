@@ -43,6 +43,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .app_data(settings.clone())
             .app_data(calendar.clone())
             .app_data(tokens.clone())
+            .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure)
             .configure(crate::sms::configure);
     })

@@ -2,9 +2,10 @@
 //!
 //! - [`startup`]: the app factory, used by `main` and tests.
 //! - [`consumer`]: `request.resolved` -> a survey with an unguessable, expiring link (once).
-//! - [`routes`]: the survey page `GET /s/{token}` in the customer's language and the answer
-//!   `POST /api/v1/surveys/{token}/responses`.
-//! - [`page`]: the HTML of the survey page.
+//! - [`routes`]: the survey page `GET /s/{token}` in the customer's language, its form's answer
+//!   `POST /s/{token}`, and the JSON answer `POST /api/v1/surveys/{token}/responses`; one
+//!   [`routes::record`] behind both answers.
+//! - [`page`]: the survey page, a no-JavaScript form rendered from askama templates (`templates/`).
 
 pub mod consumer;
 pub mod page;

@@ -1,140 +1,247 @@
-//! The survey page: plain HTML and a little script, no external assets (it must work offline and
-//! on a phone). Every dynamic value is escaped.
+//! The survey page: a plain HTML form (no JavaScript) posted back to its own address, rendered
+//! from askama templates (`templates/`, extending the customer pages' shared `layout.html`),
+//! served with the customer pages' strict Content-Security-Policy ([`komek_web::html`]); every
+//! text from the catalogue (`survey-*` in `libs/i18n/locales/<lang>/survey.ftl`).
+//!
+//! - `GET /s/{token}`: the form, in the customer's language.
+//! - `POST /s/{token}` (`csat`, `comment`): the same answer as the JSON API
+//!   ([`crate::routes::record`]); the answer is the page again with its message: thanks, already
+//!   answered, or what to correct.
 
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
 use komek_domain::Lang;
 use komek_domain::survey::Survey;
+use komek_store::Store;
+use komek_web::ApiError;
+use komek_web::html::{Chrome, enc, page};
+use serde::Deserialize;
 
-struct Texts {
-    title: &'static str,
-    intro: &'static str,
-    csat: &'static str,
-    comment: &'static str,
-    send: &'static str,
-    thanks: &'static str,
-    done: &'static str,
-    failed: &'static str,
-    pick: &'static str,
+use crate::routes::{Answer, open_survey, record};
+
+#[derive(Template)]
+#[template(path = "survey.html")]
+struct SurveyPage<'a> {
+    chrome: Chrome,
+    intro: String,
+    /// Where the form posts; `None` once answered (no form shown).
+    action: Option<String>,
+    message: Option<String>,
+    alert: bool,
+    csat: Option<u8>,
+    comment: &'a str,
 }
 
-fn texts(lang: Lang) -> Texts {
-    match lang {
-        Lang::Kk => Texts {
-            title: "Komek — сауалнама",
-            intro: "Өтініш {number} бойынша қызмет көрсету сапасын бағалаңыз.",
-            csat: "Қызметке қаншалықты риза болдыңыз? (1 — мүлдем риза емеспін, 5 — өте ризамын)",
-            comment: "Пікіріңіз (міндетті емес)",
-            send: "Жіберу",
-            thanks: "Рақмет! Жауабыңыз сақталды.",
-            done: "Бұл сауалнамаға жауап берілген.",
-            failed: "Жіберу сәтсіз аяқталды. Қайталап көріңіз.",
-            pick: "Бағаны таңдаңыз.",
-        },
-        Lang::Ru => Texts {
-            title: "Komek — опрос",
-            intro: "Оцените, пожалуйста, качество обслуживания по обращению {number}.",
-            csat: "Насколько вы довольны обслуживанием? (1 — совсем недоволен, 5 — очень доволен)",
-            comment: "Ваш комментарий (необязательно)",
-            send: "Отправить",
-            thanks: "Спасибо! Ваш ответ сохранён.",
-            done: "На этот опрос уже ответили.",
-            failed: "Не удалось отправить. Попробуйте ещё раз.",
-            pick: "Выберите оценку.",
-        },
-        Lang::En => Texts {
-            title: "Komek — survey",
-            intro: "Please rate the service you received for request {number}.",
-            csat: "How satisfied are you? (1 — very dissatisfied, 5 — very satisfied)",
-            comment: "Your comment (optional)",
-            send: "Send",
-            thanks: "Thank you! Your answer has been saved.",
-            done: "This survey has already been answered.",
-            failed: "Sending failed. Please try again.",
-            pick: "Please choose a score.",
-        },
+/// One choice of the 1-5 score.
+struct Score {
+    n: u8,
+    checked: bool,
+}
+
+impl SurveyPage<'_> {
+    fn scores(&self) -> Vec<Score> {
+        (1..=5)
+            .map(|n| Score {
+                n,
+                checked: self.csat == Some(n),
+            })
+            .collect()
     }
 }
 
-/// Escapes text for HTML element content and quoted attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+fn survey_page<'a>(s: &Survey, token: &str) -> SurveyPage<'a> {
+    let lang = s.language;
+    SurveyPage {
+        chrome: Chrome::fixed(lang, komek_i18n::t(lang, "survey-title")),
+        intro: komek_i18n::text(
+            lang,
+            "survey-intro",
+            &[("number", s.number.0.as_str().into())],
+        ),
+        action: Some(format!("/s/{}", enc(token))),
+        message: None,
+        alert: false,
+        csat: None,
+        comment: "",
     }
-    out
 }
 
-/// Escapes text for a JavaScript string literal inside a script element.
-fn js(s: &str) -> String {
-    serde_json::to_string(s)
-        .unwrap_or_default()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFound {
+    chrome: Chrome,
+    heading: String,
+    hint: String,
 }
 
-pub fn survey(s: &Survey, token: &str) -> String {
-    let t = texts(s.language);
-    let intro = escape(&t.intro.replace("{number}", &s.number.0));
-    let radios: String = (1..=5)
-        .map(|n| format!(r#"<label class="score"><input type="radio" name="csat" value="{n}" required> {n}</label>"#))
-        .collect();
-    format!(
-        r#"<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#222}}
-.scores{{display:flex;gap:.75rem;margin:.5rem 0 1rem}}.score{{font-size:1.2rem}}textarea{{width:100%;min-height:6rem}}
-button{{font-size:1.1rem;padding:.5rem 1.5rem;margin-top:1rem}}#msg{{margin-top:1rem;font-weight:600}}</style></head>
-<body><h1>{title}</h1><p id="intro">{intro}</p>
-<form id="survey"><fieldset><legend>{csat}</legend><div class="scores">{radios}</div></fieldset>
-<label for="comment">{comment}</label><textarea id="comment" name="comment" maxlength="2000"></textarea>
-<button type="submit" id="send">{send}</button></form><p id="msg" role="status"></p>
-<script>
-const T={{thanks:{thanks},done:{done},failed:{failed},pick:{pick}}};
-const form=document.getElementById('survey'),msg=document.getElementById('msg');
-form.addEventListener('submit',async(e)=>{{e.preventDefault();
-const c=form.querySelector('input[name=csat]:checked');if(!c){{msg.textContent=T.pick;return;}}
-const body={{csat:Number(c.value)}};const comment=document.getElementById('comment').value.trim();if(comment)body.comment=comment;
-try{{const r=await fetch('/api/v1/surveys/'+encodeURIComponent({token})+'/responses',{{method:'POST',headers:{{'content-type':'application/json'}},body:JSON.stringify(body)}});
-if(r.status===201){{form.hidden=true;msg.textContent=T.thanks;}}else if(r.status===409){{form.hidden=true;msg.textContent=T.done;}}else{{msg.textContent=T.failed;}}}}
-catch(_){{msg.textContent=T.failed;}}}});
-</script></body></html>"#,
-        lang = s.language.as_str(),
-        title = escape(t.title),
-        csat = escape(t.csat),
-        comment = escape(t.comment),
-        send = escape(t.send),
-        thanks = js(t.thanks),
-        done = js(t.done),
-        failed = js(t.failed),
-        pick = js(t.pick),
-        token = js(token),
+/// The page for a link that is wrong or expired: in all three languages, as the link tells
+/// nothing about its reader.
+pub fn not_found() -> HttpResponse {
+    let all = |key: &str| {
+        komek_i18n::ALL
+            .into_iter()
+            .map(|l| komek_i18n::t(l, key))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    page(
+        StatusCode::NOT_FOUND,
+        &NotFound {
+            chrome: Chrome::fixed(Lang::Kk, "Komek".to_owned()),
+            heading: all("survey-not-found"),
+            hint: all("survey-not-found-hint"),
+        },
     )
 }
 
-pub fn not_found() -> String {
-    r#"<!doctype html><html><head><meta charset="utf-8"><title>Komek</title></head><body>
-<h1>Сауалнама табылмады · Опрос не найден · Survey not found</h1>
-<p>Сілтеме қате немесе мерзімі өткен. Ссылка неверна или устарела. The link is wrong or has expired.</p></body></html>"#
-        .to_owned()
+/// `GET /s/{token}`.
+pub async fn show(
+    store: web::Data<Store>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(match open_survey(&store, &token).await? {
+        Some(s) => page(StatusCode::OK, &survey_page(&s, &token)),
+        None => not_found(),
+    })
+}
+
+/// What the survey form posts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnswerForm {
+    pub csat: String,
+    pub comment: String,
+}
+
+/// `POST /s/{token}`: the form's answer.
+pub async fn answer(
+    req: HttpRequest,
+    body: web::Bytes,
+    store: web::Data<Store>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(s) = open_survey(&store, &token).await? else {
+        return Ok(not_found());
+    };
+    let urlencoded = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    let form: AnswerForm = if urlencoded {
+        serde_urlencoded::from_bytes(&body).unwrap_or_default()
+    } else {
+        AnswerForm::default()
+    };
+    let lang = s.language;
+    let mut shown = survey_page(&s, &token);
+    shown.csat = form.csat.trim().parse().ok();
+    shown.comment = &form.comment;
+    let (status, key, alert, keep_form) = match shown.csat {
+        None => (StatusCode::UNPROCESSABLE_ENTITY, "survey-pick", true, true),
+        Some(csat) => match record(&store, &token, csat, Some(form.comment.as_str())).await {
+            Ok(()) => (StatusCode::OK, "survey-thanks", false, false),
+            Err(Answer::Invalid("csat")) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "survey-pick", true, true)
+            }
+            Err(Answer::Invalid(_)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "survey-comment-long",
+                true,
+                true,
+            ),
+            Err(Answer::AlreadyAnswered) => (StatusCode::CONFLICT, "survey-done", true, false),
+            Err(Answer::NotFound) => return Ok(not_found()),
+            Err(other) => {
+                let e = ApiError::from(other);
+                tracing::warn!(error = %e, "survey form not recorded");
+                (e.status_code(), "survey-failed", true, true)
+            }
+        },
+    };
+    shown.message = Some(komek_i18n::t(lang, key));
+    shown.alert = alert;
+    if !keep_form {
+        shown.action = None;
+    }
+    Ok(page(status, &shown))
 }
 
 #[cfg(test)]
 mod tests {
+    use komek_domain::{RequestId, RequestNumber};
+    use time::OffsetDateTime;
+
     use super::*;
 
+    fn survey(lang: Lang) -> Survey {
+        let now = OffsetDateTime::now_utc();
+        Survey {
+            id: uuid::Uuid::new_v4(),
+            request_id: RequestId::new(),
+            number: RequestNumber::format("KM", 7),
+            language: lang,
+            created_at: now,
+            expires_at: now,
+            answer: None,
+            trace: None,
+        }
+    }
+
     #[test]
-    fn escapes_markup_and_script_breakouts() {
-        assert_eq!(
-            escape(r#"<script>"x"&'"#),
-            "&lt;script&gt;&quot;x&quot;&amp;&#39;"
+    fn the_page_is_a_plain_form_with_no_code_and_escaped_values() {
+        let s = survey(Lang::Ru);
+        let mut p = survey_page(&s, "tok_en-123");
+        p.comment = "</textarea><script>x</script>";
+        let html = p.render().unwrap_or_default();
+        assert!(html.contains(r#"action="/s/tok_en-123""#), "{html}");
+        assert!(!html.contains("</textarea><"), "{html}");
+        assert!(
+            html.contains("&#60;/textarea&#62;&#60;script&#62;"),
+            "{html}"
         );
-        assert!(!js("</script>").contains("</script>"));
+        for bad in [
+            "<script",
+            " style=",
+            "<style",
+            " onclick=",
+            "http://",
+            "https://",
+        ] {
+            assert!(!html.contains(bad), "{bad}: {html}");
+        }
+    }
+
+    #[test]
+    fn no_kazakh_survey_page_shows_english_text() {
+        let en = komek_i18n::catalogue(Lang::En);
+        let kk = komek_i18n::catalogue(Lang::Kk);
+        let s = survey(Lang::Kk);
+        let mut pages = vec![survey_page(&s, "t").render().unwrap_or_default()];
+        for key in [
+            "survey-pick",
+            "survey-thanks",
+            "survey-done",
+            "survey-failed",
+            "survey-comment-long",
+        ] {
+            let mut p = survey_page(&s, "t");
+            p.message = Some(komek_i18n::t(Lang::Kk, key));
+            pages.push(p.render().unwrap_or_default());
+        }
+        for (k, v) in &en {
+            if kk.get(k) == Some(v) || v.contains("{ $") {
+                continue;
+            }
+            for page in &pages {
+                assert!(!page.contains(v.as_str()), "{v:?} on a Kazakh page");
+            }
+        }
     }
 }

@@ -25,6 +25,8 @@ pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/s/{token}", web::get().to(page))
+        .route("/s/{token}", web::post().to(answer_form))
+        .configure(komek_web::html::configure)
         .route("/api/v1/surveys/{token}/responses", web::post().to(respond));
 }
 
@@ -49,7 +51,7 @@ fn well_formed(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-async fn open_survey(store: &Store, token: &str) -> Result<Option<Survey>, ApiError> {
+pub(crate) async fn open_survey(store: &Store, token: &str) -> Result<Option<Survey>, ApiError> {
     if !well_formed(token) {
         return Ok(None);
     }
@@ -59,61 +61,89 @@ async fn open_survey(store: &Store, token: &str) -> Result<Option<Survey>, ApiEr
         .filter(|s| s.is_open(OffsetDateTime::now_utc())))
 }
 
-/// The survey page, in the customer's language.
+/// The survey page, in the customer's language: a form that posts back to `/s/{token}`.
 #[utoipa::path(get, path = "/s/{token}", responses((status = 200, description = "HTML page"), (status = 404, description = "Unknown or expired")))]
 pub async fn page(
     store: web::Data<Store>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let html = |status: actix_web::http::StatusCode, body: String| {
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'"))
-            .insert_header(("Referrer-Policy", "no-referrer"))
-            .insert_header(("Cache-Control", "no-store"))
-            .body(body)
-    };
-    match open_survey(&store, &token).await? {
-        Some(s) => Ok(html(
-            actix_web::http::StatusCode::OK,
-            crate::page::survey(&s, &token),
-        )),
-        None => Ok(html(
-            actix_web::http::StatusCode::NOT_FOUND,
-            crate::page::not_found(),
-        )),
+    crate::page::show(store, token).await
+}
+
+/// `POST /s/{token}`, the survey page's form (`application/x-www-form-urlencoded`: `csat`,
+/// `comment`): the same answer as the JSON API, answered with the page and its message (200
+/// thanks, 409 already answered, 422 what to correct, 404 unknown or expired). Not in the OpenAPI
+/// document, which describes the JSON API and the page's address.
+pub async fn answer_form(
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+    store: web::Data<Store>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    crate::page::answer(req, body, store, token).await
+}
+
+/// Why an answer was not recorded.
+#[derive(Debug)]
+pub enum Answer {
+    /// The field that is wrong (`csat` or `comment`) and why.
+    Invalid(&'static str),
+    NotFound,
+    AlreadyAnswered,
+    /// Changed meanwhile: try again.
+    Conflict,
+    /// Redis failed (or another error the API answers as it is).
+    Failed(ApiError),
+}
+
+impl From<Answer> for ApiError {
+    fn from(a: Answer) -> Self {
+        match a {
+            Answer::Invalid("csat") => ApiError::invalid("csat", "a whole number from 1 to 5"),
+            Answer::Invalid(_) => ApiError::invalid("comment", "at most 2000 characters"),
+            Answer::NotFound => ApiError::NotFound("survey"),
+            Answer::AlreadyAnswered => ApiError::Conflict(
+                Code::AlreadyAnswered,
+                "this survey is already answered".into(),
+            ),
+            Answer::Conflict => ApiError::Conflict(
+                Code::Contended,
+                "the survey changed while saving; try again".into(),
+            ),
+            Answer::Failed(e) => e,
+        }
     }
 }
 
-/// Answer the survey, once. The workspace reopens the request when the CSAT is at or below its
-/// `survey.reopen_at_or_below` setting.
-#[utoipa::path(post, path = "/api/v1/surveys/{token}/responses", request_body = ResponseIn,
-    responses((status = 201, body = Recorded), (status = 404, body = komek_web::error::Problem),
-        (status = 409, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
-pub async fn respond(
-    store: web::Data<Store>,
-    token: web::Path<String>,
-    StrictJson(body): StrictJson<ResponseIn>,
-) -> Result<HttpResponse, ApiError> {
-    if !(1..=5).contains(&body.csat) {
-        return Err(ApiError::invalid("csat", "a whole number from 1 to 5"));
+/// Records the one answer of the survey behind `token`: the JSON API and the page's form.
+pub async fn record(
+    store: &Store,
+    token: &str,
+    csat: u8,
+    comment: Option<&str>,
+) -> Result<(), Answer> {
+    if !(1..=5).contains(&csat) {
+        return Err(Answer::Invalid("csat"));
     }
-    let comment =
-        komek_domain::text::BoundedText::<2000>::optional(body.comment.as_deref().unwrap_or(""))
-            .map_err(|e| ApiError::invalid("comment", e.to_string()))?
-            .map(String::from);
-    if open_survey(&store, &token).await?.is_none() {
-        return Err(ApiError::NotFound("survey"));
+    let comment = komek_domain::text::BoundedText::<2000>::optional(comment.unwrap_or(""))
+        .map_err(|_| Answer::Invalid("comment"))?
+        .map(String::from);
+    if open_survey(store, token)
+        .await
+        .map_err(Answer::Failed)?
+        .is_none()
+    {
+        return Err(Answer::NotFound);
     }
     let now = OffsetDateTime::now_utc();
     let result = store
         .update_doc(
-            &store.keys().survey(&token_hash(&token)),
+            &store.keys().survey(&token_hash(token)),
             |s: &mut Survey| {
-                s.answer(body.csat, comment.clone(), now)?;
+                s.answer(csat, comment.clone(), now)?;
                 let payload = SurveyAnswered {
                     survey_id: s.id,
-                    csat: body.csat,
+                    csat,
                     comment: comment.clone(),
                 };
                 let event = komek_bus::journey_event(
@@ -129,22 +159,30 @@ pub async fn respond(
         .await;
     match result {
         Ok(s) => {
-            tracing::info!(request_id = %s.request_id, csat = body.csat, "survey answered");
-            Ok(HttpResponse::Created().json(Recorded {
-                status: "recorded".into(),
-            }))
+            tracing::info!(request_id = %s.request_id, csat, "survey answered");
+            Ok(())
         }
-        Err(UpdateError::Rejected(SurveyError::AlreadyAnswered)) => Err(ApiError::Conflict(
-            Code::AlreadyAnswered,
-            "this survey is already answered".into(),
-        )),
+        Err(UpdateError::Rejected(SurveyError::AlreadyAnswered)) => Err(Answer::AlreadyAnswered),
         Err(UpdateError::Rejected(SurveyError::Expired)) | Err(UpdateError::NotFound) => {
-            Err(ApiError::NotFound("survey"))
+            Err(Answer::NotFound)
         }
-        Err(UpdateError::Store(e)) => Err(e.into()),
-        Err(_) => Err(ApiError::Conflict(
-            Code::Contended,
-            "the survey changed while saving; try again".into(),
-        )),
+        Err(UpdateError::Store(e)) => Err(Answer::Failed(e.into())),
+        Err(_) => Err(Answer::Conflict),
     }
+}
+
+/// Answer the survey, once. The workspace reopens the request when the CSAT is at or below its
+/// `survey.reopen_at_or_below` setting.
+#[utoipa::path(post, path = "/api/v1/surveys/{token}/responses", request_body = ResponseIn,
+    responses((status = 201, body = Recorded), (status = 404, body = komek_web::error::Problem),
+        (status = 409, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
+pub async fn respond(
+    store: web::Data<Store>,
+    token: web::Path<String>,
+    StrictJson(body): StrictJson<ResponseIn>,
+) -> Result<HttpResponse, ApiError> {
+    record(&store, &token, body.csat, body.comment.as_deref()).await?;
+    Ok(HttpResponse::Created().json(Recorded {
+        status: "recorded".into(),
+    }))
 }

@@ -18,6 +18,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         .unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
         cfg.app_data(store.clone())
+            .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure);
     })
 }

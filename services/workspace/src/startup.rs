@@ -73,6 +73,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             .app_data(deps_data.clone())
             .app_data(customers.clone())
             .route("/api/v1/live", web::get().to(crate::live::connect))
+            .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure);
     })
 }

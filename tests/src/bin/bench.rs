@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use komek_domain::events::{Envelope, kind};
-use komek_domain::{HistoryEntry, Message, MessageKind, Msisdn, Request, ack, classify, lang};
+use komek_domain::{HistoryEntry, Message, MessageKind, Msisdn, Request, classify, lang};
 use komek_e2e::bench::{
     RequestSpec, bench_json, env_or, heading, percentile, phone, redis_conn, round2, setup_failed,
     text, web_request,
@@ -408,7 +408,11 @@ fn build_request(settings: &Settings, i: u64) -> (Request, HistoryEntry, Envelop
     let (mut request, history, mut event) = web_request(settings, i, spec);
     request.messages.push(Message {
         kind: MessageKind::Acknowledgment,
-        text: ack::acknowledgment(language, &request.number, request.due.resolution),
+        text: komek_i18n::customer::acknowledgment(
+            language,
+            &request.number,
+            request.due.resolution,
+        ),
         at: request.created_at,
     });
     komek_bus::stamp(&mut event);

@@ -63,3 +63,47 @@ async fn unknown_token_is_404() {
     app.stop().await;
     komek_testkit::cleanup(&app.settings).await;
 }
+
+/// The page's own form, without JavaScript: a post with no score is shown again with what to
+/// correct (422), a score is recorded and thanked for (200) with the same headers as the page, a
+/// second answer is refused on the page (409), and the answer is the one the JSON API would see.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_form_posts_without_javascript() {
+    let mut app = spawn_app("survey-form").await;
+    let (_, token) = resolve(&app.store, Lang::Ru).await;
+    let http = reqwest::Client::new();
+    let post = |body: &'static str| {
+        http.post(app.url(&format!("/s/{token}")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+
+    let page = post("comment=%3Cb%3Ex").await.unwrap();
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(csp, komek_web::html::CSP);
+    let page = html(page, 422).await;
+    assert!(page.contains("Выберите оценку."), "{page}");
+    assert!(
+        page.contains("&#60;b&#62;x</textarea>"),
+        "the comment is kept: {page}"
+    );
+
+    let page = html(post("csat=4&comment=").await.unwrap(), 200).await;
+    assert!(page.contains("Спасибо! Ваш ответ сохранён."), "{page}");
+    assert!(!page.contains("<form"), "{page}");
+
+    let page = html(post("csat=1").await.unwrap(), 409).await;
+    assert!(page.contains("На этот опрос уже ответили."), "{page}");
+
+    let again = app.respond(&token, &serde_json::json!({ "csat": 5 })).await;
+    assert_eq!(again.status().as_u16(), 409);
+
+    app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
+}

@@ -1,0 +1,327 @@
+//! The status pages: the lookup form, the request as its customer sees it with the conversation,
+//! and the message form's answer.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use komek_domain::{Lang, Message, MessageKind, Request, Status, ack};
+use komek_settings::Settings;
+use komek_store::Store;
+use komek_web::ApiError;
+use komek_web::html::{Chrome, page, url};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::{failure, home, page_lang, parse_form, too_many, unreadable_form};
+use crate::messages::{self, TextError};
+use crate::web_form::{self, MessageForm, Posted};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusQuery {
+    pub lang: Option<String>,
+    pub number: Option<String>,
+    pub contact: Option<String>,
+    /// Set by the redirect after a message was sent.
+    pub sent: Option<String>,
+}
+
+/// The lookup form; with `not_found`, the one answer for an unknown number and a wrong contact.
+#[derive(Template)]
+#[template(path = "lookup.html")]
+struct Lookup<'a> {
+    chrome: Chrome,
+    number: &'a str,
+    contact: &'a str,
+    not_found: bool,
+    home: String,
+}
+
+fn lookup<'a>(lang: Lang, number: &'a str, contact: &'a str, not_found: bool) -> Lookup<'a> {
+    Lookup {
+        chrome: Chrome::switchable(lang, komek_i18n::t(lang, "web-status-title"), "/status"),
+        number,
+        contact,
+        not_found,
+        home: home(lang),
+    }
+}
+
+fn not_found(lang: Lang, number: &str, contact: &str) -> HttpResponse {
+    page(StatusCode::NOT_FOUND, &lookup(lang, number, contact, true))
+}
+
+/// One message of the conversation, as shown.
+struct Item {
+    class: &'static str,
+    who: String,
+    iso: String,
+    local: String,
+    text: String,
+}
+
+fn kind_class(k: MessageKind) -> &'static str {
+    match k {
+        MessageKind::Acknowledgment => "acknowledgment",
+        MessageKind::Customer => "customer",
+        MessageKind::Reply => "reply",
+        MessageKind::Resolution => "resolution",
+    }
+}
+
+/// Who a message is from, as the customer reads it.
+fn kind_key(k: MessageKind) -> &'static str {
+    match k {
+        MessageKind::Acknowledgment => "web-from-ack",
+        MessageKind::Customer => "web-from-customer",
+        MessageKind::Reply => "web-from-agent",
+        MessageKind::Resolution => "web-from-resolution",
+    }
+}
+
+/// A status as the customer reads it.
+fn status_key(s: Status) -> &'static str {
+    match s {
+        Status::New => "web-status-received",
+        Status::Queued => "web-status-queued",
+        Status::Assigned => "web-status-assigned",
+        Status::InProgress => "web-status-in-progress",
+        Status::WaitingCustomer => "web-status-waiting",
+        Status::Escalated => "web-status-escalated",
+        Status::Resolved => "web-status-resolved",
+        Status::Closed => "web-status-closed",
+        Status::Reopened => "web-status-reopened",
+    }
+}
+
+/// What the message form shows besides the request: a notice, the text being written and its
+/// error.
+#[derive(Default)]
+struct Draft<'a> {
+    notice: Option<&'static str>,
+    text: &'a str,
+    error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "view.html")]
+struct View<'a> {
+    chrome: Chrome,
+    number: &'a str,
+    contact: &'a str,
+    notice: Option<String>,
+    status: String,
+    created: String,
+    due: String,
+    survey: Option<String>,
+    items: Vec<Item>,
+    closed: bool,
+    resolved: bool,
+    draft: &'a str,
+    error: Option<String>,
+    lookup: String,
+    home: String,
+}
+
+fn view<'a>(
+    lang: Lang,
+    r: &'a Request,
+    contact: &'a str,
+    survey: Option<String>,
+    draft: &Draft<'a>,
+) -> View<'a> {
+    let t = |k: &str| komek_i18n::t(lang, k);
+    let number = r.number.0.as_str();
+    // The customer's own request opens the conversation.
+    let opening = Message {
+        kind: MessageKind::Customer,
+        text: match &r.subject {
+            Some(subject) => format!("{subject}\n\n{}", r.text),
+            None => r.text.clone(),
+        },
+        at: r.created_at,
+    };
+    let items = std::iter::once(&opening)
+        .chain(&r.messages)
+        .map(|m| Item {
+            class: kind_class(m.kind),
+            who: t(kind_key(m.kind)),
+            iso: m.at.format(&Rfc3339).unwrap_or_default(),
+            local: ack::format_local(m.at),
+            text: m.text.clone(),
+        })
+        .collect();
+    let here = url("/status/view", &[("number", number), ("contact", contact)]);
+    View {
+        chrome: Chrome::switchable(lang, format!("{} {number}", t("web-request")), &here),
+        number,
+        contact,
+        notice: draft.notice.map(t),
+        status: t(status_key(r.status)),
+        created: ack::format_local(r.created_at),
+        due: ack::format_local(r.due.resolution),
+        survey,
+        items,
+        closed: r.status == Status::Closed,
+        resolved: r.status == Status::Resolved,
+        draft: draft.text,
+        error: draft.error.map(t),
+        lookup: url("/status", &[("lang", lang.as_str())]),
+        home: home(lang),
+    }
+}
+
+/// The survey link, once the request is resolved and the survey service has made one.
+async fn survey_url(
+    store: &Store,
+    settings: &Settings,
+    r: &Request,
+) -> Result<Option<String>, ApiError> {
+    if r.status != Status::Resolved && r.status != Status::Closed {
+        return Ok(None);
+    }
+    Ok(store
+        .get_string(&store.keys().survey_of_request(r.id))
+        .await?
+        .map(|token| settings.survey.link(&token)))
+}
+
+async fn view_page(
+    status: StatusCode,
+    lang: Lang,
+    r: &Request,
+    contact: &str,
+    draft: &Draft<'_>,
+    store: &Store,
+    settings: &Settings,
+) -> Result<HttpResponse, ApiError> {
+    let survey = survey_url(store, settings, r).await?;
+    Ok(page(status, &view(lang, r, contact, survey, draft)))
+}
+
+/// `GET /status`: the lookup form.
+pub async fn status_page(req: HttpRequest, q: web::Query<StatusQuery>) -> HttpResponse {
+    let lang = page_lang(&req, q.lang.as_deref());
+    page(
+        StatusCode::OK,
+        &lookup(
+            lang,
+            q.number.as_deref().unwrap_or(""),
+            q.contact.as_deref().unwrap_or(""),
+            false,
+        ),
+    )
+}
+
+/// `GET /status/view?number=&contact=`: the request as its customer sees it.
+pub async fn status_view(
+    req: HttpRequest,
+    q: web::Query<StatusQuery>,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> HttpResponse {
+    let lang = page_lang(&req, q.lang.as_deref());
+    let number = q.number.as_deref().unwrap_or("");
+    let contact = q.contact.as_deref().unwrap_or("");
+    let shown = async {
+        let Some(r) = messages::find(&store, number, contact).await? else {
+            return Ok(not_found(lang, number, contact));
+        };
+        let draft = Draft {
+            notice: q.sent.is_some().then_some("web-sent"),
+            ..Draft::default()
+        };
+        view_page(StatusCode::OK, lang, &r, contact, &draft, &store, &settings).await
+    };
+    match shown.await {
+        Ok(res) => res,
+        Err(e) => failure(lang, &e),
+    }
+}
+
+/// `POST /status/message`: the message goes to the workspace as `request.customer_message`;
+/// the answer redirects (303) to the status page, which says it was sent.
+pub async fn post_message(
+    req: HttpRequest,
+    body: web::Bytes,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> HttpResponse {
+    let Some(f) = parse_form::<MessageForm>(&req, &body) else {
+        return unreadable_form(&req);
+    };
+    let lang = page_lang(&req, Some(&f.lang));
+    let answered = async {
+        match web_form::post_message(&req, &f, &store, &settings).await? {
+            Posted::Limited(l) => Ok(too_many(lang, l)),
+            Posted::NotFound => Ok(not_found(lang, &f.number, &f.contact)),
+            Posted::Closed(r) => {
+                let draft = Draft::default();
+                view_page(
+                    StatusCode::CONFLICT,
+                    lang,
+                    &r,
+                    &f.contact,
+                    &draft,
+                    &store,
+                    &settings,
+                )
+                .await
+            }
+            Posted::Invalid(r, e) => {
+                let draft = Draft {
+                    notice: None,
+                    text: &f.text,
+                    error: Some(match e {
+                        TextError::Empty => "web-err-text-empty",
+                        TextError::TooLong => "web-err-text-long",
+                    }),
+                };
+                view_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    lang,
+                    &r,
+                    &f.contact,
+                    &draft,
+                    &store,
+                    &settings,
+                )
+                .await
+            }
+            Posted::Sent(r) => {
+                let to = url(
+                    "/status/view",
+                    &[
+                        ("number", &r.number.0),
+                        ("contact", &f.contact),
+                        ("lang", lang.as_str()),
+                        ("sent", "1"),
+                    ],
+                );
+                Ok(HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, to))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .insert_header((header::REFERRER_POLICY, "no-referrer"))
+                    .finish())
+            }
+        }
+    };
+    match answered.await {
+        Ok(res) => res,
+        Err(e) => failure(lang, &e),
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests_support {
+    use super::*;
+
+    /// The lookup form, with and without its not-found message, in Kazakh.
+    pub fn kazakh_pages() -> Vec<askama::Result<String>> {
+        vec![
+            lookup(Lang::Kk, "", "", false).render(),
+            lookup(Lang::Kk, "KM-1", "+77011234567", true).render(),
+        ]
+    }
+}
