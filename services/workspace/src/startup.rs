@@ -66,6 +66,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
     let openapi = crate::routes::ApiDoc::openapi()
+        .merge_from(crate::routes::page::ApiDoc::openapi())
         .to_json()
         .unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
