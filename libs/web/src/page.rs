@@ -190,6 +190,73 @@ impl SinglePage {
     }
 }
 
+impl SinglePage {
+    /// The texts the page's files name that the catalogue lacks in some language: every
+    /// `t('key')`, `data-i18n="key"` and `data-i18n-placeholder="key"` of the page, the shell and
+    /// the shared module, and every label of a code family (`("st_", statuses)`: `st_new`, ...),
+    /// looked up as the page does (`{prefix}-key`, else `staff-key`, underscores as hyphens).
+    /// Empty when all are there; each service's unit tests assert it on its own page.
+    pub fn missing_texts(&self, prefix: &str, labelled: &[(&str, &[String])]) -> Vec<String> {
+        let html = self.html();
+        let mut keys: Vec<String> = Vec::new();
+        let mut sources: Vec<&str> = vec![html.as_str()];
+        sources.extend(self.scripts().into_iter().map(|(_, text)| text));
+        for text in sources {
+            for open in [
+                "t('",
+                "data-i18n=\"",
+                "data-i18n-placeholder=\"",
+                "'data-i18n': '",
+            ] {
+                for (at, _) in text.match_indices(open) {
+                    // `t('` must be the function, not the end of another name (`select('`).
+                    let before = text[..at].chars().next_back();
+                    if open == "t('"
+                        && before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                    {
+                        continue;
+                    }
+                    let rest = &text[at + open.len()..];
+                    let key: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    // A key built at run time (`t('done_' + path)`) is checked by its family.
+                    let after = &rest[key.len()..];
+                    let closed = after.starts_with('"')
+                        || after.starts_with("')")
+                        || after.starts_with("',");
+                    if !key.is_empty() && closed {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        for (family, codes) in labelled {
+            keys.extend(
+                codes
+                    .iter()
+                    .map(|c| format!("{family}{}", c.replace('.', "_"))),
+            );
+        }
+        keys.sort();
+        keys.dedup();
+        let mut missing = Vec::new();
+        for lang in komek_i18n::ALL {
+            let texts = komek_i18n::catalogue(lang);
+            for key in &keys {
+                let id = key.replace('_', "-");
+                if !texts.contains_key(&format!("{prefix}-{id}"))
+                    && !texts.contains_key(&format!("staff-{id}"))
+                {
+                    missing.push(format!("{}: {key}", lang.as_str()));
+                }
+            }
+        }
+        missing
+    }
+}
+
 /// The module specifiers of `import ... from '...'` and `import '...'` lines in `source`.
 fn imports(source: &str) -> Vec<&str> {
     source
@@ -284,6 +351,27 @@ mod tests {
         ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
         }
+    }
+
+    #[test]
+    fn missing_texts_are_named() {
+        let page = SinglePage {
+            index: "<p data-i18n=\"signin\"></p><p data-i18n=\"no_such_text\"></p>",
+            script: "t('signout'); t('done_' + x); select('x'); t('also_missing', { n: 1 });",
+            modules: &[],
+            styles: "",
+        };
+        let codes = ["in_progress".to_owned(), "no_such_status".to_owned()];
+        let missing = page.missing_texts("ws", &[("st_", &codes)]);
+        for lang in ["kk", "ru", "en"] {
+            for key in ["no_such_text", "also_missing", "st_no_such_status"] {
+                assert!(
+                    missing.contains(&format!("{lang}: {key}")),
+                    "{key}: {missing:?}"
+                );
+            }
+        }
+        assert_eq!(missing.len(), 9, "{missing:?}");
     }
 
     #[test]

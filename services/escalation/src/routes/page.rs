@@ -105,6 +105,23 @@ mod tests {
     }
 
     #[test]
+    fn every_text_the_page_asks_for_is_in_every_language() {
+        let m = komek_web::meta::meta_codes();
+        let labelled: &[(&str, &[String])] = &[
+            ("st_", &m.statuses),
+            ("cat_", &m.categories),
+            ("ch_", &m.channels),
+            ("lang_", &m.languages),
+            ("est_", &m.escalation_statuses),
+            ("tier_", &m.tiers),
+            ("out_", &m.answer_outcomes),
+            ("pst_", &m.problem_statuses),
+            ("kind_", &m.message_kinds),
+        ];
+        assert_eq!(PAGE.missing_texts("dept", labelled), Vec::<String>::new());
+    }
+
+    #[test]
     fn every_module_in_web_js_is_served() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/js");
         let mut files: Vec<String> = std::fs::read_dir(dir)

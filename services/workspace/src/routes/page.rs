@@ -56,6 +56,23 @@ mod tests {
     }
 
     #[test]
+    fn every_text_the_page_asks_for_is_in_every_language() {
+        let m = komek_web::meta::meta_codes();
+        let labelled: &[(&str, &[String])] = &[
+            ("st_", &m.statuses),
+            ("pr_", &m.priorities),
+            ("cat_", &m.categories),
+            ("ch_", &m.channels),
+            ("lang_", &m.languages),
+            ("role_", &m.roles),
+            ("presence_", &m.presences),
+            ("pst_", &m.problem_statuses),
+            ("kind_", &m.message_kinds),
+        ];
+        assert_eq!(PAGE.missing_texts("ws", labelled), Vec::<String>::new());
+    }
+
+    #[test]
     fn every_module_in_web_js_is_served() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/js");
         let mut files: Vec<String> = std::fs::read_dir(dir)
