@@ -174,12 +174,14 @@ pub async fn select_value(c: &fantoccini::Client, css: &str, value: &str) {
         .expect("select");
 }
 
-/// The staff page of `service` (`/`, `/app.js`, `/app.css`, and the shared `/staff.js` and
-/// `/staff.css`) is served with its content types and the strict policy.
+/// The staff page of `service` (`/`, the entry module `/app.js` and one of its modules
+/// `/js/state.js`, `/app.css`, and the shared `/staff.js` and `/staff.css`) is served with its
+/// content types and the strict policy, and so are the enum codes it reads (`/api/v1/meta`).
 pub async fn check_assets(http: &reqwest::Client, mesh: &Mesh, service: &str) {
     for (path, ty) in [
         ("/", "text/html"),
         ("/app.js", "text/javascript"),
+        ("/js/state.js", "text/javascript"),
         ("/app.css", "text/css"),
         ("/staff.js", "text/javascript"),
         ("/staff.css", "text/css"),
@@ -202,6 +204,19 @@ pub async fn check_assets(http: &reqwest::Client, mesh: &Mesh, service: &str) {
         assert!(csp.contains("connect-src 'self' ws: wss:"), "{csp}");
         assert!(!csp.contains("unsafe"), "{csp}");
     }
+    let meta: serde_json::Value = http
+        .get(mesh.url(service, "/api/v1/meta"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        meta["languages"],
+        serde_json::json!(["kk", "ru", "en"]),
+        "{meta}"
+    );
 }
 
 /// Nothing on the page is wider than the phone's screen.

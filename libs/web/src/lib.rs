@@ -8,7 +8,8 @@
 //!   page chrome (`templates/layout.html`) the page templates extend.
 //! - [`i18n`]: `GET /i18n/{lang}.json`, a language's text catalogue for the staff pages (every
 //!   service mounts it).
-//! - [`page`]: a staff page's embedded files, served with one strict Content-Security-Policy.
+//! - [`page`]: a staff page's embedded files (ES modules), served with one strict Content-Security-Policy.
+//! - [`meta`]: `GET /api/v1/meta`, the codes of the domain's enums the staff pages show.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - [`live`]: the staff pages' WebSocket sessions and the per-replica hub that pushes to them.
 //! - [`middleware`]: one span per HTTP request (continuing the caller's trace) and request metrics.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod html;
 pub mod i18n;
 pub mod live;
+pub mod meta;
 pub mod middleware;
 pub mod ops;
 pub mod page;

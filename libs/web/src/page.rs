@@ -1,13 +1,16 @@
-//! Staff pages: a single-page app (`index.html`, `app.js`, `app.css`) embedded in the service's
-//! binary and served at `/`, `/app.js` and `/app.css` with one strict Content-Security-Policy.
-//! The page talks only to its own service (and, for the workspace, its live WebSocket), so the
-//! policy allows nothing but this origin.
+//! Staff pages: a single-page app (`index.html`, the ES module `app.js` with the modules it imports
+//! from `js/`, `app.css`) embedded in the service's binary and served at `/`, `/app.js`,
+//! `/js/{name}.js` and `/app.css` with one strict Content-Security-Policy (`script-src 'self'`
+//! covers module scripts and their imports). The page talks only to its own service (and, for the
+//! workspace, its live WebSocket), so the policy allows nothing but this origin.
 //!
 //! What the staff pages share lives here once (`libs/web/assets/`): the shell every page's markup
-//! goes into ([`SHELL`]: head, top bar, flash, sign-in form), and the script and stylesheet
-//! served at `/staff.js` and `/staff.css` and loaded before the page's own ([`SHARED_SCRIPT`]:
-//! strings, sign-in and session, the API helper with problem+json errors, element and format
-//! helpers; [`SHARED_STYLES`]: the base layout).
+//! goes into ([`SHELL`]: head, top bar, flash, sign-in form), and the module and stylesheet
+//! served at `/staff.js` and `/staff.css` ([`SHARED_SCRIPT`]: texts from the catalogue, the
+//! enum codes from [`crate::meta`], sign-in and session, the API helper with translated
+//! problem+json errors, element and format helpers; [`SHARED_STYLES`]: the base layout).
+//! [`SinglePage::configure`] also mounts `GET /api/v1/meta` ([`crate::meta`]), which the shared
+//! module reads at start.
 
 use actix_web::body::MessageBody;
 use actix_web::http::header;
@@ -24,7 +27,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 pub const SHELL: &str = include_str!("../assets/staff.html");
 /// Where in [`SHELL`] the page's own markup goes.
 pub const SLOT: &str = "<!--page-->";
-/// Served at `/staff.js`, before the page's `/app.js`.
+/// Served at `/staff.js` (an ES module the page's modules import; preloaded by the shell).
 pub const SHARED_SCRIPT: &str = include_str!("../assets/staff.js");
 /// Served at `/staff.css`, before the page's `/app.css`.
 pub const SHARED_STYLES: &str = include_str!("../assets/staff.css");
@@ -46,12 +49,15 @@ pub fn asset(content_type: &'static str, body: impl MessageBody + 'static) -> Ht
         .body(body)
 }
 
-/// A page's three files (`include_str!` of the service's `web/` folder); `index` is the page's own
+/// A page's files (`include_str!` of the service's `web/` folder); `index` is the page's own
 /// markup, served inside [`SHELL`].
 #[derive(Debug, Clone, Copy)]
 pub struct SinglePage {
     pub index: &'static str,
+    /// The entry module, served at `/app.js`.
     pub script: &'static str,
+    /// The modules `app.js` imports, `(file name, source)`, each served at `/js/{file name}`.
+    pub modules: &'static [(&'static str, &'static str)],
     pub styles: &'static str,
 }
 
@@ -61,7 +67,22 @@ impl SinglePage {
         SHELL.replacen(SLOT, self.index, 1)
     }
 
-    /// Mounts `GET /`, `GET /app.js`, `GET /app.css`, `GET /staff.js` and `GET /staff.css`.
+    /// Every script of the page with the path it is served at.
+    fn scripts(&self) -> Vec<(String, &'static str)> {
+        let mut all = vec![
+            ("/app.js".to_owned(), self.script),
+            ("/staff.js".to_owned(), SHARED_SCRIPT),
+        ];
+        all.extend(
+            self.modules
+                .iter()
+                .map(|(name, src)| (format!("/js/{name}"), *src)),
+        );
+        all
+    }
+
+    /// Mounts `GET /`, `GET /app.js`, `GET /js/{module}`, `GET /app.css`, `GET /staff.js`,
+    /// `GET /staff.css` and `GET /api/v1/meta`.
     pub fn configure(self, cfg: &mut web::ServiceConfig) {
         let html = Bytes::from(self.html());
         let file = |content_type: &'static str, body: &'static str| {
@@ -78,6 +99,10 @@ impl SinglePage {
         .route("/app.css", file(CSS, self.styles))
         .route("/staff.js", file(JS, SHARED_SCRIPT))
         .route("/staff.css", file(CSS, SHARED_STYLES));
+        for (name, source) in self.modules {
+            cfg.route(&format!("/js/{name}"), file(JS, source));
+        }
+        crate::meta::configure(cfg);
     }
 
     /// What in the files (the page's and the shared ones) would break the policy or insert text
@@ -85,13 +110,27 @@ impl SinglePage {
     pub fn violations(&self) -> Vec<String> {
         let mut found = Vec::new();
         let html = self.html();
-        let scripts = [("app.js", self.script), ("staff.js", SHARED_SCRIPT)];
+        let scripts = self.scripts();
+        let served: Vec<&str> = scripts.iter().map(|(path, _)| path.as_str()).collect();
+        for (path, text) in &scripts {
+            for spec in imports(text) {
+                let target = match spec.strip_prefix("./") {
+                    // Relative to the importing module's folder.
+                    Some(rest) => format!("{}/{rest}", &path[..path.rfind('/').unwrap_or(0)]),
+                    None => spec.to_owned(),
+                };
+                if !served.contains(&target.as_str()) {
+                    found.push(format!("{path} imports {spec}, which is not served"));
+                }
+            }
+        }
         let files = [
             ("index.html", html.as_str()),
             ("app.css", self.styles),
             ("staff.css", SHARED_STYLES),
         ];
-        for (name, text) in files.iter().chain(&scripts) {
+        let script_files = scripts.iter().map(|(path, text)| (path.as_str(), *text));
+        for (name, text) in files.into_iter().chain(script_files) {
             for external in ["http://", "https://", "@import"] {
                 if text.contains(external) {
                     found.push(format!("{name} loads from elsewhere ({external})"));
@@ -101,6 +140,9 @@ impl SinglePage {
         let order = |needle: &str| html.find(needle).unwrap_or(usize::MAX);
         if order("/staff.js") > order("/app.js") || order("/staff.css") > order("/app.css") {
             found.push("index.html does not load the shared files before its own".to_owned());
+        }
+        if !html.contains("<script type=\"module\" src=\"/app.js\"") {
+            found.push("index.html does not load /app.js as a module".to_owned());
         }
         if self.index.contains("<html") || self.index.contains("<head") {
             found.push("index.html is a whole document, not the page's markup".to_owned());
@@ -138,7 +180,7 @@ impl SinglePage {
             "eval(",
             "new Function",
         ] {
-            for (name, text) in scripts {
+            for (name, text) in &scripts {
                 if text.contains(sink) {
                     found.push(format!("{name} uses {sink}"));
                 }
@@ -146,6 +188,90 @@ impl SinglePage {
         }
         found
     }
+}
+
+impl SinglePage {
+    /// The texts the page's files name that the catalogue lacks in some language: every
+    /// `t('key')`, `data-i18n="key"` and `data-i18n-placeholder="key"` of the page, the shell and
+    /// the shared module, and every label of a code family (`("st_", statuses)`: `st_new`, ...),
+    /// looked up as the page does (`{prefix}-key`, else `staff-key`, underscores as hyphens).
+    /// Empty when all are there; each service's unit tests assert it on its own page.
+    pub fn missing_texts(&self, prefix: &str, labelled: &[(&str, &[String])]) -> Vec<String> {
+        let html = self.html();
+        let mut keys: Vec<String> = Vec::new();
+        let mut sources: Vec<&str> = vec![html.as_str()];
+        sources.extend(self.scripts().into_iter().map(|(_, text)| text));
+        for text in sources {
+            for open in [
+                "t('",
+                "data-i18n=\"",
+                "data-i18n-placeholder=\"",
+                "'data-i18n': '",
+            ] {
+                for (at, _) in text.match_indices(open) {
+                    // `t('` must be the function, not the end of another name (`select('`).
+                    let before = text[..at].chars().next_back();
+                    if open == "t('"
+                        && before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                    {
+                        continue;
+                    }
+                    let rest = &text[at + open.len()..];
+                    let key: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    // A key built at run time (`t('done_' + path)`) is checked by its family.
+                    let after = &rest[key.len()..];
+                    let closed = after.starts_with('"')
+                        || after.starts_with("')")
+                        || after.starts_with("',");
+                    if !key.is_empty() && closed {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        for (family, codes) in labelled {
+            keys.extend(
+                codes
+                    .iter()
+                    .map(|c| format!("{family}{}", c.replace('.', "_"))),
+            );
+        }
+        keys.sort();
+        keys.dedup();
+        let mut missing = Vec::new();
+        for lang in komek_i18n::ALL {
+            let texts = komek_i18n::catalogue(lang);
+            for key in &keys {
+                let id = key.replace('_', "-");
+                if !texts.contains_key(&format!("{prefix}-{id}"))
+                    && !texts.contains_key(&format!("staff-{id}"))
+                {
+                    missing.push(format!("{}: {key}", lang.as_str()));
+                }
+            }
+        }
+        missing
+    }
+}
+
+/// The module specifiers of `import ... from '...'` and `import '...'` lines in `source`.
+fn imports(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| {
+            l.starts_with("import ") || l.starts_with("} from ") || l.starts_with("export * from ")
+        })
+        .filter_map(|l| {
+            let quote = l.rfind(['\'', '"'])?;
+            let open = l[..quote].rfind(['\'', '"'])?;
+            let spec = &l[open + 1..quote];
+            (spec.starts_with('/') || spec.starts_with("./")).then_some(spec)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -156,7 +282,11 @@ mod tests {
 
     const PAGE: SinglePage = SinglePage {
         index: "<section id=\"app-view\" hidden></section>",
-        script: "document.body.textContent = 'x';",
+        script: "import { el } from '/staff.js';\nimport { x } from './js/x.js';\ndocument.body.textContent = x;",
+        modules: &[(
+            "x.js",
+            "import { t } from '/staff.js';\nexport const x = 'x';",
+        )],
         styles: "@media (max-width: 1px) {}",
     };
 
@@ -170,6 +300,7 @@ mod tests {
             ("/app.css", "text/css", PAGE.styles),
             ("/staff.js", "text/javascript", SHARED_SCRIPT),
             ("/staff.css", "text/css", SHARED_STYLES),
+            ("/js/x.js", "text/javascript", PAGE.modules[0].1),
         ] {
             let res =
                 web_test::call_service(&app, web_test::TestRequest::get().uri(path).to_request())
@@ -189,6 +320,17 @@ mod tests {
             assert_eq!(h.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
             assert_eq!(web_test::read_body(res).await, body.as_bytes());
         }
+        let res = web_test::call_service(
+            &app,
+            web_test::TestRequest::get()
+                .uri("/api/v1/meta")
+                .to_request(),
+        )
+        .await;
+        assert!(
+            res.status().is_success(),
+            "the page's codes are served with it"
+        );
     }
 
     #[test]
@@ -212,11 +354,33 @@ mod tests {
     }
 
     #[test]
+    fn missing_texts_are_named() {
+        let page = SinglePage {
+            index: "<p data-i18n=\"signin\"></p><p data-i18n=\"no_such_text\"></p>",
+            script: "t('signout'); t('done_' + x); select('x'); t('also_missing', { n: 1 });",
+            modules: &[],
+            styles: "",
+        };
+        let codes = ["in_progress".to_owned(), "no_such_status".to_owned()];
+        let missing = page.missing_texts("ws", &[("st_", &codes)]);
+        for lang in ["kk", "ru", "en"] {
+            for key in ["no_such_text", "also_missing", "st_no_such_status"] {
+                assert!(
+                    missing.contains(&format!("{lang}: {key}")),
+                    "{key}: {missing:?}"
+                );
+            }
+        }
+        assert_eq!(missing.len(), 9, "{missing:?}");
+    }
+
+    #[test]
     fn violations_are_named() {
         assert!(PAGE.violations().is_empty(), "{:?}", PAGE.violations());
         let bad = SinglePage {
             index: "<html><script>alert(1)</script><p style=\"x\"></p>",
-            script: "node.innerHTML = s; fetch('https://elsewhere')",
+            script: "node.innerHTML = s; fetch('https://elsewhere')\nimport { y } from './js/y.js';",
+            modules: &[],
             styles: "",
         };
         let found = bad.violations();
@@ -226,6 +390,7 @@ mod tests {
             "innerHTML",
             "https://",
             "whole document",
+            "imports ./js/y.js, which is not served",
         ] {
             assert!(
                 found.iter().any(|f| f.contains(needle)),

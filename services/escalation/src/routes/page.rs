@@ -1,5 +1,6 @@
-//! The department staff's page (`services/escalation/web/`), served at `/`, `/app.js` and
-//! `/app.css` with the staff pages' strict policy ([`komek_web::page`]); the sign-in it uses
+//! The department staff's page (`services/escalation/web/`), served at `/`, `/app.js` (the entry
+//! module), `/js/*.js` (one module per panel) and `/app.css` with the staff pages' strict policy
+//! ([`komek_web::page`]), together with `GET /api/v1/meta` ([`komek_web::meta`]); the sign-in it uses
 //! (the shared handler of [`komek_auth::login`]); and the one read the page needs beyond the
 //! lifecycle routes: an escalation with its request's conversation, history and customer 360.
 
@@ -17,16 +18,30 @@ use utoipa::{OpenApi, ToSchema};
 use super::escalations::readable;
 use crate::Deps;
 
+/// One entry of [`SinglePage::modules`]: `web/js/{name}`, served at `/js/{name}`.
+macro_rules! module {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../web/js/", $name)))
+    };
+}
+
 pub const PAGE: SinglePage = SinglePage {
     index: include_str!("../../web/index.html"),
     script: include_str!("../../web/app.js"),
+    modules: &[
+        module!("state.js"),
+        module!("queue.js"),
+        module!("escalation.js"),
+        module!("problems.js"),
+        module!("figures.js"),
+    ],
     styles: include_str!("../../web/app.css"),
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(auth::login, context),
-    components(schemas(Login, LoginOk, EscalationContext, CustomerView))
+    paths(auth::login, context, komek_web::meta::meta),
+    components(schemas(Login, LoginOk, EscalationContext, CustomerView, komek_web::meta::Meta))
 )]
 pub struct ApiDoc;
 
@@ -80,16 +95,53 @@ mod tests {
 
     #[test]
     fn the_page_is_the_department_app_and_keeps_to_the_policy() {
-        assert!(PAGE.html().contains("<script src=\"/app.js\""));
-        assert!(PAGE.script.contains("const I18N"));
+        assert!(
+            PAGE.html()
+                .contains("<script type=\"module\" src=\"/app.js\"")
+        );
+        assert!(PAGE.script.contains("setup({"));
         assert!(PAGE.styles.contains("@media"));
         assert_eq!(PAGE.violations(), Vec::<String>::new());
     }
 
     #[test]
+    fn every_text_the_page_asks_for_is_in_every_language() {
+        let m = komek_web::meta::meta_codes();
+        let labelled: &[(&str, &[String])] = &[
+            ("st_", &m.statuses),
+            ("cat_", &m.categories),
+            ("ch_", &m.channels),
+            ("lang_", &m.languages),
+            ("est_", &m.escalation_statuses),
+            ("tier_", &m.tiers),
+            ("out_", &m.answer_outcomes),
+            ("pst_", &m.problem_statuses),
+            ("kind_", &m.message_kinds),
+        ];
+        assert_eq!(PAGE.missing_texts("dept", labelled), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_module_in_web_js_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/js");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut served: Vec<String> = PAGE.modules.iter().map(|(n, _)| (*n).to_owned()).collect();
+        served.sort();
+        assert_eq!(files, served);
+    }
+
+    #[test]
     fn the_openapi_document_has_the_sign_in_and_the_context() {
         let doc = crate::routes::openapi();
-        for path in ["/api/v1/auth/login", "/api/v1/escalations/{id}/context"] {
+        for path in [
+            "/api/v1/auth/login",
+            "/api/v1/escalations/{id}/context",
+            "/api/v1/meta",
+        ] {
             assert!(doc.paths.paths.contains_key(path), "{path}");
         }
     }

@@ -56,6 +56,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         ("offers", offers::ApiDoc::openapi()),
         ("customers", customers::ApiDoc::openapi()),
         ("problems", problems::ApiDoc::openapi()),
+        ("meta", page::ApiDoc::openapi()),
     ] {
         doc.merge(tagged(part, tag));
     }

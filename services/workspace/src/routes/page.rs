@@ -1,15 +1,40 @@
 //! The agents' and supervisors' page: a single-page app (`services/workspace/web/`) embedded in the
-//! binary and served at `/`, `/app.js` and `/app.css` with the staff pages' strict policy
-//! ([`komek_web::page`]). It talks only to this service's API and its live WebSocket.
+//! binary and served at `/`, `/app.js` (the entry module), `/js/*.js` (one module per panel) and
+//! `/app.css` with the staff pages' strict policy ([`komek_web::page`]), together with
+//! `GET /api/v1/meta` (the enum codes the page shows, [`komek_web::meta`]). It talks only to this
+//! service's API and its live WebSocket.
 
 use actix_web::web;
 use komek_web::page::SinglePage;
 
+/// One entry of [`SinglePage::modules`]: `web/js/{name}`, served at `/js/{name}`.
+macro_rules! module {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../web/js/", $name)))
+    };
+}
+
 pub const PAGE: SinglePage = SinglePage {
     index: include_str!("../../web/index.html"),
     script: include_str!("../../web/app.js"),
+    modules: &[
+        module!("state.js"),
+        module!("feed.js"),
+        module!("presence.js"),
+        module!("offers.js"),
+        module!("queue.js"),
+        module!("search.js"),
+        module!("request.js"),
+        module!("customer.js"),
+        module!("supervision.js"),
+        module!("problems.js"),
+        module!("templates.js"),
+    ],
     styles: include_str!("../../web/app.css"),
 };
+
+/// What the page serves besides the files: the enum codes (`GET /api/v1/meta`).
+pub use komek_web::meta::ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     PAGE.configure(cfg);
@@ -21,9 +46,42 @@ mod tests {
 
     #[test]
     fn the_page_is_the_workspace_app_and_keeps_to_the_policy() {
-        assert!(PAGE.html().contains("<script src=\"/app.js\""));
-        assert!(PAGE.script.contains("const I18N"));
+        assert!(
+            PAGE.html()
+                .contains("<script type=\"module\" src=\"/app.js\"")
+        );
+        assert!(PAGE.script.contains("setup({"));
         assert!(PAGE.styles.contains("@media"));
         assert_eq!(PAGE.violations(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_text_the_page_asks_for_is_in_every_language() {
+        let m = komek_web::meta::meta_codes();
+        let labelled: &[(&str, &[String])] = &[
+            ("st_", &m.statuses),
+            ("pr_", &m.priorities),
+            ("cat_", &m.categories),
+            ("ch_", &m.channels),
+            ("lang_", &m.languages),
+            ("role_", &m.roles),
+            ("presence_", &m.presences),
+            ("pst_", &m.problem_statuses),
+            ("kind_", &m.message_kinds),
+        ];
+        assert_eq!(PAGE.missing_texts("ws", labelled), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_module_in_web_js_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/js");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut served: Vec<String> = PAGE.modules.iter().map(|(n, _)| (*n).to_owned()).collect();
+        served.sort();
+        assert_eq!(files, served);
     }
 }
