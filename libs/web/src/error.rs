@@ -567,4 +567,20 @@ mod tests {
         let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(listed, all);
     }
+
+    /// The staff pages show an error in their language by its code (`staff-err-{code}` in the
+    /// catalogue, `staff.js`): every code has its text in kk, ru and en, so a new code cannot
+    /// reach a Kazakh page as English or as its bare status.
+    #[test]
+    fn every_code_has_a_staff_text_in_every_language() {
+        for lang in komek_i18n::ALL {
+            let texts = komek_i18n::catalogue(lang);
+            let missing: Vec<String> = Code::ALL
+                .iter()
+                .map(|c| format!("staff-err-{}", c.as_str().replace('_', "-")))
+                .filter(|key| !texts.contains_key(key))
+                .collect();
+            assert!(missing.is_empty(), "{lang:?} lacks {missing:?}");
+        }
+    }
 }
