@@ -151,6 +151,20 @@ pub fn catalogue(lang: Lang) -> BTreeMap<String, String> {
     out
 }
 
+/// The English texts of the messages under `prefixes` that differ from their Kazakh text and
+/// have no placeable: what a Kazakh page built from those messages must never show (a missing
+/// Kazakh message would fall back to it). Pages' tests check their rendered Kazakh pages with it.
+pub fn english_only(prefixes: &[&str]) -> Vec<String> {
+    let kk = catalogue(Lang::Kk);
+    catalogue(Lang::En)
+        .into_iter()
+        .filter(|(k, v)| {
+            prefixes.iter().any(|p| k.starts_with(p)) && kk.get(k) != Some(v) && !v.contains("{ $")
+        })
+        .map(|(_, v)| v)
+        .collect()
+}
+
 /// How deep message references are followed before giving up (a cycle is a catalogue bug).
 const MAX_DEPTH: usize = 8;
 

@@ -220,8 +220,9 @@ mod tests {
 
     #[test]
     fn no_kazakh_survey_page_shows_english_text() {
-        let en = komek_i18n::catalogue(Lang::En);
-        let kk = komek_i18n::catalogue(Lang::Kk);
+        // The customer pages' messages (the staff pages' texts never appear on them).
+        let english = komek_i18n::english_only(&["survey-", "web-"]);
+        assert!(!english.is_empty());
         let s = survey(Lang::Kk);
         let mut pages = vec![survey_page(&s, "t").render().unwrap_or_default()];
         for key in [
@@ -235,12 +236,9 @@ mod tests {
             p.message = Some(komek_i18n::t(Lang::Kk, key));
             pages.push(p.render().unwrap_or_default());
         }
-        for (k, v) in &en {
-            if kk.get(k) == Some(v) || v.contains("{ $") {
-                continue;
-            }
+        for text in &english {
             for page in &pages {
-                assert!(!page.contains(v.as_str()), "{v:?} on a Kazakh page");
+                assert!(!page.contains(text.as_str()), "{text:?} on a Kazakh page");
             }
         }
     }
