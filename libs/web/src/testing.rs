@@ -177,19 +177,7 @@ pub async fn problem(resp: reqwest::Response, status: u16) -> Value {
 /// and that enum lists every code of the error table, so a client can see every code it may get.
 pub async fn openapi_lists_every_code(app: &TestApp) {
     let doc = ok_json(app.get("/openapi.json", None).await, 200).await;
-    let schemas = &doc["components"]["schemas"];
-    assert_eq!(
-        schemas["Problem"]["properties"]["code"]["$ref"], "#/components/schemas/ProblemCode",
-        "the Problem schema's code names the code enum"
-    );
-    let listed: Vec<&str> = schemas["ProblemCode"]["enum"]
-        .as_array()
-        .expect("ProblemCode is a string enum")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let all: Vec<&str> = crate::Code::ALL.iter().map(|c| c.as_str()).collect();
-    assert_eq!(listed, all, "ProblemCode lists every code");
+    crate::error::assert_lists_every_code(&doc);
 }
 
 /// The fields named in a problem's `errors`.
