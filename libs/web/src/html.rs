@@ -1,7 +1,8 @@
 //! The customers' server-rendered pages (intake's request and status pages, the survey page):
 //! one Content-Security-Policy, one set of response headers, one stylesheet (`/web.css`) and the
 //! page chrome every page template extends (`templates/layout.html`, through each service's
-//! `askama.toml`). The pages are plain HTML forms: no script at all, nothing from other hosts.
+//! `askama.toml`). The pages are plain HTML forms (read by [`parse_form`]): no script at all,
+//! nothing from other hosts.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
