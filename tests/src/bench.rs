@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use komek_domain::events::{Envelope, RequestChanged, RequestCreated, kind};
+use komek_domain::events::{Envelope, RequestChanged, kind};
 use komek_domain::{
-    Category, Channel, Customer, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId,
-    RequestNumber, Status,
+    Category, Channel, Customer, HistoryEntry, Lang, Msisdn, Priority, Request, RequestNumber,
+    Status,
 };
 use komek_settings::Settings;
 use komek_store::requests::{Created, Mutation};
@@ -247,53 +247,20 @@ pub fn web_request(
     let (due, _) = settings
         .deadlines
         .due(calendar, category, priority, Channel::Web, now);
+    let customer = Customer {
+        msisdn,
+        email: None,
+        name: None,
+    };
     let request = Request {
-        id: RequestId::new(),
-        number: number.clone(),
-        version: 0,
-        channel: Channel::Web,
-        customer: Customer {
-            msisdn,
-            email: None,
-            name: None,
-        },
         language,
         category,
         priority,
-        subject: None,
         text,
-        status: Status::New,
-        owner: None,
         due,
-        created_at: now,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+        ..komek_testkit::new_request(number, customer, now)
     };
-    let history = Request::record(
-        "customer:web",
-        "created",
-        Some(format!("{} / {}", category.as_str(), priority.as_str())),
-        now,
-    );
-    let event = Envelope::new(
-        kind::REQUEST_CREATED,
-        request.id,
-        &RequestCreated {
-            number,
-            channel: request.channel,
-            language,
-            category,
-            priority,
-        },
-        now,
-    );
+    let (history, event) = komek_intake::intake::created_record(&request, "customer:web");
     (request, history, event)
 }
 

@@ -14,10 +14,7 @@ use std::time::Duration;
 
 use komek_bus::{BusStatus, HandleError, Names};
 use komek_domain::events::{Envelope, RequestCreated, kind};
-use komek_domain::{
-    Category, Channel, Customer, Due, Lang, Msisdn, Priority, Request, RequestId, RequestNumber,
-    Status,
-};
+use komek_domain::{Channel, Customer, Lang, Msisdn, Request, RequestNumber};
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_store::requests::Created;
@@ -47,37 +44,16 @@ fn telemetry() {
 
 fn new_request(seq: u64) -> Request {
     let now = OffsetDateTime::now_utc();
+    let customer = Customer {
+        msisdn: Some(Msisdn::parse("+77051112233").unwrap()),
+        email: None,
+        name: None,
+    };
     Request {
-        id: RequestId::new(),
-        number: RequestNumber::format("KM", seq),
-        version: 0,
         channel: Channel::Sms,
-        customer: Customer {
-            msisdn: Some(Msisdn::parse("+77051112233").unwrap()),
-            email: None,
-            name: None,
-        },
         language: Lang::Kk,
-        category: Category::Internet,
-        priority: Priority::Normal,
-        subject: None,
         text: "Интернет жұмыс істемейді".into(),
-        status: Status::New,
-        owner: None,
-        due: Due {
-            first_response: now + time::Duration::hours(4),
-            resolution: now + time::Duration::hours(24),
-        },
-        created_at: now,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+        ..komek_testkit::new_request(RequestNumber::format("KM", seq), customer, now)
     }
 }
 

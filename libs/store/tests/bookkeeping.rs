@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::staff::{Role, User};
 use komek_domain::{
-    Category, Channel, Customer, Due, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId,
-    RequestNumber, Status, TransitionError,
+    Customer, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId, RequestNumber, Status,
+    TransitionError,
 };
 use komek_store::requests::{Created, Mutation};
 use komek_store::{Keys, Store};
@@ -35,38 +35,12 @@ fn now() -> OffsetDateTime {
 
 async fn create(store: &Store, seq: u64) -> Request {
     let at = now();
-    let r = Request {
-        id: RequestId::new(),
-        number: RequestNumber::format("KM", seq),
-        version: 0,
-        channel: Channel::Web,
-        customer: Customer {
-            msisdn: Some(Msisdn::parse("+77011234567").unwrap()),
-            email: None,
-            name: None,
-        },
-        language: Lang::Ru,
-        category: Category::Internet,
-        priority: Priority::Normal,
-        subject: None,
-        text: "Не работает интернет".into(),
-        status: Status::New,
-        owner: None,
-        due: Due {
-            first_response: at + time::Duration::hours(4),
-            resolution: at + time::Duration::hours(24),
-        },
-        created_at: at,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+    let customer = Customer {
+        msisdn: Some(Msisdn::parse("+77011234567").unwrap()),
+        email: None,
+        name: None,
     };
+    let r = komek_testkit::new_request(RequestNumber::format("KM", seq), customer, at);
     let history = Request::record("customer:web", "created", None, r.created_at);
     let event = Envelope::new(
         kind::REQUEST_CREATED,

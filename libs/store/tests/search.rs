@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
-    Category, Channel, Customer, Due, Email, Msisdn, Priority, Request, RequestId, RequestNumber,
-    Status, TransitionError,
+    Category, Channel, Customer, Email, Msisdn, Request, RequestId, RequestNumber, Status,
+    TransitionError,
 };
 use komek_store::requests::{Created, Mutation, UpdateError};
 use komek_store::search::{SearchQuery, index_ops};
@@ -57,37 +57,18 @@ impl Spec {
 
 /// Stores a new request as intake would (status new), through `create_request`.
 async fn create(store: &Store, s: Spec) -> Request {
+    let customer = Customer {
+        msisdn: s.msisdn.map(|m| Msisdn::parse(m).unwrap()),
+        email: s.email.map(|e| Email::parse(e).unwrap()),
+        name: None,
+    };
     let r = Request {
-        id: RequestId::new(),
-        number: RequestNumber::format("KM", s.seq),
-        version: 0,
         channel: s.channel,
-        customer: Customer {
-            msisdn: s.msisdn.map(|m| Msisdn::parse(m).unwrap()),
-            email: s.email.map(|e| Email::parse(e).unwrap()),
-            name: None,
-        },
         language: komek_domain::lang::detect(s.text),
         category: s.category,
-        priority: Priority::Normal,
         subject: s.subject.map(str::to_owned),
         text: s.text.to_owned(),
-        status: Status::New,
-        owner: None,
-        due: Due {
-            first_response: s.created_at + time::Duration::hours(4),
-            resolution: s.created_at + time::Duration::hours(24),
-        },
-        created_at: s.created_at,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+        ..komek_testkit::new_request(RequestNumber::format("KM", s.seq), customer, s.created_at)
     };
     let history = Request::record("customer:web", "created", None, r.created_at);
     let event = Envelope::new(

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
-    Category, Channel, Customer, Due, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId,
-    RequestNumber, Status,
+    Customer, HistoryEntry, Lang, Msisdn, Priority, Request, RequestId, RequestNumber, Status,
 };
 use komek_settings::Settings;
 use komek_store::requests::{Created, Mutation};
@@ -30,38 +29,12 @@ async fn connect(settings: &Settings) -> Store {
 /// A new request as intake would build it; `seq` gives its number and orders it in the queue.
 fn new_request(seq: u64) -> Request {
     let now = OffsetDateTime::now_utc() + time::Duration::milliseconds(i64::try_from(seq).unwrap());
-    Request {
-        id: RequestId::new(),
-        number: RequestNumber::format("KM", seq),
-        version: 0,
-        channel: Channel::Web,
-        customer: Customer {
-            msisdn: Some(Msisdn::parse("+77011234567").unwrap()),
-            email: None,
-            name: None,
-        },
-        language: Lang::Ru,
-        category: Category::Internet,
-        priority: Priority::Normal,
-        subject: None,
-        text: "Не работает интернет".into(),
-        status: Status::New,
-        owner: None,
-        due: Due {
-            first_response: now + time::Duration::hours(4),
-            resolution: now + time::Duration::hours(24),
-        },
-        created_at: now,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
-    }
+    let customer = Customer {
+        msisdn: Some(Msisdn::parse("+77011234567").unwrap()),
+        email: None,
+        name: None,
+    };
+    komek_testkit::new_request(RequestNumber::format("KM", seq), customer, now)
 }
 
 fn created_parts(r: &Request) -> (HistoryEntry, Envelope) {

@@ -3,6 +3,8 @@
 //! - [`test_settings`]: the `test` layer with a unique Redis key prefix and AMQP name prefix, so
 //!   tests run side by side on one Redis and one RabbitMQ without seeing each other.
 //! - [`cleanup`]: deletes a test's Redis keys and RabbitMQ queues and exchanges.
+//! - [`new_request`]: a new web request as intake stores it, the one fixture every test seeds
+//!   requests from (each test changes what it is about with struct update syntax).
 //! - [`eventually`]: poll a condition until it holds or a deadline passes; never a fixed sleep.
 //! - [`proxy::TcpProxy`]: a TCP proxy a test can cut and restore, to take Redis or RabbitMQ away
 //!   from the services without touching the shared servers.
@@ -13,8 +15,12 @@ pub mod proxy;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use komek_domain::{
+    Category, Channel, Customer, Due, Lang, Priority, Request, RequestId, RequestNumber, Status,
+};
 use komek_settings::Settings;
 use secrecy::ExposeSecret;
+use time::OffsetDateTime;
 
 /// A short unique name for one test's keys and queues.
 pub fn unique(tag: &str) -> String {
@@ -30,6 +36,45 @@ pub fn test_settings(tag: &str) -> Settings {
     s.redis.prefix = prefix.clone();
     s.amqp.prefix = prefix;
     s
+}
+
+/// A new request as intake stores it: `number`, from `customer`, made at `created_at`, status new,
+/// due in 4 h (first response) and 24 h (resolution), no owner, messages, notes or trace. A web
+/// request in Russian about the internet; a test changes what its case is about with struct
+/// update syntax: `Request { language: Lang::Kk, ..new_request(number, customer, now) }`.
+pub fn new_request(
+    number: RequestNumber,
+    customer: Customer,
+    created_at: OffsetDateTime,
+) -> Request {
+    Request {
+        id: RequestId::new(),
+        number,
+        version: 0,
+        channel: Channel::Web,
+        customer,
+        language: Lang::Ru,
+        category: Category::Internet,
+        priority: Priority::Normal,
+        subject: None,
+        text: "Не работает интернет".into(),
+        status: Status::New,
+        owner: None,
+        due: Due {
+            first_response: created_at + time::Duration::hours(4),
+            resolution: created_at + time::Duration::hours(24),
+        },
+        created_at,
+        first_response_at: None,
+        resolved_at: None,
+        resolution: None,
+        escalation: None,
+        messages: Vec::new(),
+        notes: Vec::new(),
+        trace: None,
+        paused_at: None,
+        problem: None,
+    }
 }
 
 /// Polls `check` every 25 ms until it yields `Some`, or panics with `what` after `within`.

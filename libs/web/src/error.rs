@@ -344,6 +344,27 @@ impl From<komek_domain::TransitionError> for ApiError {
     }
 }
 
+/// Asserts that an OpenAPI document's `Problem` schema names its `code` as the `ProblemCode` enum
+/// and that the enum lists every code of the table: the one check for this crate's own schema
+/// and for each service's `/openapi.json` (`testing::openapi_lists_every_code`).
+#[cfg(any(test, feature = "testing"))]
+#[allow(clippy::expect_used)]
+pub(crate) fn assert_lists_every_code(doc: &serde_json::Value) {
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Problem"]["properties"]["code"]["$ref"], "#/components/schemas/ProblemCode",
+        "the Problem schema's code names the code enum: {doc}"
+    );
+    let listed: Vec<&str> = schemas["ProblemCode"]["enum"]
+        .as_array()
+        .expect("ProblemCode is a string enum")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, all, "ProblemCode lists every code");
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -553,19 +574,7 @@ mod tests {
         #[openapi(components(schemas(Problem)))]
         struct Doc;
         let doc = serde_json::to_value(Doc::openapi()).unwrap();
-        let schemas = &doc["components"]["schemas"];
-        assert_eq!(
-            schemas["Problem"]["properties"]["code"]["$ref"], "#/components/schemas/ProblemCode",
-            "{doc}"
-        );
-        let listed: Vec<&str> = schemas["ProblemCode"]["enum"]
-            .as_array()
-            .expect("ProblemCode is a string enum")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-        assert_eq!(listed, all);
+        assert_lists_every_code(&doc);
     }
 
     /// The staff pages show an error in their language by its code (`staff-err-{code}` in the

@@ -1,13 +1,15 @@
 //! The customers' server-rendered pages (intake's request and status pages, the survey page):
 //! one Content-Security-Policy, one set of response headers, one stylesheet (`/web.css`) and the
 //! page chrome every page template extends (`templates/layout.html`, through each service's
-//! `askama.toml`). The pages are plain HTML forms: no script at all, nothing from other hosts.
+//! `askama.toml`). The pages are plain HTML forms (read by [`parse_form`]): no script at all,
+//! nothing from other hosts.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use komek_domain::Lang;
+use serde::de::DeserializeOwned;
 
 /// Styles from this origin only; no scripts at all; forms post only here; no framing.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -78,6 +80,24 @@ impl Chrome {
     pub fn t(&self, key: &str) -> String {
         komek_i18n::t(self.lang, key)
     }
+}
+
+/// A customer form's body, if it is `application/x-www-form-urlencoded` and decodes: the one
+/// rule for every customer page's POST (intake's request and status pages, the survey form).
+pub fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Option<T> {
+    let urlencoded = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !urlencoded {
+        return None;
+    }
+    serde_urlencoded::from_bytes(body).ok()
 }
 
 /// A rendered page with the customer pages' headers.

@@ -4,8 +4,8 @@
 //!   [`ApiError`], which answers `application/problem+json` through it.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
 //!   field; oversized bodies get 413.
-//! - [`html`]: the customers' server-rendered pages: one CSP, their headers, `/web.css`, and the
-//!   page chrome (`templates/layout.html`) the page templates extend.
+//! - [`html`]: the customers' server-rendered pages: one CSP, their headers, `/web.css`, the
+//!   page chrome (`templates/layout.html`) the page templates extend, and the one form-body parser.
 //! - [`i18n`]: `GET /i18n/{lang}.json`, a language's text catalogue for the staff pages (every
 //!   service mounts it).
 //! - [`page`]: a staff page's embedded files (ES modules), served with one strict Content-Security-Policy.

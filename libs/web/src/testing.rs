@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use komek_domain::events::{Envelope, RequestCreated, RequestEscalated, RequestResolved, kind};
 use komek_domain::{
-    Category, Channel, Customer, Due, EscalationRef, Lang, Msisdn, Priority, Request, RequestId,
-    RequestNumber, Status, lang,
+    Category, Channel, Customer, EscalationRef, Lang, Msisdn, Priority, Request, RequestNumber,
+    Status, lang,
 };
 use komek_settings::Settings;
 use komek_store::Store;
@@ -177,19 +177,7 @@ pub async fn problem(resp: reqwest::Response, status: u16) -> Value {
 /// and that enum lists every code of the error table, so a client can see every code it may get.
 pub async fn openapi_lists_every_code(app: &TestApp) {
     let doc = ok_json(app.get("/openapi.json", None).await, 200).await;
-    let schemas = &doc["components"]["schemas"];
-    assert_eq!(
-        schemas["Problem"]["properties"]["code"]["$ref"], "#/components/schemas/ProblemCode",
-        "the Problem schema's code names the code enum"
-    );
-    let listed: Vec<&str> = schemas["ProblemCode"]["enum"]
-        .as_array()
-        .expect("ProblemCode is a string enum")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let all: Vec<&str> = crate::Code::ALL.iter().map(|c| c.as_str()).collect();
-    assert_eq!(listed, all, "ProblemCode lists every code");
+    crate::error::assert_lists_every_code(&doc);
 }
 
 /// The fields named in a problem's `errors`.
@@ -263,37 +251,18 @@ pub async fn stored_request(
     let now = OffsetDateTime::now_utc();
     let seq = store.next_number().await.unwrap();
     let language = fixture.language.unwrap_or_else(|| lang::detect(text));
+    let customer = Customer {
+        msisdn: Some(Msisdn::parse(fixture.msisdn).unwrap()),
+        email: None,
+        name: None,
+    };
     let mut r = Request {
-        id: RequestId::new(),
-        number: RequestNumber::format("KM", seq),
-        version: 0,
         channel,
-        customer: Customer {
-            msisdn: Some(Msisdn::parse(fixture.msisdn).unwrap()),
-            email: None,
-            name: None,
-        },
         language,
         category: fixture.category,
         priority: fixture.priority,
-        subject: None,
         text: text.to_owned(),
-        status: Status::New,
-        owner: None,
-        due: Due {
-            first_response: now + time::Duration::hours(4),
-            resolution: now + time::Duration::hours(24),
-        },
-        created_at: now,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+        ..komek_testkit::new_request(RequestNumber::format("KM", seq), customer, now)
     };
     // Who did the last thing, what it was, and the event it published.
     let (actor, action, event_kind, payload) = match fixture.stage {

@@ -4,8 +4,8 @@
 use komek_domain::calendar::Calendar;
 use komek_domain::events::{Envelope, RequestCreated, kind};
 use komek_domain::{
-    Category, Channel, Customer, Email, Lang, Message, MessageKind, Msisdn, Priority, Request,
-    RequestId, RequestNumber, Status, classify, lang,
+    Category, Channel, Customer, Email, HistoryEntry, Lang, Message, MessageKind, Msisdn, Priority,
+    Request, RequestId, RequestNumber, Status, classify, lang,
 };
 use komek_settings::Settings;
 use komek_store::Store;
@@ -195,9 +195,46 @@ fn validate(s: &Submission) -> Result<(Customer, Option<String>, String), ApiErr
     }
 }
 
+/// Refused fields as one line, for the channels that answer in text (an SMS reply, an SMTP
+/// status): "field: message; field: message".
+pub fn why_invalid(errs: &[FieldError]) -> String {
+    errs.iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Same body, same fingerprint: what an Idempotency-Key is compared with.
 pub fn fingerprint(s: &Submission) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(s).unwrap_or_default()))
+}
+
+/// A new request's `created` history line (by `actor`) and its `request.created` event (not
+/// stamped), both at its creation time. The load benchmark seeds its requests with this too.
+pub fn created_record(request: &Request, actor: &str) -> (HistoryEntry, Envelope) {
+    let history = Request::record(
+        actor,
+        "created",
+        Some(format!(
+            "{} / {}",
+            request.category.as_str(),
+            request.priority.as_str()
+        )),
+        request.created_at,
+    );
+    let event = Envelope::new(
+        kind::REQUEST_CREATED,
+        request.id,
+        &RequestCreated {
+            number: request.number.clone(),
+            channel: request.channel,
+            language: request.language,
+            category: request.category,
+            priority: request.priority,
+        },
+        request.created_at,
+    );
+    (history, event)
 }
 
 /// Validates and stores a submission. `Created::Replayed` when the idempotency key was seen with this body.
@@ -324,7 +361,7 @@ pub async fn accept_as(
     let ack_text = komek_i18n::customer::acknowledgment(language, &number, due.resolution);
     let request = Request {
         id: RequestId::new(),
-        number: number.clone(),
+        number,
         version: 0,
         channel: submission.channel,
         customer,
@@ -355,24 +392,7 @@ pub async fn accept_as(
         Some(l) => format!("agent:{}", l.agent),
         None => format!("customer:{}", submission.channel.as_str()),
     };
-    let history = Request::record(
-        &actor,
-        "created",
-        Some(format!("{} / {}", category.as_str(), priority.as_str())),
-        now,
-    );
-    let mut event = Envelope::new(
-        kind::REQUEST_CREATED,
-        request.id,
-        &RequestCreated {
-            number,
-            channel: request.channel,
-            language,
-            category,
-            priority,
-        },
-        now,
-    );
+    let (history, mut event) = created_record(&request, &actor);
     komek_bus::stamp(&mut event);
     let ttl = settings.requests.idempotency_ttl.as_secs();
     let created = store

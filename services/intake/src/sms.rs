@@ -229,11 +229,7 @@ pub async fn inbound(
         }
         Ok(Created::Replayed(_)) | Ok(Created::KeyReused) => HttpResponse::Ok().finish(),
         Err(ApiError::Invalid(errs)) => {
-            let why = errs
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let why = intake::why_invalid(&errs);
             refuse(Refusal(StatusCode::UNPROCESSABLE_ENTITY, why), &sms.from)
         }
         Err(e) => {

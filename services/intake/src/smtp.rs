@@ -357,11 +357,7 @@ async fn create(ctx: &Context, m: &Inbound) -> String {
             "250 2.0.0 already accepted".to_owned()
         }
         Err(ApiError::Invalid(errs)) => {
-            let why = errs
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let why = intake::why_invalid(&errs);
             refused(&Refusal::new(554, "5.6.0", why), &m.from)
         }
         Err(e) => unavailable(&e),

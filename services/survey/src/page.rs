@@ -9,14 +9,13 @@
 //!   answered, or what to correct.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use komek_domain::Lang;
 use komek_domain::survey::Survey;
 use komek_store::Store;
 use komek_web::ApiError;
-use komek_web::html::{Chrome, enc, page};
+use komek_web::html::{Chrome, enc, page, parse_form};
 use serde::Deserialize;
 
 use crate::routes::{Answer, open_survey, record};
@@ -125,20 +124,7 @@ pub async fn answer(
     let Some(s) = open_survey(&store, &token).await? else {
         return Ok(not_found());
     };
-    let urlencoded = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    let form: AnswerForm = if urlencoded {
-        serde_urlencoded::from_bytes(&body).unwrap_or_default()
-    } else {
-        AnswerForm::default()
-    };
+    let form: AnswerForm = parse_form(&req, &body).unwrap_or_default();
     let lang = s.language;
     let mut shown = survey_page(&s, &token);
     shown.csat = form.csat.trim().parse().ok();

@@ -1,10 +1,7 @@
 //! A store under a fresh prefix, and requests stored as intake stores them.
 
 use komek_domain::events::{Envelope, RequestCreated, kind};
-use komek_domain::{
-    Category, Channel, Customer, Due, Email, Lang, Msisdn, Priority, Request, RequestId,
-    RequestNumber, Status,
-};
+use komek_domain::{Category, Channel, Customer, Email, Msisdn, Request, RequestNumber};
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_store::requests::Created;
@@ -34,37 +31,16 @@ pub async fn request(
     created_at: OffsetDateTime,
 ) -> Request {
     let seq = store.next_number().await.unwrap();
+    let customer = Customer {
+        msisdn: phone.map(|p| Msisdn::parse(p).unwrap()),
+        email: email.map(|e| Email::parse(e).unwrap()),
+        name: None,
+    };
     let r = Request {
-        id: RequestId::new(),
-        number: RequestNumber::format("KM", seq),
-        version: 0,
         channel,
-        customer: Customer {
-            msisdn: phone.map(|p| Msisdn::parse(p).unwrap()),
-            email: email.map(|e| Email::parse(e).unwrap()),
-            name: None,
-        },
-        language: Lang::Ru,
         category: Category::Billing,
-        priority: Priority::Normal,
-        subject: None,
         text: text.to_owned(),
-        status: Status::New,
-        owner: None,
-        due: Due {
-            first_response: created_at + time::Duration::hours(4),
-            resolution: created_at + time::Duration::hours(24),
-        },
-        created_at,
-        first_response_at: None,
-        resolved_at: None,
-        resolution: None,
-        escalation: None,
-        messages: Vec::new(),
-        notes: Vec::new(),
-        trace: None,
-        paused_at: None,
-        problem: None,
+        ..komek_testkit::new_request(RequestNumber::format("KM", seq), customer, created_at)
     };
     let payload = RequestCreated {
         number: r.number.clone(),

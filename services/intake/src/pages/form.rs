@@ -14,8 +14,9 @@ use komek_web::FieldError;
 use komek_web::html::{Chrome, page, url};
 use uuid::Uuid;
 
-use super::{LangQuery, failure, home, notice, page_lang, parse_form, too_many, unreadable_form};
+use super::{LangQuery, failure, home, notice, page_lang, too_many, unreadable_form};
 use crate::web_form::{self, HONEYPOT, RequestForm, Submitted};
+use komek_web::html::parse_form;
 
 /// A form field's message, by field.
 type Errors = HashMap<&'static str, String>;

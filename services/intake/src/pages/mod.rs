@@ -28,7 +28,6 @@ use komek_domain::Lang;
 use komek_web::ApiError;
 use komek_web::html::{Chrome, page, url};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::antispam::Limited;
 
@@ -144,23 +143,6 @@ fn failure(lang: Lang, e: &ApiError) -> HttpResponse {
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     res
-}
-
-/// A form body, if it is `application/x-www-form-urlencoded` and decodes.
-fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Option<T> {
-    let urlencoded = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !urlencoded {
-        return None;
-    }
-    serde_urlencoded::from_bytes(body).ok()
 }
 
 /// The language a failed form post is answered in: its Accept-Language.

@@ -13,9 +13,10 @@ use komek_web::html::{Chrome, page, url};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::{failure, home, page_lang, parse_form, too_many, unreadable_form};
+use super::{failure, home, page_lang, too_many, unreadable_form};
 use crate::messages::{self, TextError};
 use crate::web_form::{self, MessageForm, Posted};
+use komek_web::html::parse_form;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -253,22 +254,11 @@ pub async fn post_message(
     };
     let lang = page_lang(&req, Some(&f.lang));
     let answered = async {
-        match web_form::post_message(&req, &f, &store, &settings).await? {
-            Posted::Limited(l) => Ok(too_many(lang, l)),
-            Posted::NotFound => Ok(not_found(lang, &f.number, &f.contact)),
-            Posted::Closed(r) => {
-                let draft = Draft::default();
-                view_page(
-                    StatusCode::CONFLICT,
-                    lang,
-                    &r,
-                    &f.contact,
-                    &draft,
-                    &store,
-                    &settings,
-                )
-                .await
-            }
+        // A closed request or a message that cannot be sent shows the page again, with why.
+        let (status, r, draft) = match web_form::post_message(&req, &f, &store, &settings).await? {
+            Posted::Limited(l) => return Ok(too_many(lang, l)),
+            Posted::NotFound => return Ok(not_found(lang, &f.number, &f.contact)),
+            Posted::Closed(r) => (StatusCode::CONFLICT, r, Draft::default()),
             Posted::Invalid(r, e) => {
                 let draft = Draft {
                     notice: None,
@@ -278,16 +268,7 @@ pub async fn post_message(
                         TextError::TooLong => "web-err-text-long",
                     }),
                 };
-                view_page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    lang,
-                    &r,
-                    &f.contact,
-                    &draft,
-                    &store,
-                    &settings,
-                )
-                .await
+                (StatusCode::UNPROCESSABLE_ENTITY, r, draft)
             }
             Posted::Sent(r) => {
                 let to = url(
@@ -299,13 +280,14 @@ pub async fn post_message(
                         ("sent", "1"),
                     ],
                 );
-                Ok(HttpResponse::SeeOther()
+                return Ok(HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, to))
                     .insert_header((header::CACHE_CONTROL, "no-store"))
                     .insert_header((header::REFERRER_POLICY, "no-referrer"))
-                    .finish())
+                    .finish());
             }
-        }
+        };
+        view_page(status, lang, &r, &f.contact, &draft, &store, &settings).await
     };
     match answered.await {
         Ok(res) => res,

@@ -21,6 +21,8 @@ pub trait IntakeCalls {
     async fn post_request(&self, body: &Value) -> reqwest::Response;
     async fn post_request_with_key(&self, key: &str, body: &Value) -> reqwest::Response;
     async fn public_status(&self, number: &str, contact: &str) -> reqwest::Response;
+    /// Submits [`submission`]`(text)` and returns the new request's number.
+    async fn submitted(&self, text: &str) -> String;
 }
 
 impl IntakeCalls for TestApp {
@@ -45,6 +47,16 @@ impl IntakeCalls for TestApp {
         )
         .unwrap();
         self.http.get(url).send().await.unwrap()
+    }
+
+    async fn submitted(&self, text: &str) -> String {
+        let created: Value = self
+            .post_request(&submission(text))
+            .await
+            .json()
+            .await
+            .unwrap();
+        created["number"].as_str().unwrap().to_owned()
     }
 }
 

@@ -404,13 +404,7 @@ async fn forwarded_for_counts_when_trusted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_page_hides_which_numbers_exist() {
     let mut app = spawn_app("intake-pages-404").await;
-    let created: Value = app
-        .post_request(&submission("Нет связи дома"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let number = created["number"].as_str().unwrap().to_owned();
+    let number = app.submitted("Нет связи дома").await;
     let wrong = "+77019999999";
 
     let view = |number: String| {
@@ -547,13 +541,7 @@ async fn customer_messages(app: &TestApp) -> Vec<(Envelope, CustomerMessage)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn customer_messages_go_to_the_outbox() {
     let mut app = spawn_without_broker("intake-pages-msg", 2).await;
-    let created: Value = app
-        .post_request(&submission("Нет связи дома"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let number = created["number"].as_str().unwrap().to_owned();
+    let number = app.submitted("Нет связи дома").await;
     let api = |text: &'static str| {
         let (app, number) = (&app, number.clone());
         async move {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{IntakeCalls, problem, spawn_app, submission};
+use crate::helpers::{IntakeCalls, problem, spawn_app};
 
 /// A customer who wrote from +77011234567 asks for the status with their number spelt the
 /// national way (8 701 123 45 67): 200 with the status and the acknowledgment, and no staff
@@ -11,13 +11,8 @@ use crate::helpers::{IntakeCalls, problem, spawn_app, submission};
 #[tokio::test(flavor = "multi_thread")]
 async fn status_only_for_the_customers_contact() {
     let mut app = spawn_app("intake-status").await;
-    let created: Value = app
-        .post_request(&submission("Нет связи дома"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let number = created["number"].as_str().unwrap();
+    let number = app.submitted("Нет связи дома").await;
+    let number = number.as_str();
 
     let resp = app.public_status(number, "8 701 123 45 67").await;
     assert_eq!(resp.status().as_u16(), 200);
