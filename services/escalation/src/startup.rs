@@ -17,17 +17,16 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),
     });
-    let for_consumer = deps.clone();
-    runtime.spawn_consumer("escalation", move |event| {
-        crate::consumer::handle(for_consumer.clone(), event)
-    });
-    let for_watcher = deps.clone();
-    runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
     // Live pushes to the department page: every replica hears every event (see `live`).
-    let feed_store = runtime.store.clone();
-    let hub = runtime.start_live("komek-escalation-live", move |hub, env| {
-        crate::live::on_event(feed_store.clone(), hub, env)
-    });
+    let hub = runtime.start_work(
+        "escalation",
+        deps.clone(),
+        (
+            crate::consumer::handle,
+            crate::watcher::run,
+            crate::live::on_event,
+        ),
+    );
     let hub = web::Data::new(hub);
     let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
     // The page's sign-in (`komek_auth::login`) and its customer 360 (`routes::page`).

@@ -43,16 +43,15 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         settings: runtime.settings.clone(),
         calendar: calendar.clone(),
     });
-    let for_consumer = deps.clone();
-    runtime.spawn_consumer("workspace", move |event| {
-        crate::consumer::handle(for_consumer.clone(), event)
-    });
-    let for_watcher = deps.clone();
-    runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
-    let feed_store = runtime.store.clone();
-    let hub = runtime.start_live("komek-workspace-live", move |hub, env| {
-        crate::live::on_event(feed_store.clone(), hub, env)
-    });
+    let hub = runtime.start_work(
+        "workspace",
+        deps.clone(),
+        (
+            crate::consumer::handle,
+            crate::watcher::run,
+            crate::live::on_event,
+        ),
+    );
     let hub = web::Data::new(hub);
     // The handlers' one shared state, held as the escalation service holds its own.
     let deps_data = web::Data::from(deps.clone());
