@@ -212,6 +212,28 @@ impl SinglePage {
         found
     }
 
+    /// Every check a staff page's unit test makes, in one list (empty when it passes):
+    /// [`Self::app_violations`], [`Self::missing_texts`] with `prefix` and `labelled`, and
+    /// [`Self::unserved_modules`] of `js_dir` (the service's `web/js`).
+    pub fn check(
+        &self,
+        prefix: &str,
+        labelled: &[(&str, &[String])],
+        js_dir: &std::path::Path,
+    ) -> Vec<String> {
+        let mut found = self.app_violations();
+        found.extend(
+            self.missing_texts(prefix, labelled)
+                .into_iter()
+                .map(|m| format!("no text {m}")),
+        );
+        match self.unserved_modules(js_dir) {
+            Ok(odd) => found.extend(odd),
+            Err(e) => found.push(format!("{}: {e}", js_dir.display())),
+        }
+        found
+    }
+
     /// The files of `dir` (the service's `web/js`) the page does not serve as modules, and the
     /// modules it serves that `dir` lacks; empty when the two agree.
     pub fn unserved_modules(&self, dir: &std::path::Path) -> std::io::Result<Vec<String>> {
