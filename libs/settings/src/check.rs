@@ -43,6 +43,12 @@ impl Problems {
         self.need(ok, format_args!("{key}: at least {min}"));
     }
 
+    /// Notes `key: {lo} to {hi}` unless `value` is in that range (both ends included).
+    pub fn within<T: PartialOrd + fmt::Display>(&mut self, key: &str, value: T, lo: T, hi: T) {
+        let ok = value >= lo && value <= hi;
+        self.need(ok, format_args!("{key}: {lo} to {hi}"));
+    }
+
     /// Notes `url: must start with {scheme}:// or {scheme}s://` unless `url` does (a broker's
     /// URL, plain or over TLS; its client parses the rest).
     pub fn url_scheme(&mut self, url: &str, scheme: &str) {

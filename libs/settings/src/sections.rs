@@ -30,10 +30,7 @@ impl Section for HttpSettings {
     const NAME: &'static str = "http";
     fn from_raw(r: raw::Http, bad: &mut Problems) -> Option<Self> {
         bad.at_least("body_limit_bytes", r.body_limit_bytes, 1024);
-        bad.need(
-            (1..=3600).contains(&r.keep_alive_secs),
-            "keep_alive_secs: 1 to 3600",
-        );
+        bad.within("keep_alive_secs", r.keep_alive_secs, 1, 3600);
         Some(Self {
             host: r.host,
             body_limit_bytes: r.body_limit_bytes,
@@ -311,10 +308,7 @@ impl Section for RoutingSettings {
     type Raw = raw::Routing;
     const NAME: &'static str = "routing";
     fn from_raw(r: raw::Routing, bad: &mut Problems) -> Option<Self> {
-        bad.need(
-            (1..=3600).contains(&r.offer_timeout_secs),
-            "offer_timeout_secs: 1 to 3600",
-        );
+        bad.within("offer_timeout_secs", r.offer_timeout_secs, 1, 3600);
         Some(Self {
             offers: r.offers,
             offer_timeout: Duration::from_secs(u64::try_from(r.offer_timeout_secs).unwrap_or(0)),
@@ -351,10 +345,7 @@ impl Section for SurveySettings {
             "public_base_url: must be an http(s) URL",
         );
         bad.need(r.ttl_hours > 0, "ttl_hours: positive");
-        bad.need(
-            (1..=5).contains(&r.reopen_at_or_below),
-            "reopen_at_or_below: 1 to 5",
-        );
+        bad.within("reopen_at_or_below", r.reopen_at_or_below, 1, 5);
         Some(Self {
             base_url: base_url?,
             ttl: minutes(r.ttl_hours.saturating_mul(60)),
@@ -411,10 +402,7 @@ impl Section for WebSettings {
     type Raw = raw::Web;
     const NAME: &'static str = "web";
     fn from_raw(r: raw::Web, bad: &mut Problems) -> Option<Self> {
-        bad.need(
-            (1..=86_400).contains(&r.rate_window_secs),
-            "rate_window_secs: 1 to 86400",
-        );
+        bad.within("rate_window_secs", r.rate_window_secs, 1, 86_400);
         bad.at_least("per_address", r.per_address, 1);
         bad.at_least("per_contact", r.per_contact, 1);
         Some(Self {
@@ -487,22 +475,10 @@ impl Section for CustomerSettings {
                 url.map(|base_url| CustomerSource::Http { base_url })
             }
         };
-        bad.need(
-            (50..=60_000).contains(&r.timeout_ms),
-            "timeout_ms: 50 to 60000",
-        );
-        bad.need(
-            (1..=86_400).contains(&r.cache_ttl_secs),
-            "cache_ttl_secs: 1 to 86400",
-        );
-        bad.need(
-            (1..=1000).contains(&r.breaker_failures),
-            "breaker_failures: 1 to 1000",
-        );
-        bad.need(
-            (1..=3600).contains(&r.breaker_cooldown_secs),
-            "breaker_cooldown_secs: 1 to 3600",
-        );
+        bad.within("timeout_ms", r.timeout_ms, 50, 60_000);
+        bad.within("cache_ttl_secs", r.cache_ttl_secs, 1, 86_400);
+        bad.within("breaker_failures", r.breaker_failures, 1, 1000);
+        bad.within("breaker_cooldown_secs", r.breaker_cooldown_secs, 1, 3600);
         Some(Self {
             source: source?,
             timeout: Duration::from_millis(r.timeout_ms),
@@ -562,14 +538,8 @@ impl Section for SmsSettings {
             r.inbound_secret.expose_secret().len() >= 16,
             "inbound_secret: at least 16 characters",
         );
-        bad.need(
-            (1..=1000).contains(&r.flood_per_minute),
-            "flood_per_minute: 1 to 1000",
-        );
-        bad.need(
-            (100..=60_000).contains(&r.timeout_ms),
-            "timeout_ms: 100 to 60000",
-        );
+        bad.within("flood_per_minute", r.flood_per_minute, 1, 1000);
+        bad.within("timeout_ms", r.timeout_ms, 100, 60_000);
         Some(Self {
             sendsms_url,
             username: r.username,
@@ -696,14 +666,8 @@ impl Section for SpikeSettings {
     type Raw = Self;
     const NAME: &'static str = "spikes";
     fn from_raw(r: Self, bad: &mut Problems) -> Option<Self> {
-        bad.need(
-            (1..=1440).contains(&r.window_minutes),
-            "window_minutes: 1 to 1440",
-        );
-        bad.need(
-            (2..=10_000).contains(&r.baseline_windows),
-            "baseline_windows: 2 to 10000",
-        );
+        bad.within("window_minutes", r.window_minutes, 1, 1440);
+        bad.within("baseline_windows", r.baseline_windows, 2, 10_000);
         bad.at_least("min_count", r.min_count, 1);
         bad.need(
             r.factor >= 1.0 && r.factor.is_finite(),
