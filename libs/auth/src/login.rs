@@ -2,7 +2,7 @@
 //! service both mount, so a token from either works on every service.
 //!
 //! The service registers `web::Data<Store>`, `web::Data<Tokens>` and `web::Data<DummyHash>`
-//! ([`DummyHash::new`]) as app data.
+//! ([`DummyHash::new`]) as app data, all three made by [`SignIn`].
 
 use actix_web::{HttpResponse, web};
 use komek_domain::staff::UserView;
@@ -26,6 +26,32 @@ impl DummyHash {
 impl Default for DummyHash {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The app data the sign-in handler and the [`crate::Staff`] extractor read: the store, the
+/// token keys and the dummy hash, made once at start-up; each staff service registers it with
+/// [`SignIn::register`].
+#[derive(Clone)]
+pub struct SignIn {
+    store: web::Data<Store>,
+    tokens: web::Data<Tokens>,
+    dummy: web::Data<DummyHash>,
+}
+
+impl SignIn {
+    pub fn new(store: Store, auth: &komek_settings::AuthSettings) -> Self {
+        Self {
+            store: web::Data::new(store),
+            tokens: web::Data::new(Tokens::new(auth)),
+            dummy: web::Data::new(DummyHash::new()),
+        }
+    }
+
+    pub fn register(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.store.clone())
+            .app_data(self.tokens.clone())
+            .app_data(self.dummy.clone());
     }
 }
 

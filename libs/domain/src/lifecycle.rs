@@ -38,6 +38,19 @@ pub struct TransitionError {
 }
 
 impl Status {
+    /// Every status, in the order of the enum (the lifecycle's order).
+    pub const ALL: [Status; 9] = [
+        Self::New,
+        Self::Queued,
+        Self::Assigned,
+        Self::InProgress,
+        Self::WaitingCustomer,
+        Self::Escalated,
+        Self::Resolved,
+        Self::Closed,
+        Self::Reopened,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::New => "new",
@@ -111,18 +124,6 @@ impl std::fmt::Display for Status {
 mod tests {
     use super::Status::{self, *};
 
-    const ALL: [Status; 9] = [
-        New,
-        Queued,
-        Assigned,
-        InProgress,
-        WaitingCustomer,
-        Escalated,
-        Resolved,
-        Closed,
-        Reopened,
-    ];
-
     /// The journey of the end-to-end test is legal step by step.
     #[test]
     fn main_journey_is_legal() {
@@ -159,7 +160,7 @@ mod tests {
 
     #[test]
     fn closed_is_terminal_and_nothing_returns_to_new() {
-        for s in ALL {
+        for s in Status::ALL {
             assert!(!Closed.can_become(s));
             assert!(!s.can_become(New));
             assert!(!s.can_become(s), "{s} -> itself");
@@ -168,7 +169,7 @@ mod tests {
 
     #[test]
     fn serde_names_match_as_str() {
-        for s in ALL {
+        for s in Status::ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
     }

@@ -37,6 +37,39 @@ impl Problems {
         }
     }
 
+    /// Notes `key: at least {min}` unless `value` is.
+    pub fn at_least<T: PartialOrd + fmt::Display>(&mut self, key: &str, value: T, min: T) {
+        let ok = value >= min;
+        self.need(ok, format_args!("{key}: at least {min}"));
+    }
+
+    /// Notes `key: {lo} to {hi}` unless `value` is in that range (both ends included).
+    pub fn within<T: PartialOrd + fmt::Display>(&mut self, key: &str, value: T, lo: T, hi: T) {
+        let ok = value >= lo && value <= hi;
+        self.need(ok, format_args!("{key}: {lo} to {hi}"));
+    }
+
+    /// Notes `url: must start with {scheme}:// or {scheme}s://` unless `url` does (a broker's
+    /// URL, plain or over TLS; its client parses the rest).
+    pub fn url_scheme(&mut self, url: &str, scheme: &str) {
+        let ok = [format!("{scheme}://"), format!("{scheme}s://")]
+            .iter()
+            .any(|start| url.starts_with(start.as_str()));
+        self.need(
+            ok,
+            format_args!("url: must start with {scheme}:// or {scheme}s://"),
+        );
+    }
+
+    /// Notes the rule of a key prefix (Redis keys, exchange and queue names) unless `prefix`
+    /// keeps to it.
+    pub fn prefix(&mut self, prefix: &str) {
+        self.need(
+            valid_prefix(prefix),
+            "prefix: 1-64 letters, digits, '-', '_' or ':'",
+        );
+    }
+
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }

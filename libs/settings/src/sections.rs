@@ -9,7 +9,7 @@ use komek_domain::deadline::DeadlinePolicy;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::check::{HTTP_S, HttpUrl, Problems, Section, valid_mailbox, valid_prefix};
+use crate::check::{HTTP_S, HttpUrl, Problems, Section, valid_mailbox};
 use crate::raw;
 
 #[derive(Debug, Clone)]
@@ -29,14 +29,8 @@ impl Section for HttpSettings {
     type Raw = raw::Http;
     const NAME: &'static str = "http";
     fn from_raw(r: raw::Http, bad: &mut Problems) -> Option<Self> {
-        bad.need(
-            r.body_limit_bytes >= 1024,
-            "body_limit_bytes: at least 1024",
-        );
-        bad.need(
-            (1..=3600).contains(&r.keep_alive_secs),
-            "keep_alive_secs: 1 to 3600",
-        );
+        bad.at_least("body_limit_bytes", r.body_limit_bytes, 1024);
+        bad.within("keep_alive_secs", r.keep_alive_secs, 1, 3600);
         Some(Self {
             host: r.host,
             body_limit_bytes: r.body_limit_bytes,
@@ -79,19 +73,9 @@ impl Section for RedisSettings {
     type Raw = raw::Redis;
     const NAME: &'static str = "redis";
     fn from_raw(r: raw::Redis, bad: &mut Problems) -> Option<Self> {
-        let url = r.url.expose_secret();
-        bad.need(
-            url.starts_with("redis://") || url.starts_with("rediss://"),
-            "url: must start with redis:// or rediss://",
-        );
-        bad.need(
-            valid_prefix(&r.prefix),
-            "prefix: 1-64 letters, digits, '-', '_' or ':'",
-        );
-        bad.need(
-            r.response_timeout_ms >= 100,
-            "response_timeout_ms: at least 100",
-        );
+        bad.url_scheme(r.url.expose_secret(), "redis");
+        bad.prefix(&r.prefix);
+        bad.at_least("response_timeout_ms", r.response_timeout_ms, 100);
         Some(Self {
             url: r.url,
             prefix: r.prefix,
@@ -123,21 +107,11 @@ impl Section for AmqpSettings {
     type Raw = raw::Amqp;
     const NAME: &'static str = "amqp";
     fn from_raw(r: raw::Amqp, bad: &mut Problems) -> Option<Self> {
-        let url = r.url.expose_secret();
-        bad.need(
-            url.starts_with("amqp://") || url.starts_with("amqps://"),
-            "url: must start with amqp:// or amqps://",
-        );
-        bad.need(
-            valid_prefix(&r.prefix),
-            "prefix: 1-64 letters, digits, '-', '_' or ':'",
-        );
-        bad.need(r.delivery_limit >= 1, "delivery_limit: at least 1");
-        bad.need(
-            r.publish_timeout_ms >= 100,
-            "publish_timeout_ms: at least 100",
-        );
-        bad.need(r.prefetch >= 1, "prefetch: at least 1");
+        bad.url_scheme(r.url.expose_secret(), "amqp");
+        bad.prefix(&r.prefix);
+        bad.at_least("delivery_limit", r.delivery_limit, 1);
+        bad.at_least("publish_timeout_ms", r.publish_timeout_ms, 100);
+        bad.at_least("prefetch", r.prefetch, 1);
         bad.need(
             r.concurrency >= 1 && r.concurrency <= r.prefetch,
             "concurrency: 1 to amqp.prefetch",
@@ -310,9 +284,9 @@ impl Section for WatcherSettings {
     type Raw = raw::Watcher;
     const NAME: &'static str = "watcher";
     fn from_raw(r: raw::Watcher, bad: &mut Problems) -> Option<Self> {
-        bad.need(r.interval_ms >= 10, "interval_ms: at least 10");
-        bad.need(r.lease_ms >= 1000, "lease_ms: at least 1000");
-        bad.need(r.batch >= 1, "batch: at least 1");
+        bad.at_least("interval_ms", r.interval_ms, 10);
+        bad.at_least("lease_ms", r.lease_ms, 1000);
+        bad.at_least("batch", r.batch, 1);
         Some(Self {
             interval: Duration::from_millis(r.interval_ms),
             lease: Duration::from_millis(r.lease_ms),
@@ -334,10 +308,7 @@ impl Section for RoutingSettings {
     type Raw = raw::Routing;
     const NAME: &'static str = "routing";
     fn from_raw(r: raw::Routing, bad: &mut Problems) -> Option<Self> {
-        bad.need(
-            (1..=3600).contains(&r.offer_timeout_secs),
-            "offer_timeout_secs: 1 to 3600",
-        );
+        bad.within("offer_timeout_secs", r.offer_timeout_secs, 1, 3600);
         Some(Self {
             offers: r.offers,
             offer_timeout: Duration::from_secs(u64::try_from(r.offer_timeout_secs).unwrap_or(0)),
@@ -374,10 +345,7 @@ impl Section for SurveySettings {
             "public_base_url: must be an http(s) URL",
         );
         bad.need(r.ttl_hours > 0, "ttl_hours: positive");
-        bad.need(
-            (1..=5).contains(&r.reopen_at_or_below),
-            "reopen_at_or_below: 1 to 5",
-        );
+        bad.within("reopen_at_or_below", r.reopen_at_or_below, 1, 5);
         Some(Self {
             base_url: base_url?,
             ttl: minutes(r.ttl_hours.saturating_mul(60)),
@@ -399,8 +367,8 @@ impl Section for OutboxSettings {
     type Raw = raw::Outbox;
     const NAME: &'static str = "outbox";
     fn from_raw(r: raw::Outbox, bad: &mut Problems) -> Option<Self> {
-        bad.need(r.batch >= 1, "batch: at least 1");
-        bad.need(r.claim_idle_ms >= 1000, "claim_idle_ms: at least 1000");
+        bad.at_least("batch", r.batch, 1);
+        bad.at_least("claim_idle_ms", r.claim_idle_ms, 1000);
         // The upper bound (below redis.response_timeout_ms) spans sections: Settings checks it.
         bad.need(
             r.block_ms >= 10,
@@ -434,12 +402,9 @@ impl Section for WebSettings {
     type Raw = raw::Web;
     const NAME: &'static str = "web";
     fn from_raw(r: raw::Web, bad: &mut Problems) -> Option<Self> {
-        bad.need(
-            (1..=86_400).contains(&r.rate_window_secs),
-            "rate_window_secs: 1 to 86400",
-        );
-        bad.need(r.per_address >= 1, "per_address: at least 1");
-        bad.need(r.per_contact >= 1, "per_contact: at least 1");
+        bad.within("rate_window_secs", r.rate_window_secs, 1, 86_400);
+        bad.at_least("per_address", r.per_address, 1);
+        bad.at_least("per_contact", r.per_contact, 1);
         Some(Self {
             trust_forwarded_for: r.trust_forwarded_for,
             rate_window: Duration::from_secs(r.rate_window_secs),
@@ -510,22 +475,10 @@ impl Section for CustomerSettings {
                 url.map(|base_url| CustomerSource::Http { base_url })
             }
         };
-        bad.need(
-            (50..=60_000).contains(&r.timeout_ms),
-            "timeout_ms: 50 to 60000",
-        );
-        bad.need(
-            (1..=86_400).contains(&r.cache_ttl_secs),
-            "cache_ttl_secs: 1 to 86400",
-        );
-        bad.need(
-            (1..=1000).contains(&r.breaker_failures),
-            "breaker_failures: 1 to 1000",
-        );
-        bad.need(
-            (1..=3600).contains(&r.breaker_cooldown_secs),
-            "breaker_cooldown_secs: 1 to 3600",
-        );
+        bad.within("timeout_ms", r.timeout_ms, 50, 60_000);
+        bad.within("cache_ttl_secs", r.cache_ttl_secs, 1, 86_400);
+        bad.within("breaker_failures", r.breaker_failures, 1, 1000);
+        bad.within("breaker_cooldown_secs", r.breaker_cooldown_secs, 1, 3600);
         Some(Self {
             source: source?,
             timeout: Duration::from_millis(r.timeout_ms),
@@ -585,14 +538,8 @@ impl Section for SmsSettings {
             r.inbound_secret.expose_secret().len() >= 16,
             "inbound_secret: at least 16 characters",
         );
-        bad.need(
-            (1..=1000).contains(&r.flood_per_minute),
-            "flood_per_minute: 1 to 1000",
-        );
-        bad.need(
-            (100..=60_000).contains(&r.timeout_ms),
-            "timeout_ms: 100 to 60000",
-        );
+        bad.within("flood_per_minute", r.flood_per_minute, 1, 1000);
+        bad.within("timeout_ms", r.timeout_ms, 100, 60_000);
         Some(Self {
             sendsms_url,
             username: r.username,
@@ -719,15 +666,9 @@ impl Section for SpikeSettings {
     type Raw = Self;
     const NAME: &'static str = "spikes";
     fn from_raw(r: Self, bad: &mut Problems) -> Option<Self> {
-        bad.need(
-            (1..=1440).contains(&r.window_minutes),
-            "window_minutes: 1 to 1440",
-        );
-        bad.need(
-            (2..=10_000).contains(&r.baseline_windows),
-            "baseline_windows: 2 to 10000",
-        );
-        bad.need(r.min_count >= 1, "min_count: at least 1");
+        bad.within("window_minutes", r.window_minutes, 1, 1440);
+        bad.within("baseline_windows", r.baseline_windows, 2, 10_000);
+        bad.at_least("min_count", r.min_count, 1);
         bad.need(
             r.factor >= 1.0 && r.factor.is_finite(),
             "factor: at least 1.0",

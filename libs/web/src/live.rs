@@ -124,6 +124,34 @@ impl crate::Runtime {
         });
         hub
     }
+
+    /// The background work of a service that works requests (workspace, escalation): the
+    /// consumer of its queue and its deadline watcher, both over the service's state `deps`, and
+    /// its page's live feed (`komek-{service}-live`) over the store. Returns the hub that
+    /// `/api/v1/live` connects to.
+    pub fn start_work<D, H, F, W, WF, L, LF>(
+        &mut self,
+        service: &'static str,
+        deps: std::sync::Arc<D>,
+        (handle, watch, on_event): (H, W, L),
+    ) -> Addr<Hub>
+    where
+        D: Send + Sync + 'static,
+        H: Fn(std::sync::Arc<D>, Envelope) -> F + Send + Sync + 'static,
+        F: Future<Output = Result<(), komek_bus::HandleError>> + Send + 'static,
+        W: FnOnce(std::sync::Arc<D>, tokio::sync::watch::Receiver<bool>) -> WF,
+        WF: Future<Output = ()> + Send + 'static,
+        L: Fn(komek_store::Store, Addr<Hub>, Envelope) -> LF + Send + Sync + 'static,
+        LF: Future<Output = ()> + Send + 'static,
+    {
+        let for_consumer = deps.clone();
+        self.spawn_consumer(service, move |event| handle(for_consumer.clone(), event));
+        self.spawn_task(move |shutdown| watch(deps, shutdown));
+        let store = self.store.clone();
+        self.start_live(&format!("komek-{service}-live"), move |hub, env| {
+            on_event(store.clone(), hub, env)
+        })
+    }
 }
 
 impl Hub {

@@ -191,6 +191,74 @@ impl SinglePage {
 }
 
 impl SinglePage {
+    /// What breaks the shape every staff page shares (the entry module loaded as `/app.js`, a
+    /// `setup({...})` call in it, a narrow-screen `@media` rule) plus [`Self::violations`]; empty
+    /// when nothing. Each service's unit tests assert it on its own page.
+    pub fn app_violations(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if !self
+            .html()
+            .contains("<script type=\"module\" src=\"/app.js\"")
+        {
+            found.push("the page does not load /app.js as a module".to_owned());
+        }
+        if !self.script.contains("setup({") {
+            found.push("app.js does not call setup({...})".to_owned());
+        }
+        if !self.styles.contains("@media") {
+            found.push("app.css has no @media rule".to_owned());
+        }
+        found.extend(self.violations());
+        found
+    }
+
+    /// Every check a staff page's unit test makes, in one list (empty when it passes):
+    /// [`Self::app_violations`], [`Self::missing_texts`] with `prefix` and `labelled`, and
+    /// [`Self::unserved_modules`] of `js_dir` (the service's `web/js`).
+    pub fn check(
+        &self,
+        prefix: &str,
+        labelled: &[(&str, &[String])],
+        js_dir: &std::path::Path,
+    ) -> Vec<String> {
+        let mut found = self.app_violations();
+        found.extend(
+            self.missing_texts(prefix, labelled)
+                .into_iter()
+                .map(|m| format!("no text {m}")),
+        );
+        match self.unserved_modules(js_dir) {
+            Ok(odd) => found.extend(odd),
+            Err(e) => found.push(format!("{}: {e}", js_dir.display())),
+        }
+        found
+    }
+
+    /// The files of `dir` (the service's `web/js`) the page does not serve as modules, and the
+    /// modules it serves that `dir` lacks; empty when the two agree.
+    pub fn unserved_modules(&self, dir: &std::path::Path) -> std::io::Result<Vec<String>> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            files.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        let served: Vec<&str> = self.modules.iter().map(|(name, _)| *name).collect();
+        let mut odd: Vec<String> = files
+            .iter()
+            .filter(|f| !served.contains(&f.as_str()))
+            .map(|f| format!("{f} is not served"))
+            .collect();
+        odd.extend(
+            served
+                .iter()
+                .filter(|name| !files.iter().any(|f| f == *name))
+                .map(|name| format!("{name} is served but not in the folder")),
+        );
+        odd.sort();
+        Ok(odd)
+    }
+}
+
+impl SinglePage {
     /// The texts the page's files name that the catalogue lacks in some language: every
     /// `t('key')`, `data-i18n="key"` and `data-i18n-placeholder="key"` of the page, the shell and
     /// the shared module, and every label of a code family (`("st_", statuses)`: `st_new`, ...),

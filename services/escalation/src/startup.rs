@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use komek_auth::Tokens;
-use komek_auth::login::DummyHash;
+use komek_auth::login::SignIn;
 use komek_settings::Settings;
 use komek_web::{Application, Runtime, StartError};
 
@@ -17,33 +16,28 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),
     });
-    let for_consumer = deps.clone();
-    runtime.spawn_consumer("escalation", move |event| {
-        crate::consumer::handle(for_consumer.clone(), event)
-    });
-    let for_watcher = deps.clone();
-    runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
     // Live pushes to the department page: every replica hears every event (see `live`).
-    let feed_store = runtime.store.clone();
-    let hub = runtime.start_live("komek-escalation-live", move |hub, env| {
-        crate::live::on_event(feed_store.clone(), hub, env)
-    });
+    let hub = runtime.start_work(
+        "escalation",
+        deps.clone(),
+        (
+            crate::consumer::handle,
+            crate::watcher::run,
+            crate::live::on_event,
+        ),
+    );
     let hub = web::Data::new(hub);
-    let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
     // The page's sign-in (`komek_auth::login`) and its customer 360 (`routes::page`).
-    let dummy = web::Data::new(DummyHash::new());
+    let sign_in = SignIn::new(runtime.store.clone(), &runtime.settings.auth);
     let customers = web::Data::new(komek_customers::Customers::from_settings(
         &runtime.settings.customers,
         runtime.store.clone(),
     ));
-    let store = web::Data::new(runtime.store.clone());
     let deps = web::Data::from(deps);
     let openapi = crate::routes::openapi().to_json().unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
-        cfg.app_data(store.clone())
-            .app_data(tokens.clone())
-            .app_data(dummy.clone())
-            .app_data(customers.clone())
+        sign_in.register(cfg);
+        cfg.app_data(customers.clone())
             .app_data(deps.clone())
             .app_data(hub.clone())
             .route("/api/v1/live", web::get().to(crate::live::connect))

@@ -1,14 +1,13 @@
 //! The app factory: the same code builds the service for `main` and for tests (port 0).
 
 use actix_web::web;
-use komek_auth::Tokens;
+use komek_auth::login::SignIn;
 use komek_settings::Settings;
 use komek_web::{Application, Runtime, StartError};
 
 use std::sync::Arc;
 
 use crate::Deps;
-use crate::routes::DummyHash;
 
 pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let port = settings.services.workspace;
@@ -43,33 +42,29 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         settings: runtime.settings.clone(),
         calendar: calendar.clone(),
     });
-    let for_consumer = deps.clone();
-    runtime.spawn_consumer("workspace", move |event| {
-        crate::consumer::handle(for_consumer.clone(), event)
-    });
-    let for_watcher = deps.clone();
-    runtime.spawn_task(move |shutdown| crate::watcher::run(for_watcher, shutdown));
-    let feed_store = runtime.store.clone();
-    let hub = runtime.start_live("komek-workspace-live", move |hub, env| {
-        crate::live::on_event(feed_store.clone(), hub, env)
-    });
+    let hub = runtime.start_work(
+        "workspace",
+        deps.clone(),
+        (
+            crate::consumer::handle,
+            crate::watcher::run,
+            crate::live::on_event,
+        ),
+    );
     let hub = web::Data::new(hub);
     // The handlers' one shared state, held as the escalation service holds its own.
     let deps_data = web::Data::from(deps.clone());
-    let tokens = web::Data::new(Tokens::new(&runtime.settings.auth));
-    let dummy = web::Data::new(DummyHash::new());
+    // The shared sign-in handler (`komek_auth::login`) and the `Staff` extractor read it, as
+    // in the escalation service.
+    let sign_in = SignIn::new(runtime.store.clone(), &runtime.settings.auth);
     let customers = web::Data::new(komek_customers::Customers::from_settings(
         &runtime.settings.customers,
         runtime.store.clone(),
     ));
-    // Only for the shared sign-in handler (`komek_auth::login`), as in the escalation service.
-    let store = web::Data::new(runtime.store.clone());
     let openapi = crate::routes::openapi().to_json().unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
-        cfg.app_data(store.clone())
-            .app_data(tokens.clone())
-            .app_data(dummy.clone())
-            .app_data(hub.clone())
+        sign_in.register(cfg);
+        cfg.app_data(hub.clone())
             .app_data(deps_data.clone())
             .app_data(customers.clone())
             .route("/api/v1/live", web::get().to(crate::live::connect))

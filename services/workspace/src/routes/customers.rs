@@ -96,8 +96,7 @@ pub async fn for_request(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    staff.require_agent()?;
-    let r = crate::routes::work::find_request(store, &id).await?;
+    let r = crate::routes::work::find_request(&staff, store, &id).await?;
     let view = request_customer_view(customers.get_ref(), store, &r).await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -6,13 +6,12 @@ use komek_auth::Staff;
 use komek_domain::InfoError;
 use komek_domain::events::{EscalationChanged, kind};
 use komek_domain::staff::Department;
-use komek_store::requests::Mutation;
 use komek_web::{ApiError, Code, StrictJson};
 use time::OffsetDateTime;
 use utoipa::OpenApi;
 use uuid::Uuid;
 
-use super::work::{event, may_act, request_id, text};
+use super::work::{Who, act, agent_on, event, text};
 
 #[derive(OpenApi)]
 #[openapi(paths(departments, give_info), components(schemas(Department)))]
@@ -40,52 +39,44 @@ pub async fn give_info(
     path: web::Path<(String, String)>,
     StrictJson(body): StrictJson<super::work::Text>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &deps.store;
-    staff.require_agent()?;
     let (id, escalation_id) = path.into_inner();
-    let id = request_id(&id)?;
+    let id = agent_on(&staff, &id)?;
     let escalation_id: Uuid = escalation_id
         .parse()
         .map_err(|_| ApiError::NotFound("escalation"))?;
     let t = text("text", &body.text)?;
     let now = OffsetDateTime::now_utc();
-    let r = store
-        .update_request(id, None, |r| {
-            may_act(&staff, r)?;
-            let change = r
-                .give_escalation_info(escalation_id, staff.login(), &t, now)
-                .map_err(|e| match e {
-                    InfoError::NotCurrent => ApiError::Conflict(
-                        Code::EscalationNotCurrent,
-                        format!(
-                            "request {} does not wait for escalation {escalation_id}",
-                            r.number
-                        ),
+    let r = act(&deps.store, &staff, id, Who::Owner, |r| {
+        let change = r
+            .give_escalation_info(escalation_id, staff.login(), &t, now)
+            .map_err(|e| match e {
+                InfoError::NotCurrent => ApiError::Conflict(
+                    Code::EscalationNotCurrent,
+                    format!(
+                        "request {} does not wait for escalation {escalation_id}",
+                        r.number
                     ),
-                    InfoError::NotAsked => ApiError::Conflict(Code::NothingAsked, e.to_string()),
-                })?;
-            let department = r
-                .escalation
-                .as_ref()
-                .map(|e| e.department.clone())
-                .unwrap_or_default();
-            let payload = EscalationChanged {
-                escalation_id,
-                number: r.number.clone(),
-                department,
-                by: staff.login().to_owned(),
-                detail: Some(t.clone()),
-                from_department: None,
-                tier: None,
-                due: None,
-            };
-            Ok(Mutation {
-                change,
-                event: Some(event(kind::ESCALATION_INFO_GIVEN, r, &payload, now)),
-                ops: vec![],
-            })
-        })
-        .await?;
+                ),
+                InfoError::NotAsked => ApiError::Conflict(Code::NothingAsked, e.to_string()),
+            })?;
+        let department = r
+            .escalation
+            .as_ref()
+            .map(|e| e.department.clone())
+            .unwrap_or_default();
+        let payload = EscalationChanged {
+            escalation_id,
+            number: r.number.clone(),
+            department,
+            by: staff.login().to_owned(),
+            detail: Some(t.clone()),
+            from_department: None,
+            tier: None,
+            due: None,
+        };
+        Ok((change, event(kind::ESCALATION_INFO_GIVEN, r, &payload, now)))
+    })
+    .await?;
     tracing::info!(request_id = %r.id, %escalation_id, "information given to the department");
     Ok(HttpResponse::Accepted().json(r))
 }

@@ -45,18 +45,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_page_is_the_workspace_app_and_keeps_to_the_policy() {
-        assert!(
-            PAGE.html()
-                .contains("<script type=\"module\" src=\"/app.js\"")
-        );
-        assert!(PAGE.script.contains("setup({"));
-        assert!(PAGE.styles.contains("@media"));
-        assert_eq!(PAGE.violations(), Vec::<String>::new());
-    }
-
-    #[test]
-    fn every_text_the_page_asks_for_is_in_every_language() {
+    fn the_page_keeps_to_the_policy_and_has_every_text_and_module() {
         let m = komek_web::meta::meta_codes();
         let labelled: &[(&str, &[String])] = &[
             ("st_", &m.statuses),
@@ -69,19 +58,10 @@ mod tests {
             ("pst_", &m.problem_statuses),
             ("kind_", &m.message_kinds),
         ];
-        assert_eq!(PAGE.missing_texts("ws", labelled), Vec::<String>::new());
-    }
-
-    #[test]
-    fn every_module_in_web_js_is_served() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/js");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        files.sort();
-        let mut served: Vec<String> = PAGE.modules.iter().map(|(n, _)| (*n).to_owned()).collect();
-        served.sort();
-        assert_eq!(files, served);
+        let js = concat!(env!("CARGO_MANIFEST_DIR"), "/web/js");
+        assert_eq!(
+            PAGE.check("ws", labelled, js.as_ref()),
+            Vec::<String>::new()
+        );
     }
 }

@@ -72,8 +72,7 @@ pub async fn link(
     StrictJson(body): StrictJson<ProblemIn>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    staff.require_agent()?;
-    let r = crate::routes::work::find_request(store, &id).await?;
+    let r = crate::routes::work::find_request(&staff, store, &id).await?;
     may_act(&staff, &r)?;
     if !r.status.is_open() {
         return Err(ApiError::Conflict(

@@ -231,8 +231,7 @@ pub async fn similar(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    staff.require_agent()?;
-    let r = crate::routes::work::find_request(store, &id).await?;
+    let r = crate::routes::work::find_request(&staff, store, &id).await?;
     let found: Vec<SimilarView> = store
         .similar(&r, SIMILAR)
         .await?

@@ -91,6 +91,20 @@ pub struct RenderedTemplate {
     pub text: String,
 }
 
+/// The template `id` as `body` makes it, edited by the caller now; 422 as [`validate`].
+fn template(id: Uuid, body: &TemplateIn, staff: &Staff) -> Result<Template, ApiError> {
+    let (category, language, name, body) = validate(body)?;
+    Ok(Template {
+        id,
+        category,
+        language,
+        name,
+        body,
+        updated_by: staff.login().to_owned(),
+        updated_at: OffsetDateTime::now_utc(),
+    })
+}
+
 /// The template `body` checked, or every bad field at once (422).
 fn validate(body: &TemplateIn) -> Result<(Category, Lang, String, String), ApiError> {
     let mut errors = Vec::new();
@@ -180,16 +194,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
     staff.require_supervisor()?;
-    let (category, language, name, body) = validate(&body)?;
-    let t = Template {
-        id: Uuid::now_v7(),
-        category,
-        language,
-        name,
-        body,
-        updated_by: staff.login().to_owned(),
-        updated_at: OffsetDateTime::now_utc(),
-    };
+    let t = template(Uuid::now_v7(), &body, &staff)?;
     store.put_template(&t).await?;
     tracing::info!(template_id = %t.id, by = staff.login(), "template created");
     Ok(HttpResponse::Created().json(t))
@@ -207,19 +212,10 @@ pub async fn replace(
     let store = &deps.store;
     staff.require_supervisor()?;
     let id = template_id(&id)?;
-    let (category, language, name, body) = validate(&body)?;
+    let t = template(id, &body, &staff)?;
     if store.template(id).await?.is_none() {
         return Err(ApiError::NotFound("template"));
     }
-    let t = Template {
-        id,
-        category,
-        language,
-        name,
-        body,
-        updated_by: staff.login().to_owned(),
-        updated_at: OffsetDateTime::now_utc(),
-    };
     store.put_template(&t).await?;
     tracing::info!(template_id = %t.id, by = staff.login(), "template replaced");
     Ok(HttpResponse::Ok().json(t))
@@ -253,8 +249,7 @@ pub async fn for_request(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    staff.require_agent()?;
-    let r = crate::routes::work::find_request(store, &id).await?;
+    let r = crate::routes::work::find_request(&staff, store, &id).await?;
     let mut templates = store
         .list_templates(Some(r.category), Some(r.language))
         .await?;

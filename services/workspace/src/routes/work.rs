@@ -109,12 +109,57 @@ pub(crate) fn request_id(raw: &str) -> Result<RequestId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound("request"))
 }
 
-/// The request a path names; 404 for an id that is malformed or names no request.
-pub(crate) async fn find_request(store: &Store, raw: &str) -> Result<Request, ApiError> {
+/// The request a path names, for an agent (403 for other staff); 404 for an id that is malformed
+/// or names no request.
+pub(crate) async fn find_request(
+    staff: &Staff,
+    store: &Store,
+    raw: &str,
+) -> Result<Request, ApiError> {
+    staff.require_agent()?;
     store
         .request(request_id(raw)?)
         .await?
         .ok_or(ApiError::NotFound("request"))
+}
+
+/// The caller as an agent and the request its path names: the prologue of every action.
+pub(crate) fn agent_on(staff: &Staff, raw: &str) -> Result<RequestId, ApiError> {
+    staff.require_agent()?;
+    request_id(raw)
+}
+
+/// Whether an action is only for the request's owner (or a supervisor) or for any agent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Who {
+    Owner,
+    AnyAgent,
+}
+
+/// The one way an agent's action changes a request: `Who::Owner` actions check [`may_act`] on the
+/// request as read, and the change is committed with its event under the store's optimistic lock
+/// (the closure may run again on a conflict).
+pub(crate) async fn act(
+    store: &Store,
+    staff: &Staff,
+    id: RequestId,
+    who: Who,
+    mut change: impl FnMut(&mut Request) -> Result<(HistoryEntry, Envelope), ApiError>,
+) -> Result<Request, ApiError> {
+    let r = store
+        .update_request(id, None, |r| {
+            if who == Who::Owner {
+                may_act(staff, r)?;
+            }
+            let (change, e) = change(r)?;
+            Ok(Mutation {
+                change,
+                event: Some(e),
+                ops: vec![],
+            })
+        })
+        .await?;
+    Ok(r)
 }
 
 /// Only the owner (or a supervisor) acts on a request.
@@ -198,8 +243,7 @@ pub async fn get_request(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    staff.require_agent()?;
-    let request = find_request(store, &id).await?;
+    let request = find_request(&staff, store, &id).await?;
     let history = store.history(request.id).await?;
     Ok(HttpResponse::Ok().json(RequestView { request, history }))
 }
@@ -213,35 +257,27 @@ pub async fn reply(
     id: web::Path<String>,
     StrictJson(body): StrictJson<ReplyIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &deps.store;
-    staff.require_agent()?;
-    let id = request_id(&id)?;
+    let id = agent_on(&staff, &id)?;
     let t = text("text", &body.text)?;
     let now = OffsetDateTime::now_utc();
-    let r = store
-        .update_request(id, None, |r| {
-            may_act(&staff, r)?;
-            let before = r.status;
-            let change = if body.wait_for_customer {
-                r.ask_customer(staff.login(), &t, now)?
-            } else {
-                r.reply(staff.login(), &t, now)?
-            };
-            let e = event(
-                kind::REQUEST_REPLIED,
-                r,
-                &changed(r, staff.login(), Some(t.clone())),
-                now,
-            );
-            // The first reply meets the first-response deadline; the store stops watching it.
-            resume_clock(&deps, r, before, now);
-            Ok(Mutation {
-                change,
-                event: Some(e),
-                ops: vec![],
-            })
-        })
-        .await?;
+    let r = act(&deps.store, &staff, id, Who::Owner, |r| {
+        let before = r.status;
+        let change = if body.wait_for_customer {
+            r.ask_customer(staff.login(), &t, now)?
+        } else {
+            r.reply(staff.login(), &t, now)?
+        };
+        let e = event(
+            kind::REQUEST_REPLIED,
+            r,
+            &changed(r, staff.login(), Some(t.clone())),
+            now,
+        );
+        // The first reply meets the first-response deadline; the store stops watching it.
+        resume_clock(&deps, r, before, now);
+        Ok((change, e))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -254,27 +290,20 @@ pub async fn note(
     id: web::Path<String>,
     StrictJson(body): StrictJson<Text>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &deps.store;
-    staff.require_agent()?;
-    let id = request_id(&id)?;
+    let id = agent_on(&staff, &id)?;
     let t = text("text", &body.text)?;
     let now = OffsetDateTime::now_utc();
-    let r = store
-        .update_request(id, None, |r| {
-            let change = r.note(staff.login(), &t, now);
-            let e = event(
-                kind::REQUEST_NOTE_ADDED,
-                r,
-                &changed(r, staff.login(), None),
-                now,
-            );
-            Ok::<_, ApiError>(Mutation {
-                change,
-                event: Some(e),
-                ops: vec![],
-            })
-        })
-        .await?;
+    let r = act(&deps.store, &staff, id, Who::AnyAgent, |r| {
+        let change = r.note(staff.login(), &t, now);
+        let e = event(
+            kind::REQUEST_NOTE_ADDED,
+            r,
+            &changed(r, staff.login(), None),
+            now,
+        );
+        Ok((change, e))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(r))
 }
 
@@ -288,8 +317,7 @@ pub async fn escalate(
     StrictJson(body): StrictJson<EscalationIn>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
-    staff.require_agent()?;
-    let id = request_id(&id)?;
+    let id = agent_on(&staff, &id)?;
     let reason = text("reason", &body.reason)?;
     let code = body.department.trim().to_lowercase();
     if code.len() > 32 || store.department(&code).await?.is_none() {
@@ -306,35 +334,29 @@ pub async fn escalate(
     }
     let escalation_id = Uuid::now_v7();
     let now = OffsetDateTime::now_utc();
-    let r = store
-        .update_request(id, None, |r| {
-            may_act(&staff, r)?;
-            let before = r.status;
-            let change = r.escalate(
-                staff.login(),
-                EscalationRef {
-                    id: escalation_id,
-                    department: code.clone(),
-                    question: None,
-                },
-                &reason,
-                now,
-            )?;
-            let payload = RequestEscalated {
-                number: r.number.clone(),
-                escalation_id,
+    let r = act(store, &staff, id, Who::Owner, |r| {
+        let before = r.status;
+        let change = r.escalate(
+            staff.login(),
+            EscalationRef {
+                id: escalation_id,
                 department: code.clone(),
-                reason: reason.clone(),
-                agent: staff.login().to_owned(),
-            };
-            resume_clock(&deps, r, before, now);
-            Ok(Mutation {
-                change,
-                event: Some(event(kind::REQUEST_ESCALATED, r, &payload, now)),
-                ops: vec![],
-            })
-        })
-        .await?;
+                question: None,
+            },
+            &reason,
+            now,
+        )?;
+        let payload = RequestEscalated {
+            number: r.number.clone(),
+            escalation_id,
+            department: code.clone(),
+            reason: reason.clone(),
+            agent: staff.login().to_owned(),
+        };
+        resume_clock(&deps, r, before, now);
+        Ok((change, event(kind::REQUEST_ESCALATED, r, &payload, now)))
+    })
+    .await?;
     tracing::info!(request_id = %r.id, department = %code, %escalation_id, "escalated");
     Ok(HttpResponse::Created().json(Escalated {
         escalation_id,
@@ -352,22 +374,19 @@ pub async fn resolve(
     id: web::Path<String>,
     StrictJson(body): StrictJson<ResolveIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &deps.store;
-    staff.require_agent()?;
-    let id = request_id(&id)?;
+    let id = agent_on(&staff, &id)?;
     let resolution = text("resolution", &body.resolution)?;
     let now = OffsetDateTime::now_utc();
-    let r = store
-        .update_request(id, None, |r| {
-            may_act(&staff, r)?;
-            let (change, e) = crate::effects::resolve(&deps, r, staff.login(), &resolution, now)?;
-            Ok(Mutation {
-                change,
-                event: Some(e),
-                ops: vec![],
-            })
-        })
-        .await?;
+    let r = act(&deps.store, &staff, id, Who::Owner, |r| {
+        Ok(crate::effects::resolve(
+            &deps,
+            r,
+            staff.login(),
+            &resolution,
+            now,
+        )?)
+    })
+    .await?;
     debug_assert_eq!(r.status, Status::Resolved);
     Ok(HttpResponse::Ok().json(r))
 }
