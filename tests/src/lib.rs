@@ -21,6 +21,7 @@ pub mod otlp;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use komek_settings::Settings;
@@ -55,13 +56,28 @@ pub struct Mesh {
     children: Vec<Child>,
 }
 
-/// A port nobody listens on right now.
+/// First and one past the last port [`free_port`] hands out: below the kernel's ephemeral range
+/// (32768-60999 on Linux), so no socket is ever given one of them by the kernel.
+const PICKED_PORTS: (u32, u32) = (20_000, 32_768);
+
+/// A port nobody listens on right now, for a process the test starts (a service, Kannel, the
+/// mail relay, chromedriver) to bind. Not one the kernel hands out: a port taken from its
+/// ephemeral range (binding port 0) was free when checked but could be given to another socket's
+/// outgoing connection before the child bound it (seen in CI on a busy machine: Kannel's bearerbox
+/// died with "Address already in use"). Each process starts at its own offset so parallel test
+/// binaries do not walk the same ports, and a port is checked free before it is handed out.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = PICKED_PORTS;
+    let span = high - low;
+    let start = std::process::id().wrapping_mul(2_654_435_761) % span;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(low + (start + n) % span).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 pub fn target_dir() -> PathBuf {

@@ -586,17 +586,26 @@ async fn the_same_thing_by_sms_joins_the_web_request() {
         .await
         .unwrap();
     assert_eq!(sms_requests, 0, "no second request");
-    let request = store
-        .request(first["id"].as_str().unwrap().parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        request
-            .messages
-            .iter()
-            .any(|m| m.kind == komek_domain::MessageKind::Customer && m.text == text)
-    );
+    // The acknowledgment (intake's notifier) and the customer message on the request (the
+    // workspace's consumer) come from the same `request.linked` by two consumers: either may be
+    // first, so the message is waited for.
+    let id: komek_domain::RequestId = first["id"].as_str().unwrap().parse().unwrap();
+    eventually(
+        WAIT,
+        "the SMS is a customer message on the web request",
+        || {
+            let store = store.clone();
+            async move {
+                let request = store.request(id).await.unwrap().unwrap();
+                request
+                    .messages
+                    .iter()
+                    .any(|m| m.kind == komek_domain::MessageKind::Customer && m.text == text)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
     drop(kannel);
     mesh.finish().await;
 }
