@@ -260,7 +260,7 @@ pub fn web_request(
         due,
         ..komek_testkit::new_request(number, customer, now)
     };
-    let (history, event) = komek_intake::intake::created_record(&request, "customer:web");
+    let (history, event) = komek_domain::events::created(&request, "customer:web");
     (request, history, event)
 }
 

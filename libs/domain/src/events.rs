@@ -147,6 +147,35 @@ pub enum EnvelopeError {
     Version(u16),
 }
 
+/// What a new request's creation commits beside it: the `created` history line by `actor` (its
+/// category and priority) and its `request.created` event. Intake's acceptance, the benches and
+/// test fixtures all store a new request with these.
+pub fn created(request: &crate::Request, actor: &str) -> (crate::HistoryEntry, Envelope) {
+    let history = crate::Request::record(
+        actor,
+        "created",
+        Some(format!(
+            "{} / {}",
+            request.category.as_str(),
+            request.priority.as_str()
+        )),
+        request.created_at,
+    );
+    let event = Envelope::new(
+        kind::REQUEST_CREATED,
+        request.id,
+        &RequestCreated {
+            number: request.number.clone(),
+            channel: request.channel,
+            language: request.language,
+            category: request.category,
+            priority: request.priority,
+        },
+        request.created_at,
+    );
+    (history, event)
+}
+
 impl Envelope {
     pub fn new<P: Serialize>(
         kind: &str,

@@ -2,10 +2,10 @@
 //! deadlines, write the acknowledgment, and store it with its `request.created` event in one commit.
 
 use komek_domain::calendar::Calendar;
-use komek_domain::events::{Envelope, RequestCreated, kind};
+use komek_domain::events::{Envelope, kind};
 use komek_domain::{
-    Category, Channel, Customer, Email, HistoryEntry, Lang, Message, MessageKind, Msisdn, Priority,
-    Request, RequestId, RequestNumber, Status, classify, lang,
+    Category, Channel, Customer, Email, Lang, Message, MessageKind, Msisdn, Priority, Request,
+    RequestId, RequestNumber, Status, classify, lang,
 };
 use komek_settings::Settings;
 use komek_store::Store;
@@ -209,35 +209,6 @@ pub fn fingerprint(s: &Submission) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(s).unwrap_or_default()))
 }
 
-/// A new request's `created` history line (by `actor`) and its `request.created` event (not
-/// stamped), both at its creation time. The load benchmark seeds its requests with this too.
-pub fn created_record(request: &Request, actor: &str) -> (HistoryEntry, Envelope) {
-    let history = Request::record(
-        actor,
-        "created",
-        Some(format!(
-            "{} / {}",
-            request.category.as_str(),
-            request.priority.as_str()
-        )),
-        request.created_at,
-    );
-    let event = Envelope::new(
-        kind::REQUEST_CREATED,
-        request.id,
-        &RequestCreated {
-            number: request.number.clone(),
-            channel: request.channel,
-            language: request.language,
-            category: request.category,
-            priority: request.priority,
-        },
-        request.created_at,
-    );
-    (history, event)
-}
-
-/// Validates and stores a submission. `Created::Replayed` when the idempotency key was seen with this body.
 /// Words of a text, for comparing two contacts.
 fn words(text: &str) -> std::collections::BTreeSet<String> {
     text.to_lowercase()
@@ -392,7 +363,7 @@ pub async fn accept_as(
         Some(l) => format!("agent:{}", l.agent),
         None => format!("customer:{}", submission.channel.as_str()),
     };
-    let (history, mut event) = created_record(&request, &actor);
+    let (history, mut event) = komek_domain::events::created(&request, &actor);
     komek_bus::stamp(&mut event);
     let ttl = settings.requests.idempotency_ttl.as_secs();
     let created = store
