@@ -44,19 +44,31 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// Signs with the current key and verifies with whichever key a token names: the current one or
+/// a previous one still accepted during a rotation (`auth.jwt_key_id`, `auth.jwt_previous`).
 #[derive(Clone)]
 pub struct Tokens {
+    key_id: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Every accepted key by id, the current one first.
+    decoding: Vec<(String, DecodingKey)>,
     ttl: std::time::Duration,
 }
 
 impl Tokens {
     pub fn new(settings: &komek_settings::AuthSettings) -> Self {
         let secret = settings.jwt_secret.expose_secret().as_bytes();
+        let mut decoding = vec![(settings.key_id.clone(), DecodingKey::from_secret(secret))];
+        decoding.extend(settings.previous.iter().map(|(id, s)| {
+            (
+                id.clone(),
+                DecodingKey::from_secret(s.expose_secret().as_bytes()),
+            )
+        }));
         Self {
+            key_id: settings.key_id.clone(),
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            decoding,
             ttl: settings.token_ttl,
         }
     }
@@ -76,16 +88,26 @@ impl Tokens {
             iat: now.unix_timestamp(),
             exp: exp.unix_timestamp(),
         };
-        Ok((
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?,
-            exp,
-        ))
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.key_id.clone());
+        Ok((jsonwebtoken::encode(&header, &claims, &self.encoding)?, exp))
     }
 
+    /// The claims of a valid token. A token without a `kid` (signed before key ids existed) is
+    /// checked against the current key only; an unknown `kid` is refused.
     pub fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let key = match header.kid.as_deref() {
+            None => self.decoding.first().map(|(_, k)| k),
+            Some(kid) => self
+                .decoding
+                .iter()
+                .find(|(id, _)| id == kid)
+                .map(|(_, k)| k),
+        }?;
         let mut v = Validation::new(Algorithm::HS256);
         v.leeway = 5;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+        jsonwebtoken::decode::<Claims>(token, key, &v)
             .ok()
             .map(|d| d.claims)
     }
@@ -169,10 +191,7 @@ mod tests {
 
     #[test]
     fn token_round_trip_and_tamper() {
-        let s = komek_settings::AuthSettings {
-            jwt_secret: "0123456789abcdef0123456789abcdef".to_owned().into(),
-            token_ttl: std::time::Duration::from_secs(5 * 60),
-        };
+        let s = auth("k1", "0123456789abcdef0123456789abcdef", &[]);
         let t = Tokens::new(&s);
         let user = User {
             login: "billing1".into(),
@@ -191,10 +210,71 @@ mod tests {
         let mut bad = token.clone();
         bad.pop();
         assert!(t.verify(&bad).is_none());
-        let other = Tokens::new(&komek_settings::AuthSettings {
-            jwt_secret: "another-secret-another-secret-000".to_owned().into(),
-            token_ttl: std::time::Duration::from_secs(5 * 60),
-        });
+        let other = Tokens::new(&auth("k1", "another-secret-another-secret-000", &[]));
         assert!(other.verify(&token).is_none());
+    }
+
+    fn auth(id: &str, secret: &str, previous: &[(&str, &str)]) -> komek_settings::AuthSettings {
+        komek_settings::AuthSettings {
+            key_id: id.into(),
+            jwt_secret: secret.to_owned().into(),
+            previous: previous
+                .iter()
+                .map(|(i, s)| ((*i).to_owned(), (*s).to_owned().into()))
+                .collect(),
+            token_ttl: std::time::Duration::from_secs(5 * 60),
+        }
+    }
+
+    fn someone() -> User {
+        User {
+            login: "agent1".into(),
+            name: "A".into(),
+            role: Role::Agent,
+            department: None,
+            languages: vec![],
+            categories: vec![],
+            capacity: 1,
+            level: 1,
+            password_hash: String::new(),
+        }
+    }
+
+    /// A rotation: tokens signed with the old key stay valid while it is listed as previous, new
+    /// ones carry the new id, and once the old key is retired its tokens are refused.
+    #[test]
+    fn rotation_keeps_sessions_until_the_old_key_is_retired() {
+        let old_secret = "old-secret-old-secret-old-secret-0";
+        let new_secret = "new-secret-new-secret-new-secret-0";
+        let before = Tokens::new(&auth("k1", old_secret, &[]));
+        let (old_token, _) = before.issue(&someone()).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&old_token)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("k1")
+        );
+
+        let during = Tokens::new(&auth("k2", new_secret, &[("k1", old_secret)]));
+        assert_eq!(during.verify(&old_token).unwrap().sub, "agent1");
+        let (new_token, _) = during.issue(&someone()).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&new_token)
+                .unwrap()
+                .kid
+                .as_deref(),
+            Some("k2")
+        );
+        assert!(before.verify(&new_token).is_none(), "k2 unknown before");
+
+        let after = Tokens::new(&auth("k2", new_secret, &[]));
+        assert!(after.verify(&old_token).is_none(), "k1 retired");
+        assert!(after.verify(&new_token).is_some());
+
+        // A token naming the current id but signed with another secret is refused.
+        let forged = Tokens::new(&auth("k2", old_secret, &[]));
+        let (forged_token, _) = forged.issue(&someone()).unwrap();
+        assert!(after.verify(&forged_token).is_none());
     }
 }

@@ -22,6 +22,8 @@ use komek_domain::calendar::Calendar;
 use komek_domain::deadline::DeadlinePolicy;
 
 mod check;
+mod files;
+mod production;
 pub mod raw;
 mod sections;
 
@@ -62,6 +64,9 @@ pub struct Settings {
     pub spikes: SpikeSettings,
 }
 
+/// The `KOMEK_ENV` under which shipped secrets, default credentials and demo data are refused.
+pub const PRODUCTION: &str = "production";
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("settings: cannot find config/default.toml (set KOMEK_CONFIG_DIR)")]
@@ -70,32 +75,72 @@ pub enum SettingsError {
     Load(#[from] config::ConfigError),
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
+    #[error("setting {key}: cannot read {path}: {source}")]
+    SecretFile {
+        key: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("setting {0}: set either the variable or its _FILE variant, not both")]
+    Twice(String),
 }
 
 impl RawSettings {
-    /// Reads the layers for `env` from `dir`, unchecked.
+    /// Reads the layers for `env` from `dir`, unchecked (no extra file).
     pub fn load_from(dir: &Path, env: &str) -> Result<Self, SettingsError> {
-        let raw = config::Config::builder()
+        Self::load_layers(dir, env, None, std::env::vars())
+    }
+
+    /// Reads `default.toml`, `{env}.toml`, then `extra` (the operator's own TOML layer, e.g. a
+    /// mounted ConfigMap), then the `KOMEK__...` variables in `vars`. A variable ending in `_FILE`
+    /// names a file holding the setting's value (a mounted Secret): `KOMEK__AUTH__JWT_SECRET_FILE`
+    /// sets `auth.jwt_secret`, one trailing newline removed.
+    pub fn load_layers(
+        dir: &Path,
+        env: &str,
+        extra: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let (plain, from_files) = files::split_vars(vars)?;
+        let mut builder = config::Config::builder()
             .add_source(config::File::from(dir.join("default.toml")))
-            .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false))
-            .add_source(
-                config::Environment::with_prefix("KOMEK")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
-            .set_override("env", env)?
-            .build()?;
+            .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false));
+        if let Some(extra) = extra {
+            builder = builder.add_source(config::File::from(extra));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("KOMEK")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(plain)),
+        );
+        for (key, value) in from_files {
+            builder = builder.set_override(key, value)?;
+        }
+        let raw = builder.set_override("env", env)?.build()?;
         Ok(raw.try_deserialize()?)
     }
 }
 
 impl Settings {
-    /// Loads the layers for `KOMEK_ENV` (default "local") and checks them.
+    /// Loads the layers for `KOMEK_ENV` and checks them. `KOMEK_CONFIG_FILE`, when set, names one
+    /// more TOML layer read after `config/{KOMEK_ENV}.toml`. An unset `KOMEK_ENV` means `local`,
+    /// said on stderr: the images set `production`, `make run` sets `local`.
     pub fn load() -> Result<Self, SettingsError> {
-        let env = std::env::var("KOMEK_ENV").unwrap_or_else(|_| "local".to_owned());
+        let env = match std::env::var("KOMEK_ENV") {
+            Ok(env) if !env.is_empty() => env,
+            _ => {
+                eprintln!("KOMEK_ENV is not set: using the `local` settings layer");
+                "local".to_owned()
+            }
+        };
         let dir = config_dir().ok_or(SettingsError::NoConfigDir)?;
-        Self::load_from(&dir, &env)
+        let extra = std::env::var_os("KOMEK_CONFIG_FILE")
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from);
+        RawSettings::load_layers(&dir, &env, extra.as_deref(), std::env::vars())?.try_into()
     }
 
     pub fn load_from(dir: &Path, env: &str) -> Result<Self, SettingsError> {
@@ -170,6 +215,11 @@ impl TryFrom<RawSettings> for Settings {
         else {
             return Err(SettingsError::Invalid(bad));
         };
+        if r.env == PRODUCTION {
+            bad.extend(production::refusals(
+                &redis, &amqp, &auth, &sms, &email, &seed,
+            ));
+        }
         if !bad.is_empty() {
             return Err(SettingsError::Invalid(bad));
         }
@@ -251,9 +301,109 @@ mod tests {
         let s = Settings::load_from(&repo_config_dir(), "test").unwrap();
         assert_eq!(s.env, "test");
         assert!(!s.redis.prefix.is_empty());
-        for env in ["local", "production"] {
-            Settings::load_from(&repo_config_dir(), env).unwrap();
-        }
+        Settings::load_from(&repo_config_dir(), "local").unwrap();
+    }
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// Production as shipped is refused, one line per public secret, default credential and
+    /// demo switch; given its own secrets (one of them from a file) it starts.
+    #[test]
+    fn production_refuses_what_the_repository_ships() {
+        let raw = RawSettings::load_layers(&repo_config_dir(), "production", None, vec![]).unwrap();
+        let lines = problems(raw);
+        let keys: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("setting "))
+            .filter_map(|l| l.split(':').next())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "auth.jwt_secret",
+                "sms.inbound_secret",
+                "sms.password",
+                "amqp.url",
+                "redis.url"
+            ],
+            "{lines:?}"
+        );
+        assert!(
+            lines[0].contains("KOMEK__AUTH__JWT_SECRET_FILE"),
+            "{}",
+            lines[0]
+        );
+
+        let demo = RawSettings::load_layers(
+            &repo_config_dir(),
+            "production",
+            None,
+            vars(&[
+                ("KOMEK__SEED__DEMO", "true"),
+                ("KOMEK__AMQP__URL", "amqp://guest:guest@rabbit:5672/%2f"),
+            ]),
+        )
+        .unwrap();
+        let lines = problems(demo);
+        assert!(
+            lines.iter().any(|l| l.starts_with("setting seed.demo:")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("setting amqp.url:")),
+            "{lines:?}"
+        );
+
+        let dir = std::env::temp_dir().join(format!("komek-prod-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let jwt = dir.join("jwt");
+        std::fs::write(&jwt, "a-production-key-nobody-has-seen-0123\n").unwrap();
+        let extra = dir.join("komek.toml");
+        std::fs::write(
+            &extra,
+            "[sms]\nsendsms_url = \"\"\n[redis]\nprefix = \"komek-prod\"\n",
+        )
+        .unwrap();
+        let own = vars(&[
+            ("KOMEK__AUTH__JWT_SECRET_FILE", jwt.to_str().unwrap()),
+            (
+                "KOMEK__AUTH__JWT_PREVIOUS",
+                "k0:the-previous-production-key-0123456",
+            ),
+            ("KOMEK__SMS__INBOUND_SECRET", "an-inbound-secret-of-our-own"),
+            (
+                "KOMEK__AMQP__URL",
+                "amqp://komek:s3cret-pw@rabbit:5672/komek",
+            ),
+            ("KOMEK__REDIS__URL", "redis://:s3cret-pw@redis:6379/0"),
+        ]);
+        let s: Settings =
+            RawSettings::load_layers(&repo_config_dir(), "production", Some(&extra), own)
+                .unwrap()
+                .try_into()
+                .unwrap();
+        assert_eq!(s.redis.prefix, "komek-prod", "the extra layer is read");
+        assert!(s.sms.sendsms_url.is_none());
+        assert_eq!(s.auth.previous.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn previous_keys_are_checked_without_echoing_them() {
+        let mut r = raw();
+        r.auth.jwt_previous = SecretString::from("k1:too-short,bad id:x");
+        let lines = problems(r);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("setting auth.jwt_previous: entry"))
+        );
+        assert!(lines.iter().all(|l| !l.contains("too-short")));
     }
 
     #[test]

@@ -71,7 +71,10 @@ pub struct Amqp {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Auth {
+    pub jwt_key_id: String,
     pub jwt_secret: SecretString,
+    #[serde(default = "empty_secret")]
+    pub jwt_previous: SecretString,
     pub token_ttl_minutes: i64,
 }
 

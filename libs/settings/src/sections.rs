@@ -140,10 +140,22 @@ impl Section for AmqpSettings {
 
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
+    /// The `kid` of tokens signed now (`jwt_key_id`): 1-32 of a-z, A-Z, 0-9, `.`, `-`, `_`.
+    pub key_id: String,
     /// HMAC key for the signed tokens every service verifies (32+ characters).
     pub jwt_secret: SecretString,
+    /// Keys retired from signing but still accepted until the tokens they signed expire
+    /// (`jwt_previous`: `kid:secret` pairs separated by commas), so a rotation signs nobody out.
+    pub previous: Vec<(String, SecretString)>,
     /// How long a token is valid (`token_ttl_minutes`).
     pub token_ttl: Duration,
+}
+
+fn key_id_ok(id: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 impl Section for AuthSettings {
@@ -151,12 +163,46 @@ impl Section for AuthSettings {
     const NAME: &'static str = "auth";
     fn from_raw(r: raw::Auth, bad: &mut Problems) -> Option<Self> {
         bad.need(
+            key_id_ok(&r.jwt_key_id),
+            "jwt_key_id: 1 to 32 of a-z, A-Z, 0-9, '.', '-' and '_'",
+        );
+        bad.need(
             r.jwt_secret.expose_secret().len() >= 32,
             "jwt_secret: at least 32 characters",
         );
+        let mut previous = Vec::new();
+        for pair in r
+            .jwt_previous
+            .expose_secret()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match pair.split_once(':') {
+                Some((id, secret))
+                    if key_id_ok(id)
+                        && secret.len() >= 32
+                        && id != r.jwt_key_id
+                        && previous.iter().all(|(seen, _)| seen != id) =>
+                {
+                    previous.push((id.to_owned(), SecretString::from(secret.to_owned())));
+                }
+                // The pair may hold a secret: name its position, never echo it.
+                _ => bad.need(
+                    false,
+                    format_args!(
+                        "jwt_previous: entry {} must be kid:secret with a distinct key id \
+                         (not jwt_key_id) and a secret of 32+ characters",
+                        previous.len() + 1
+                    ),
+                ),
+            }
+        }
         bad.need(r.token_ttl_minutes > 0, "token_ttl_minutes: positive");
         Some(Self {
+            key_id: r.jwt_key_id,
             jwt_secret: r.jwt_secret,
+            previous,
             token_ttl: minutes(r.token_ttl_minutes),
         })
     }
