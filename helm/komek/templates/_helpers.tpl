@@ -122,3 +122,104 @@ integer settings refuse. Whole numbers are written as integers (a float setting 
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The container's environment: env, settings file, key id, secrets as _FILE. Argument: dict root, name. */}}
+{{- define "komek.env" -}}
+{{- $ := .root -}}
+{{- $name := .name -}}
+{{- $svc := index $.Values.services $name -}}
+{{- $v := include "komek.svcValues" . | fromYaml -}}
+{{- $secretSettings := include "komek.secretSettings" $ | fromYaml }}
+- name: KOMEK_ENV
+  value: {{ $.Values.komekEnv | quote }}
+- name: KOMEK_CONFIG_FILE
+  value: /etc/komek/chart/komek.toml
+- name: KOMEK__AUTH__JWT_KEY_ID
+  value: {{ $.Values.jwtKeyId | quote }}
+{{- if and (eq $name "intake") $svc.smtp.enabled }}
+- name: KOMEK__EMAIL__SMTP_PORT
+  value: {{ $svc.smtp.port | int | quote }}
+{{- end }}
+{{- range $key, $s := $.Values.secrets }}
+{{- if $s.existingSecret }}
+{{- $setting := index $secretSettings $key }}
+- name: {{ $setting.env }}_FILE
+  value: /etc/komek/secrets/{{ $setting.file }}
+{{- end }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Argument: root. */}}
+{{- define "komek.volumeMounts" -}}
+{{- $ := . }}
+- name: config
+  mountPath: /etc/komek/chart
+  readOnly: true
+{{- if include "komek.anySecret" $ }}
+- name: secrets
+  mountPath: /etc/komek/secrets
+  readOnly: true
+{{- end }}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{/* Argument: dict root, name. */}}
+{{- define "komek.volumes" -}}
+{{- $ := .root -}}
+{{- $v := include "komek.svcValues" . | fromYaml -}}
+{{- $secretSettings := include "komek.secretSettings" $ | fromYaml }}
+- name: config
+  configMap:
+    name: {{ include "komek.fullname" $ }}-config
+{{- if include "komek.anySecret" $ }}
+- name: secrets
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- range $key, $s := $.Values.secrets }}
+      {{- if $s.existingSecret }}
+      - secret:
+          name: {{ $s.existingSecret }}
+          items:
+            - key: {{ $s.key }}
+              path: {{ (index $secretSettings $key).file }}
+      {{- end }}
+      {{- end }}
+{{- end }}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ $v.tmpSizeLimit }}
+{{- end -}}
+
+{{/* NetworkPolicy egress: DNS, then each networkPolicy.egress destination. Argument: root. */}}
+{{- define "komek.egress" -}}
+{{- $ := . }}
+# DNS.
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- range $dest, $e := $.Values.networkPolicy.egress }}
+{{- if $e.ports }}
+# {{ $dest }}
+- ports:
+    {{- range $e.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with $e.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
