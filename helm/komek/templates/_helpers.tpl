@@ -51,7 +51,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
 {{- define "komek.image" -}}
-{{- printf "%s%s:%s" .root.Values.image.repositoryPrefix .name (default .root.Chart.AppVersion .root.Values.image.tag) -}}
+{{- $svc := index .root.Values.services .name -}}
+{{- $tag := $svc.imageTag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s%s:%s" .root.Values.image.repositoryPrefix .name $tag -}}
 {{- end -}}
 
 {{/*

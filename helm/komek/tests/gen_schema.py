@@ -146,7 +146,8 @@ EXTRA_ENV = {
     "type": "array",
     "description": "Extra non-secret variables; a Komek secret goes through `secrets` instead.",
     "items": obj({
-        "name": string(pattern=SECRET_NAME_RE),
+        "name": {"type": "string", "pattern": SECRET_NAME_RE,
+                 "not": {"pattern": "SECRET|PASSWORD|TOKEN|AMQP__URL|REDIS__URL"}},
         "value": string(),
     }, required=["name", "value"]),
 }
@@ -174,7 +175,9 @@ POD_PROPS = {
 
 
 def service(extra=None):
-    props = {"enabled": BOOL, "port": PORT, **POD_PROPS}
+    props = {"enabled": BOOL, "port": PORT,
+             "imageTag": string("This service's image tag; empty: image.tag (staged upgrades)."),
+             **POD_PROPS}
     props.update(extra or {})
     return obj(props)
 
