@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench lint fmt clean-run
+.PHONY: help run test bench lint fmt clean-run chart-tools chart-check
 
 help:
 	@echo "Komek targets:"
@@ -12,6 +12,8 @@ help:
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "  make fmt        cargo fmt --all"
 	@echo "  make clean-run  remove .run (logs, Komek's local Redis data)"
+	@echo "  make chart-tools  helm, kubectl, kubernetes-validate, checkov, promtool into .tools/ (scripts/chart.sh tools)"
+	@echo "  make chart-check  lint, validate, scan and test the Helm chart for every values profile"
 
 run:
 	scripts/run.sh
@@ -39,3 +41,9 @@ fmt:
 
 clean-run:
 	rm -rf .run
+
+chart-tools:
+	scripts/chart.sh tools
+
+chart-check: chart-tools
+	scripts/chart.sh check
