@@ -119,6 +119,8 @@ check() {
   helm lint --strict --quiet "$CHART" -f "$CHART/tests/values-monitoring.yaml" >"$out/lint-monitoring.log" 2>&1 \
     || { cat "$out/lint-monitoring.log"; die "helm lint failed with monitoring on"; }
   helm template komek "$CHART" --namespace komek -f "$CHART/tests/values-monitoring.yaml" >"$out/monitoring.yaml"
+  kubernetes-validate --strict --quiet -k "${KUBE_NEWEST%.0}" "$out/monitoring.yaml" \
+    || die "kubernetes-validate failed with monitoring on"
   log "checkov (kubernetes framework) on every rendered profile"
   local ck="$out/checkov"; mkdir -p "$ck"
   for p in "${PROFILES[@]}"; do cp "$out/$p-$KUBE_NEWEST.yaml" "$ck/$p.yaml"; done

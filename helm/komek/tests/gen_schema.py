@@ -231,7 +231,7 @@ def schema():
             }),
             "serviceAccount": obj({"annotations": STRMAP}),
             "ingress": obj({
-                "enabled": BOOL, "className": string(), "annotations": STRMAP,
+                "enabled": BOOL, "className": string(), "annotations": STRMAP, "smsInbound": BOOL,
                 "hosts": obj({"public": HOST, "staff": HOST, "departments": HOST}),
             }),
             "networkPolicy": obj({
