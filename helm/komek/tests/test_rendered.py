@@ -213,6 +213,20 @@ class Rendered(unittest.TestCase):
         self.assertTrue({"KomekOutboxLag", "KomekParkedMessages", "KomekDeadlineBreaches", "KomekServiceDown",
                          "KomekServiceAbsent", "KomekRedisDown", "KomekRabbitMQDown"} <= names)
 
+    def test_service_monitors_scrape_every_service(self):
+        # kubernetes-validate has no schema for the prometheus-operator's kinds: checked here.
+        docs = self.profiles["monitoring"]
+        services = [d for d in docs if d["kind"] == "Service" and d["spec"]["ports"][0]["name"] == "http"]
+        sms = [d for d in docs if d["kind"] == "ServiceMonitor"]
+        self.assertEqual(len(sms), 4)
+        for sm in sms:
+            self.assertEqual(set(sm["spec"]), {"selector", "endpoints"})
+            self.assertEqual([(e["port"], e["path"]) for e in sm["spec"]["endpoints"]], [("http", "/metrics")])
+            hit = [s for s in services if matches(sm["spec"]["selector"], s["metadata"]["labels"])]
+            self.assertEqual(len(hit), 1, sm["metadata"]["name"])
+        for pr in (d for d in docs if d["kind"] == "PrometheusRule"):
+            self.assertEqual(set(pr["spec"]), {"groups"})
+
     def test_dashboard_is_shipped_and_uses_known_metrics(self):
         docs = self.profiles["monitoring"]
         cms = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["labels"].get("grafana_dashboard") == "1"]
