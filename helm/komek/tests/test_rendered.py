@@ -254,6 +254,22 @@ class Rendered(unittest.TestCase):
                 self.assertTrue(c["image"].startswith("localhost/komek-") and c["image"].endswith(":local"))
 
 
+class TomlLayer(unittest.TestCase):
+    def test_the_whole_default_settings_round_trip_through_the_configmap(self):
+        # The chart writes its own TOML (Helm's toToml turns 8081 into 8081.0): every type of
+        # config/default.toml must come back unchanged.
+        settings = settings_keys()
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            yaml.safe_dump({"config": {k: v for k, v in settings.items() if k != "services"}}, f)
+            f.flush()
+            out = subprocess.run([HELM, "template", "komek", str(CHART), "-f", f.name,
+                                  "--show-only", "templates/configmap.yaml"],
+                                 capture_output=True, text=True, check=True).stdout
+        layer = tomllib.loads(yaml.safe_load(out)["data"]["komek.toml"])
+        self.assertEqual(layer, settings)
+        self.assertIsInstance(layer["services"]["intake"], int)
+
+
 class Schema(unittest.TestCase):
     """values.schema.json refuses what is not a value of this chart."""
 
