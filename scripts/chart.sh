@@ -137,7 +137,10 @@ check() {
 }
 
 local_pods() {
-  need_tools
+  # Only helm and the venv's PyYAML are needed here (make chart-up), not the whole check set.
+  [[ -x "$TOOLS/bin/helm" && -x "$TOOLS/venv/bin/python" ]] \
+    || die "tools missing: run scripts/chart.sh tools (make chart-tools)"
+  export PATH="$TOOLS/bin:$PATH"
   local dir="$1"; mkdir -p "$dir"
   render local "$KUBE_NEWEST" | "$TOOLS/venv/bin/python" "$CHART/tests/local_pods.py" "$dir"
 }
