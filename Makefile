@@ -7,7 +7,7 @@ SHELL := /bin/bash
 help:
 	@echo "Komek targets:"
 	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
-	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), build all binaries, cargo test --workspace --no-fail-fast"
+	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
 	@echo "  make bench      ensure Redis + RabbitMQ, release build, run komek-bench"
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "  make fmt        cargo fmt --all"
@@ -23,6 +23,8 @@ test:
 	scripts/deps.sh chromium
 	scripts/deps.sh kannel
 	scripts/deps.sh email
+	scripts/chart.sh tools
+	scripts/chart.sh check
 	cargo build --workspace --bins
 	cargo test --workspace --no-fail-fast
 
