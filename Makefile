@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench lint fmt clean-run
+.PHONY: help run test bench lint fmt clean-run images chart-up chart-down pods-journey
 
 help:
 	@echo "Komek targets:"
@@ -12,6 +12,10 @@ help:
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "  make fmt        cargo fmt --all"
 	@echo "  make clean-run  remove .run (logs, Komek's local Redis data)"
+	@echo "  make images     build localhost/komek-<service>:local with podman (docker/Dockerfile; binaries built on the host)"
+	@echo "  make chart-up   make images, render helm/komek with values-local.yaml, start it as pods (podman kube play), wait until ready"
+	@echo "  make chart-down remove the pods (podman kube down) and their secrets"
+	@echo "  make pods-journey  chart-up, the Kazakh journey against the pods (pods-journey), chart-down"
 
 run:
 	scripts/run.sh
@@ -39,3 +43,17 @@ fmt:
 
 clean-run:
 	rm -rf .run
+
+images:
+	scripts/images.sh
+
+chart-up: images
+	scripts/pods.sh up
+
+chart-down:
+	scripts/pods.sh down
+
+# The pods come down whether the journey passes or not; the journey's status is make's.
+pods-journey: chart-up
+	cargo build -p komek-e2e --bin pods-journey
+	status=0; cargo run -q -p komek-e2e --bin pods-journey || status=$$?; scripts/pods.sh down; exit $$status
