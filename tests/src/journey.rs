@@ -86,7 +86,13 @@ pub async fn kazakh(
     );
     let answer = json!({"text": "Қайталанған төлем қайтарылды: 2 990 теңге."});
     let r = ep
-        .post_as(http, "escalation", &format!("{path}/answer"), &billing, &answer)
+        .post_as(
+            http,
+            "escalation",
+            &format!("{path}/answer"),
+            &billing,
+            &answer,
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
 

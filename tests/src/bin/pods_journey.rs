@@ -33,11 +33,20 @@ async fn main() {
     let start = Instant::now();
     for svc in SERVICES {
         let url = ep.url(svc, "/readyz");
-        wait_until_ok(&http, &url, Duration::from_secs(60), &format!("{url} ready")).await;
+        wait_until_ok(
+            &http,
+            &url,
+            Duration::from_secs(60),
+            &format!("{url} ready"),
+        )
+        .await;
     }
     // A customer number of this run (701 and seven digits from the clock): the same customer
     // writing the same text within the duplicate window would join an earlier run's request.
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let msisdn = format!("701{:07}", nanos / 1_000 % 10_000_000);
     let journey = komek_e2e::journey::kazakh(&ep, &http, &msisdn, None).await;
     println!(
