@@ -6,7 +6,8 @@
 #                          `podman kube play --network host`, wait until the four services answer
 #                          /readyz with 200 on 127.0.0.1:8081-8084, print how long that took.
 #                          The images must be there (make chart-up runs make images first).
-#   scripts/pods.sh down   `podman kube down` the same file, remove the Secrets it created.
+#   scripts/pods.sh down   `podman kube down` the same file, remove the secrets `up` created and
+#                          the volumes its ConfigMaps became.
 #   scripts/pods.sh wait   only the readiness wait.
 #
 # KOMEK_PODS_YAML=FILE plays FILE instead of rendering the chart. KOMEK_PODS_READY_S (default 180)
@@ -64,6 +65,7 @@ up() {
         fi
     done
     render
+    create_secrets
     say "podman kube play --network host ${YAML#"$REPO_ROOT"/}"
     podman kube play --network host "$YAML" >"$OUT/play.log" 2>&1 \
         || { cat "$OUT/play.log" >&2; die "podman kube play failed"; }
@@ -72,13 +74,42 @@ up() {
     say "up in $((SECONDS - start)) s (rendering and start; images built before)"
 }
 
+# Names of the objects of kind $1 in the pods file (python3's yaml: Debian's python3-yaml).
+names_of() {
+    python3 - "$1" "$YAML" <<'PY'
+import sys, yaml
+kind, path = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    for d in yaml.safe_load_all(f):
+        if d and d.get("kind") == kind:
+            print(d["metadata"]["name"])
+PY
+}
+
+# Secrets the chart rendered go to target/pods/secrets/NAME.yaml (podman 4.3 cannot take Secret
+# objects from the played file); kube play finds them by name. None with values-local.yaml.
+create_secrets() {
+    local f name
+    for f in "$(dirname "$YAML")"/secrets/*.yaml; do
+        [[ -e "$f" ]] || continue
+        name="$(basename "$f" .yaml)"
+        podman secret rm "$name" >/dev/null 2>&1 || true
+        podman secret create "$name" "$f" >/dev/null
+    done
+}
+
 down() {
     [[ -s "$YAML" ]] || { say "no $YAML: nothing to take down"; return; }
     podman kube down "$YAML" >/dev/null 2>&1 || true
-    # Secrets kube play made from the file's Secret objects (none with values-local.yaml).
-    local name
-    for name in $(awk '/^kind: Secret/{s=1} s&&/^  name:/{print $2; s=0} /^---/{s=0}' "$YAML"); do
-        podman secret rm "$name" >/dev/null 2>&1 || true
+    local f name
+    for f in "$(dirname "$YAML")"/secrets/*.yaml; do
+        [[ -e "$f" ]] || continue
+        podman secret rm "$(basename "$f" .yaml)" >/dev/null 2>&1 || true
+    done
+    # kube down leaves the volume a ConfigMap became (named after it): removed, so the next
+    # chart-up plays the settings rendered then.
+    for name in $(names_of ConfigMap); do
+        podman volume rm -f "$name" >/dev/null 2>&1 || true
     done
     say "down"
 }
