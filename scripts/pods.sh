@@ -30,6 +30,8 @@ render() {
         say "playing $YAML (KOMEK_PODS_YAML)"
         return
     fi
+    [[ -x "$REPO_ROOT/scripts/chart.sh" ]] \
+        || die "no scripts/chart.sh (the chart); KOMEK_PODS_YAML=FILE plays a pods file instead"
     [[ -x "$REPO_ROOT/.tools/bin/helm" ]] || "$REPO_ROOT/scripts/chart.sh" tools
     mkdir -p "$OUT"
     "$REPO_ROOT/scripts/chart.sh" local-pods "$OUT"
