@@ -6,6 +6,7 @@
 #   render PROFILE  print the rendered chart for values-PROFILE.yaml ("default" = values.yaml only)
 #   rules FILE      write the PrometheusRule's groups as a plain Prometheus rules file
 #   local-pods DIR  render values-local.yaml into DIR/pods.yaml for `podman kube play --network host`
+#                   (KOMEK_PODS_PREFIX, when set, replaces the Redis and RabbitMQ prefix komek-pods)
 # Nothing here needs a cluster: there is none to be had on a build machine.
 set -euo pipefail
 
@@ -142,7 +143,13 @@ local_pods() {
     || die "tools missing: run scripts/chart.sh tools (make chart-tools)"
   export PATH="$TOOLS/bin:$PATH"
   local dir="$1"; mkdir -p "$dir"
-  render local "$KUBE_NEWEST" | "$TOOLS/venv/bin/python" "$CHART/tests/local_pods.py" "$dir"
+  local prefix=()
+  if [[ -n "${KOMEK_PODS_PREFIX:-}" ]]; then
+    prefix=(--set "config.redis.prefix=$KOMEK_PODS_PREFIX,config.amqp.prefix=$KOMEK_PODS_PREFIX")
+  fi
+  # shellcheck disable=SC2046
+  helm template komek "$CHART" --namespace komek --kube-version "$KUBE_NEWEST" $(values_args local) \
+    "${prefix[@]}" | "$TOOLS/venv/bin/python" "$CHART/tests/local_pods.py" "$dir"
 }
 
 case "${1:-}" in
