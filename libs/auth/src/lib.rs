@@ -8,6 +8,7 @@
 //!   service both mount.
 
 pub mod login;
+pub mod staff;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};

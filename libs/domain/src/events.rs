@@ -290,7 +290,8 @@ pub struct AdminChange {
     /// The department code or the staff login.
     pub subject: String,
     pub by: String,
-    /// `created`, `updated`, `deactivated`, `activated` or `password_reset` (see [`admin_action`]).
+    /// `created`, `updated`, `deactivated`, `activated`, `password_reset` or `role_changed`
+    /// (see [`admin_action`]).
     pub action: String,
     /// The new record as stored (without any password hash).
     pub value: serde_json::Value,
@@ -305,6 +306,8 @@ pub mod admin_action {
     pub const ACTIVATED: &str = "activated";
     /// A new password was set; every session opened with the old one ends.
     pub const PASSWORD_RESET: &str = "password_reset";
+    /// An update that changed the role or department: tokens carry both, so sessions end too.
+    pub const ROLE_CHANGED: &str = "role_changed";
 }
 
 impl AdminChange {
@@ -340,7 +343,7 @@ impl AdminChange {
         let change: AdminChange = serde_json::from_value(env.payload.clone()).ok()?;
         matches!(
             change.action.as_str(),
-            admin_action::DEACTIVATED | admin_action::PASSWORD_RESET
+            admin_action::DEACTIVATED | admin_action::PASSWORD_RESET | admin_action::ROLE_CHANGED
         )
         .then_some(change.subject)
     }
