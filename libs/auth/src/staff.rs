@@ -8,7 +8,7 @@
 //! token carries both.
 
 use komek_domain::events::{AdminChange, admin_action, kind};
-use komek_domain::staff::{Role, User, UserView};
+use komek_domain::staff::{Presence, Role, User, UserView};
 use komek_domain::{Category, Lang};
 use komek_store::{Store, StoreError};
 use komek_web::{ApiError, Code, FieldError};
@@ -338,6 +338,17 @@ pub async fn update(
     store
         .put_user(&user, Some(&event(&user, by, action)))
         .await?;
+    // Who is online speaking which language is kept per language: an online agent's new
+    // languages count at once (and a new role leaves the pool until they go online again).
+    if user.languages != before.languages || action == admin_action::ROLE_CHANGED {
+        let now = store.presence_of(&user.login).await?;
+        if now == Presence::Online {
+            store.set_presence(&before, Presence::Offline).await?;
+            if action != admin_action::ROLE_CHANGED {
+                store.set_presence(&user, Presence::Online).await?;
+            }
+        }
+    }
     tracing::info!(login = %user.login, by, action, "staff member updated");
     Ok(user)
 }
@@ -365,6 +376,11 @@ pub async fn set_active(
     store
         .put_user(&user, Some(&event(&user, by, action)))
         .await?;
+    if !active {
+        // Offline, so routing offers them nothing more; what they hold stays theirs until a
+        // supervisor reassigns it.
+        store.set_presence(&user, Presence::Offline).await?;
+    }
     tracing::info!(login = %user.login, by, action, "staff member");
     Ok(user)
 }

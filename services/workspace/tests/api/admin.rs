@@ -119,6 +119,14 @@ async fn deactivation_ends_the_api_session_and_the_live_socket() {
     let saule = app.login("saule", "komek-super").await;
     let aigerim = app.login("aigerim", "komek-agent").await;
     ok_json(app.get("/api/v1/queue", Some(&aigerim)).await, 200).await;
+    let online = app
+        .put(
+            "/api/v1/presence",
+            Some(&aigerim),
+            &json!({ "state": "online" }),
+        )
+        .await;
+    assert!(online.status().is_success(), "{}", online.status());
     let live = format!(
         "{}/api/v1/live?token={aigerim}",
         app.address.replace("http://", "ws://")
@@ -136,6 +144,11 @@ async fn deactivation_ends_the_api_session_and_the_live_socket() {
     )
     .await;
     assert_eq!(off["active"], false);
+    // Routing offers her nothing more.
+    assert_eq!(
+        app.store.presence_of("aigerim").await.unwrap(),
+        komek_domain::staff::Presence::Offline
+    );
     problem(app.get("/api/v1/queue", Some(&aigerim)).await, 401).await;
     // The same answer as a wrong password.
     problem(
