@@ -392,3 +392,44 @@ async fn count(ch: &lapin::Channel, queue: &str) -> u32 {
     .unwrap()
     .message_count()
 }
+
+/// `customers import` reads the demo file's format (a bad header is a usage error naming the
+/// file); `outbox` counts what waits for the broker (nothing relays here).
+#[tokio::test]
+async fn customers_are_imported_and_the_outbox_is_counted() {
+    let s = settings("admin-import");
+    let demo = komek_settings::repo_config_dir().join("demo-customers.csv");
+    let said = admin(&s, &["customers", "import", demo.to_str().unwrap()], "")
+        .await
+        .unwrap();
+    assert!(said.starts_with("added "), "{said}");
+    assert!(!said.starts_with("added 0"), "{said}");
+    let again = admin(&s, &["customers", "import", demo.to_str().unwrap()], "")
+        .await
+        .unwrap();
+    assert!(again.starts_with("added 0, updated 0"), "{again}");
+
+    let dir = std::env::temp_dir().join(komek_testkit::unique("csv"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "phone,name\n+77011234567,X\n").unwrap();
+    let e = admin(&s, &["customers", "import", bad.to_str().unwrap()], "")
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().starts_with("file:"), "{e}");
+
+    let empty = admin(&s, &["outbox"], "").await.unwrap();
+    assert!(empty.contains(": 0 entries"), "{empty}");
+    admin(
+        &s,
+        &["first-supervisor", "--login", "chief", "--name", "Chief"],
+        &format!("{PASSWORD}\n"),
+    )
+    .await
+    .unwrap();
+    let one = admin(&s, &["outbox"], "").await.unwrap();
+    assert!(one.contains(": 1 entries, oldest "), "{one}");
+    komek_testkit::cleanup(&s).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
