@@ -252,8 +252,15 @@ fn event(user: &User, by: &str, action: &str) -> komek_domain::events::Envelope 
 
 /// Creates a staff member; `by` is the administrator (a login, or `komek-admin`).
 pub async fn create(store: &Store, by: &str, new: NewStaff) -> Result<User, AdminError> {
-    check_login(&new.login)?;
-    check_password(&new.password)?;
+    // Every bad field at once: the login and password here, the rest by `check_user`.
+    let mut errors: Vec<FieldError> = [check_login(&new.login), check_password(&new.password)]
+        .into_iter()
+        .filter_map(|r| match r {
+            Err(AdminError::Invalid(e)) => Some(e),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let user = User {
         login: new.login,
         name: new.name.trim().to_owned(),
@@ -267,7 +274,14 @@ pub async fn create(store: &Store, by: &str, new: NewStaff) -> Result<User, Admi
         active: true,
         sessions_after: 0,
     };
-    check_user(store, &user).await?;
+    match check_user(store, &user).await {
+        Ok(()) => {}
+        Err(AdminError::Invalid(more)) => errors.extend(more),
+        Err(other) => return Err(other),
+    }
+    if !errors.is_empty() {
+        return Err(AdminError::Invalid(errors));
+    }
     if store.user(&user.login).await?.is_some() {
         return Err(AdminError::Taken(user.login));
     }
