@@ -426,6 +426,29 @@ pub struct SurveyAnswered {
 mod tests {
     use super::*;
 
+    /// Deactivation, a new password and a new role end a person's sessions; other staff changes
+    /// and department changes do not.
+    #[test]
+    fn which_admin_changes_end_sessions() {
+        let v = serde_json::json!({});
+        for (k, action, ends) in [
+            (kind::STAFF_CHANGED, admin_action::DEACTIVATED, true),
+            (kind::STAFF_CHANGED, admin_action::PASSWORD_RESET, true),
+            (kind::STAFF_CHANGED, admin_action::ROLE_CHANGED, true),
+            (kind::STAFF_CHANGED, admin_action::UPDATED, false),
+            (kind::STAFF_CHANGED, admin_action::ACTIVATED, false),
+            (kind::DEPARTMENT_CHANGED, admin_action::DEACTIVATED, false),
+        ] {
+            let env = AdminChange::event(k, "erlan", "saule", action, &v);
+            assert_eq!(env.request_id.0, Uuid::nil());
+            assert_eq!(
+                AdminChange::ends_sessions(&env),
+                ends.then(|| "erlan".to_owned()),
+                "{k} {action}"
+            );
+        }
+    }
+
     #[test]
     fn envelope_round_trips_and_checks_version() {
         let p = SurveyAnswered {
