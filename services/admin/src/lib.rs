@@ -427,23 +427,10 @@ async fn import(store: &Store, file: &PathBuf, out: &mut dyn Write) -> Result<()
 async fn outbox(store: &Store, out: &mut dyn Write) -> Result<(), CliError> {
     let key = store.keys().outbox();
     let len = store.outbox_len().await?;
-    let mut c = store.conn();
-    let first: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(&key)
-        .arg("-")
-        .arg("+")
-        .arg("COUNT")
-        .arg(1)
-        .query_async(&mut c)
-        .await
-        .map_err(|e| CliError::failed(komek_store::StoreError::from(e)))?;
-    let age = first
-        .first()
-        .and_then(|(id, _)| id.split('-').next()?.parse::<i128>().ok())
-        .map(|ms| {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-            ((now - ms).max(0) / 1000) as i64
-        });
+    let age = store.outbox_oldest_ms().await?.map(|ms| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        ((now - i128::from(ms)).max(0) / 1000) as i64
+    });
     match age {
         Some(secs) => say(
             out,
