@@ -8,6 +8,7 @@
 //!   service both mount.
 
 pub mod login;
+pub mod staff;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -85,7 +86,9 @@ impl Tokens {
             name: user.name.clone(),
             role: user.role,
             dept: user.department.clone(),
-            iat: now.unix_timestamp(),
+            // A cut-off is rounded up to the next second ([`sessions_cut_off`]): a token issued
+            // within that second, after the cut-off, must still count as after it.
+            iat: now.unix_timestamp().max(user.sessions_after),
             exp: exp.unix_timestamp(),
         };
         let mut header = Header::new(Algorithm::HS256);
@@ -110,6 +113,31 @@ impl Tokens {
         jsonwebtoken::decode::<Claims>(token, key, &v)
             .ok()
             .map(|d| d.claims)
+    }
+}
+
+/// The sessions cut-off to store when ending every session of someone now (deactivation, a new
+/// password): the next whole second, since token times are whole seconds; every token issued
+/// until now is older, and [`Tokens::issue`] never dates a new one before it.
+pub fn sessions_cut_off() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp() + 1
+}
+
+/// Whether a token with `claims` still stands for `user` as stored now: the person is active and
+/// the token is not older than their sessions cut-off.
+pub fn still_valid(user: &User, claims: &Claims) -> bool {
+    user.active && claims.iat >= user.sessions_after
+}
+
+/// Checks `claims` against the user as stored now (one Redis read): a deactivated person, or a
+/// token from before their sessions cut-off, is 401. A login that is not stored passes: accounts
+/// are deactivated, never deleted, and handlers that act on the caller re-read them anyway.
+pub async fn check_current(store: &komek_store::Store, claims: &Claims) -> Result<(), ApiError> {
+    match store.user(&claims.sub).await? {
+        Some(user) if !still_valid(&user, claims) => Err(ApiError::Unauthorized(
+            "this session has ended: sign in again",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -151,28 +179,45 @@ impl Staff {
 
 impl FromRequest for Staff {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
+    /// The signature and expiry, then the person as stored now ([`check_current`]), so a
+    /// deactivation or a password reset ends a session on its next request, on every replica.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let claims = Self::claims(req);
+        let store = req.app_data::<web::Data<komek_store::Store>>().cloned();
+        Box::pin(async move {
+            let claims = claims?;
+            let Some(store) = store else {
+                tracing::error!("the Store is not registered as app data");
+                return Err(ApiError::Internal);
+            };
+            check_current(&store, &claims).await?;
+            Ok(Staff(claims))
+        })
+    }
+}
+
+impl Staff {
+    /// The verified claims of the request's bearer token.
+    fn claims(req: &HttpRequest) -> Result<Claims, ApiError> {
         let Some(tokens) = req.app_data::<web::Data<Tokens>>() else {
             tracing::error!("Tokens are not registered as app data");
-            return std::future::ready(Err(ApiError::Internal));
+            return Err(ApiError::Internal);
         };
         let token = req
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let result = match token {
+        match token {
             None => Err(ApiError::Unauthorized(
                 "send Authorization: Bearer <token> from /api/v1/auth/login",
             )),
             Some(t) => tokens
                 .verify(t.trim())
-                .map(Staff)
                 .ok_or(ApiError::Unauthorized("the token is invalid or expired")),
-        };
-        std::future::ready(result)
+        }
     }
 }
 
@@ -203,6 +248,8 @@ mod tests {
             capacity: 0,
             level: 1,
             password_hash: String::new(),
+            active: true,
+            sessions_after: 0,
         };
         let (token, _) = t.issue(&user).unwrap();
         let claims = t.verify(&token).unwrap();
@@ -237,6 +284,8 @@ mod tests {
             capacity: 1,
             level: 1,
             password_hash: String::new(),
+            active: true,
+            sessions_after: 0,
         }
     }
 
@@ -276,5 +325,20 @@ mod tests {
         let forged = Tokens::new(&auth("k2", old_secret, &[]));
         let (forged_token, _) = forged.issue(&someone()).unwrap();
         assert!(after.verify(&forged_token).is_none());
+    }
+
+    /// A cut-off refuses every token issued before it and none issued after, even within the
+    /// same second; a deactivated person's tokens are all refused.
+    #[test]
+    fn a_cut_off_ends_older_tokens_only() {
+        let t = Tokens::new(&auth("k1", "0123456789abcdef0123456789abcdef", &[]));
+        let mut user = someone();
+        let old = t.verify(&t.issue(&user).unwrap().0).unwrap();
+        user.sessions_after = sessions_cut_off();
+        assert!(!still_valid(&user, &old));
+        let new = t.verify(&t.issue(&user).unwrap().0).unwrap();
+        assert!(still_valid(&user, &new));
+        user.active = false;
+        assert!(!still_valid(&user, &new));
     }
 }

@@ -94,7 +94,8 @@ pub async fn login(
     let ok = web::block(move || verify_password(&password, &hash_owned))
         .await
         .unwrap_or(false);
-    let Some(user) = user.filter(|_| ok) else {
+    // A deactivated person gets the same answer as a wrong password: nothing to probe.
+    let Some(user) = user.filter(|u| ok && u.active) else {
         tracing::info!(login = %body.login, "sign-in refused");
         return Err(denied);
     };

@@ -290,10 +290,63 @@ pub struct AdminChange {
     /// The department code or the staff login.
     pub subject: String,
     pub by: String,
-    /// `created` or `updated`.
+    /// `created`, `updated`, `deactivated`, `activated`, `password_reset` or `role_changed`
+    /// (see [`admin_action`]).
     pub action: String,
     /// The new record as stored (without any password hash).
     pub value: serde_json::Value,
+}
+
+/// The actions of an [`AdminChange`].
+pub mod admin_action {
+    pub const CREATED: &str = "created";
+    pub const UPDATED: &str = "updated";
+    /// The person can no longer sign in; their sessions end (every replica closes their sockets).
+    pub const DEACTIVATED: &str = "deactivated";
+    pub const ACTIVATED: &str = "activated";
+    /// A new password was set; every session opened with the old one ends.
+    pub const PASSWORD_RESET: &str = "password_reset";
+    /// An update that changed the role or department: tokens carry both, so sessions end too.
+    pub const ROLE_CHANGED: &str = "role_changed";
+}
+
+impl AdminChange {
+    /// The audit event of an admin change, `kind` being [`kind::DEPARTMENT_CHANGED`] or
+    /// [`kind::STAFF_CHANGED`] (nil request id: it is about no request). The admin APIs and
+    /// `komek-admin` all write it with the change, in one transaction.
+    pub fn event<T: Serialize>(
+        kind: &str,
+        subject: &str,
+        by: &str,
+        action: &str,
+        value: &T,
+    ) -> Envelope {
+        let change = AdminChange {
+            subject: subject.to_owned(),
+            by: by.to_owned(),
+            action: action.to_owned(),
+            value: serde_json::to_value(value).unwrap_or_default(),
+        };
+        Envelope::new(
+            kind,
+            RequestId(Uuid::nil()),
+            &change,
+            OffsetDateTime::now_utc(),
+        )
+    }
+
+    /// The login whose sessions an event ends: a staff member deactivated or given a new password.
+    pub fn ends_sessions(env: &Envelope) -> Option<String> {
+        if env.kind != kind::STAFF_CHANGED {
+            return None;
+        }
+        let change: AdminChange = serde_json::from_value(env.payload.clone()).ok()?;
+        matches!(
+            change.action.as_str(),
+            admin_action::DEACTIVATED | admin_action::PASSWORD_RESET | admin_action::ROLE_CHANGED
+        )
+        .then_some(change.subject)
+    }
 }
 
 /// A problem resolved: each linked open request is resolved with the message in its language.
@@ -372,6 +425,29 @@ pub struct SurveyAnswered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Deactivation, a new password and a new role end a person's sessions; other staff changes
+    /// and department changes do not.
+    #[test]
+    fn which_admin_changes_end_sessions() {
+        let v = serde_json::json!({});
+        for (k, action, ends) in [
+            (kind::STAFF_CHANGED, admin_action::DEACTIVATED, true),
+            (kind::STAFF_CHANGED, admin_action::PASSWORD_RESET, true),
+            (kind::STAFF_CHANGED, admin_action::ROLE_CHANGED, true),
+            (kind::STAFF_CHANGED, admin_action::UPDATED, false),
+            (kind::STAFF_CHANGED, admin_action::ACTIVATED, false),
+            (kind::DEPARTMENT_CHANGED, admin_action::DEACTIVATED, false),
+        ] {
+            let env = AdminChange::event(k, "erlan", "saule", action, &v);
+            assert_eq!(env.request_id.0, Uuid::nil());
+            assert_eq!(
+                AdminChange::ends_sessions(&env),
+                ends.then(|| "erlan".to_owned()),
+                "{k} {action}"
+            );
+        }
+    }
 
     #[test]
     fn envelope_round_trips_and_checks_version() {

@@ -33,6 +33,22 @@ pub struct User {
     pub level: u8,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// A deactivated person cannot sign in, and every token they hold stops working at once.
+    /// Records stored before the flag existed read as active.
+    #[serde(default = "default_active")]
+    pub active: bool,
+    /// Unix seconds: tokens issued before this are refused (set by deactivation and by a
+    /// password reset, so both end every open session). 0: no cut-off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sessions_after: i64,
+}
+
+fn default_active() -> bool {
+    true
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 fn default_capacity() -> u32 {
@@ -73,6 +89,9 @@ pub struct UserView {
     pub capacity: u32,
     #[serde(default)]
     pub level: u8,
+    /// False once deactivated (absent in older records: active).
+    #[serde(default = "default_active")]
+    pub active: bool,
 }
 
 impl From<&User> for UserView {
@@ -86,6 +105,7 @@ impl From<&User> for UserView {
             categories: u.categories.clone(),
             capacity: u.capacity,
             level: u.level,
+            active: u.active,
         }
     }
 }

@@ -258,6 +258,17 @@ pub const DEMO_CUSTOMERS: &[(&str, &str, Lang, &str, &str)] = &[
     ),
 ];
 
+/// KEYS: user, staff set, outbox; ARGV: user JSON, login, event type, event JSON. The same outbox
+/// fields as the commit script (`type`, `event`).
+const CREATE_USER_LUA: &str = r#"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('XADD', KEYS[3], '*', 'type', ARGV[3], 'event', ARGV[4])
+  return 1
+end
+return 0
+"#;
+
 impl Store {
     pub async fn user(&self, login: &str) -> Result<Option<User>, StoreError> {
         self.get_json(&self.keys().user(login)).await
@@ -325,6 +336,33 @@ impl Store {
         self.outbox_entry(&mut pipe, event);
         let _: () = pipe.query_async(&mut c).await?;
         Ok(())
+    }
+
+    /// Stores a new user with its audit event in the outbox, in one script: nothing is written
+    /// when the login is taken. Returns whether it was written.
+    pub async fn create_user(&self, user: &User, event: &Envelope) -> Result<bool, StoreError> {
+        let mut c = self.conn();
+        let written: i64 = redis::Script::new(CREATE_USER_LUA)
+            .key(self.keys().user(&user.login))
+            .key(self.keys().staff())
+            .key(self.keys().outbox())
+            .arg(serde_json::to_string(user).unwrap_or_default())
+            .arg(&user.login)
+            .arg(&event.kind)
+            .arg(serde_json::to_string(event).unwrap_or_default())
+            .invoke_async(&mut c)
+            .await?;
+        Ok(written == 1)
+    }
+
+    /// Whether any supervisor is stored, active or not (`komek-admin first-supervisor` makes the
+    /// first one only).
+    pub async fn has_supervisor(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .staff()
+            .await?
+            .iter()
+            .any(|u| u.role == Role::Supervisor))
     }
 
     /// Adds `XADD outbox * type … event …` (the fields the relay reads) to a transaction.
@@ -414,6 +452,8 @@ impl Store {
                     .entry(s.password)
                     .or_insert_with(|| hash(s.password))
                     .clone(),
+                active: true,
+                sessions_after: 0,
             };
             if self.add_user(&user).await? {
                 added += 1;

@@ -93,6 +93,8 @@ fn agent(login: &str) -> User {
         capacity: 10,
         level: 2,
         password_hash: String::new(),
+        active: true,
+        sessions_after: 0,
     }
 }
 

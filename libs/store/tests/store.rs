@@ -102,6 +102,8 @@ fn agent(login: &str) -> komek_domain::staff::User {
         capacity: 1000,
         level: 2,
         password_hash: String::new(),
+        active: true,
+        sessions_after: 0,
     }
 }
 
@@ -667,6 +669,8 @@ async fn a_junior_gets_work_from_behind_the_urgent_band() {
         capacity: 10,
         level,
         password_hash: String::new(),
+        active: true,
+        sessions_after: 0,
     };
     let junior = store
         .take_next_for(&agent("junior", 1), |_, _| {})

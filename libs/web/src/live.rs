@@ -40,7 +40,21 @@ struct Join {
     id: u64,
     who: Listener,
     to: Recipient<Push>,
+    end: Recipient<End>,
 }
+
+/// Closes every session of `login` on this replica: the person was deactivated or given a new
+/// password (`staff.changed`, see [`komek_domain::events::AdminChange::ends_sessions`]).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct EndSessions {
+    pub login: String,
+}
+
+/// Closes one session (the hub's order to a [`WsSession`]).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct End;
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -62,7 +76,13 @@ pub struct Deliver {
 /// The sessions connected to this replica.
 #[derive(Default)]
 pub struct Hub {
-    sessions: HashMap<u64, (Listener, Recipient<Push>)>,
+    sessions: HashMap<u64, Joined>,
+}
+
+struct Joined {
+    who: Listener,
+    to: Recipient<Push>,
+    end: Recipient<End>,
 }
 
 impl Actor for Hub {
@@ -72,7 +92,23 @@ impl Actor for Hub {
 impl Handler<Join> for Hub {
     type Result = ();
     fn handle(&mut self, m: Join, _: &mut Context<Self>) {
-        self.sessions.insert(m.id, (m.who, m.to));
+        self.sessions.insert(
+            m.id,
+            Joined {
+                who: m.who,
+                to: m.to,
+                end: m.end,
+            },
+        );
+    }
+}
+
+impl Handler<EndSessions> for Hub {
+    type Result = ();
+    fn handle(&mut self, m: EndSessions, _: &mut Context<Self>) {
+        for j in self.sessions.values().filter(|j| j.who.login == m.login) {
+            j.end.do_send(End);
+        }
     }
 }
 
@@ -86,9 +122,9 @@ impl Handler<Leave> for Hub {
 impl Handler<Deliver> for Hub {
     type Result = ();
     fn handle(&mut self, m: Deliver, _: &mut Context<Self>) {
-        for (who, to) in self.sessions.values() {
-            if concerns(&m.logins, &m.departments, m.all, who) {
-                to.do_send(m.push.clone());
+        for j in self.sessions.values() {
+            if concerns(&m.logins, &m.departments, m.all, &j.who) {
+                j.to.do_send(m.push.clone());
             }
         }
     }
@@ -118,7 +154,14 @@ impl crate::Runtime {
             komek_bus::run_fanout(
                 settings,
                 feed,
-                move |env| on_event(for_feed.clone(), env),
+                move |env| {
+                    // Every replica sees the event: each closes the sessions it holds.
+                    if let Some(login) = komek_domain::events::AdminChange::ends_sessions(&env) {
+                        tracing::info!(user = %login, "ending live sessions");
+                        for_feed.do_send(EndSessions { login });
+                    }
+                    on_event(for_feed.clone(), env)
+                },
                 shutdown,
             )
         });
@@ -189,6 +232,7 @@ impl Actor for WsSession {
             id: self.id,
             who: self.who.clone(),
             to: ctx.address().recipient(),
+            end: ctx.address().recipient(),
         });
         // Keep idle connections alive through proxies.
         ctx.run_interval(Duration::from_secs(15), |act, ctx| {
@@ -222,6 +266,26 @@ impl Handler<Push> for WsSession {
                         ctx.stop()
                     }
                 }),
+        );
+    }
+}
+
+impl Handler<End> for WsSession {
+    type Result = ();
+    fn handle(&mut self, _: End, ctx: &mut Context<Self>) {
+        let ws = self.ws.clone();
+        // A close frame with "policy violation": the page signs in again instead of reconnecting.
+        ctx.spawn(
+            async move {
+                let _ = ws
+                    .close(Some(actix_ws::CloseReason {
+                        code: actix_ws::CloseCode::Policy,
+                        description: Some("session ended".into()),
+                    }))
+                    .await;
+            }
+            .into_actor(self)
+            .map(|(), _, ctx| ctx.stop()),
         );
     }
 }

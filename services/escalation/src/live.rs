@@ -32,6 +32,8 @@ pub async fn connect(
     let claims = tokens
         .verify(&query.token)
         .ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
+    // A deactivated person, or a token from before a password reset, opens no socket.
+    komek_auth::check_current(&store, &claims).await?;
     let who = match claims.role {
         Role::Agent => {
             return Err(ApiError::Forbidden(

@@ -21,11 +21,14 @@ pub async fn connect(
     body: web::Payload,
     query: web::Query<LiveQuery>,
     tokens: web::Data<Tokens>,
+    store: web::Data<Store>,
     hub: web::Data<Addr<Hub>>,
 ) -> Result<HttpResponse, ApiError> {
     let claims = tokens
         .verify(&query.token)
         .ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
+    // A deactivated person, or a token from before a password reset, opens no socket.
+    komek_auth::check_current(&store, &claims).await?;
     if claims.role == Role::DepartmentStaff {
         return Err(ApiError::Forbidden(
             "live updates are for agents and supervisors",

@@ -22,6 +22,9 @@ import { loadProblems, renderProblems, renderSpikeAlert } from './js/problems.js
 import {
   loadTemplates, renderTemplates, editTemplate, renderTemplateForm, saveTemplate, deleteTemplate,
 } from './js/templates.js';
+import {
+  loadPeople, renderPeople, editPerson, renderPersonForm, savePerson, setPassword, setActive, cancelPerson,
+} from './js/people.js';
 
 /** After the language changed: the selects whose options are codes, and everything drawn from data. */
 function onLang() {
@@ -48,6 +51,8 @@ function renderAll() {
     renderProblems();
     renderTemplates();
     renderTemplateForm();
+    renderPeople();
+    renderPersonForm();
   }
   renderSpikeAlert();
 }
@@ -86,12 +91,12 @@ function endSession(message) {
   cancelReloads();
   Object.assign(state, {
     expiresAt: 0, presence: null, queue: null, offers: [], current: null, view: null,
-    sv: null, templates: [], tplEditing: null, searchResult: null, searchParams: null, feed: [],
+    sv: null, templates: [], tplEditing: null, people: null, admEditing: null, searchResult: null, searchParams: null, feed: [],
     problems: null, knownProblems: null, spikeAlerts: [],
   });
   state.offerExpiry.clear();
   for (const id of ['offers-list', 'queue-list', 'mine-list', 'search-results', 'live-feed', 'sv-agents',
-    'sv-queues', 'sv-watchlist', 'sv-problems', 'spike-alert-list', 'tpl-list', 'reassign-agent']) {
+    'sv-queues', 'sv-watchlist', 'sv-problems', 'spike-alert-list', 'tpl-list', 'adm-list', 'reassign-agent']) {
     $(id).replaceChildren();
   }
   for (const id of ['reply-text', 'note-text', 'esc-reason', 'resolution-text', 'reassign-request', 'search-number',
@@ -101,6 +106,7 @@ function endSession(message) {
   $('search-total').textContent = '';
   $('reassign-result').textContent = '';
   $('tpl-form').hidden = true;
+  $('adm-form').hidden = true;
   $('spike-alert').hidden = true;
   showRequestPanel(false);
   signedOut(message);
@@ -130,13 +136,14 @@ const LOADERS = {
   sv: () => (isSupervisor() ? loadSupervisor() : null),
   problems: () => (isSupervisor() ? loadProblems() : null),
   templates: () => (isSupervisor() ? loadTemplates() : null),
+  people: () => (isSupervisor() ? loadPeople() : null),
   departments: () => loadDepartments(),
   search: () => (state.searchParams ? runSearch() : null),
 };
 useLoaders(LOADERS);
 
 function refreshAll() {
-  schedule('queue', 'offers', 'departments', 'request', 'sv', 'problems', 'templates');
+  schedule('queue', 'offers', 'departments', 'request', 'sv', 'problems', 'templates', 'people');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +172,7 @@ function wire() {
   $('resolve-form').addEventListener('submit', (e) => act(e, 'resolve', 'resolution-text', 'resolution', 'resolve-send'));
   $('info-form').addEventListener('submit', giveInfo);
   $('problem-form').addEventListener('submit', linkProblem);
-  $('sv-refresh').addEventListener('click', () => schedule('sv', 'problems', 'templates'));
+  $('sv-refresh').addEventListener('click', () => schedule('sv', 'problems', 'templates', 'people'));
   $('spike-dismiss').addEventListener('click', () => {
     state.spikeAlerts = [];
     renderSpikeAlert();
@@ -184,6 +191,10 @@ function wire() {
     state.tplEditing = null;
     renderTemplateForm();
   });
+  $('adm-new').addEventListener('click', () => editPerson(null));
+  $('adm-form').addEventListener('submit', savePerson);
+  $('adm-set-password').addEventListener('click', setPassword);
+  $('adm-cancel').addEventListener('click', cancelPerson);
   // Delegated clicks: links and buttons that open a request, edit a template, prefill reassignment.
   document.addEventListener('click', (e) => {
     const target = e.target instanceof Element ? e.target : null;
@@ -197,6 +208,16 @@ function wire() {
     const edit = target.closest('.tpl-edit[data-id]');
     if (edit) {
       editTemplate(edit.dataset.id);
+      return;
+    }
+    const person = target.closest('.adm-edit[data-login]');
+    if (person) {
+      editPerson(person.dataset.login);
+      return;
+    }
+    const toggle = target.closest('.adm-deactivate[data-login], .adm-activate[data-login]');
+    if (toggle) {
+      setActive(toggle, toggle.dataset.login, toggle.classList.contains('adm-activate')).catch(showError);
       return;
     }
     const pick = target.closest('.reassign-pick[data-number]');

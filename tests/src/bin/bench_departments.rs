@@ -826,6 +826,8 @@ impl LiveWatch {
                 capacity: 1,
                 level,
                 password_hash: String::new(),
+                active: true,
+                sessions_after: 0,
             };
         let saule = staff(SUPERVISOR.0, Role::Supervisor, None, 2);
         let billing1 = staff("billing1", Role::DepartmentStaff, Some("billing"), 1);

@@ -10,7 +10,7 @@ use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
 use komek_domain::Lang;
 use komek_domain::calendar::{Calendar, CalendarError};
-use komek_domain::events::{AdminChange, Envelope, kind};
+use komek_domain::events::{AdminChange, Envelope, admin_action, kind};
 use komek_domain::staff::{Department, DepartmentDeadlines, Role, User, UserView, WorkingHours};
 use komek_store::Store;
 use komek_web::{ApiError, Code, FieldError, StrictJson};
@@ -349,6 +349,7 @@ pub async fn put_staff(
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
+    let new_password = body.password.is_some() && existing.is_some();
     let password_hash = match body.password {
         // argon2 is deliberately slow: off the async workers.
         Some(p) => web::block(move || komek_auth::hash_password(&p))
@@ -382,6 +383,15 @@ pub async fn put_staff(
         capacity: existing.as_ref().map_or(10, |u| u.capacity),
         level: body.level,
         password_hash,
+        // Deactivation belongs to the staff admin API (workspace) and komek-admin; an update
+        // here keeps it and the sessions cut-off as they are.
+        active: existing.as_ref().is_none_or(|u| u.active),
+        // A new password ends the sessions opened with the old one.
+        sessions_after: if new_password {
+            komek_auth::sessions_cut_off()
+        } else {
+            existing.as_ref().map_or(0, |u| u.sessions_after)
+        },
     };
     let view = UserView::from(&user);
     let event = admin_event(
@@ -401,7 +411,7 @@ pub async fn put_staff(
     })
 }
 
-/// The audit record of an admin change (nil request id: it is about no request).
+/// The audit record of an admin change: created or updated.
 fn admin_event<T: serde::Serialize>(
     kind: &str,
     subject: &str,
@@ -409,16 +419,10 @@ fn admin_event<T: serde::Serialize>(
     existed: bool,
     value: &T,
 ) -> Envelope {
-    let change = AdminChange {
-        subject: subject.to_owned(),
-        by: by.to_owned(),
-        action: if existed { "updated" } else { "created" }.to_owned(),
-        value: serde_json::to_value(value).unwrap_or_default(),
+    let action = if existed {
+        admin_action::UPDATED
+    } else {
+        admin_action::CREATED
     };
-    Envelope::new(
-        kind,
-        komek_domain::RequestId(uuid::Uuid::nil()),
-        &change,
-        time::OffsetDateTime::now_utc(),
-    )
+    AdminChange::event(kind, subject, by, action, value)
 }

@@ -35,6 +35,8 @@ pub fn user(login: &str, role: Role, department: Option<&str>, level: u8) -> Use
         capacity: 10,
         level,
         password_hash: String::new(),
+        active: true,
+        sessions_after: 0,
     }
 }
 

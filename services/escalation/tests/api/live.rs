@@ -150,3 +150,42 @@ async fn each_department_hears_of_its_own_escalations() {
     app.stop().await;
     komek_testkit::cleanup(&app.settings).await;
 }
+
+/// Deactivating a department staff member (the workspace's admin API and `komek-admin` write the
+/// same change) closes their open socket and refuses a new one.
+#[tokio::test(flavor = "multi_thread")]
+async fn deactivation_closes_the_socket() {
+    let mut app = spawn_app("esc-live-off").await;
+    departments(&app.store, &["billing"]).await;
+    let billing = app
+        .staff("billing1", Role::DepartmentStaff, Some("billing"), 1)
+        .await;
+    let mut ws = connect(&app, &billing).await;
+    // The replica's fan-out queue binds as the service starts; an event published before passes
+    // it by. Until the socket closes, deactivate again (after activating: deactivating someone
+    // inactive changes nothing and says nothing).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    'closed: loop {
+        komek_auth::staff::set_active(&app.store, "saule", "billing1", false)
+            .await
+            .unwrap();
+        let round = (tokio::time::Instant::now() + Duration::from_secs(2)).min(deadline);
+        loop {
+            match tokio::time::timeout_at(round, ws.next()).await {
+                Err(_) => break,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => break 'closed,
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the socket is closed"
+        );
+        komek_auth::staff::set_active(&app.store, "saule", "billing1", true)
+            .await
+            .unwrap();
+    }
+    assert_eq!(handshake(&app, &billing).await, 401);
+    app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
+}

@@ -10,10 +10,12 @@
 //! - [`customers`]: customer 360 (by request or by contact) and the directory's CSV import.
 //! - [`departments`]: the departments to escalate to; answering a department's question.
 //! - [`problems`]: the problems to link a request to, and the link.
+//! - [`admin`]: staff administration for supervisors (`/api/v1/admin/staff`).
 //!
 //! Like the escalation service, each module has its `configure` and its OpenAPI fragment
 //! (`ApiDoc`), merged here ([`openapi`]); handlers share one state, `web::Data<crate::Deps>`.
 
+pub mod admin;
 pub mod customers;
 pub mod departments;
 pub mod offers;
@@ -56,6 +58,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         ("offers", offers::ApiDoc::openapi()),
         ("customers", customers::ApiDoc::openapi()),
         ("problems", problems::ApiDoc::openapi()),
+        ("admin", admin::ApiDoc::openapi()),
         ("meta", page::ApiDoc::openapi()),
     ] {
         doc.merge(tagged(part, tag));
@@ -110,4 +113,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     offers::configure(cfg);
     customers::configure(cfg);
     problems::configure(cfg);
+    admin::configure(cfg);
 }

@@ -29,6 +29,7 @@ pub const PAGE: SinglePage = SinglePage {
         module!("supervision.js"),
         module!("problems.js"),
         module!("templates.js"),
+        module!("people.js"),
     ],
     styles: include_str!("../../web/app.css"),
 };

@@ -2,6 +2,7 @@
 //! the machine's Redis and RabbitMQ. One test binary; one module per feature.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod auth;
 mod customer_message;
 mod customers;

@@ -22,6 +22,8 @@ export const state = {
   sv: null,
   templates: [],
   tplEditing: null, // template id being edited, or '' for a new one
+  people: null, // agents and supervisors (supervisors' staff administration)
+  admEditing: null, // login being edited, or '' for a new person
   problems: null, // open and candidate problems (supervisors)
   knownProblems: null, // ids of the problems loaded before (a new candidate among them is announced)
   spikeAlerts: [], // [{id, number, title}], newest first: candidates spike detection opened
