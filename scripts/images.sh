@@ -94,11 +94,9 @@ stage_binaries() {
         packages+=(-p "komek-$s")
         bins+=("komek-$s")
     done
-    # komek-admin ships in every image once its crate is in the workspace.
-    if [[ -f "$REPO_ROOT/services/admin/Cargo.toml" ]]; then
-        packages+=(-p komek-admin)
-        bins+=(komek-admin)
-    fi
+    # komek-admin ships in every image.
+    packages+=(-p komek-admin)
+    bins+=(komek-admin)
     local profile="${KOMEK_IMAGE_PROFILE:-release}" dir
     case "$profile" in
         release) dir=release ;;
