@@ -40,7 +40,14 @@ struct Join {
     id: u64,
     who: Listener,
     to: Recipient<Push>,
+    away: Recipient<GoingAway>,
 }
+
+/// The replica is shutting down: every session is closed ("going away"), so its page reconnects
+/// to another replica at once and the HTTP server's graceful stop is not held by open sockets.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct GoingAway;
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -62,7 +69,7 @@ pub struct Deliver {
 /// The sessions connected to this replica.
 #[derive(Default)]
 pub struct Hub {
-    sessions: HashMap<u64, (Listener, Recipient<Push>)>,
+    sessions: HashMap<u64, (Listener, Recipient<Push>, Recipient<GoingAway>)>,
 }
 
 impl Actor for Hub {
@@ -72,7 +79,7 @@ impl Actor for Hub {
 impl Handler<Join> for Hub {
     type Result = ();
     fn handle(&mut self, m: Join, _: &mut Context<Self>) {
-        self.sessions.insert(m.id, (m.who, m.to));
+        self.sessions.insert(m.id, (m.who, m.to, m.away));
     }
 }
 
@@ -86,10 +93,19 @@ impl Handler<Leave> for Hub {
 impl Handler<Deliver> for Hub {
     type Result = ();
     fn handle(&mut self, m: Deliver, _: &mut Context<Self>) {
-        for (who, to) in self.sessions.values() {
+        for (who, to, _) in self.sessions.values() {
             if concerns(&m.logins, &m.departments, m.all, who) {
                 to.do_send(m.push.clone());
             }
+        }
+    }
+}
+
+impl Handler<GoingAway> for Hub {
+    type Result = ();
+    fn handle(&mut self, m: GoingAway, _: &mut Context<Self>) {
+        for (_, _, away) in self.sessions.values() {
+            away.do_send(m);
         }
     }
 }
@@ -113,6 +129,7 @@ impl crate::Runtime {
         F: Future<Output = ()> + Send + 'static,
     {
         let hub = Hub::start_detached();
+        self.hubs.push(hub.clone());
         let (for_feed, settings, feed) = (hub.clone(), self.settings.clone(), feed.to_owned());
         self.spawn_task(move |shutdown| {
             komek_bus::run_fanout(
@@ -185,10 +202,12 @@ impl Actor for WsSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        crate::metrics::live_session_opened();
         self.hub.do_send(Join {
             id: self.id,
             who: self.who.clone(),
             to: ctx.address().recipient(),
+            away: ctx.address().recipient(),
         });
         // Keep idle connections alive through proxies.
         ctx.run_interval(Duration::from_secs(15), |act, ctx| {
@@ -206,6 +225,7 @@ impl Actor for WsSession {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        crate::metrics::live_session_closed();
         self.hub.do_send(Leave { id: self.id });
     }
 }
@@ -222,6 +242,25 @@ impl Handler<Push> for WsSession {
                         ctx.stop()
                     }
                 }),
+        );
+    }
+}
+
+impl Handler<GoingAway> for WsSession {
+    type Result = ();
+    fn handle(&mut self, _: GoingAway, ctx: &mut Context<Self>) {
+        let ws = self.ws.clone();
+        ctx.spawn(
+            async move {
+                let _ = ws
+                    .close(Some(actix_ws::CloseReason {
+                        code: actix_ws::CloseCode::Away,
+                        description: Some("server shutting down".into()),
+                    }))
+                    .await;
+            }
+            .into_actor(self)
+            .map(|(), _, ctx| ctx.stop()),
         );
     }
 }
