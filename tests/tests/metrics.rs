@@ -1,0 +1,270 @@
+//! What an SRE watches: a journey through the four real binaries moves the `komek_*` metrics each
+//! service's `/metrics` exposes, and a real scrape passes `promtool check metrics`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use futures_util::StreamExt;
+use komek_e2e::{Mesh, MeshOptions, SERVICES, WAIT};
+use komek_testkit::eventually;
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// One scrape: `name{labels}` (labels as the text format prints them) -> value.
+type Scrape = BTreeMap<String, f64>;
+
+async fn scrape_text(http: &reqwest::Client, mesh: &Mesh, service: &str) -> String {
+    let r = http
+        .get(mesh.url(service, "/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{service} /metrics");
+    r.text().await.unwrap()
+}
+
+fn parse(text: &str) -> Scrape {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+async fn scrape(http: &reqwest::Client, mesh: &Mesh, service: &str) -> Scrape {
+    parse(&scrape_text(http, mesh, service).await)
+}
+
+fn value(s: &Scrape, series: &str) -> f64 {
+    s.get(series).copied().unwrap_or(0.0)
+}
+
+/// Polls `service`'s `/metrics` until `series` reaches at least `min`.
+async fn wait_for(http: &reqwest::Client, mesh: &Mesh, service: &str, series: &str, min: f64) {
+    eventually(
+        WAIT,
+        &format!("{service}: {series} >= {min}"),
+        || async move {
+            let s = scrape(http, mesh, service).await;
+            (value(&s, series) >= min).then_some(())
+        },
+    )
+    .await;
+}
+
+/// `promtool check metrics` on `text`, the exposition a real Prometheus would scrape.
+fn promtool_check(service: &str, text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is missing: run `scripts/deps.sh promtool` (make test does)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics on {service}'s scrape: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A customer writes in; an agent takes the request and escalates it to billing, which answers;
+/// the agent resolves it. Along the way every service's counters and gauges move: relay
+/// publishes, events handled per queue, requests by status, open escalations per department,
+/// live sessions; and each scrape passes promtool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journey_moves_the_metrics_and_promtool_accepts_the_scrape() {
+    let mesh = Mesh::start(MeshOptions {
+        tag: "metrics",
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+
+    // Every service says which build it is and that Redis and RabbitMQ are up.
+    for svc in SERVICES {
+        let s = scrape(&http, &mesh, svc).await;
+        let info = format!(
+            "komek_build_info{{service=\"komek-{svc}\",version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(value(&s, &info), 1.0, "{svc}: {info}");
+        assert_eq!(value(&s, "komek_redis_up"), 1.0, "{svc}: redis up");
+        assert_eq!(
+            value(&s, "komek_parked_messages"),
+            0.0,
+            "{svc}: nothing parked"
+        );
+    }
+    for svc in SERVICES {
+        wait_for(&http, &mesh, svc, "komek_amqp_up", 1.0).await;
+    }
+
+    // An agent with the workspace page open: one live session there.
+    let agent = mesh.login(&http, "aigerim", "komek-agent").await;
+    let live = mesh
+        .url("workspace", &format!("/api/v1/live?token={agent}"))
+        .replace("http://", "ws://");
+    let (mut socket, _) = tokio_tungstenite::connect_async(live).await.unwrap();
+    wait_for(&http, &mesh, "workspace", "komek_live_sessions", 1.0).await;
+
+    let accepted = mesh
+        .post_request(
+            &http,
+            &json!({
+                "channel": "web",
+                "customer": {"msisdn": "+77011234567", "name": "Асқар"},
+                "text": "Менің шотымнан ақша екі рет алынды, қайтарып беріңізші."
+            }),
+        )
+        .await;
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let taken = mesh.take_next(&http, &agent).await;
+    assert_eq!(taken["id"], id.as_str());
+    wait_for(
+        &http,
+        &mesh,
+        "workspace",
+        "komek_events_handled_total{queue=\"workspace\"}",
+        1.0,
+    )
+    .await;
+    wait_for(
+        &http,
+        &mesh,
+        "workspace",
+        "komek_requests{status=\"assigned\"}",
+        1.0,
+    )
+    .await;
+
+    // Escalated to billing: an open escalation there, until billing answers.
+    let escalation = mesh
+        .escalate(&http, &agent, &id, "billing", "Екі рет есептен шығару")
+        .await;
+    wait_for(
+        &http,
+        &mesh,
+        "escalation",
+        "komek_events_handled_total{queue=\"escalation\"}",
+        1.0,
+    )
+    .await;
+    wait_for(
+        &http,
+        &mesh,
+        "escalation",
+        "komek_open_escalations{department=\"billing\"}",
+        1.0,
+    )
+    .await;
+    let billing = mesh.login(&http, "billing1", "komek-dept").await;
+    let r = mesh
+        .post_as(
+            &http,
+            "escalation",
+            &format!("/api/v1/escalations/{escalation}/answer"),
+            &billing,
+            &json!({"text": "Қайталанған төлем қайтарылды."}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    mesh.wait_for_status(&http, &agent, &id, "in_progress", "the answer returns")
+        .await;
+    mesh.resolve(&http, &agent, &id, "Артық алынған ақша қайтарылды.")
+        .await;
+
+    // The survey service handled request.resolved; the workspace counts the request resolved.
+    wait_for(
+        &http,
+        &mesh,
+        "survey",
+        "komek_events_handled_total{queue=\"survey\"}",
+        1.0,
+    )
+    .await;
+    wait_for(
+        &http,
+        &mesh,
+        "workspace",
+        "komek_requests{status=\"resolved\"}",
+        1.0,
+    )
+    .await;
+    let escalation_scrape = scrape(&http, &mesh, "escalation").await;
+    assert_eq!(
+        value(
+            &escalation_scrape,
+            "komek_open_escalations{department=\"billing\"}"
+        ),
+        0.0,
+        "billing answered"
+    );
+
+    // Every event went through some replica's relay (they share the outbox): published, none left.
+    eventually(WAIT, "the relays published the journey's events", || {
+        let (http, mesh) = (&http, &mesh);
+        async move {
+            let mut published = 0.0;
+            let mut outbox = 0.0;
+            for svc in SERVICES {
+                let s = scrape(http, mesh, svc).await;
+                published += value(&s, "komek_relay_published_total");
+                outbox += value(&s, "komek_outbox_entries");
+            }
+            // created, queued, assigned, escalated, escalation.created, answered, resolved, ...
+            (published >= 6.0 && outbox == 0.0).then_some(())
+        }
+    })
+    .await;
+    let workspace = scrape(&http, &mesh, "workspace").await;
+    assert!(
+        value(
+            &workspace,
+            "komek_event_handling_seconds_count{queue=\"workspace\"}"
+        ) >= 2.0,
+        "handling times recorded"
+    );
+    assert_eq!(
+        value(&workspace, "komek_events_parked_total{queue=\"workspace\"}"),
+        0.0
+    );
+    assert_eq!(value(&workspace, "komek_waiting_requests"), 0.0);
+    assert!(
+        workspace
+            .keys()
+            .any(|k| k.starts_with("http_request_duration_seconds_count{")),
+        "the HTTP histogram is still there"
+    );
+
+    // The page closes: the session is gone.
+    socket.close(None).await.unwrap();
+    while socket.next().await.is_some() {}
+    eventually(WAIT, "the live session ends", || {
+        let (http, mesh) = (&http, &mesh);
+        async move {
+            let s = scrape(http, mesh, "workspace").await;
+            (value(&s, "komek_live_sessions") == 0.0).then_some(())
+        }
+    })
+    .await;
+
+    // Real scrapes, as Prometheus would read them, pass promtool's checks.
+    for svc in SERVICES {
+        promtool_check(svc, &scrape_text(&http, &mesh, svc).await);
+    }
+
+    mesh.finish().await;
+}
