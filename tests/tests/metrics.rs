@@ -268,3 +268,43 @@ async fn a_journey_moves_the_metrics_and_promtool_accepts_the_scrape() {
 
     mesh.finish().await;
 }
+
+/// With Redis away, `/metrics` still answers promptly: `komek_redis_up 0` (the scrape's reads
+/// time out or fail instead of holding the scrape), and 1 again once Redis is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_with_redis_down_and_say_so() {
+    let proxy = komek_testkit::proxy::TcpProxy::start("127.0.0.1:6379".parse().unwrap()).await;
+    let mesh = Mesh::start(MeshOptions {
+        tag: "metricsredis",
+        services: vec!["workspace"],
+        env: vec![(
+            "KOMEK__REDIS__URL".into(),
+            format!("redis://{}/", proxy.addr),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    wait_for(&http, &mesh, "workspace", "komek_redis_up", 1.0).await;
+
+    proxy.cut();
+    eventually(WAIT, "komek_redis_up 0 while Redis is away", || {
+        let (http, mesh) = (&http, &mesh);
+        async move {
+            let started = std::time::Instant::now();
+            let s = scrape(http, mesh, "workspace").await;
+            // The scrape's own timeout (2 s) bounds it, with room for a slow machine.
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "a scrape took {:?}",
+                started.elapsed()
+            );
+            (s.get("komek_redis_up") == Some(&0.0)).then_some(())
+        }
+    })
+    .await;
+
+    proxy.restore();
+    wait_for(&http, &mesh, "workspace", "komek_redis_up", 1.0).await;
+    mesh.finish().await;
+}
