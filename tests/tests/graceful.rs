@@ -233,3 +233,58 @@ async fn sigterm_to_one_intake_replica_under_load_loses_nothing() {
 
     mesh.finish().await;
 }
+
+/// A workspace replica with an agent's live page open: on SIGTERM the page's WebSocket is closed
+/// with "going away" (so the page reconnects to another replica) and does not hold the shutdown;
+/// the process exits 0 well within the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_live_sessions_and_exits_promptly() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let mut mesh = Mesh::start(MeshOptions {
+        tag: "gracefulws",
+        services: vec!["workspace"],
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let agent = mesh.login(&http, "aigerim", "komek-agent").await;
+    let live = mesh
+        .url("workspace", &format!("/api/v1/live?token={agent}"))
+        .replace("http://", "ws://");
+    let (mut socket, _) = tokio_tungstenite::connect_async(live).await.unwrap();
+    let mut workspace = mesh.take("workspace", 0);
+
+    let signalled = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &workspace.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+
+    // The socket is closed by the server, with "going away".
+    let close = tokio::time::timeout(GRACE, async {
+        while let Some(frame) = socket.next().await {
+            if let Ok(Message::Close(reason)) = frame {
+                return reason;
+            }
+        }
+        None
+    })
+    .await
+    .expect("the server closes the live socket");
+    assert_eq!(close.map(|c| c.code), Some(CloseCode::Away));
+
+    // No socket or request holds it: it exits 0 long before the grace period ends.
+    let status = eventually(GRACE, "the workspace exits", || {
+        let status = workspace.try_wait().unwrap();
+        async move { status }
+    })
+    .await;
+    assert!(status.success(), "exit status {status:?}");
+    let took = signalled.elapsed();
+    assert!(took < GRACE / 2, "stopped in {took:?}");
+    mesh.finish().await;
+}
