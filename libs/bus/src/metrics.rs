@@ -158,7 +158,6 @@ impl ParkingProbe {
             Ok(Ok(n)) => Some(n),
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "parking queue depth not read");
-                *slot = None;
                 None
             }
             Err(_) => {
@@ -172,17 +171,23 @@ impl ParkingProbe {
         &self,
         slot: &mut Option<(lapin::Connection, lapin::Channel)>,
     ) -> Result<u32, BusError> {
-        let usable = slot
-            .as_ref()
-            .is_some_and(|(c, ch)| c.status().connected() && ch.status().connected());
-        if !usable {
+        // A failed passive declare (the queue not declared yet) closes only the channel: keep
+        // the connection and open a new channel on it.
+        let connected = slot.as_ref().is_some_and(|(c, _)| c.status().connected());
+        if !connected {
+            if let Some((old, _)) = slot.take() {
+                let _ = old.close(200, "reconnecting".into()).await;
+            }
             let conn = connect(&self.settings.amqp, "komek-metrics").await?;
             let ch = conn.create_channel().await?;
             *slot = Some((conn, ch));
         }
-        let Some((_, ch)) = slot.as_ref() else {
+        let Some((conn, ch)) = slot.as_mut() else {
             return Err(BusError::Refused("no channel".into()));
         };
+        if !ch.status().connected() {
+            *ch = conn.create_channel().await?;
+        }
         let names = Names::new(&self.settings.amqp.prefix);
         // Passive: only asks; a missing queue (never declared yet) closes the channel with 404.
         let q = ch

@@ -9,10 +9,10 @@
 //!    (load balancers and Kubernetes endpoints stop sending meanwhile);
 //! 2. the consumers stop taking deliveries and finish (and settle) those in flight, the watchers
 //!    and live feeds stop, live WebSocket sessions are closed ("going away"), and the HTTP server
-//!    stops accepting and finishes its in-flight requests (actix's graceful stop, bounded by
-//!    `grace_secs`);
+//!    stops accepting and finishes its in-flight requests (actix's graceful stop); this step has
+//!    four fifths of `grace_secs`;
 //! 3. then the outbox relay publishes, with confirms, what those requests and messages wrote,
-//!    and stops;
+//!    and stops, in what is left of the grace period;
 //! 4. the process exits 0, all within `grace_secs` of the end of the drain.
 
 use std::future::Future;
@@ -189,7 +189,7 @@ impl Runtime {
         .keep_alive(self.settings.http.keep_alive)
         // Signals are ours (see `run_until_stopped`): actix would stop at once, without the drain.
         .disable_signals()
-        .shutdown_timeout(self.settings.shutdown.grace.as_secs());
+        .shutdown_timeout(work_grace(self.settings.shutdown.grace).as_secs().max(1));
         if self.settings.http.workers > 0 {
             server = server.workers(self.settings.http.workers);
         }
@@ -227,6 +227,8 @@ impl Application {
         let mut server = std::pin::pin!(server);
         let s = runtime.settings.shutdown.clone();
         let service = runtime.service;
+        // When step 2 began: the grace period counts from there.
+        let mut began = None;
         let result = tokio::select! {
             r = &mut server => r,
             signal = stop_signal() => {
@@ -236,6 +238,7 @@ impl Application {
                 tokio::select! {
                     r = &mut server => r,
                     _ = tokio::time::sleep(s.drain_delay) => {
+                        began = Some(tokio::time::Instant::now());
                         tracing::info!(service, "drain over: finishing in-flight work");
                         let _ = runtime.shutdown.send(true);
                         for hub in &runtime.hubs {
@@ -248,10 +251,14 @@ impl Application {
                 }
             }
         };
-        let deadline = tokio::time::Instant::now() + s.grace;
+        let began = began.unwrap_or_else(tokio::time::Instant::now);
+        let deadline = began + s.grace;
+        // HTTP requests and background tasks (a consumer retrying in place while Redis is away,
+        // say) have four fifths of the grace; the rest is the relay's, to publish what they wrote.
+        let tasks_deadline = began + work_grace(s.grace);
         let _ = runtime.shutdown.send(true);
         for t in runtime.tasks {
-            if tokio::time::timeout_at(deadline, t).await.is_err() {
+            if tokio::time::timeout_at(tasks_deadline, t).await.is_err() {
                 tracing::warn!(
                     service,
                     "a background task did not finish within the grace period"
@@ -272,6 +279,12 @@ impl Application {
         tracing::info!(service, "stopped");
         result
     }
+}
+
+/// The part of the grace period in-flight HTTP requests and messages may take (four fifths);
+/// the relay's flush has the rest.
+fn work_grace(grace: Duration) -> Duration {
+    grace.mul_f64(0.8)
 }
 
 /// Waits for SIGTERM (Kubernetes, `kill`) or SIGINT (Ctrl-C); returns its name.
