@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use komek_e2e::{Mesh, MeshOptions, SERVICES, WAIT};
 use komek_testkit::eventually;
 use reqwest::StatusCode;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 /// One scrape: `name{labels}` (labels as the text format prints them) -> value.
@@ -260,6 +261,34 @@ async fn a_journey_moves_the_metrics_and_promtool_accepts_the_scrape() {
         }
     })
     .await;
+
+    // An event nobody can read is parked: counted by the workspace, and in the parking queue.
+    let conn =
+        lapin::Connection::connect(mesh.settings.amqp.url.expose_secret(), Default::default())
+            .await
+            .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ch.basic_publish(
+        format!("{}.events", mesh.settings.amqp.prefix)
+            .as_str()
+            .into(),
+        "request.created".into(),
+        Default::default(),
+        b"not an event",
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    wait_for(
+        &http,
+        &mesh,
+        "workspace",
+        "komek_events_parked_total{queue=\"workspace\"}",
+        1.0,
+    )
+    .await;
+    wait_for(&http, &mesh, "intake", "komek_parked_messages", 1.0).await;
+    conn.close(200, "done".into()).await.unwrap();
 
     // Real scrapes, as Prometheus would read them, pass promtool's checks.
     for svc in SERVICES {
