@@ -2,16 +2,22 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench lint fmt clean-run
+.PHONY: help run test bench lint fmt clean-run chart-tools chart-check images chart-up chart-down pods-journey
 
 help:
 	@echo "Komek targets:"
 	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
-	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), build all binaries, cargo test --workspace --no-fail-fast"
+	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
 	@echo "  make bench      ensure Redis + RabbitMQ, release build, run komek-bench"
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "  make fmt        cargo fmt --all"
 	@echo "  make clean-run  remove .run (logs, Komek's local Redis data)"
+	@echo "  make chart-tools  helm, kubectl, kubernetes-validate, checkov, promtool into .tools/ (scripts/chart.sh tools)"
+	@echo "  make chart-check  lint, validate, scan and test the Helm chart for every values profile"
+	@echo "  make images     build localhost/komek-<service>:local with podman (docker/Dockerfile; binaries built on the host)"
+	@echo "  make chart-up   make images, render helm/komek with values-local.yaml, start it as pods (podman kube play), wait until ready"
+	@echo "  make chart-down remove the pods (podman kube down) and their secrets"
+	@echo "  make pods-journey  chart-up, the Kazakh journey against the pods (pods-journey), chart-down"
 
 run:
 	scripts/run.sh
@@ -21,8 +27,11 @@ test:
 	scripts/deps.sh chromium
 	scripts/deps.sh kannel
 	scripts/deps.sh email
+	scripts/chart.sh tools
+	scripts/chart.sh check
 	cargo build --workspace --bins
 	cargo test --workspace --no-fail-fast
+	KOMEK_IMAGE_PROFILE=dev $(MAKE) pods-journey
 
 bench:
 	scripts/deps.sh ensure
@@ -39,3 +48,26 @@ fmt:
 
 clean-run:
 	rm -rf .run
+
+chart-tools:
+	scripts/chart.sh tools
+
+chart-check: chart-tools
+	scripts/chart.sh check
+images:
+	scripts/images.sh
+
+chart-up: images
+	scripts/pods.sh up
+
+chart-down:
+	scripts/pods.sh down
+
+# The pods come down whether the journey passes or not; the journey's status is make's. Each run
+# has its own Redis/RabbitMQ prefix (an earlier run's leftovers cannot be picked up), removed after.
+pods-journey: images
+	cargo build -p komek-e2e --bin pods-journey
+	status=0; export KOMEK_PODS_PREFIX=komek-pods-$$(date +%s%N); \
+	  scripts/pods.sh up && { cargo run -q -p komek-e2e --bin pods-journey || status=$$?; } || status=$$?; \
+	  scripts/pods.sh down; cargo run -q -p komek-e2e --bin pods-journey -- --clean "$$KOMEK_PODS_PREFIX"; \
+	  exit $$status

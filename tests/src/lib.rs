@@ -3,10 +3,14 @@
 //! - [`Mesh`]: starts the four service processes (from `target/<profile>/`) against the machine's
 //!   Redis and RabbitMQ with a unique key prefix and queue names, waits until all are ready, and
 //!   kills them on drop. Their logs go to `target/e2e-logs/<prefix>/`.
-//! - Calls the journeys share: [`Mesh::post_request`], [`Mesh::login`], [`Mesh::take_next`],
-//!   [`Mesh::escalate`], [`Mesh::resolve`], [`Mesh::survey_url`], [`Mesh::wait_for_status`],
-//!   [`Mesh::get_as`] / [`Mesh::post_as`] for any other call as a signed-in user, and
-//!   [`poll_json`] / [`wait_until_ok`] to poll an HTTP answer until it is what the test waits for.
+//! - [`Endpoints`]: the four services' base URLs (a mesh's, or the chart's pods') and the calls the
+//!   journeys share: [`Endpoints::post_request`], [`Endpoints::login`], [`Endpoints::take_next`],
+//!   [`Endpoints::escalate`], [`Endpoints::resolve`], [`Endpoints::survey_url`],
+//!   [`Endpoints::wait_for_status`], [`Endpoints::get_as`] / [`Endpoints::post_as`] for any other
+//!   call as a signed-in user, and [`poll_json`] / [`wait_until_ok`] to poll an HTTP answer until
+//!   it is what the test waits for. A [`Mesh`] derefs to its first replica's.
+//! - [`journey::kazakh`]: the Kazakh journey (web -> agent -> billing -> resolved -> survey), run
+//!   in-process by tests/journey.rs and against the pods by `pods-journey`.
 //! - [`bench`]: helpers the benchmark binaries share.
 //! - [`browser`]: Chromium through chromedriver for the page tests.
 //! - [`mail::Relay`]: a real SMTP relay (aiosmtpd) collecting the mail intake sends.
@@ -15,10 +19,12 @@
 
 pub mod bench;
 pub mod browser;
+pub mod journey;
 pub mod mail;
 pub mod otlp;
 
 use std::net::TcpListener;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -52,6 +58,9 @@ pub struct MeshOptions {
 
 pub struct Mesh {
     pub settings: Settings,
+    /// The first replica's base URLs: the journeys' calls ([`Endpoints`]) are made on them
+    /// (`mesh.login(..)` and so on, through `Deref`).
+    pub endpoints: Endpoints,
     /// Per replica, the ports of intake, workspace, escalation, survey.
     pub ports: Vec<[u16; 4]>,
     pub logs: PathBuf,
@@ -91,107 +100,27 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
-impl Mesh {
-    pub async fn start(opts: MeshOptions) -> Self {
-        let settings = komek_testkit::test_settings(opts.tag);
-        let ports: Vec<[u16; 4]> = (0..opts.replicas.max(1))
-            .map(|_| [free_port(), free_port(), free_port(), free_port()])
-            .collect();
-        let profile = opts.profile.unwrap_or("debug");
-        let logs = target_dir().join("e2e-logs").join(&settings.redis.prefix);
-        std::fs::create_dir_all(&logs).unwrap();
-        let services = if opts.services.is_empty() {
-            SERVICES.to_vec()
-        } else {
-            opts.services.clone()
-        };
-        let mut mesh = Mesh {
-            settings,
-            ports: ports.clone(),
-            logs,
-            services: services.clone(),
-            children: Vec::new(),
-        };
-        for (replica, ports) in ports.into_iter().enumerate() {
-            for svc in services.iter().copied() {
-                mesh.spawn(svc, replica, ports, profile, &opts);
-            }
+/// The base URLs of the four services (intake, workspace, escalation, survey) and the calls the
+/// journeys make on them: used on a [`Mesh`] of processes and on services running elsewhere (the
+/// chart's pods, `pods-journey`).
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    /// Base URL (scheme, host, port; no trailing slash) per service, in [`SERVICES`] order.
+    pub bases: [String; 4],
+}
+
+impl Endpoints {
+    /// The services on 127.0.0.1 at `ports` (intake, workspace, escalation, survey).
+    pub fn on_ports(ports: [u16; 4]) -> Self {
+        Self {
+            bases: ports.map(|p| format!("http://127.0.0.1:{p}")),
         }
-        mesh.wait_ready().await;
-        mesh
     }
 
-    fn spawn(
-        &mut self,
-        svc: &'static str,
-        replica: usize,
-        ports: [u16; 4],
-        profile: &str,
-        opts: &MeshOptions,
-    ) {
-        let bin = target_dir().join(profile).join(format!("komek-{svc}"));
-        assert!(
-            bin.exists(),
-            "{} is missing: run `cargo build --workspace --bins` (make test does)",
-            bin.display()
-        );
-        let name = if replica == 0 {
-            svc.to_owned()
-        } else {
-            format!("{svc}-{replica}")
-        };
-        let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).unwrap();
-        let mut cmd = Command::new(&bin);
-        cmd.env("KOMEK_ENV", "test")
-            .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())
-            .env("KOMEK__REDIS__PREFIX", &self.settings.redis.prefix)
-            .env("KOMEK__AMQP__PREFIX", &self.settings.amqp.prefix)
-            .env(
-                "KOMEK__SURVEY__PUBLIC_BASE_URL",
-                format!("http://127.0.0.1:{}", ports[3]),
-            )
-            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log));
-        for (name, port) in SERVICES.iter().zip(ports) {
-            cmd.env(
-                format!("KOMEK__SERVICES__{}", name.to_uppercase()),
-                port.to_string(),
-            );
-        }
-        if let Some(ep) = &opts.otlp {
-            cmd.env("KOMEK__TELEMETRY__OTLP_ENDPOINT", ep);
-        }
-        for (k, v) in &opts.env {
-            cmd.env(k, v);
-        }
-        self.children.push((svc, replica, cmd.spawn().unwrap()));
-    }
-
-    /// A URL on the first replica of `service`.
+    /// A URL on `service`.
     pub fn url(&self, service: &str, path: &str) -> String {
-        self.url_on(0, service, path)
-    }
-
-    /// A URL on replica `replica` of `service`.
-    pub fn url_on(&self, replica: usize, service: &str, path: &str) -> String {
         let i = SERVICES.iter().position(|s| *s == service).unwrap();
-        format!("http://127.0.0.1:{}{path}", self.ports[replica][i])
-    }
-
-    pub async fn wait_ready(&self) {
-        let http = reqwest::Client::new();
-        for (replica, svc) in
-            (0..self.ports.len()).flat_map(|r| self.services.iter().map(move |s| (r, *s)))
-        {
-            wait_until_ok(
-                &http,
-                &self.url_on(replica, svc, "/readyz"),
-                Duration::from_secs(60),
-                &format!("{svc} ready (logs in {})", self.logs.display()),
-            )
-            .await;
-        }
+        format!("{}{path}", self.bases[i])
     }
 
     /// Signs `who` in on the workspace and returns the bearer token.
@@ -338,6 +267,107 @@ impl Mesh {
         })
         .await
     }
+}
+
+impl Mesh {
+    pub async fn start(opts: MeshOptions) -> Self {
+        let settings = komek_testkit::test_settings(opts.tag);
+        let ports: Vec<[u16; 4]> = (0..opts.replicas.max(1))
+            .map(|_| [free_port(), free_port(), free_port(), free_port()])
+            .collect();
+        let profile = opts.profile.unwrap_or("debug");
+        let logs = target_dir().join("e2e-logs").join(&settings.redis.prefix);
+        std::fs::create_dir_all(&logs).unwrap();
+        let endpoints = Endpoints::on_ports(ports[0]);
+        let services = if opts.services.is_empty() {
+            SERVICES.to_vec()
+        } else {
+            opts.services.clone()
+        };
+        let mut mesh = Mesh {
+            settings,
+            endpoints,
+            ports: ports.clone(),
+            logs,
+            services: services.clone(),
+            children: Vec::new(),
+        };
+        for (replica, ports) in ports.into_iter().enumerate() {
+            for svc in services.iter().copied() {
+                mesh.spawn(svc, replica, ports, profile, &opts);
+            }
+        }
+        mesh.wait_ready().await;
+        mesh
+    }
+
+    fn spawn(
+        &mut self,
+        svc: &'static str,
+        replica: usize,
+        ports: [u16; 4],
+        profile: &str,
+        opts: &MeshOptions,
+    ) {
+        let bin = target_dir().join(profile).join(format!("komek-{svc}"));
+        assert!(
+            bin.exists(),
+            "{} is missing: run `cargo build --workspace --bins` (make test does)",
+            bin.display()
+        );
+        let name = if replica == 0 {
+            svc.to_owned()
+        } else {
+            format!("{svc}-{replica}")
+        };
+        let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).unwrap();
+        let mut cmd = Command::new(&bin);
+        cmd.env("KOMEK_ENV", "test")
+            .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())
+            .env("KOMEK__REDIS__PREFIX", &self.settings.redis.prefix)
+            .env("KOMEK__AMQP__PREFIX", &self.settings.amqp.prefix)
+            .env(
+                "KOMEK__SURVEY__PUBLIC_BASE_URL",
+                format!("http://127.0.0.1:{}", ports[3]),
+            )
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
+        for (name, port) in SERVICES.iter().zip(ports) {
+            cmd.env(
+                format!("KOMEK__SERVICES__{}", name.to_uppercase()),
+                port.to_string(),
+            );
+        }
+        if let Some(ep) = &opts.otlp {
+            cmd.env("KOMEK__TELEMETRY__OTLP_ENDPOINT", ep);
+        }
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        self.children.push((svc, replica, cmd.spawn().unwrap()));
+    }
+
+    /// A URL on replica `replica` of `service`.
+    pub fn url_on(&self, replica: usize, service: &str, path: &str) -> String {
+        let i = SERVICES.iter().position(|s| *s == service).unwrap();
+        format!("http://127.0.0.1:{}{path}", self.ports[replica][i])
+    }
+
+    pub async fn wait_ready(&self) {
+        let http = reqwest::Client::new();
+        for (replica, svc) in
+            (0..self.ports.len()).flat_map(|r| self.services.iter().map(move |s| (r, *s)))
+        {
+            wait_until_ok(
+                &http,
+                &self.url_on(replica, svc, "/readyz"),
+                Duration::from_secs(60),
+                &format!("{svc} ready (logs in {})", self.logs.display()),
+            )
+            .await;
+        }
+    }
 
     /// The log of one service so far.
     pub fn log(&self, service: &str) -> String {
@@ -371,6 +401,14 @@ impl Mesh {
     pub async fn finish(mut self) {
         self.stop();
         komek_testkit::cleanup(&self.settings).await;
+    }
+}
+
+impl Deref for Mesh {
+    type Target = Endpoints;
+
+    fn deref(&self) -> &Endpoints {
+        &self.endpoints
     }
 }
 
