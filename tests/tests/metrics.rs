@@ -81,10 +81,11 @@ fn promtool_check(service: &str, text: &str) {
     );
 }
 
-/// A customer writes in; an agent takes the request and escalates it to billing, which answers;
-/// the agent resolves it. Along the way every service's counters and gauges move: relay
-/// publishes, events handled per queue, requests by status, open escalations per department,
-/// live sessions; and each scrape passes promtool.
+/// The Kazakh journey (web -> agent -> billing -> resolved -> survey -> reopened) moves every
+/// service's counters and gauges: relay publishes, events handled per queue, requests by status,
+/// open escalations per department, live sessions (an agent's page open meanwhile), parked
+/// events; and each scrape passes promtool. Open escalations while one is open are checked by
+/// the next test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journey_moves_the_metrics_and_promtool_accepts_the_scrape() {
     let mesh = Mesh::start(MeshOptions {
@@ -121,90 +122,51 @@ async fn a_journey_moves_the_metrics_and_promtool_accepts_the_scrape() {
     let (mut socket, _) = tokio_tungstenite::connect_async(live).await.unwrap();
     wait_for(&http, &mesh, "workspace", "komek_live_sessions", 1.0).await;
 
-    let accepted = mesh
-        .post_request(
+    // The Kazakh journey (tests/src/journey.rs): web -> agent -> billing -> resolved -> survey
+    // with CSAT 1 -> reopened.
+    komek_e2e::journey::kazakh(&mesh, &http, "7011234567", None).await;
+
+    // Each consumer counted what it handled: the workspace request.created, the department's
+    // answer and the survey answer; the escalation service request.escalated; the survey service
+    // request.resolved.
+    for (svc, min) in [("workspace", 3.0), ("escalation", 1.0), ("survey", 1.0)] {
+        wait_for(
             &http,
-            &json!({
-                "channel": "web",
-                "customer": {"msisdn": "+77011234567", "name": "Асқар"},
-                "text": "Менің шотымнан ақша екі рет алынды, қайтарып беріңізші."
-            }),
+            &mesh,
+            svc,
+            &format!("komek_events_handled_total{{queue=\"{svc}\"}}"),
+            min,
         )
         .await;
-    let id = accepted["id"].as_str().unwrap().to_owned();
-    let taken = mesh.take_next(&http, &agent).await;
-    assert_eq!(taken["id"], id.as_str());
-    wait_for(
-        &http,
-        &mesh,
-        "workspace",
-        "komek_events_handled_total{queue=\"workspace\"}",
-        1.0,
-    )
-    .await;
-    wait_for(
-        &http,
-        &mesh,
-        "workspace",
-        "komek_requests{status=\"assigned\"}",
-        1.0,
-    )
-    .await;
-
-    // Escalated to billing: an open escalation there, until billing answers.
-    let escalation = mesh
-        .escalate(&http, &agent, &id, "billing", "Екі рет есептен шығару")
-        .await;
-    wait_for(
-        &http,
-        &mesh,
-        "escalation",
-        "komek_events_handled_total{queue=\"escalation\"}",
-        1.0,
-    )
-    .await;
-    wait_for(
-        &http,
-        &mesh,
-        "escalation",
-        "komek_open_escalations{department=\"billing\"}",
-        1.0,
-    )
-    .await;
-    let billing = mesh.login(&http, "billing1", "komek-dept").await;
-    let r = mesh
-        .post_as(
-            &http,
-            "escalation",
-            &format!("/api/v1/escalations/{escalation}/answer"),
-            &billing,
-            &json!({"text": "Қайталанған төлем қайтарылды."}),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    mesh.wait_for_status(&http, &agent, &id, "in_progress", "the answer returns")
-        .await;
-    mesh.resolve(&http, &agent, &id, "Артық алынған ақша қайтарылды.")
-        .await;
-
-    // The survey service handled request.resolved; the workspace counts the request resolved.
-    wait_for(
-        &http,
-        &mesh,
-        "survey",
-        "komek_events_handled_total{queue=\"survey\"}",
-        1.0,
-    )
-    .await;
-    wait_for(
-        &http,
-        &mesh,
-        "workspace",
-        "komek_requests{status=\"resolved\"}",
-        1.0,
-    )
-    .await;
+    }
+    // Requests by status (every status is a series), and the department's answered escalation.
+    let workspace = scrape(&http, &mesh, "workspace").await;
+    for status in [
+        "new",
+        "queued",
+        "assigned",
+        "in_progress",
+        "resolved",
+        "closed",
+    ] {
+        assert_eq!(
+            value(
+                &workspace,
+                &format!("komek_requests{{status=\"{status}\"}}")
+            ),
+            0.0,
+            "{status}"
+        );
+    }
+    assert_eq!(
+        value(&workspace, "komek_requests{status=\"reopened\"}"),
+        1.0
+    );
     let escalation_scrape = scrape(&http, &mesh, "escalation").await;
+    assert!(
+        escalation_scrape.contains_key("komek_open_escalations{department=\"billing\"}"),
+        "every department is a series"
+    );
     assert_eq!(
         value(
             &escalation_scrape,
@@ -213,6 +175,39 @@ async fn a_journey_moves_the_metrics_and_promtool_accepts_the_scrape() {
         0.0,
         "billing answered"
     );
+
+    // A second request escalated to the network department stays open there.
+    let second = mesh
+        .post_request(
+            &http,
+            &json!({
+                "channel": "web",
+                "customer": {"msisdn": "+77051112233"},
+                "text": "Интернет не работает второй день, Алматы"
+            }),
+        )
+        .await;
+    let taken = mesh.take_next(&http, &agent).await;
+    assert_eq!(taken["id"], second["id"]);
+    let id = second["id"].as_str().unwrap();
+    mesh.escalate(&http, &agent, id, "network", "Нет связи")
+        .await;
+    wait_for(
+        &http,
+        &mesh,
+        "escalation",
+        "komek_open_escalations{department=\"network\"}",
+        1.0,
+    )
+    .await;
+    wait_for(
+        &http,
+        &mesh,
+        "workspace",
+        "komek_requests{status=\"escalated\"}",
+        1.0,
+    )
+    .await;
 
     // Every event went through some replica's relay (they share the outbox): published, none left.
     eventually(WAIT, "the relays published the journey's events", || {
@@ -225,8 +220,8 @@ async fn a_journey_moves_the_metrics_and_promtool_accepts_the_scrape() {
                 published += value(&s, "komek_relay_published_total");
                 outbox += value(&s, "komek_outbox_entries");
             }
-            // created, queued, assigned, escalated, escalation.created, answered, resolved, ...
-            (published >= 6.0 && outbox == 0.0).then_some(())
+            // Two requests' lifecycles, escalations and a survey: well over ten events.
+            (published >= 10.0 && outbox == 0.0).then_some(())
         }
     })
     .await;
