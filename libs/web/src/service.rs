@@ -14,6 +14,9 @@
 //! 3. then the outbox relay publishes, with confirms, what those requests and messages wrote,
 //!    and stops, in what is left of the grace period;
 //! 4. the process exits 0, all within `grace_secs` of the end of the drain.
+//!
+//! A second signal meanwhile exits at once (status 1); what was in flight is redelivered or
+//! retried by its client, and the outbox keeps what the relay had not published.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -233,6 +236,12 @@ impl Application {
             r = &mut server => r,
             signal = stop_signal() => {
                 runtime.draining.store(true, Ordering::Relaxed);
+                // A second signal (an impatient Ctrl-C) stops at once, without the rest.
+                tokio::spawn(async move {
+                    let again = stop_signal().await;
+                    tracing::warn!(service, signal = again, "second signal: exiting now, in-flight work abandoned");
+                    std::process::exit(1);
+                });
                 tracing::info!(service, signal, drain_delay_secs = s.drain_delay.as_secs(), grace_secs = s.grace.as_secs(),
                     "shutting down: readiness off, still serving while load balancers notice");
                 tokio::select! {
