@@ -27,6 +27,7 @@ test:
 	scripts/deps.sh chromium
 	scripts/deps.sh kannel
 	scripts/deps.sh email
+	scripts/deps.sh promtool
 	scripts/chart.sh tools
 	scripts/chart.sh check
 	cargo build --workspace --bins
@@ -50,6 +51,7 @@ clean-run:
 	rm -rf .run
 
 chart-tools:
+	scripts/deps.sh promtool
 	scripts/chart.sh tools
 
 chart-check: chart-tools

@@ -49,19 +49,10 @@ tools() {
     "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "${PY_TOOLS[@]}"
     echo "${PY_TOOLS[*]}" >"$TOOLS/venv/.pinned"
   fi
-  # promtool: taken out of Debian's prometheus package, so no Prometheus daemon gets installed or started.
+  # promtool: scripts/deps.sh takes only the binary out of Debian's prometheus package (no daemon).
   if [[ ! -x "$TOOLS/bin/promtool" ]]; then
-    if command -v promtool >/dev/null; then
-      ln -sf "$(command -v promtool)" "$TOOLS/bin/promtool"
-    else
-      log "promtool from Debian's prometheus package"
-      local tmp; tmp="$(mktemp -d)"
-      (cd "$tmp" && { apt-get download prometheus >/dev/null 2>&1 \
-        || { apt-get update -qq >/dev/null && apt-get download prometheus >/dev/null; }; } \
-        && dpkg-deb -x prometheus_*.deb x)
-      install -m 0755 "$tmp/x/usr/bin/promtool" "$TOOLS/bin/promtool"
-      rm -rf "$tmp"
-    fi
+    "$ROOT/scripts/deps.sh" promtool >&2
+    ln -sf "$(command -v promtool)" "$TOOLS/bin/promtool"
   fi
   log "tools: $("$TOOLS/bin/helm" version --short), kubectl $("$TOOLS/bin/kubectl" version --client -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])'), $("$TOOLS/bin/promtool" --version 2>&1 | head -1)"
 }

@@ -7,6 +7,8 @@
 #                                 appendfsync always), port $KOMEK_REDIS_PORT (default 6380), data in
 #                                 .run/redis. Writes .run/redis/started-by-run only if it started it.
 #   scripts/deps.sh chromium      Debian's chromium + chromium-driver, if missing.
+#   scripts/deps.sh promtool      Debian's promtool (from the `prometheus` package, binary only: no
+#                                 Prometheus server installed or started) in /usr/local/bin, if missing.
 #   scripts/deps.sh kannel        Debian's kannel (bearerbox, smsbox) + kannel-extras (fakesmsc), if missing.
 #   scripts/deps.sh kannel-run    kannel, then bearerbox + smsbox for `make run` with .run/kannel/kannel.conf
 #                                 (fake SMSC 13910, sendsms 13913, get-url to intake 8081). Writes
@@ -217,6 +219,28 @@ cmd_chromium() {
     say "chromium and chromedriver installed"
 }
 
+# Only the promtool binary out of Debian's `prometheus` package: installing the package would
+# also install (and on some machines start) a Prometheus server nobody asked for.
+cmd_promtool() {
+    if command -v promtool >/dev/null 2>&1; then
+        say "promtool present ($(command -v promtool))"
+        return 0
+    fi
+    need_root "install promtool"
+    if ! grep -q 'Candidate: [^(]' <<<"$(apt-cache policy prometheus 2>/dev/null || true)"; then
+        say "running apt-get update"
+        "${SUDO[@]}" apt-get update -qq
+    fi
+    local tmp
+    tmp="$(mktemp -d)"
+    chmod 755 "$tmp" # apt-get download runs as _apt
+    (cd "$tmp" && apt-get download prometheus >/dev/null) || die "apt-get download prometheus failed"
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+    "${SUDO[@]}" install -m 0755 "$tmp/x/usr/bin/promtool" /usr/local/bin/promtool
+    rm -rf "$tmp"
+    say "promtool installed: $(promtool --version 2>&1 | head -1)"
+}
+
 # fakesmsc ships in kannel-extras under Kannel's test directory, not on PATH.
 fakesmsc_path() {
     local p
@@ -351,7 +375,7 @@ cmd_email_run() {
 }
 
 usage() {
-    echo "usage: $0 {ensure|komek-redis|chromium|kannel|kannel-run|email|email-run}" >&2
+    echo "usage: $0 {ensure|komek-redis|chromium|promtool|kannel|kannel-run|email|email-run}" >&2
     exit 2
 }
 
@@ -359,6 +383,7 @@ case "${1:-}" in
     ensure) cmd_ensure ;;
     komek-redis) cmd_komek_redis ;;
     chromium) cmd_chromium ;;
+    promtool) cmd_promtool ;;
     kannel) cmd_kannel ;;
     kannel-run) cmd_kannel_run ;;
     email) cmd_email ;;

@@ -52,6 +52,8 @@ pub struct MeshOptions {
     pub env: Vec<(String, String)>,
     /// Processes of each service (0 means 1); all share Redis and RabbitMQ.
     pub replicas: usize,
+    /// The services to start (empty: all four); a test of one service's replicas starts only it.
+    pub services: Vec<&'static str>,
 }
 
 pub struct Mesh {
@@ -62,7 +64,10 @@ pub struct Mesh {
     /// Per replica, the ports of intake, workspace, escalation, survey.
     pub ports: Vec<[u16; 4]>,
     pub logs: PathBuf,
-    children: Vec<Child>,
+    /// The services started (all four unless [`MeshOptions::services`] says otherwise).
+    pub services: Vec<&'static str>,
+    /// Each process with its service and replica.
+    children: Vec<(&'static str, usize, Child)>,
 }
 
 /// First and one past the last port [`free_port`] hands out: below the kernel's ephemeral range
@@ -274,15 +279,21 @@ impl Mesh {
         let logs = target_dir().join("e2e-logs").join(&settings.redis.prefix);
         std::fs::create_dir_all(&logs).unwrap();
         let endpoints = Endpoints::on_ports(ports[0]);
+        let services = if opts.services.is_empty() {
+            SERVICES.to_vec()
+        } else {
+            opts.services.clone()
+        };
         let mut mesh = Mesh {
             settings,
             endpoints,
             ports: ports.clone(),
             logs,
+            services: services.clone(),
             children: Vec::new(),
         };
         for (replica, ports) in ports.into_iter().enumerate() {
-            for svc in SERVICES {
+            for svc in services.iter().copied() {
                 mesh.spawn(svc, replica, ports, profile, &opts);
             }
         }
@@ -292,7 +303,7 @@ impl Mesh {
 
     fn spawn(
         &mut self,
-        svc: &str,
+        svc: &'static str,
         replica: usize,
         ports: [u16; 4],
         profile: &str,
@@ -334,7 +345,7 @@ impl Mesh {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        self.children.push(cmd.spawn().unwrap());
+        self.children.push((svc, replica, cmd.spawn().unwrap()));
     }
 
     /// A URL on replica `replica` of `service`.
@@ -346,7 +357,7 @@ impl Mesh {
     pub async fn wait_ready(&self) {
         let http = reqwest::Client::new();
         for (replica, svc) in
-            (0..self.ports.len()).flat_map(|r| SERVICES.iter().map(move |s| (r, *s)))
+            (0..self.ports.len()).flat_map(|r| self.services.iter().map(move |s| (r, *s)))
         {
             wait_until_ok(
                 &http,
@@ -363,9 +374,20 @@ impl Mesh {
         std::fs::read_to_string(self.logs.join(format!("{service}.log"))).unwrap_or_default()
     }
 
+    /// Takes replica `replica` of `service` out of the mesh, still running, for a test that stops
+    /// it its own way (a signal) and watches how it exits.
+    pub fn take(&mut self, service: &str, replica: usize) -> Child {
+        let i = self
+            .children
+            .iter()
+            .position(|(s, r, _)| *s == service && *r == replica)
+            .unwrap_or_else(|| panic!("no replica {replica} of {service}"));
+        self.children.remove(i).2
+    }
+
     /// Stops the processes (SIGKILL; the tests that need a graceful stop send their own signal).
     pub fn stop(&mut self) {
-        for c in &mut self.children {
+        for (_, _, c) in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
         }

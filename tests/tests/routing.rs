@@ -430,6 +430,29 @@ async fn deadline_warnings_and_breaches_fire_once_across_replicas_and_lost_claim
     let count = |a: &str| h.iter().filter(|e| e["action"] == a).count();
     assert_eq!(count("deadline_warning"), 2, "{view}");
     assert_eq!(count("deadline_breached"), 2, "{view}");
+    // Each was counted once for /metrics, by whichever replica fired it.
+    for series in ["warnings", "breaches"] {
+        for kind in ["first_response", "resolution"] {
+            let name = format!("komek_deadline_{series}_total{{kind=\"{kind}\"}} ");
+            let mut total = 0.0;
+            for replica in 0..2 {
+                let text = http
+                    .get(mesh.url_on(replica, "workspace", "/metrics"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                total += text
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name.as_str()))
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+            }
+            assert_eq!(total, 1.0, "{name}");
+        }
+    }
     // Two breaches: normal -> high -> urgent.
     assert_eq!(v["request"]["priority"], "urgent");
     let sup: Value = http

@@ -16,7 +16,9 @@ use futures_util::StreamExt;
 use komek_domain::events::Envelope;
 use komek_settings::Settings;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -34,7 +36,9 @@ pub enum HandleError {
     Reject(String),
 }
 
-/// Consumes `service`'s queue until `shutdown`, reconnecting with backoff.
+/// Consumes `service`'s queue until `shutdown`, reconnecting with backoff. On shutdown it stops
+/// taking deliveries (cancels its consumer), lets the handlers in flight finish and settle their
+/// message, then closes its channel: what was prefetched but not started goes back to the queue.
 pub async fn run_consumer<H, F>(
     settings: Settings,
     service: &'static str,
@@ -47,14 +51,20 @@ pub async fn run_consumer<H, F>(
 {
     let mut backoff = Backoff::new(&settings.amqp);
     status.set_consumer(false);
+    crate::metrics::touch_queue(service);
     loop {
-        if *shutdown.borrow() {
+        if stopping(&shutdown) {
             return;
         }
-        let result = tokio::select! {
-            r = session(&settings, service, &status, &handler, &mut backoff) => r,
-            _ = shutdown.changed() => Ok(()),
-        };
+        let result = session(
+            &settings,
+            service,
+            &status,
+            &handler,
+            &mut backoff,
+            &mut shutdown,
+        )
+        .await;
         status.set_consumer(false);
         match result {
             Ok(()) => return,
@@ -62,11 +72,22 @@ pub async fn run_consumer<H, F>(
                 tracing::warn!(error = %e, service, "consumer lost its connection; reconnecting");
                 tokio::select! {
                     _ = backoff.wait() => {}
-                    _ = shutdown.changed() => return,
+                    _ = stop_asked(&mut shutdown) => return,
                 }
             }
         }
     }
+}
+
+/// Resolves once shutdown is asked for (or its sender is gone with the service). The guard
+/// `wait_for` returns is dropped here: it must not live across an await (it is not `Send`).
+pub(crate) async fn stop_asked(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}
+
+/// Shutdown was asked for (or its sender is gone with the service).
+pub(crate) fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
+    *shutdown.borrow() || shutdown.has_changed().is_err()
 }
 
 async fn session<H, F>(
@@ -75,6 +96,7 @@ async fn session<H, F>(
     status: &BusStatus,
     handler: &H,
     backoff: &mut Backoff,
+    shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), BusError>
 where
     H: Fn(Envelope) -> F,
@@ -82,19 +104,26 @@ where
 {
     let names = Names::new(&settings.amqp.prefix);
     let queue = names.queue(service);
-    let conn = connect(&settings.amqp, &format!("komek-{service}-consumer")).await?;
-    let ch = conn.create_channel().await?;
-    declare(&ch, &names, settings.amqp.delivery_limit).await?;
-    ch.basic_qos(settings.amqp.prefetch, BasicQosOptions::default())
-        .await?;
-    let mut consumer = ch
-        .basic_consume(
-            queue.as_str().into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let setup = async {
+        let conn = connect(&settings.amqp, &format!("komek-{service}-consumer")).await?;
+        let ch = conn.create_channel().await?;
+        declare(&ch, &names, settings.amqp.delivery_limit).await?;
+        ch.basic_qos(settings.amqp.prefetch, BasicQosOptions::default())
+            .await?;
+        let consumer = ch
+            .basic_consume(
+                queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok::<_, BusError>((conn, ch, consumer))
+    };
+    let (conn, ch, mut consumer) = tokio::select! {
+        r = setup => r?,
+        _ = stop_asked(shutdown) => return Ok(()),
+    };
     status.set_consumer(true);
     backoff.reset();
     tracing::info!(service, queue = %queue, "consumer connected");
@@ -104,13 +133,25 @@ where
     // they cannot corrupt one another, and a conflict is simply retried.
     let most = usize::from(settings.amqp.concurrency.max(1));
     let mut inflight = futures_util::stream::FuturesUnordered::new();
+    let mut draining = false;
     loop {
+        if draining && inflight.is_empty() {
+            break;
+        }
         tokio::select! {
-            next = consumer.next(), if inflight.len() < most => match next {
-                Some(delivery) => inflight.push(handle_one(settings, &queue, handler, delivery?)),
+            next = consumer.next(), if !draining && inflight.len() < most => match next {
+                Some(delivery) => inflight.push(handle_one(settings, service, &queue, handler, delivery?)),
                 None => return Err(BusError::Refused("consumer stream ended".into())),
             },
             Some(done) = inflight.next(), if !inflight.is_empty() => done?,
+            _ = stop_asked(shutdown), if !draining => {
+                draining = true;
+                tracing::info!(service, queue = %queue, in_flight = inflight.len(), "consumer stopping: finishing what it holds");
+                let cancel = ch.basic_cancel(consumer.tag(), BasicCancelOptions::default());
+                if let Err(e) = settle(settings.amqp.publish_timeout, async { cancel.await.map(|()| true) }).await {
+                    tracing::warn!(error = %e, service, "consumer cancel failed; closing the channel instead");
+                }
+            }
             _ = watchdog.tick() => {
                 if !conn.status().connected() {
                     return Err(BusError::Refused("connection lost".into()));
@@ -118,6 +159,19 @@ where
             }
         }
     }
+    // Deliveries received but never started are unacked: closing gives them back to the queue
+    // at once, for another replica.
+    let timeout = settings.amqp.publish_timeout;
+    let _ = settle(timeout, async {
+        ch.close(200, "shutdown".into()).await.map(|()| true)
+    })
+    .await;
+    let _ = settle(timeout, async {
+        conn.close(200, "shutdown".into()).await.map(|()| true)
+    })
+    .await;
+    tracing::info!(service, queue = %queue, "consumer stopped");
+    Ok(())
 }
 
 fn header_map(d: &Delivery) -> (HashMap<String, String>, i64) {
@@ -158,6 +212,7 @@ async fn settle(
 
 async fn handle_one<H, F>(
     settings: &Settings,
+    service: &str,
     queue: &str,
     handler: &H,
     delivery: Delivery,
@@ -182,6 +237,7 @@ where
     );
     komek_telemetry::extract(&span, &carrier);
     let window = settings.amqp.retry_window;
+    let received = std::time::Instant::now();
     let outcome = async {
         let env = Envelope::decode(&delivery.data).map_err(|e| HandleError::Reject(e.to_string()))?;
         let current = tracing::Span::current();
@@ -202,6 +258,13 @@ where
     }
     .instrument(span.clone())
     .await;
+    let counted = match &outcome {
+        Ok(()) => crate::metrics::Outcome::Handled,
+        Err(HandleError::Reject(_)) => crate::metrics::Outcome::Parked,
+        Err(HandleError::Retry(_)) if attempt > limit => crate::metrics::Outcome::Parked,
+        Err(HandleError::Retry(_)) => crate::metrics::Outcome::Retried,
+    };
+    crate::metrics::observe(service, counted, received.elapsed());
     let ack_timeout = settings.amqp.publish_timeout;
     // The span is attached to the future, never entered across an await: a guard held over an
     // await can end on another thread and corrupt its context stack.

@@ -7,11 +7,13 @@
 //! - [`consumer`]: the consumer loop: manual ack after the effect is stored, retry by requeue up to
 //!   the delivery limit, then the parking queue, with a log line saying why.
 //! - [`fanout`]: every event to every replica (a private queue each), for live notifications.
+//! - [`metrics`]: relay, consumer and parking-queue metrics for `/metrics`.
 //! - [`status`]: whether this process currently holds working broker connections (for /readyz).
 //! - [`stamp`]: puts the current trace context into an event before it is stored.
 
 pub mod consumer;
 pub mod fanout;
+pub mod metrics;
 pub mod relay;
 pub mod status;
 pub mod topology;
@@ -23,6 +25,7 @@ use secrecy::ExposeSecret;
 
 pub use consumer::{HandleError, run_consumer};
 pub use fanout::run_fanout;
+pub use metrics::ParkingProbe;
 pub use relay::run_relay;
 pub use status::BusStatus;
 pub use topology::Names;

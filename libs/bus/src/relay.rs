@@ -21,7 +21,11 @@ use tracing::Instrument;
 use crate::topology::{Names, declare};
 use crate::{Backoff, BusError, BusStatus, connect};
 
-/// Runs until `shutdown` turns true. `name` identifies this replica's relay in the consumer group.
+/// Runs until `shutdown` turns true, then flushes: publishes (with confirms) what the outbox
+/// holds until a read finds nothing new, and returns. The service sets `shutdown` only after its
+/// HTTP server and consumers stopped, so what they wrote last is published by this replica
+/// instead of waiting `outbox.claim_idle_ms` for another. `name` identifies this replica's relay
+/// in the consumer group.
 pub async fn run_relay(
     store: Store,
     settings: Settings,
@@ -31,21 +35,32 @@ pub async fn run_relay(
 ) {
     let mut backoff = Backoff::new(&settings.amqp);
     loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        let result = tokio::select! {
-            r = relay_session(&store, &settings, &name, &status, &mut backoff) => r,
-            _ = shutdown.changed() => Ok(()),
-        };
+        let result = relay_session(
+            &store,
+            &settings,
+            &name,
+            &status,
+            &mut backoff,
+            &mut shutdown,
+        )
+        .await;
         status.set_relay(false);
         match result {
-            Ok(()) => return,
+            Ok(()) => {
+                tracing::info!(relay = %name, "outbox relay flushed and stopped");
+                return;
+            }
             Err(e) => {
+                crate::metrics::relay_failed();
                 tracing::warn!(error = %e, relay = %name, "outbox relay lost its connection; reconnecting");
+                // Shutting down with the broker away: what is left waits in the outbox for
+                // another replica's relay (nothing is lost, it is only later).
+                if crate::consumer::stopping(&shutdown) {
+                    return;
+                }
                 tokio::select! {
                     _ = backoff.wait() => {}
-                    _ = shutdown.changed() => return,
+                    _ = crate::consumer::stop_asked(&mut shutdown) => return,
                 }
             }
         }
@@ -58,24 +73,34 @@ async fn relay_session(
     name: &str,
     status: &BusStatus,
     backoff: &mut Backoff,
+    shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), BusError> {
     let names = Names::new(&settings.amqp.prefix);
-    let conn = connect(&settings.amqp, &format!("{name}-relay")).await?;
-    let ch = conn.create_channel().await?;
-    ch.confirm_select(ConfirmSelectOptions::default()).await?;
-    declare(&ch, &names, settings.amqp.delivery_limit).await?;
-    store.ensure_relay_group().await?;
     let block = settings.outbox.block;
-    let mut reader = store.dedicated(block).await?;
+    let setup = async {
+        let conn = connect(&settings.amqp, &format!("{name}-relay")).await?;
+        let ch = conn.create_channel().await?;
+        ch.confirm_select(ConfirmSelectOptions::default()).await?;
+        declare(&ch, &names, settings.amqp.delivery_limit).await?;
+        store.ensure_relay_group().await?;
+        let reader = store.dedicated(block).await?;
+        Ok::<_, BusError>((conn, ch, reader))
+    };
+    // Connecting is given up at shutdown; once connected, a batch is always finished.
+    let (conn, ch, mut reader) = tokio::select! {
+        r = setup => r?,
+        _ = crate::consumer::stop_asked(shutdown) => return Ok(()),
+    };
     status.set_relay(true);
     backoff.reset();
     tracing::info!(relay = %name, exchange = %names.exchange, "outbox relay connected");
     let timeout = settings.amqp.publish_timeout;
     let mut since_claim = Duration::MAX;
     loop {
+        let flushing = crate::consumer::stopping(shutdown);
         let mut entries = Vec::new();
         // Take over what a dead relay left behind, now and then.
-        if since_claim >= settings.outbox.claim_idle / 2 {
+        if !flushing && since_claim >= settings.outbox.claim_idle / 2 {
             entries = store
                 .claim_stale_outbox(
                     name,
@@ -87,13 +112,23 @@ async fn relay_session(
         }
         if entries.is_empty() {
             let started = std::time::Instant::now();
-            let block_ms = usize::try_from(millis(block)).unwrap_or(1000);
+            // Flushing reads without waiting (1 ms: a BLOCK of 0 would wait forever).
+            let block_ms = if flushing {
+                1
+            } else {
+                usize::try_from(millis(block)).unwrap_or(1000)
+            };
             entries = store
                 .read_outbox(&mut reader, name, settings.outbox.batch, block_ms)
                 .await?;
             since_claim = since_claim.saturating_add(started.elapsed());
         }
         if entries.is_empty() {
+            if flushing {
+                let _ = tokio::time::timeout(timeout, ch.close(200, "shutdown".into())).await;
+                let _ = tokio::time::timeout(timeout, conn.close(200, "shutdown".into())).await;
+                return Ok(());
+            }
             if !conn.status().connected() {
                 return Err(BusError::Refused("connection closed".into()));
             }
@@ -138,6 +173,7 @@ async fn relay_session(
             }
         }
         store.ack_outbox(&confirmed).await?;
+        crate::metrics::relay_published(confirmed.len());
         if let Some(e) = failure {
             return Err(e);
         }

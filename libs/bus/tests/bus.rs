@@ -358,6 +358,14 @@ async fn event_retried_past_the_delivery_limit_goes_to_parking() {
         "first delivery + delivery_limit redeliveries"
     );
     assert_eq!(queue_counts(&ch, &names.queue("workspace")).await.0, 0);
+    // Counted for /metrics (this process's registry, shared with the other tests here: at least
+    // this test's two retries and one parking, and its event's publish).
+    let count = |c: &Option<prometheus::IntCounterVec>| {
+        c.as_ref().unwrap().with_label_values(&["workspace"]).get()
+    };
+    assert!(count(&komek_bus::metrics::EVENTS_RETRIED) >= 2);
+    assert!(count(&komek_bus::metrics::EVENTS_PARKED) >= 1);
+    assert!(komek_bus::metrics::RELAY_PUBLISHED.as_ref().unwrap().get() >= 1);
 
     komek_testkit::cleanup(&settings).await;
 }

@@ -32,8 +32,8 @@ pub use raw::RawSettings;
 pub use sections::{
     AmqpSettings, AuthSettings, CustomerSettings, CustomerSource, CustomerSourceKind,
     EmailSettings, EscalationSettings, HttpSettings, OutboxSettings, RedisSettings,
-    RequestSettings, RoutingSettings, SeedSettings, ServicePorts, SmsSettings, SpikeSettings,
-    SurveySettings, TelemetrySettings, WatcherSettings, WebSettings,
+    RequestSettings, RoutingSettings, SeedSettings, ServicePorts, ShutdownSettings, SmsSettings,
+    SpikeSettings, SurveySettings, TelemetrySettings, WatcherSettings, WebSettings,
 };
 
 /// Every setting, typed and checked.
@@ -62,6 +62,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub escalation: EscalationSettings,
     pub spikes: SpikeSettings,
+    pub shutdown: ShutdownSettings,
 }
 
 /// The `KOMEK_ENV` under which shipped secrets, default credentials and demo data are refused.
@@ -187,6 +188,7 @@ impl TryFrom<RawSettings> for Settings {
         let email = section::<EmailSettings>(r.email, &mut bad);
         let telemetry = section::<TelemetrySettings>(r.telemetry, &mut bad);
         let seed = section::<SeedSettings>(r.seed, &mut bad);
+        let shutdown = section::<ShutdownSettings>(r.shutdown, &mut bad);
         let (
             Some(http),
             Some(services),
@@ -208,9 +210,11 @@ impl TryFrom<RawSettings> for Settings {
             Some(email),
             Some(escalation),
             Some(spikes),
+            Some(shutdown),
         ) = (
             http, services, redis, amqp, auth, telemetry, requests, calendar, deadlines, watcher,
             routing, survey, outbox, seed, customers, web, sms, email, escalation, spikes,
+            shutdown,
         )
         else {
             return Err(SettingsError::Invalid(bad));
@@ -245,6 +249,7 @@ impl TryFrom<RawSettings> for Settings {
             email,
             escalation,
             spikes,
+            shutdown,
         })
     }
 }
@@ -419,6 +424,24 @@ mod tests {
         assert!(lines[1].contains("auth.jwt_secret"));
         assert!(lines[2].contains("http.keep_alive_secs"));
         assert!(lines[3].contains("survey.reopen_at_or_below"));
+    }
+
+    #[test]
+    fn shutdown_times_are_bounded() {
+        let mut r = raw();
+        r.shutdown.grace_secs = 0;
+        r.shutdown.drain_delay_secs = 301;
+        let lines = problems(r);
+        assert_eq!(
+            lines,
+            [
+                "setting shutdown.drain_delay_secs: 0 to 300",
+                "setting shutdown.grace_secs: 1 to 600"
+            ]
+        );
+        let s = Settings::try_from(raw()).unwrap();
+        // config/test.toml: tests stop services quickly.
+        assert_eq!(s.shutdown.grace, std::time::Duration::from_secs(10));
     }
 
     /// A section that cannot be built (a bad URL, a bad calendar) still lets every other section

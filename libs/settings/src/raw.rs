@@ -34,6 +34,7 @@ pub struct RawSettings {
     pub email: Email,
     pub escalation: EscalationSettings,
     pub spikes: SpikeSettings,
+    pub shutdown: Shutdown,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +131,13 @@ pub struct Survey {
     pub public_base_url: String,
     pub ttl_hours: i64,
     pub reopen_at_or_below: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shutdown {
+    pub drain_delay_secs: u64,
+    pub grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -428,6 +428,29 @@ impl Section for OutboxSettings {
     }
 }
 
+/// What a service does on SIGTERM or SIGINT (`[shutdown]`): answer `/readyz` with 503 while still
+/// serving for `drain_delay` (load balancers and Kubernetes endpoints stop sending), then stop
+/// accepting and finish in-flight HTTP requests and broker messages and flush the outbox relay
+/// within `grace`. The pod's `terminationGracePeriodSeconds` must exceed their sum.
+#[derive(Debug, Clone)]
+pub struct ShutdownSettings {
+    pub drain_delay: Duration,
+    pub grace: Duration,
+}
+
+impl Section for ShutdownSettings {
+    type Raw = raw::Shutdown;
+    const NAME: &'static str = "shutdown";
+    fn from_raw(r: raw::Shutdown, bad: &mut Problems) -> Option<Self> {
+        bad.within("drain_delay_secs", r.drain_delay_secs, 0, 300);
+        bad.within("grace_secs", r.grace_secs, 1, 600);
+        Some(Self {
+            drain_delay: Duration::from_secs(r.drain_delay_secs),
+            grace: Duration::from_secs(r.grace_secs),
+        })
+    }
+}
+
 /// The customer web pages of intake and their anti-spam limits (fixed windows counted in Redis).
 #[derive(Debug, Clone)]
 pub struct WebSettings {

@@ -21,6 +21,8 @@
 //! - [`notify`]: sent markers written with their delivery-status event (intake's notifier).
 //! - [`limits`]: fixed-window counters for anti-spam rate limits.
 //! - [`problems`]: problem records, their linked requests, and the spike counters.
+//! - [`gauges`]: the cheap reads `/metrics` makes at scrape time (outbox, requests by status,
+//!   the waiting queue, open escalations per department).
 //! - [`outbox`]: reading and acknowledging the outbox stream (used by the relay in komek-bus).
 
 pub mod commit;
@@ -28,6 +30,7 @@ pub mod customers;
 pub mod deadlines;
 pub mod directory;
 pub mod docs;
+pub mod gauges;
 pub mod keys;
 pub mod limits;
 pub mod notify;

@@ -11,6 +11,7 @@
 //! - [`page`]: a staff page's embedded files (ES modules), served with one strict Content-Security-Policy.
 //! - [`meta`]: `GET /api/v1/meta`, the codes of the domain's enums the staff pages show.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+//! - [`metrics`]: the `komek_*` metrics and the scrape-time reads behind `/metrics`.
 //! - [`live`]: the staff pages' WebSocket sessions and the per-replica hub that pushes to them.
 //! - [`middleware`]: one span per HTTP request (continuing the caller's trace) and request metrics.
 //! - [`service`]: the app factory (`Runtime` -> `Application`) every service's `main` and tests use.
@@ -23,6 +24,7 @@ pub mod html;
 pub mod i18n;
 pub mod live;
 pub mod meta;
+pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod page;

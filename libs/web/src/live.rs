@@ -41,6 +41,7 @@ struct Join {
     who: Listener,
     to: Recipient<Push>,
     end: Recipient<End>,
+    away: Recipient<GoingAway>,
 }
 
 /// Closes every session of `login` on this replica: the person was deactivated or given a new
@@ -55,6 +56,12 @@ pub struct EndSessions {
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub struct End;
+
+/// The replica is shutting down: every session is closed ("going away"), so its page reconnects
+/// to another replica at once and the HTTP server's graceful stop is not held by open sockets.
+#[derive(Message, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct GoingAway;
 
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -83,6 +90,7 @@ struct Joined {
     who: Listener,
     to: Recipient<Push>,
     end: Recipient<End>,
+    away: Recipient<GoingAway>,
 }
 
 impl Actor for Hub {
@@ -98,6 +106,7 @@ impl Handler<Join> for Hub {
                 who: m.who,
                 to: m.to,
                 end: m.end,
+                away: m.away,
             },
         );
     }
@@ -130,6 +139,15 @@ impl Handler<Deliver> for Hub {
     }
 }
 
+impl Handler<GoingAway> for Hub {
+    type Result = ();
+    fn handle(&mut self, m: GoingAway, _: &mut Context<Self>) {
+        for j in self.sessions.values() {
+            j.away.do_send(m);
+        }
+    }
+}
+
 /// Supervisors see everything; others what names them or their department.
 fn concerns(logins: &[String], departments: &[String], all: bool, who: &Listener) -> bool {
     all || who.role == Role::Supervisor
@@ -149,6 +167,7 @@ impl crate::Runtime {
         F: Future<Output = ()> + Send + 'static,
     {
         let hub = Hub::start_detached();
+        self.hubs.push(hub.clone());
         let (for_feed, settings, feed) = (hub.clone(), self.settings.clone(), feed.to_owned());
         self.spawn_task(move |shutdown| {
             komek_bus::run_fanout(
@@ -228,11 +247,13 @@ impl Actor for WsSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        crate::metrics::live_session_opened();
         self.hub.do_send(Join {
             id: self.id,
             who: self.who.clone(),
             to: ctx.address().recipient(),
             end: ctx.address().recipient(),
+            away: ctx.address().recipient(),
         });
         // Keep idle connections alive through proxies.
         ctx.run_interval(Duration::from_secs(15), |act, ctx| {
@@ -250,6 +271,7 @@ impl Actor for WsSession {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        crate::metrics::live_session_closed();
         self.hub.do_send(Leave { id: self.id });
     }
 }
@@ -270,23 +292,38 @@ impl Handler<Push> for WsSession {
     }
 }
 
-impl Handler<End> for WsSession {
-    type Result = ();
-    fn handle(&mut self, _: End, ctx: &mut Context<Self>) {
+impl WsSession {
+    /// Sends a close frame with `code`, then stops the session.
+    fn close(&self, ctx: &mut Context<Self>, code: actix_ws::CloseCode, why: &'static str) {
         let ws = self.ws.clone();
-        // A close frame with "policy violation": the page signs in again instead of reconnecting.
         ctx.spawn(
             async move {
                 let _ = ws
                     .close(Some(actix_ws::CloseReason {
-                        code: actix_ws::CloseCode::Policy,
-                        description: Some("session ended".into()),
+                        code,
+                        description: Some(why.into()),
                     }))
                     .await;
             }
             .into_actor(self)
             .map(|(), _, ctx| ctx.stop()),
         );
+    }
+}
+
+impl Handler<End> for WsSession {
+    type Result = ();
+    fn handle(&mut self, _: End, ctx: &mut Context<Self>) {
+        // "Policy violation": the page signs in again instead of reconnecting.
+        self.close(ctx, actix_ws::CloseCode::Policy, "session ended");
+    }
+}
+
+impl Handler<GoingAway> for WsSession {
+    type Result = ();
+    fn handle(&mut self, _: GoingAway, ctx: &mut Context<Self>) {
+        // "Going away": the page reconnects, to another replica.
+        self.close(ctx, actix_ws::CloseCode::Away, "server shutting down");
     }
 }
 

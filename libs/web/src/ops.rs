@@ -1,15 +1,24 @@
 //! Operational endpoints every service serves: liveness, readiness, metrics and its OpenAPI document.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use actix_web::{HttpResponse, web};
 use komek_bus::BusStatus;
 use komek_store::Store;
 use serde_json::json;
 
-/// What readiness checks: the store answers and the broker loops are connected.
+use crate::metrics::Scrape;
+
+/// What readiness checks: the service is not shutting down, the store answers and the broker
+/// loops are connected.
 #[derive(Clone)]
 pub struct Readiness {
     pub store: Store,
     pub bus: BusStatus,
+    /// Set on SIGTERM/SIGINT: from then on `/readyz` answers 503 so traffic moves elsewhere
+    /// while this process still serves what reaches it.
+    pub draining: Arc<AtomicBool>,
 }
 
 /// The service's OpenAPI document, rendered once at start.
@@ -28,6 +37,10 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
+    if r.draining.load(Ordering::Relaxed) {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "draining", "reason": "shutting down"}));
+    }
     let redis = r.store.ping().await.is_ok();
     let rabbitmq = r.bus.is_ready();
     let body = json!({
@@ -42,7 +55,8 @@ async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
     }
 }
 
-async fn metrics() -> HttpResponse {
+async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
+    scrape.collect().await;
     let encoder = prometheus::TextEncoder::new();
     match encoder.encode_to_string(&prometheus::gather()) {
         Ok(text) => HttpResponse::Ok()

@@ -3,10 +3,25 @@
 //! [`Runtime::start`] connects to Redis and starts this replica's outbox relay; a consuming service
 //! adds its consumer with [`Runtime::spawn_consumer`]; [`Runtime::serve`] binds the HTTP server
 //! (port 0 picks a free port; [`Application::port`] reads it back). [`Application::run_until_stopped`]
-//! serves until SIGINT/SIGTERM, then stops the broker loops and lets in-flight work finish.
+//! serves until SIGTERM or SIGINT, then shuts down gracefully (settings `[shutdown]`):
+//!
+//! 1. `/readyz` answers 503 at once, while the server keeps serving for `drain_delay_secs`
+//!    (load balancers and Kubernetes endpoints stop sending meanwhile);
+//! 2. the consumers stop taking deliveries and finish (and settle) those in flight, the watchers
+//!    and live feeds stop, live WebSocket sessions are closed ("going away"), and the HTTP server
+//!    stops accepting and finishes its in-flight requests (actix's graceful stop); this step has
+//!    four fifths of `grace_secs`;
+//! 3. then the outbox relay publishes, with confirms, what those requests and messages wrote,
+//!    and stops, in what is left of the grace period;
+//! 4. the process exits 0, all within `grace_secs` of the end of the drain.
+//!
+//! A second signal meanwhile exits at once (status 1); what was in flight is redelivered or
+//! retried by its client, and the outbox keeps what the relay had not published.
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -19,6 +34,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::body::limits;
+use crate::live::{GoingAway, Hub};
+use crate::metrics::{Hook, Scrape};
 use crate::ops::{self, OpenApiJson, Readiness};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +56,15 @@ pub struct Runtime {
     pub settings: Settings,
     pub store: Store,
     pub bus: BusStatus,
+    /// Stops the consumers, watchers and feeds (step 2 of the shutdown).
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Tells the relay to flush and stop (step 3), once nothing else writes events.
+    flush: watch::Sender<bool>,
+    relay: JoinHandle<()>,
+    pub(crate) hubs: Vec<actix::Addr<Hub>>,
+    hooks: Vec<Hook>,
+    draining: Arc<AtomicBool>,
 }
 
 impl Runtime {
@@ -61,7 +85,9 @@ impl Runtime {
                 Err(e) => return Err(e.into()),
             }
         };
-        let (shutdown, rx) = watch::channel(false);
+        crate::metrics::init(service);
+        let (shutdown, _) = watch::channel(false);
+        let (flush, rx) = watch::channel(false);
         let bus = BusStatus::default();
         let relay_name = format!("{service}-{}", uuid::Uuid::now_v7().simple());
         let relay = tokio::spawn(komek_bus::run_relay(
@@ -77,8 +103,18 @@ impl Runtime {
             store,
             bus,
             shutdown,
-            tasks: vec![relay],
+            tasks: Vec::new(),
+            flush,
+            relay,
+            hubs: Vec::new(),
+            hooks: Vec::new(),
+            draining: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// Adds a scrape-time read of the store to `/metrics` (e.g. [`crate::metrics::requests`]).
+    pub fn scrape(&mut self, hook: Hook) {
+        self.hooks.push(hook);
     }
 
     /// Consumes the queue of `queue_service` with `handler`.
@@ -131,20 +167,32 @@ impl Runtime {
         let readiness = web::Data::new(Readiness {
             store: self.store.clone(),
             bus: self.bus.clone(),
+            draining: self.draining.clone(),
         });
+        // A scrape never waits on Redis or the broker for long: below a typical scrape timeout.
+        let scrape = web::Data::new(Scrape::new(
+            self.store.clone(),
+            self.bus.clone(),
+            komek_bus::ParkingProbe::new(self.settings.clone()),
+            self.hooks.clone(),
+            Duration::from_secs(2).min(self.settings.redis.response_timeout),
+        ));
         let openapi = web::Data::new(OpenApiJson(openapi_json));
         let limit = self.settings.http.body_limit_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(crate::middleware::observe))
                 .app_data(readiness.clone())
+                .app_data(scrape.clone())
                 .app_data(openapi.clone())
                 .configure(|cfg| limits(cfg, limit))
                 .configure(ops::configure)
                 .configure(configure.clone())
         })
         .keep_alive(self.settings.http.keep_alive)
-        .shutdown_timeout(10);
+        // Signals are ours (see `run_until_stopped`): actix would stop at once, without the drain.
+        .disable_signals()
+        .shutdown_timeout(work_grace(self.settings.shutdown.grace).as_secs().max(1));
         if self.settings.http.workers > 0 {
             server = server.workers(self.settings.http.workers);
         }
@@ -172,14 +220,105 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server stops (signal or handle), then stops the broker loops.
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully (see the module's doc); also
+    /// returns, after the same clean-up, if the server stops on its own.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        let _ = self.runtime.shutdown.send(true);
-        for t in self.runtime.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        let Application {
+            server, runtime, ..
+        } = self;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        let s = runtime.settings.shutdown.clone();
+        let service = runtime.service;
+        // When step 2 began: the grace period counts from there.
+        let mut began = None;
+        let result = tokio::select! {
+            r = &mut server => r,
+            signal = stop_signal() => {
+                runtime.draining.store(true, Ordering::Relaxed);
+                // A second signal (an impatient Ctrl-C) stops at once, without the rest.
+                tokio::spawn(async move {
+                    let again = stop_signal().await;
+                    tracing::warn!(service, signal = again, "second signal: exiting now, in-flight work abandoned");
+                    std::process::exit(1);
+                });
+                tracing::info!(service, signal, drain_delay_secs = s.drain_delay.as_secs(), grace_secs = s.grace.as_secs(),
+                    "shutting down: readiness off, still serving while load balancers notice");
+                tokio::select! {
+                    r = &mut server => r,
+                    _ = tokio::time::sleep(s.drain_delay) => {
+                        began = Some(tokio::time::Instant::now());
+                        tracing::info!(service, "drain over: finishing in-flight work");
+                        let _ = runtime.shutdown.send(true);
+                        for hub in &runtime.hubs {
+                            hub.do_send(GoingAway);
+                        }
+                        // Graceful: stop accepting, finish in-flight requests (up to grace_secs).
+                        let (r, ()) = tokio::join!(&mut server, handle.stop(true));
+                        r
+                    }
+                }
+            }
+        };
+        let began = began.unwrap_or_else(tokio::time::Instant::now);
+        let deadline = began + s.grace;
+        // HTTP requests and background tasks (a consumer retrying in place while Redis is away,
+        // say) have four fifths of the grace; the rest is the relay's, to publish what they wrote.
+        let tasks_deadline = began + work_grace(s.grace);
+        let _ = runtime.shutdown.send(true);
+        for t in runtime.tasks {
+            if tokio::time::timeout_at(tasks_deadline, t).await.is_err() {
+                tracing::warn!(
+                    service,
+                    "a background task did not finish within the grace period"
+                );
+            }
         }
+        // Nothing of this process writes events any more: publish what is left, then stop.
+        let _ = runtime.flush.send(true);
+        if tokio::time::timeout_at(deadline, runtime.relay)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                service,
+                "the outbox relay did not flush within the grace period; another replica's relay publishes the rest"
+            );
+        }
+        tracing::info!(service, "stopped");
         result
+    }
+}
+
+/// The part of the grace period in-flight HTTP requests and messages may take (four fifths);
+/// the relay's flush has the rest.
+fn work_grace(grace: Duration) -> Duration {
+    grace.mul_f64(0.8)
+}
+
+/// Waits for SIGTERM (Kubernetes, `kill`) or SIGINT (Ctrl-C); returns its name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                tracing::error!("cannot listen for SIGTERM/SIGINT; stop with SIGKILL");
+                std::future::pending().await
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }
 

@@ -16,6 +16,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),
     });
+    // `/metrics`: open escalations per department, read at scrape time.
+    runtime.scrape(komek_web::metrics::escalations());
     // Live pushes to the department page: every replica hears every event (see `live`).
     let hub = runtime.start_work(
         "escalation",

@@ -107,6 +107,7 @@ pub async fn fire(deps: &Deps, member: &str, now: OffsetDateTime) -> Result<(), 
         Ok(e) => {
             tracing::info!(escalation_id = %e.id, department = %e.department, tier = e.tier.as_str(),
                 breaches = e.breaches, "escalation deadline breached; moved up the chain");
+            komek_web::metrics::deadline_breach("escalation");
             Ok(())
         }
         Err(UpdateError::Rejected(Stale))

@@ -42,6 +42,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         settings: runtime.settings.clone(),
         calendar: calendar.clone(),
     });
+    // `/metrics`: requests by status and the waiting queue, read at scrape time.
+    runtime.scrape(komek_web::metrics::requests());
     let hub = runtime.start_work(
         "workspace",
         deps.clone(),

@@ -123,6 +123,11 @@ pub async fn fire(deps: &Deps, d: &Due) -> Result<(), komek_store::StoreError> {
             let lag_ms =
                 i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0) - d.fire_at_ms;
             tracing::info!(request_id = %r.id, kind = d.kind.as_str(), lag_ms, "deadline fired");
+            if d.kind.is_breach() {
+                komek_web::metrics::deadline_breach(d.kind.deadline());
+            } else {
+                komek_web::metrics::deadline_warning(d.kind.deadline());
+            }
             Ok(())
         }
         Err(UpdateError::Rejected(NotApplicable))

@@ -129,6 +129,15 @@ async fn a_breach_moves_up_the_chain_once_across_replicas() {
             .await
             .unwrap();
     assert_eq!(breached, [id.to_string()]);
+    // The breaches are counted for /metrics (the two replicas share this process's registry,
+    // as other tests here may: at least these three).
+    let metrics = one.get("/metrics", None).await.text().await.unwrap();
+    let counted: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("komek_deadline_breaches_total{kind=\"escalation\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(counted >= 3.0, "breaches counted: {counted}");
 
     one.stop().await;
     two.stop().await;
