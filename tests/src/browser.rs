@@ -167,11 +167,11 @@ pub async fn wait_gone(c: &fantoccini::Client, css: &str, what: &str) {
 /// Picks the option with `value` in the select at `css`.
 pub async fn select_value(c: &fantoccini::Client, css: &str, value: &str) {
     wait_for(c, &format!("{css} option[value='{value}']")).await;
-    wait_for(c, css)
-        .await
-        .select_by_value(value)
-        .await
-        .expect("select");
+    // The options are replaced whenever the panel re-renders (fillSelect), the select kept.
+    on_element(c, css, "select", |e| async move {
+        e.select_by_value(value).await
+    })
+    .await;
 }
 
 /// The staff page of `service` (`/`, the entry module `/app.js` and one of its modules

@@ -220,6 +220,42 @@ impl Store {
         }
     }
 
+    /// A request with its history as of one moment: both read in one MULTI, so a view never pairs
+    /// a history line with the request as it was before that line's change (they are two keys,
+    /// written together by the commit script).
+    pub async fn request_with_history(
+        &self,
+        id: RequestId,
+    ) -> Result<Option<(Request, Vec<HistoryEntry>)>, StoreError> {
+        let (doc, history) = (self.keys().request(id), self.keys().history(id));
+        let mut c = self.conn();
+        let ((v, json), lines): ((Option<u64>, Option<String>), Vec<String>) = redis::pipe()
+            .atomic()
+            .cmd("HMGET")
+            .arg(&doc)
+            .arg("v")
+            .arg("json")
+            .lrange(&history, 0, -1)
+            .query_async(&mut c)
+            .await?;
+        let (Some(v), Some(json)) = (v, json) else {
+            return Ok(None);
+        };
+        let mut request: Request = serde_json::from_str(&json)
+            .map_err(|source| StoreError::Corrupt { key: doc, source })?;
+        request.version = v;
+        let history = lines
+            .iter()
+            .map(|l| {
+                serde_json::from_str(l).map_err(|source| StoreError::Corrupt {
+                    key: history.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Some((request, history)))
+    }
+
     pub async fn history(&self, id: RequestId) -> Result<Vec<HistoryEntry>, StoreError> {
         let key = self.keys().history(id);
         let mut c = self.conn();

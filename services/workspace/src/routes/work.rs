@@ -242,9 +242,12 @@ pub async fn get_request(
     deps: web::Data<crate::Deps>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &deps.store;
-    let request = find_request(&staff, store, &id).await?;
-    let history = store.history(request.id).await?;
+    staff.require_agent()?;
+    let (request, history) = deps
+        .store
+        .request_with_history(request_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("request"))?;
     Ok(HttpResponse::Ok().json(RequestView { request, history }))
 }
 
