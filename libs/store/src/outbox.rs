@@ -78,23 +78,6 @@ impl Store {
         }
     }
 
-    /// When the oldest outbox entry was written (its stream id's milliseconds since the epoch);
-    /// none when the outbox is empty (`komek-admin outbox`).
-    pub async fn outbox_oldest_ms(&self) -> Result<Option<i64>, StoreError> {
-        let mut c = self.conn();
-        let first: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-            .arg(self.keys().outbox())
-            .arg("-")
-            .arg("+")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(&mut c)
-            .await?;
-        Ok(first
-            .first()
-            .and_then(|(id, _)| id.split('-').next()?.parse().ok()))
-    }
-
     /// New entries for `consumer`, waiting up to `block_ms` on the dedicated connection `conn`.
     pub async fn read_outbox(
         &self,

@@ -426,11 +426,9 @@ async fn import(store: &Store, file: &PathBuf, out: &mut dyn Write) -> Result<()
 /// stream id is its time). One stream serves every service; each replica's relay publishes it.
 async fn outbox(store: &Store, out: &mut dyn Write) -> Result<(), CliError> {
     let key = store.keys().outbox();
-    let len = store.outbox_len().await?;
-    let age = store.outbox_oldest_ms().await?.map(|ms| {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-        ((now - i128::from(ms)).max(0) / 1000) as i64
-    });
+    let g = store.outbox_gauges().await?;
+    let len = g.entries;
+    let age = (len > 0).then_some(g.oldest_age_secs as i64);
     match age {
         Some(secs) => say(
             out,
