@@ -367,6 +367,18 @@ impl Store {
         .transpose()
     }
 
+    /// Sets `key` to `value` for `ttl_secs` (a plain marker; no document, no event).
+    pub async fn set_marker(
+        &self,
+        key: &str,
+        value: &str,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let _: () = c.set_ex(key, value, ttl_secs).await?;
+        Ok(())
+    }
+
     pub async fn get_string(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn();
         Ok(c.get(key).await?)

@@ -126,6 +126,11 @@ impl Keys {
     pub fn spike_open(&self, category: &str, region: &str) -> String {
         format!("{}:spike:open:{category}:{region}", self.prefix)
     }
+    /// String: set once the window of candidate `problem` has been linked to it; later requests of
+    /// its key link only themselves (each event costs the same whatever the burst).
+    pub fn spike_backfilled(&self, problem: uuid::Uuid) -> String {
+        format!("{}:spike:backfilled:{problem}", self.prefix)
+    }
     /// Sorted set: recent new requests of `category` in `region`, scored by creation time (ms).
     pub fn spike_recent(&self, category: &str, region: &str) -> String {
         format!("{}:spike:recent:{category}:{region}", self.prefix)

@@ -67,14 +67,15 @@ pub async fn on_request_created(deps: Arc<Deps>, env: Envelope) -> Result<(), Ha
     };
     let open_key = store.keys().spike_open(category, region_key);
     let since = env.occurred_at - time::Duration::milliseconds(window_ms);
+    let window = Window {
+        category,
+        region: region_key,
+        since,
+        request: env.request_id,
+        at: env.occurred_at,
+    };
     if let Some(open) = open_candidate(store, &open_key).await.map_err(retry)? {
-        // The whole window, not just this request: a link lost to a crash between the
-        // candidate's commit and its links is made up here.
-        let ids = store
-            .spike_window(category, region_key, since, env.occurred_at)
-            .await
-            .map_err(retry)?;
-        return link(store, open, &ids, env.occurred_at).await;
+        return join(store, open, &window).await;
     }
     let verdict = decide(
         counts.count,
@@ -135,11 +136,41 @@ pub async fn on_request_created(deps: Arc<Deps>, env: Envelope) -> Result<(), Ha
             None => return Err(HandleError::Retry("spike guard changed under us".into())),
         },
     };
+    join(store, problem_id, &window).await
+}
+
+/// The request an event is about, and the spike window it falls in.
+struct Window<'a> {
+    category: &'a str,
+    region: &'a str,
+    since: OffsetDateTime,
+    request: RequestId,
+    at: OffsetDateTime,
+}
+
+/// How long the "window linked" marker of a candidate lasts: after it, the next request of the key
+/// links the window once more (cheap, idempotent) and sets it again.
+const BACKFILLED_TTL_SECS: u64 = 24 * 3600;
+
+/// Links the event's request to the open candidate, and the candidate's whole window the first time
+/// only: the opener links it, or, when a crash came between the candidate's commit and those links,
+/// the next request of the key does. Later requests link just themselves, so each event costs the
+/// same however big the burst (reading and linking the window on every event made a burst's cost
+/// quadratic in its size, in the very situation spike detection exists for).
+async fn join(store: &Store, problem: Uuid, w: &Window<'_>) -> Result<(), HandleError> {
+    let done = store.keys().spike_backfilled(problem);
+    if store.get_string(&done).await.map_err(retry)?.is_some() {
+        return link(store, problem, &[w.request], w.at).await;
+    }
     let ids = store
-        .spike_window(category, region_key, since, env.occurred_at)
+        .spike_window(w.category, w.region, w.since, w.at)
         .await
         .map_err(retry)?;
-    link(store, problem_id, &ids, env.occurred_at).await
+    link(store, problem, &ids, w.at).await?;
+    store
+        .set_marker(&done, "1", BACKFILLED_TTL_SECS)
+        .await
+        .map_err(retry)
 }
 
 /// The customer's region from the directory; `None` when the request, its number or the

@@ -213,6 +213,16 @@ async fn a_burst_opens_one_candidate_and_normal_traffic_none() {
     })
     .await;
 
+    // The window was linked once; later requests of the key link only themselves.
+    assert!(
+        store
+            .get_string(&store.keys().spike_backfilled(p.id))
+            .await
+            .unwrap()
+            .is_some(),
+        "the candidate's window is marked linked"
+    );
+
     // A redelivery (same event again, handled directly) counts nothing twice and opens nothing.
     let deps = Arc::new(Deps {
         store: store.clone(),
