@@ -244,31 +244,14 @@ impl Store {
         let mut request: Request = serde_json::from_str(&json)
             .map_err(|source| StoreError::Corrupt { key: doc, source })?;
         request.version = v;
-        let history = lines
-            .iter()
-            .map(|l| {
-                serde_json::from_str(l).map_err(|source| StoreError::Corrupt {
-                    key: history.clone(),
-                    source,
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Some((request, history)))
+        Ok(Some((request, parse_history(&history, &lines)?)))
     }
 
     pub async fn history(&self, id: RequestId) -> Result<Vec<HistoryEntry>, StoreError> {
         let key = self.keys().history(id);
         let mut c = self.conn();
         let lines: Vec<String> = c.lrange(&key, 0, -1).await?;
-        lines
-            .iter()
-            .map(|l| {
-                serde_json::from_str(l).map_err(|source| StoreError::Corrupt {
-                    key: key.clone(),
-                    source,
-                })
-            })
-            .collect()
+        parse_history(&key, &lines)
     }
 
     /// Loads, changes and commits a request, re-reading and re-applying `f` when someone else
@@ -347,4 +330,17 @@ impl Store {
         out.sort_by_key(|r| r.created_at);
         Ok(out)
     }
+}
+
+/// A request's history lines as read from `key`, oldest first.
+fn parse_history(key: &str, lines: &[String]) -> Result<Vec<HistoryEntry>, StoreError> {
+    lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str(l).map_err(|source| StoreError::Corrupt {
+                key: key.to_owned(),
+                source,
+            })
+        })
+        .collect()
 }
