@@ -8,7 +8,7 @@ help:
 	@echo "Komek targets:"
 	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
 	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
-	@echo "  make bench      ensure Redis + RabbitMQ, release build, run komek-bench"
+	@echo "  make bench      ensure Redis + RabbitMQ + the durable bench Redis (6391), release build, komek-bench (end to end) and the workspace/department benches"
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "  make fmt        cargo fmt --all"
 	@echo "  make clean-run  remove .run (logs, Komek's local Redis data)"
@@ -36,8 +36,9 @@ test:
 
 bench:
 	scripts/deps.sh ensure
+	scripts/deps.sh bench-redis
 	cargo build --release --workspace --bins
-	cargo run --release -p komek-e2e --bin komek-bench
+	KOMEK__REDIS__URL=redis://127.0.0.1:6391 cargo run --release -p komek-e2e --bin komek-bench
 	cargo run --release -p komek-e2e --bin komek-bench-workspace
 	cargo run --release -p komek-e2e --bin komek-bench-departments
 

@@ -6,6 +6,8 @@
 #   scripts/deps.sh komek-redis   Komek's own persistent Redis for `make run` (appendonly yes,
 #                                 appendfsync always), port $KOMEK_REDIS_PORT (default 6380), data in
 #                                 .run/redis. Writes .run/redis/started-by-run only if it started it.
+#   scripts/deps.sh bench-redis   the same for `make bench`: port 6391, data in .run/bench-redis (the bench
+#                                 measures Komek on the durable Redis it would run on in production).
 #   scripts/deps.sh chromium      Debian's chromium + chromium-driver, if missing.
 #   scripts/deps.sh promtool      Debian's promtool (from the `prometheus` package, binary only: no
 #                                 Prometheus server installed or started) in /usr/local/bin, if missing.
@@ -179,7 +181,7 @@ cmd_ensure() {
 
 cmd_komek_redis() {
     local port="${KOMEK_REDIS_PORT:-6380}"
-    local dir="$REPO_ROOT/.run/redis"
+    local dir="${KOMEK_REDIS_DIR:-$REPO_ROOT/.run/redis}"
     local marker="$dir/started-by-run"
     find_cmd redis-server >/dev/null && find_cmd redis-cli >/dev/null \
         || die "redis-server/redis-cli missing: run scripts/deps.sh ensure"
@@ -207,7 +209,11 @@ cmd_komek_redis() {
         sleep 0.2
     done
     : >"$marker"
-    say "komek redis started on 127.0.0.1:$port (appendonly yes, appendfsync always, dir .run/redis)"
+    say "komek redis started on 127.0.0.1:$port (appendonly yes, appendfsync always, dir ${dir#"$REPO_ROOT"/})"
+}
+
+cmd_bench_redis() {
+    KOMEK_REDIS_PORT=6391 KOMEK_REDIS_DIR="$REPO_ROOT/.run/bench-redis" cmd_komek_redis
 }
 
 cmd_chromium() {
@@ -375,13 +381,14 @@ cmd_email_run() {
 }
 
 usage() {
-    echo "usage: $0 {ensure|komek-redis|chromium|promtool|kannel|kannel-run|email|email-run}" >&2
+    echo "usage: $0 {ensure|komek-redis|bench-redis|chromium|promtool|kannel|kannel-run|email|email-run}" >&2
     exit 2
 }
 
 case "${1:-}" in
     ensure) cmd_ensure ;;
     komek-redis) cmd_komek_redis ;;
+    bench-redis) cmd_bench_redis ;;
     chromium) cmd_chromium ;;
     promtool) cmd_promtool ;;
     kannel) cmd_kannel ;;

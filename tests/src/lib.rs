@@ -15,6 +15,7 @@
 //! - [`browser`]: Chromium through chromedriver for the page tests.
 //! - [`mail::Relay`]: a real SMTP relay (aiosmtpd) collecting the mail intake sends.
 //! - [`otlp::Receiver`]: a minimal OTLP/HTTP JSON receiver that collects spans in memory.
+//! - [`pipeline`]: queue and outbox depths and the consumers' lag histograms, for the benchmark.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod bench;
@@ -22,6 +23,7 @@ pub mod browser;
 pub mod journey;
 pub mod mail;
 pub mod otlp;
+pub mod pipeline;
 
 use std::net::TcpListener;
 use std::ops::Deref;

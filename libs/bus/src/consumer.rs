@@ -238,8 +238,10 @@ where
     komek_telemetry::extract(&span, &carrier);
     let window = settings.amqp.retry_window;
     let received = std::time::Instant::now();
+    let mut occurred = None;
     let outcome = async {
         let env = Envelope::decode(&delivery.data).map_err(|e| HandleError::Reject(e.to_string()))?;
+        occurred = Some(env.occurred_at);
         let current = tracing::Span::current();
         current.record(komek_telemetry::attr::EVENT_ID, tracing::field::display(env.id));
         current.record(komek_telemetry::attr::REQUEST_ID, tracing::field::display(env.request_id));
@@ -265,6 +267,9 @@ where
         Err(HandleError::Retry(_)) => crate::metrics::Outcome::Retried,
     };
     crate::metrics::observe(service, counted, received.elapsed());
+    if let (Ok(()), Some(at)) = (&outcome, occurred) {
+        crate::metrics::observe_lag(service, &kind, time::OffsetDateTime::now_utc() - at);
+    }
     let ack_timeout = settings.amqp.publish_timeout;
     // The span is attached to the future, never entered across an await: a guard held over an
     // await can end on another thread and corrupt its context stack.

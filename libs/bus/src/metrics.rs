@@ -86,6 +86,19 @@ pub static EVENT_HANDLING: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
     ))
 });
 
+pub static EVENT_LAG: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
+    registered(HistogramVec::new(
+        HistogramOpts::new(
+            "komek_event_lag_seconds",
+            "Time from an event's occurrence (its envelope's occurred_at, written with the commit that caused it) to its consumer acknowledging it, by queue and event type: how far behind the pipeline is",
+        )
+        .buckets(vec![
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+        ]),
+        &["queue", "event"],
+    ))
+});
+
 /// The consumer of `queue` is running: its series exist from now on, at zero, so a rate over them
 /// is defined before the first event.
 pub(crate) fn touch_queue(queue: &str) {
@@ -119,6 +132,15 @@ pub(crate) fn observe(queue: &str, outcome: Outcome, took: Duration) {
     }
     if let Some(h) = &*EVENT_HANDLING {
         h.with_label_values(&[queue]).observe(took.as_secs_f64());
+    }
+}
+
+/// An event handled by `queue`'s consumer `lag` after it occurred (negative lags, from clocks
+/// apart between pods, count as zero).
+pub(crate) fn observe_lag(queue: &str, event: &str, lag: time::Duration) {
+    if let Some(h) = &*EVENT_LAG {
+        h.with_label_values(&[queue, event])
+            .observe(lag.as_seconds_f64().max(0.0));
     }
 }
 
