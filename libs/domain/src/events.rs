@@ -69,7 +69,8 @@ pub mod kind {
     pub const PROBLEM_CONFIRMED: &str = "problem.confirmed";
     pub const PROBLEM_DISMISSED: &str = "problem.dismissed";
     /// A department's name, hours or deadlines were set through the admin API ([`super::AdminChange`];
-    /// nil request id). Nobody consumes it: it is the audit trail of who changed what.
+    /// nil request id). No service queue consumes it: it reaches the live feeds (supervisors see
+    /// who changed what), and no queue keeps it.
     pub const DEPARTMENT_CHANGED: &str = "department.changed";
     /// A department staff member was created or changed through the admin API (nil request id).
     pub const STAFF_CHANGED: &str = "staff.changed";
