@@ -264,6 +264,8 @@ async fn sms_in_and_out_through_kannel() {
         "Kannel is missing: run scripts/deps.sh kannel (make test does)"
     );
     let (mesh, mut kannel) = with_kannel("sms", vec![]).await;
+    // A copy of every event from here on, to find the reply's event below.
+    let tap = komek_testkit::tap(&mesh.settings).await;
     let http = reqwest::Client::new();
 
     // A wrong secret is refused (nothing is created).
@@ -375,7 +377,7 @@ async fn sms_in_and_out_through_kannel() {
     .await;
 
     // The same reply event once more (as a redelivery would bring it): not sent twice.
-    let replied = audit_event(&mesh, "request.replied").await;
+    let replied = tapped_event(&mesh, &tap, "request.replied").await;
     store.enqueue_event(&replied).await.unwrap();
     eventually(WAIT, "intake sees the repeated event", || {
         let log = mesh.log("intake");
@@ -416,20 +418,19 @@ async fn sms_in_and_out_through_kannel() {
     mesh.finish().await;
 }
 
-/// The first event of type `kind` in the test's audit queue (every event reaches it).
-async fn audit_event(mesh: &Mesh, kind: &str) -> komek_domain::events::Envelope {
+/// The first event of type `kind` in the test's tap queue (every event since the tap reaches it).
+async fn tapped_event(mesh: &Mesh, tap: &str, kind: &str) -> komek_domain::events::Envelope {
     let conn =
         lapin::Connection::connect(mesh.settings.amqp.url.expose_secret(), Default::default())
             .await
             .unwrap();
     let ch = conn.create_channel().await.unwrap();
-    let queue = format!("{}.audit", mesh.settings.amqp.prefix);
     loop {
         let msg = ch
-            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .basic_get(tap.into(), BasicGetOptions { no_ack: true })
             .await
             .unwrap()
-            .unwrap_or_else(|| panic!("no {kind} in the audit queue"));
+            .unwrap_or_else(|| panic!("no {kind} in the tap"));
         let env = komek_domain::events::Envelope::decode(&msg.delivery.data).unwrap();
         if env.kind == kind {
             return env;

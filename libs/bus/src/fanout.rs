@@ -1,4 +1,7 @@
-//! Every event, to every replica: a private, exclusive queue per process bound to all routing keys.
+//! The events a replica's live handler pushes, to every replica: a private, exclusive queue per
+//! process, bound to the exchange with only the routing keys its caller names (an event type, or a
+//! topic pattern). Every binding costs one broker delivery per matching event per replica, so a
+//! handler that ignores a kind must not bind it.
 //!
 //! Used for live notifications (WebSocket pushes), which are best effort by nature: the state they
 //! describe is in Redis, and a client that reconnects reloads it. So this queue is auto-acked,
@@ -16,10 +19,12 @@ use tokio::sync::watch;
 use crate::topology::{Names, declare};
 use crate::{Backoff, BusError, connect};
 
-/// Calls `handler` for every event published to the exchange until `shutdown`.
+/// Calls `handler` for every event published to the exchange whose routing key matches one of
+/// `keys`, until `shutdown`.
 pub async fn run_fanout<H, F>(
     settings: Settings,
     name: String,
+    keys: Vec<String>,
     handler: H,
     mut shutdown: watch::Receiver<bool>,
 ) where
@@ -29,7 +34,7 @@ pub async fn run_fanout<H, F>(
     let mut backoff = Backoff::new(&settings.amqp);
     loop {
         let result = tokio::select! {
-            r = session(&settings, &name, &handler, &mut backoff) => r,
+            r = session(&settings, &name, &keys, &handler, &mut backoff) => r,
             _ = shutdown.changed() => return,
         };
         if let Err(e) = result {
@@ -45,6 +50,7 @@ pub async fn run_fanout<H, F>(
 async fn session<H, F>(
     settings: &Settings,
     name: &str,
+    keys: &[String],
     handler: &H,
     backoff: &mut Backoff,
 ) -> Result<(), BusError>
@@ -64,14 +70,16 @@ where
     let q = ch
         .queue_declare("".into(), opts, FieldTable::default())
         .await?;
-    ch.queue_bind(
-        q.name().clone(),
-        names.exchange.as_str().into(),
-        "#".into(),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await?;
+    for key in keys {
+        ch.queue_bind(
+            q.name().clone(),
+            names.exchange.as_str().into(),
+            key.as_str().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
     let mut consumer = ch
         .basic_consume(
             q.name().clone(),

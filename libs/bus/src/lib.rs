@@ -6,7 +6,8 @@
 //!   timeout) and forgets an entry only after its confirm.
 //! - [`consumer`]: the consumer loop: manual ack after the effect is stored, retry by requeue up to
 //!   the delivery limit, then the parking queue, with a log line saying why.
-//! - [`fanout`]: every event to every replica (a private queue each), for live notifications.
+//! - [`fanout`]: the event types a live page shows, to every replica (a private queue each, bound
+//!   to those types only), for live notifications.
 //! - [`metrics`]: relay, consumer and parking-queue metrics for `/metrics`.
 //! - [`status`]: whether this process currently holds working broker connections (for /readyz).
 //! - [`stamp`]: puts the current trace context into an event before it is stored.

@@ -4,11 +4,16 @@
 //! is deleted from the outbox only after the broker confirmed it (ack, not returned as
 //! unroutable). A relay that dies leaves its entries pending; another relay claims them after
 //! `outbox.claim_idle_ms`. Consumers are idempotent, so a second publish after a crash is harmless.
+//!
+//! An event type a service consumes (`SUBSCRIPTIONS`) is published `mandatory`: its queue is
+//! always declared, so a return means a broken topology and counts as a failure. Any other type
+//! reaches only the replicas' live feeds, which come and go with their connections: it is
+//! published without `mandatory`, and the broker drops it when no live feed is bound.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use komek_domain::events::Envelope;
+use komek_domain::events::{Envelope, SUBSCRIPTIONS};
 use komek_settings::Settings;
 use komek_store::Store;
 use komek_store::outbox::OutboxEntry;
@@ -180,8 +185,13 @@ async fn relay_session(
     }
 }
 
-/// Sends one outbox entry (persistent, mandatory, with the trace context in its headers) and
-/// returns the broker's confirm to wait for.
+/// Does a service's queue subscribe to events of this type?
+fn consumed(kind: &str) -> bool {
+    SUBSCRIPTIONS.iter().any(|(_, keys)| keys.contains(&kind))
+}
+
+/// Sends one outbox entry (persistent, mandatory when a service consumes its type, with the
+/// trace context in its headers) and returns the broker's confirm to wait for.
 async fn start_publish(
     ch: &Channel,
     names: &Names,
@@ -221,7 +231,7 @@ async fn start_publish(
             .with_type(entry.kind.as_str().into())
             .with_headers(headers);
         let opts = BasicPublishOptions {
-            mandatory: true,
+            mandatory: consumed(&entry.kind),
             ..Default::default()
         };
         tokio::time::timeout(
@@ -245,4 +255,19 @@ async fn start_publish(
 /// Whole milliseconds, as Redis's stream commands take them.
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use komek_domain::events::kind;
+
+    #[test]
+    fn only_consumed_kinds_must_be_routed() {
+        assert!(super::consumed(kind::REQUEST_CREATED));
+        assert!(super::consumed(kind::REQUEST_ESCALATED));
+        // Reach only the live feeds, which may all be away (a restart, a one-service test).
+        assert!(!super::consumed(kind::REQUEST_QUEUED));
+        assert!(!super::consumed(kind::DEPARTMENT_CHANGED));
+        assert!(!super::consumed(kind::STAFF_CHANGED));
+    }
 }

@@ -1,18 +1,28 @@
 //! The broker topology, declared idempotently by every service at start and after each reconnect.
 //!
 //! ```text
-//! {p}.events  (topic)  --request.created, escalation.answered, survey.answered-->  {p}.workspace
-//!                      --request.escalated-->                                       {p}.escalation
-//!                      --request.resolved-->                                        {p}.survey
-//!                      --#-->                                                       {p}.audit (capped)
+//! {p}.events  (topic)  --request.created, escalation.answered, ...-->  {p}.workspace
+//!                      --request.escalated, request.created, ...-->     {p}.escalation
+//!                      --request.resolved-->                            {p}.survey
+//!                      --request.created, request.replied, ...-->       {p}.intake
+//!                      --the kinds each live page shows-->              one private queue per
+//!                                                                       workspace/escalation
+//!                                                                       replica (`fanout`)
 //! a message nacked without requeue, or delivered more than amqp.delivery_limit times,
 //! goes to {p}.dlx (fanout) --> {p}.parking
 //! ```
 //! Every service declares every queue, so an event published before its consumer ever ran waits
-//! in its queue instead of being unroutable.
+//! in its queue instead of being unroutable. Only `SUBSCRIPTIONS` and the live feeds bind: an
+//! event type nobody subscribes to costs its publish and no delivery.
+//!
+//! Earlier versions also kept a copy of every event in a `{p}.audit` queue that nothing read (one
+//! more delivery per event; the request history in Redis is the record). `declare` deletes that
+//! queue if a broker still has it, so an upgraded install stops filling it.
 
 use komek_domain::events::SUBSCRIPTIONS;
-use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, ExchangeKind};
 
@@ -22,7 +32,6 @@ pub struct Names {
     pub exchange: String,
     pub dlx: String,
     pub parking: String,
-    pub audit: String,
     prefix: String,
 }
 
@@ -32,7 +41,6 @@ impl Names {
             exchange: format!("{prefix}.events"),
             dlx: format!("{prefix}.dlx"),
             parking: format!("{prefix}.parking"),
-            audit: format!("{prefix}.audit"),
             prefix: prefix.to_owned(),
         }
     }
@@ -46,8 +54,12 @@ impl Names {
     pub fn all_queues(&self) -> Vec<String> {
         let mut q: Vec<String> = SUBSCRIPTIONS.iter().map(|(s, _)| self.queue(s)).collect();
         q.push(self.parking.clone());
-        q.push(self.audit.clone());
         q
+    }
+
+    /// Queues of earlier versions that `declare` removes.
+    pub fn retired_queues(&self) -> Vec<String> {
+        vec![format!("{}.audit", self.prefix)]
     }
 }
 
@@ -96,21 +108,6 @@ pub async fn declare(ch: &Channel, names: &Names, delivery_limit: u32) -> Result
         FieldTable::default(),
     )
     .await?;
-    // The audit queue keeps the latest events for inspection; old ones drop off the head.
-    ch.queue_declare(
-        names.audit.as_str().into(),
-        qopts,
-        quorum(&[("x-max-length", AMQPValue::LongLongInt(100_000))]),
-    )
-    .await?;
-    ch.queue_bind(
-        names.audit.as_str().into(),
-        names.exchange.as_str().into(),
-        "#".into(),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await?;
     for (service, keys) in SUBSCRIPTIONS {
         let queue = names.queue(service);
         let args = quorum(&[
@@ -134,6 +131,12 @@ pub async fn declare(ch: &Channel, names: &Names, delivery_limit: u32) -> Result
             )
             .await?;
         }
+    }
+    // Deleting a queue that does not exist succeeds (RabbitMQ 3.x), so this costs nothing once
+    // the old queue is gone and never closes the channel. Its messages were only copies.
+    for q in names.retired_queues() {
+        ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+            .await?;
     }
     Ok(())
 }

@@ -185,7 +185,7 @@ fn ids(seen: &Mutex<Vec<Uuid>>) -> Vec<Uuid> {
 /// 30 distinct envelope ids, nothing left unacked in the queue, and the outbox is empty.
 /// The trace goes along: each envelope carries the span's traceparent, the consumer's handler runs
 /// in that same trace (the relay put the context in the AMQP headers and the consumer read it
-/// back), and the copies in the audit queue show the `traceparent` header.
+/// back), and the copies in a test's tap queue (bound with `#`) show the `traceparent` header.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_and_consumer_deliver_every_event_exactly_once() {
     telemetry();
@@ -208,6 +208,7 @@ async fn relay_and_consumer_deliver_every_event_exactly_once() {
     }
     assert_eq!(store.outbox_len().await.unwrap(), 30);
 
+    let tap = komek_testkit::tap(&settings).await;
     let seen = Arc::new(Mutex::new(Vec::<Uuid>::new()));
     let traces = Arc::new(Mutex::new(Vec::<(Option<String>, String)>::new()));
     let (seen2, traces2) = (seen.clone(), traces.clone());
@@ -259,12 +260,9 @@ async fn relay_and_consumer_deliver_every_event_exactly_once() {
             "the handler runs in the journey's trace"
         );
     }
-    let mut audited = 0;
+    let mut tapped = 0;
     while let Some(msg) = ch
-        .basic_get(
-            names.audit.as_str().into(),
-            BasicGetOptions { no_ack: true },
-        )
+        .basic_get(tap.as_str().into(), BasicGetOptions { no_ack: true })
         .await
         .unwrap()
     {
@@ -285,12 +283,9 @@ async fn relay_and_consumer_deliver_every_event_exactly_once() {
             tp.contains(&trace_id),
             "header {tp} is not in trace {trace_id}"
         );
-        audited += 1;
+        tapped += 1;
     }
-    assert_eq!(
-        audited, 30,
-        "every published event has a copy in the audit queue"
-    );
+    assert_eq!(tapped, 30, "every published event has a copy in the tap");
 
     komek_testkit::cleanup(&settings).await;
 }
@@ -541,4 +536,193 @@ async fn relay_survives_a_cut_broker() {
 
 fn distinct_of(seen: &[Uuid]) -> HashSet<Uuid> {
     seen.iter().copied().collect()
+}
+
+/// Publishes `kind` (a bare envelope with a new request id) to the test's exchange; returns its id.
+async fn publish(ch: &lapin::Channel, names: &Names, kind: &str) -> Uuid {
+    let env = Envelope::new(
+        kind,
+        komek_domain::RequestId::new(),
+        &serde_json::json!({}),
+        OffsetDateTime::now_utc(),
+    );
+    ch.basic_publish(
+        names.exchange.as_str().into(),
+        kind.into(),
+        Default::default(),
+        &serde_json::to_vec(&env).unwrap(),
+        Default::default(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+    env.id
+}
+
+/// A live feed bound to `request.queued` and `escalation.*` hears those and nothing else: after
+/// its queue is bound, a `request.created`, an `offer.made`, an `escalation.accepted` and a
+/// `request.queued` are published in that order on one channel; once the last has arrived (the
+/// broker keeps one publisher's order in a queue), the feed has seen exactly the escalation
+/// event and the queued one. The two unbound kinds never reached its queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_feed_hears_only_its_keys() {
+    let settings = komek_testkit::test_settings("bus-fanout");
+    let names = Names::new(&settings.amqp.prefix);
+    let (_conn, ch) = channel(&settings).await;
+    komek_bus::topology::declare(&ch, &names, settings.amqp.delivery_limit)
+        .await
+        .unwrap();
+
+    let seen = Arc::new(Mutex::new(Vec::<(String, Uuid)>::new()));
+    let (stop, rx) = watch::channel(false);
+    let for_feed = seen.clone();
+    let feed = tokio::spawn(komek_bus::run_fanout(
+        settings.clone(),
+        "test-fanout".into(),
+        vec![kind::REQUEST_QUEUED.into(), "escalation.*".into()],
+        move |env: Envelope| {
+            for_feed.lock().unwrap().push((env.kind.clone(), env.id));
+            async {}
+        },
+        rx,
+    ));
+    // The feed's queue is bound once one of these probes gets through.
+    let probes = Arc::new(Mutex::new(Vec::<Uuid>::new()));
+    komek_testkit::eventually(WAIT, "the live feed bound", || {
+        let (ch, names, seen, probes) = (ch.clone(), names.clone(), seen.clone(), probes.clone());
+        async move {
+            let id = publish(&ch, &names, kind::REQUEST_QUEUED).await;
+            let probes = {
+                let mut p = probes.lock().unwrap();
+                p.push(id);
+                p.clone()
+            };
+            let seen = seen.lock().unwrap();
+            seen.iter().any(|(_, s)| probes.contains(s)).then_some(())
+        }
+    })
+    .await;
+    seen.lock().unwrap().clear();
+
+    publish(&ch, &names, kind::REQUEST_CREATED).await;
+    publish(&ch, &names, kind::OFFER_MADE).await;
+    let accepted = publish(&ch, &names, kind::ESCALATION_ACCEPTED).await;
+    let last = publish(&ch, &names, kind::REQUEST_QUEUED).await;
+    komek_testkit::eventually(WAIT, "the last event reached the feed", || {
+        let seen = seen.clone();
+        async move {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .any(|(_, s)| *s == last)
+                .then_some(())
+        }
+    })
+    .await;
+    let got: Vec<(String, Uuid)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        // Probes of the binding loop above may still arrive: they are request.queued too.
+        .filter(|(k, id)| k != kind::REQUEST_QUEUED || *id == last)
+        .cloned()
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (kind::ESCALATION_ACCEPTED.to_owned(), accepted),
+            (kind::REQUEST_QUEUED.to_owned(), last),
+        ],
+        "only the bound kinds reach the feed"
+    );
+    let _ = stop.send(true);
+    tokio::time::timeout(WAIT, feed)
+        .await
+        .expect("the feed stops on shutdown")
+        .unwrap();
+    komek_testkit::cleanup(&settings).await;
+}
+
+/// A broker upgraded from a version with the `{p}.audit` queue: `declare` removes that queue
+/// (and declaring again, when it is gone, still succeeds on the same channel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declare_removes_the_retired_audit_queue() {
+    let settings = komek_testkit::test_settings("bus-retired");
+    let names = Names::new(&settings.amqp.prefix);
+    let audit = format!("{}.audit", settings.amqp.prefix);
+    assert_eq!(names.retired_queues(), vec![audit.clone()]);
+    let (conn, ch) = channel(&settings).await;
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    args.insert("x-max-length".into(), AMQPValue::LongLongInt(100_000));
+    ch.queue_declare(
+        audit.as_str().into(),
+        QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        args,
+    )
+    .await
+    .unwrap();
+
+    komek_bus::topology::declare(&ch, &names, settings.amqp.delivery_limit)
+        .await
+        .unwrap();
+    komek_bus::topology::declare(&ch, &names, settings.amqp.delivery_limit)
+        .await
+        .unwrap();
+    // A passive declare of a missing queue closes its channel: use one of its own.
+    let probe = conn.create_channel().await.unwrap();
+    let gone = probe
+        .queue_declare(
+            audit.as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await;
+    assert!(gone.is_err(), "the old audit queue is gone: {gone:?}");
+    assert!(!names.all_queues().contains(&audit));
+    komek_testkit::cleanup(&settings).await;
+}
+
+/// With no queue bound to a type no service consumes (no live feed is running here), its event
+/// still leaves the outbox: the relay publishes such types without `mandatory`, so the broker
+/// drops it instead of returning it and stalling the relay. A consumed type in the same outbox is
+/// delivered as ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_only_live_feeds_bind_does_not_stall_the_relay() {
+    let settings = komek_testkit::test_settings("bus-unbound");
+    let store = Store::connect(&settings.redis).await.unwrap();
+    let (r, mut queued) = request_with_event(1);
+    queued.kind = kind::REQUEST_QUEUED.to_owned();
+    write(&store, &r, &queued).await;
+    let created = write_one(&store, 2).await;
+    let seen = Arc::new(Mutex::new(Vec::<Uuid>::new()));
+    let seen2 = seen.clone();
+    let loops = Loops::start(&store, &settings, move |env: Envelope| {
+        seen2.lock().unwrap().push(env.id);
+        async { Ok(()) }
+    });
+    komek_testkit::eventually(WAIT, "the outbox drained", || {
+        let (seen, store) = (seen.clone(), store.clone());
+        async move {
+            (ids(&seen).contains(&created) && store.outbox_len().await.unwrap() == 0).then_some(())
+        }
+    })
+    .await;
+    loops.stop().await;
+    assert_eq!(
+        ids(&seen),
+        vec![created],
+        "request.queued goes to no service queue"
+    );
+    komek_testkit::cleanup(&settings).await;
 }

@@ -69,10 +69,53 @@ pub mod kind {
     pub const PROBLEM_CONFIRMED: &str = "problem.confirmed";
     pub const PROBLEM_DISMISSED: &str = "problem.dismissed";
     /// A department's name, hours or deadlines were set through the admin API ([`super::AdminChange`];
-    /// nil request id). Nobody consumes it: it is the audit trail of who changed what.
+    /// nil request id). No service queue consumes it: it reaches the live feeds (supervisors see
+    /// who changed what), and no queue keeps it.
     pub const DEPARTMENT_CHANGED: &str = "department.changed";
     /// A department staff member was created or changed through the admin API (nil request id).
     pub const STAFF_CHANGED: &str = "staff.changed";
+
+    /// Every event type above, for a binding that wants them all by name rather than `#` (a
+    /// test checks that none is missing).
+    pub const ALL: &[&str] = &[
+        REQUEST_CREATED,
+        REQUEST_QUEUED,
+        REQUEST_ASSIGNED,
+        REQUEST_REPLIED,
+        REQUEST_NOTE_ADDED,
+        REQUEST_ESCALATED,
+        REQUEST_ESCALATION_RETURNED,
+        REQUEST_RESOLVED,
+        REQUEST_REOPENED,
+        ESCALATION_ANSWERED,
+        SURVEY_CREATED,
+        SURVEY_ANSWERED,
+        REQUEST_HANDED_BACK,
+        REQUEST_CUSTOMER_MESSAGE,
+        REQUEST_LINKED,
+        REQUEST_REASSIGNED,
+        OFFER_MADE,
+        OFFER_DECLINED,
+        OFFER_EXPIRED,
+        DEADLINE_WARNING,
+        DEADLINE_BREACHED,
+        NOTIFICATION_SENT,
+        NOTIFICATION_FAILED,
+        ESCALATION_ACCEPTED,
+        ESCALATION_INFO_REQUESTED,
+        ESCALATION_INFO_GIVEN,
+        ESCALATION_REROUTED,
+        ESCALATION_BREACHED,
+        ESCALATION_FLAGGED,
+        PROBLEM_OPENED,
+        PROBLEM_LINKED,
+        PROBLEM_UNLINKED,
+        PROBLEM_RESOLVED,
+        PROBLEM_CONFIRMED,
+        PROBLEM_DISMISSED,
+        DEPARTMENT_CHANGED,
+        STAFF_CHANGED,
+    ];
 }
 
 /// Which consuming service listens to which event types (queue name suffix, binding keys).
@@ -474,6 +517,32 @@ mod tests {
         future.v = 2;
         let err = Envelope::decode(&serde_json::to_vec(&future).unwrap()).unwrap_err();
         assert!(matches!(err, EnvelopeError::Version(2)));
+    }
+
+    /// `kind::ALL` names every `pub const ...: &str` of the `kind` module, read from this file,
+    /// so a new event type cannot be left out of the bindings that list kinds by name.
+    #[test]
+    fn kind_all_lists_every_event_type() {
+        let src = include_str!("events.rs");
+        let start = src.find("pub mod kind {").unwrap();
+        let end = start + src[start..].find("\n}\n").unwrap();
+        let declared: Vec<&str> = src[start..end]
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("pub const ")?
+                    .split_once(": &str = \"")
+            })
+            .map(|(_, v)| v.trim_end_matches("\";"))
+            .collect();
+        assert!(declared.len() > 30, "{declared:?}");
+        let mut all = kind::ALL.to_vec();
+        let mut want = declared.clone();
+        all.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(all, want);
+        all.dedup();
+        assert_eq!(all.len(), kind::ALL.len(), "no kind twice");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! - [`test_settings`]: the `test` layer with a unique Redis key prefix and AMQP name prefix, so
 //!   tests run side by side on one Redis and one RabbitMQ without seeing each other.
 //! - [`cleanup`]: deletes a test's Redis keys and RabbitMQ queues and exchanges.
+//! - [`tap`]: a queue that gets a copy of every event from then on, for tests that look at
+//!   what was published (the services keep no such queue).
 //! - [`new_request`]: a new web request as intake stores it, the one fixture every test seeds
 //!   requests from (each test changes what it is about with struct update syntax).
 //! - [`eventually`]: poll a condition until it holds or a deadline passes; never a fixed sleep.
@@ -97,6 +99,50 @@ where
 }
 
 /// Removes everything a test made: its Redis keys and its RabbitMQ queues and exchanges.
+/// Declares the test's event exchange (as the services do) and `{prefix}.tap`, a queue bound
+/// to it with `#`, and returns the queue's name: from now on it holds a copy of every published
+/// event, for a test to read with `basic_get`. Call it before the events of interest are
+/// published; [`cleanup`] deletes it.
+pub async fn tap(s: &Settings) -> String {
+    use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+    let conn = lapin::Connection::connect(s.amqp.url.expose_secret(), Default::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    let p = &s.amqp.prefix;
+    let (exchange, queue) = (format!("{p}.events"), format!("{p}.tap"));
+    ch.exchange_declare(
+        exchange.as_str().into(),
+        lapin::ExchangeKind::Topic,
+        ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_declare(
+        queue.as_str().into(),
+        QueueDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_bind(
+        queue.as_str().into(),
+        exchange.as_str().into(),
+        "#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let _ = conn.close(200, "bye".into()).await;
+    queue
+}
+
 pub async fn cleanup(s: &Settings) {
     let client = redis::Client::open(s.redis.url.expose_secret()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
@@ -135,6 +181,8 @@ pub async fn cleanup(s: &Settings) {
         "survey",
         "intake",
         "parking",
+        "tap",
+        // Left by earlier versions (the services now delete it when they declare).
         "audit",
     ] {
         let _ = ch

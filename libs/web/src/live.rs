@@ -1,7 +1,8 @@
 //! Live updates for the staff pages: a WebSocket per signed-in person, and a per-replica hub that
 //! pushes notifications to the sessions they concern, on whichever replica each is connected to.
 //!
-//! - Every replica receives every event through its own private queue (`komek_bus::run_fanout`);
+//! - Every replica receives the events its service pushes (the service's `PUSHED` kinds), plus
+//!   `staff.changed` for ending sessions, through its own private queue (`komek_bus::run_fanout`);
 //!   each service decides who an event concerns ([`Deliver`]) and sends it to its [`Hub`].
 //! - The hub knows the sessions connected to this replica: who, in which role and department.
 //! - Each connection is a [`WsSession`] actor; the hub sends it [`Push`] messages it writes out.
@@ -159,9 +160,10 @@ fn concerns(logins: &[String], departments: &[String], all: bool, who: &Listener
 }
 
 impl crate::Runtime {
-    /// Starts this replica's hub and its fan-out feed (a private queue named after `feed`); each
-    /// event goes to `on_event` with the hub, to decide whom it concerns.
-    pub fn start_live<H, F>(&mut self, feed: &str, on_event: H) -> Addr<Hub>
+    /// Starts this replica's hub and its fan-out feed (a private queue named after `feed`, bound
+    /// to the event kinds in `pushed` and to `staff.changed`, which can end sessions); each event
+    /// goes to `on_event` with the hub, to decide whom it concerns.
+    pub fn start_live<H, F>(&mut self, feed: &str, pushed: &[&str], on_event: H) -> Addr<Hub>
     where
         H: Fn(Addr<Hub>, Envelope) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + Send + 'static,
@@ -169,10 +171,12 @@ impl crate::Runtime {
         let hub = Hub::start_detached();
         self.hubs.push(hub.clone());
         let (for_feed, settings, feed) = (hub.clone(), self.settings.clone(), feed.to_owned());
+        let keys = feed_keys(pushed);
         self.spawn_task(move |shutdown| {
             komek_bus::run_fanout(
                 settings,
                 feed,
+                keys,
                 move |env| {
                     // Every replica sees the event: each closes the sessions it holds.
                     if let Some(login) = komek_domain::events::AdminChange::ends_sessions(&env) {
@@ -189,13 +193,14 @@ impl crate::Runtime {
 
     /// The background work of a service that works requests (workspace, escalation): the
     /// consumer of its queue and its deadline watcher, both over the service's state `deps`, and
-    /// its page's live feed (`komek-{service}-live`) over the store. Returns the hub that
-    /// `/api/v1/live` connects to.
+    /// its page's live feed (`komek-{service}-live`, bound to the kinds in `pushed`) over the
+    /// store. Returns the hub that `/api/v1/live` connects to.
     pub fn start_work<D, H, F, W, WF, L, LF>(
         &mut self,
         service: &'static str,
         deps: std::sync::Arc<D>,
         (handle, watch, on_event): (H, W, L),
+        pushed: &[&str],
     ) -> Addr<Hub>
     where
         D: Send + Sync + 'static,
@@ -210,10 +215,20 @@ impl crate::Runtime {
         self.spawn_consumer(service, move |event| handle(for_consumer.clone(), event));
         self.spawn_task(move |shutdown| watch(deps, shutdown));
         let store = self.store.clone();
-        self.start_live(&format!("komek-{service}-live"), move |hub, env| {
+        self.start_live(&format!("komek-{service}-live"), pushed, move |hub, env| {
             on_event(store.clone(), hub, env)
         })
     }
+}
+
+/// The routing keys of a live feed: the kinds its service pushes, and `staff.changed`, which
+/// every replica reads to close the sessions of someone deactivated, reset or given a new role.
+fn feed_keys(pushed: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = pushed.iter().map(|k| (*k).to_owned()).collect();
+    keys.push(komek_domain::events::kind::STAFF_CHANGED.to_owned());
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 impl Hub {
@@ -393,6 +408,16 @@ mod tests {
             role,
             department: department.map(Into::into),
         }
+    }
+
+    #[test]
+    fn a_feed_always_hears_of_staff_changes() {
+        use komek_domain::events::kind;
+        assert_eq!(
+            feed_keys(&[kind::REQUEST_ESCALATED, kind::STAFF_CHANGED]),
+            vec![kind::REQUEST_ESCALATED, kind::STAFF_CHANGED]
+        );
+        assert_eq!(feed_keys(&[]), vec![kind::STAFF_CHANGED]);
     }
 
     #[test]

@@ -94,6 +94,8 @@ async fn the_first_supervisor_signs_in_and_a_second_run_is_refused() {
 #[tokio::test]
 async fn staff_are_created_checked_and_deactivated() {
     let s = settings("admin-staff");
+    // Before the workspace's relay publishes what the CLI writes to the outbox.
+    let tap = komek_testkit::tap(&s).await;
     let dir = std::env::temp_dir().join(komek_testkit::unique("pw"));
     std::fs::create_dir_all(&dir).unwrap();
     let pw = dir.join("pw");
@@ -198,6 +200,7 @@ async fn staff_are_created_checked_and_deactivated() {
     // Every change is in the audit trail: created, updated, deactivated, activated, reset.
     audited(
         &s,
+        &tap,
         &[
             "created",
             "updated",
@@ -216,20 +219,19 @@ async fn staff_are_created_checked_and_deactivated() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Waits until the audit queue (every published event) holds a `staff.changed` event for each
-/// of `actions`, published by the workspace's relay from the outbox the CLI wrote to.
-async fn audited(s: &Settings, actions: &[&str]) {
-    let names = komek_bus::Names::new(&s.amqp.prefix);
+/// Waits until the test's tap queue (every published event) holds a `staff.changed` event for
+/// each of `actions`, published by the workspace's relay from the outbox the CLI wrote to.
+async fn audited(s: &Settings, tap: &str, actions: &[&str]) {
     let conn = Connection::connect(s.amqp.url.expose_secret(), Default::default())
         .await
         .unwrap();
     let ch = conn.create_channel().await.unwrap();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     komek_testkit::eventually(komek_web::testing::WAIT, "every change audited", || {
-        let (ch, audit, seen) = (ch.clone(), names.audit.clone(), seen.clone());
+        let (ch, tap, seen) = (ch.clone(), tap.to_owned(), seen.clone());
         async move {
             while let Some(m) = ch
-                .basic_get(audit.as_str().into(), BasicGetOptions { no_ack: true })
+                .basic_get(tap.as_str().into(), BasicGetOptions { no_ack: true })
                 .await
                 .unwrap()
             {

@@ -67,12 +67,31 @@ struct Note<'a> {
     departments: &'a [String],
 }
 
+/// The event kinds the department page is told of: its escalations, problems, a request
+/// escalated, and a resolved request (pushed only when it ended an escalation). This replica's
+/// live queue is bound to these keys only (`komek_bus::run_fanout`): any other event never
+/// reaches it.
+pub const PUSHED: &[&str] = &[
+    kind::REQUEST_ESCALATED,
+    kind::REQUEST_RESOLVED,
+    kind::ESCALATION_ANSWERED,
+    kind::ESCALATION_ACCEPTED,
+    kind::ESCALATION_INFO_REQUESTED,
+    kind::ESCALATION_INFO_GIVEN,
+    kind::ESCALATION_REROUTED,
+    kind::ESCALATION_BREACHED,
+    kind::ESCALATION_FLAGGED,
+    kind::PROBLEM_OPENED,
+    kind::PROBLEM_LINKED,
+    kind::PROBLEM_UNLINKED,
+    kind::PROBLEM_RESOLVED,
+    kind::PROBLEM_CONFIRMED,
+    kind::PROBLEM_DISMISSED,
+];
+
 /// Does the department page care about events of this kind?
 fn for_departments(k: &str) -> bool {
-    k.starts_with("escalation.")
-        || k.starts_with("problem.")
-        || k == kind::REQUEST_ESCALATED
-        || k == kind::REQUEST_RESOLVED
+    PUSHED.contains(&k)
 }
 
 /// The departments an event concerns, from its payload: where the escalation or problem is, and
@@ -139,5 +158,20 @@ mod tests {
         assert!(for_departments(kind::REQUEST_ESCALATED));
         assert!(!for_departments(kind::REQUEST_CREATED));
         assert!(!for_departments(kind::OFFER_MADE));
+    }
+
+    /// The binding list is the page's rule, kind by kind: every escalation and problem event, a
+    /// request escalated or resolved, and nothing else (so the broker delivers no
+    /// `request.created`, `request.queued`, `offer.*`, ... to this replica).
+    #[test]
+    fn the_feed_binds_exactly_the_pushed_kinds() {
+        for k in kind::ALL {
+            let shown = k.starts_with("escalation.")
+                || k.starts_with("problem.")
+                || *k == kind::REQUEST_ESCALATED
+                || *k == kind::REQUEST_RESOLVED;
+            assert_eq!(PUSHED.contains(k), shown, "{k}");
+        }
+        assert!(PUSHED.iter().all(|k| kind::ALL.contains(k)));
     }
 }

@@ -18,7 +18,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     });
     // `/metrics`: open escalations per department, read at scrape time.
     runtime.scrape(komek_web::metrics::escalations());
-    // Live pushes to the department page: every replica hears every event (see `live`).
+    // Live pushes to the department page: every replica hears the events the page shows
+    // (`live::PUSHED`).
     let hub = runtime.start_work(
         "escalation",
         deps.clone(),
@@ -27,6 +28,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             crate::watcher::run,
             crate::live::on_event,
         ),
+        crate::live::PUSHED,
     );
     let hub = web::Data::new(hub);
     // The page's sign-in (`komek_auth::login`) and its customer 360 (`routes::page`).

@@ -56,10 +56,18 @@ struct Note<'a> {
     payload: &'a serde_json::Value,
 }
 
+/// The event kinds the agents' page is told of: all of them, since supervisors see every event
+/// in their live feed (and the page reloads its queue, the open request and the supervision panel
+/// on each). This replica's live queue is bound to these keys (`komek_bus::run_fanout`).
+pub const PUSHED: &[&str] = kind::ALL;
+
 /// Turns an event into a push for the request's owner (and the offered agent) and supervisors.
 /// An event about no request (a problem opened by spike detection, confirmed, resolved: nil
 /// request id) goes to the supervisors only, without a request lookup.
 pub async fn on_event(store: Store, hub: Addr<Hub>, env: Envelope) {
+    if !PUSHED.contains(&env.kind.as_str()) {
+        return;
+    }
     let about_request = !env.request_id.0.is_nil();
     let request = if about_request {
         store.request(env.request_id).await.ok().flatten()

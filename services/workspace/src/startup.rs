@@ -52,6 +52,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
             crate::watcher::run,
             crate::live::on_event,
         ),
+        crate::live::PUSHED,
     );
     let hub = web::Data::new(hub);
     // The handlers' one shared state, held as the escalation service holds its own.

@@ -22,6 +22,8 @@ fn billing_hours() -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
     let mut app = spawn_app("admin-super").await;
+    // A copy of every event from here on, before the first change is published.
+    komek_testkit::tap(&app.settings).await;
     let saule = app.staff("saule", Role::Supervisor, None, 2).await;
     let body = json!({
         "name": "Fraud",
@@ -114,10 +116,10 @@ async fn a_supervisor_creates_and_updates_a_department_and_its_staff() {
     assert_eq!(fields(&p), ["password"]);
     assert!(app.store.user("fraud2").await.unwrap().is_none());
 
-    // Every accepted change is on the record (the audit queue gets every event): who changed
+    // Every accepted change is on the record (the test's tap gets every event): who changed
     // what, created or updated, and the value stored; the refused one left nothing, and no
     // password hash is in it.
-    let audit = drain_until(&app.settings, "audit", 4).await;
+    let audit = drain_until(&app.settings, "tap", 4).await;
     let record: Vec<(String, String, String, String)> = audit
         .iter()
         .map(|e| {
