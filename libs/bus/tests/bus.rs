@@ -69,6 +69,7 @@ fn request_with_event(seq: u64) -> (Request, Envelope) {
             language: r.language,
             category: r.category,
             priority: r.priority,
+            msisdn: None,
         },
         r.created_at,
     );

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::model::{Category, Channel, Lang, Priority, RequestId, RequestNumber};
+use crate::model::{Category, Channel, Lang, Msisdn, Priority, RequestId, RequestNumber};
 
 pub const ENVELOPE_VERSION: u16 = 1;
 
@@ -213,6 +213,7 @@ pub fn created(request: &crate::Request, actor: &str) -> (crate::HistoryEntry, E
             language: request.language,
             category: request.category,
             priority: request.priority,
+            msisdn: request.customer.msisdn.clone(),
         },
         request.created_at,
     );
@@ -259,6 +260,10 @@ pub struct RequestCreated {
     pub language: Lang,
     pub category: Category,
     pub priority: Priority,
+    /// The customer's number, when they wrote with one: spike detection finds the region by it
+    /// without reading the request (events written before it was added lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msisdn: Option<Msisdn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -97,7 +97,8 @@ pub struct Problem {
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Requests linked so far (the set itself is `problem:{id}:requests`).
+    /// Requests linked so far: the size of `problem:{id}:requests`, counted when the problem is
+    /// read (links do not rewrite the problem).
     #[serde(default)]
     pub linked: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

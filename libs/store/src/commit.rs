@@ -113,6 +113,9 @@ pub enum Op {
 pub struct Commit {
     pub doc_key: String,
     pub expected_version: u64,
+    /// The new document. Empty: the document is only checked (still at `expected_version`), not
+    /// written, and keeps its version: for a change that depends on a document without changing
+    /// it, so that many such changes at once do not conflict (requests joining one problem).
     pub json: String,
     pub history_key: Option<String>,
     pub history: Option<String>,

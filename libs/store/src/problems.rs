@@ -143,7 +143,18 @@ pub struct SpikeCounts {
 
 impl Store {
     pub async fn problem(&self, id: Uuid) -> Result<Option<Problem>, StoreError> {
-        Ok(self.load(&self.keys().problem(id)).await?.map(|(p, _)| p))
+        Ok(self.load_problem(id).await?.map(|(p, _)| p))
+    }
+
+    /// A problem with its version, `linked` counted from its request set: links do not write the
+    /// document (see [`Store::link_requests`]), so the count stored in it is not kept up.
+    async fn load_problem(&self, id: Uuid) -> Result<Option<(Problem, u64)>, StoreError> {
+        let Some((mut p, version)) = self.load::<Problem>(&self.keys().problem(id)).await? else {
+            return Ok(None);
+        };
+        let mut c = self.conn();
+        p.linked = c.scard(self.keys().problem_requests(id)).await?;
+        Ok(Some((p, version)))
     }
 
     /// Problems newest first, filtered by status and department, at most `filter.limit`.
@@ -280,7 +291,7 @@ impl Store {
     ///
     /// A request belongs to one problem at a time: one linked to another open problem is refused
     /// (reported in `refused`); one linked here already is counted in `already`. Each newly linked
-    /// request gets its own commit on the problem document (linked count + 1, `SADD
+    /// request gets its own commit that checks the problem document without writing it (`SADD
     /// problem:{id}:requests`, `SET problem:of:{request}`) carrying its own `problem.linked`
     /// event with that request's id as envelope request id. Why one commit per request: a commit
     /// carries one outbox event, and writing the links in one commit but the events after it
@@ -308,7 +319,7 @@ impl Store {
             .copied()
             .filter(|r| seen.insert(*r))
             .collect();
-        let Some((mut problem, mut version)) = self.load::<Problem>(&key).await? else {
+        let Some((mut problem, mut version)) = self.load_problem(problem_id).await? else {
             return Err(UpdateError::NotFound);
         };
         // One round trip for every request's current link; re-read only after a refused commit.
@@ -358,14 +369,18 @@ impl Store {
                     },
                 };
                 let mut next = problem.clone();
+                // The count as this link sees it; links running at once may report the same.
                 next.linked += 1;
                 let event =
                     problem_event(kind::PROBLEM_LINKED, &next, Some(request), by, None, now);
+                // Checks the problem (still open, at the version read) without writing it: the
+                // links of a burst do not conflict with one another, only with a change of the
+                // problem itself (resolved, dismissed), after which this reads it again.
                 let outcome = self
                     .commit(&Commit {
                         doc_key: key.clone(),
                         expected_version: version,
-                        json: to_json(&next),
+                        json: String::new(),
                         history_key: None,
                         history: None,
                         event: Some((event.kind.clone(), to_json(&event))),
@@ -387,7 +402,7 @@ impl Store {
                         break;
                     }
                     Outcome::Conflict { .. } => {
-                        let Some((p, v)) = self.load::<Problem>(&key).await? else {
+                        let Some((p, v)) = self.load_problem(problem_id).await? else {
                             return Err(UpdateError::NotFound);
                         };
                         problem = p;
@@ -416,7 +431,7 @@ impl Store {
     ) -> Result<bool, UpdateError<ProblemError>> {
         let k = self.keys();
         for _ in 0..8 {
-            let Some((mut p, version)) = self.load::<Problem>(&k.problem(problem_id)).await? else {
+            let Some((mut p, version)) = self.load_problem(problem_id).await? else {
                 return Err(UpdateError::NotFound);
             };
             if !p.status.is_open() {
@@ -425,8 +440,8 @@ impl Store {
                     action: "changed",
                 }));
             }
-            // Read after the problem: a link made meanwhile bumps the problem's version, so the
-            // commit below would conflict and this is read again.
+            // The commit below holds only while the request is still linked here (`is!`): links
+            // do not change the problem's version, so the version alone would not tell.
             if self.problem_id_of(request).await? != Some(problem_id) {
                 return Ok(false);
             }
@@ -442,6 +457,10 @@ impl Store {
                     event: Some((event.kind.clone(), to_json(&event))),
                     marker: None,
                     ops: vec![
+                        Op::Holds {
+                            key: k.problem_of(request),
+                            value: Some(problem_id.to_string()),
+                        },
                         Op::SRem {
                             key: k.problem_requests(problem_id),
                             member: request.to_string(),
@@ -456,6 +475,8 @@ impl Store {
                 Outcome::Done { .. } => return Ok(true),
                 Outcome::Conflict { .. } => continue,
                 Outcome::Duplicate => return Err(UpdateError::Duplicate),
+                // Unlinked or moved meanwhile: read again.
+                Outcome::Precondition(0) => continue,
                 Outcome::Precondition(i) => return Err(UpdateError::Precondition(i)),
             }
         }

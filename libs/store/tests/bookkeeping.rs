@@ -51,6 +51,7 @@ async fn create(store: &Store, seq: u64) -> Request {
             language: r.language,
             category: r.category,
             priority: r.priority,
+            msisdn: None,
         },
         r.created_at,
     );

@@ -80,6 +80,7 @@ async fn create(store: &Store, s: Spec) -> Request {
             language: r.language,
             category: r.category,
             priority: r.priority,
+            msisdn: None,
         },
         r.created_at,
     );

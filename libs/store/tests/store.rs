@@ -48,6 +48,7 @@ fn created_parts(r: &Request) -> (HistoryEntry, Envelope) {
             language: r.language,
             category: r.category,
             priority: r.priority,
+            msisdn: None,
         },
         r.created_at,
     );

@@ -273,6 +273,7 @@ pub async fn stored_request(
                 language,
                 category: r.category,
                 priority: r.priority,
+                msisdn: None,
             };
             let actor = format!("customer:{}", channel.as_str());
             (actor, "created", kind::REQUEST_CREATED, json(payload))

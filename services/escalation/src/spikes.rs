@@ -15,7 +15,7 @@ use komek_bus::HandleError;
 use komek_domain::events::{Envelope, RequestCreated};
 use komek_domain::problem::{ProblemStatus, SpikeInfo};
 use komek_domain::spike::{Thresholds, Verdict, decide, department_of};
-use komek_domain::{Category, RequestId};
+use komek_domain::{Category, Msisdn, RequestId};
 use komek_store::problems::NewProblem;
 use komek_store::requests::UpdateError;
 use komek_store::{Op, Store, StoreError};
@@ -43,7 +43,9 @@ pub async fn on_request_created(deps: Arc<Deps>, env: Envelope) -> Result<(), Ha
         .map_err(|e| HandleError::Reject(e.to_string()))?;
     let store = &deps.store;
     let region = if cfg.by_region {
-        region_of(store, env.request_id).await.map_err(retry)?
+        region_of(store, env.request_id, created.msisdn.as_ref())
+            .await
+            .map_err(retry)?
     } else {
         None
     };
@@ -175,12 +177,23 @@ async fn join(store: &Store, problem: Uuid, w: &Window<'_>) -> Result<(), Handle
 
 /// The customer's region from the directory; `None` when the request, its number or the
 /// customer is unknown (a request that is gone is still counted, under no region).
-async fn region_of(store: &Store, id: RequestId) -> Result<Option<String>, StoreError> {
-    let Some(request) = store.request(id).await? else {
-        return Ok(None);
-    };
-    let Some(msisdn) = request.customer.msisdn else {
-        return Ok(None);
+async fn region_of(
+    store: &Store,
+    id: RequestId,
+    msisdn: Option<&Msisdn>,
+) -> Result<Option<String>, StoreError> {
+    // The event names the number; only an event from before it did needs the request read.
+    let msisdn = match msisdn {
+        Some(m) => m.clone(),
+        None => {
+            let Some(request) = store.request(id).await? else {
+                return Ok(None);
+            };
+            let Some(m) = request.customer.msisdn else {
+                return Ok(None);
+            };
+            m
+        }
     };
     Ok(store
         .directory_customer(msisdn.as_str())

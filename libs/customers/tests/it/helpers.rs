@@ -48,6 +48,7 @@ pub async fn request(
         language: r.language,
         category: r.category,
         priority: r.priority,
+        msisdn: None,
     };
     let history = Request::record("customer:web", "created", None, created_at);
     let event = Envelope::new(kind::REQUEST_CREATED, r.id, &payload, created_at);

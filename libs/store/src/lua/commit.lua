@@ -4,7 +4,8 @@
 --
 -- KEYS[1] document hash (fields v, json)   KEYS[2] history list   KEYS[3] outbox stream
 -- KEYS[4] handled-event marker             KEYS[5..] one key per index operation
--- ARGV[1] expected version (0: must not exist)   ARGV[2] new json
+-- ARGV[1] expected version (0: must not exist)   ARGV[2] new json ('' : check the version only,
+-- write nothing to the document and keep its version)
 -- ARGV[3] history line ('' for none)   ARGV[4] event json ('' for none)   ARGV[5] event type
 -- ARGV[6] marker ttl in seconds ('0': no marker)   ARGV[7] number of index operations
 -- then per operation three values: name, a, b. Operations: zadd, zadd xx (only a member that is
@@ -65,8 +66,13 @@ for i = 1, nops do
   end
 end
 
-local version = expected + 1
-redis.call('HSET', KEYS[1], 'v', version, 'json', ARGV[2])
+-- An empty json only checks the document: the change hangs off it (a request linked to an open
+-- problem) without changing it, so such changes never conflict with one another.
+local version = expected
+if ARGV[2] ~= '' then
+  version = expected + 1
+  redis.call('HSET', KEYS[1], 'v', version, 'json', ARGV[2])
+end
 if ARGV[3] ~= '' then
   redis.call('RPUSH', KEYS[2], ARGV[3])
 end

@@ -101,6 +101,7 @@ async fn event(store: &komek_store::Store, a: &Arrival) -> Envelope {
         language: Lang::Ru,
         category: a.category,
         priority: Priority::Normal,
+        msisdn: None,
     };
     Envelope::new(kind::REQUEST_CREATED, id, &payload, a.at)
 }
