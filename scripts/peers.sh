@@ -101,17 +101,25 @@ stop_all_groups() {
     GROUPS_STARTED=()
 }
 
+# Komek's prefix out of RabbitMQ, and its Redis (this run's alone) stopped and its data removed;
+# after its services are stopped, since a running service declares its queues again.
+komek_teardown() {
+    if ((AMQP_PREFIX_USED)); then
+        "$VENV/bin/python" "$HERE/amqp_clean.py" "$PREFIX" >&2 || true
+        AMQP_PREFIX_USED=0
+    fi
+    if ((REDIS_STARTED)); then
+        redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+        rm -rf "$RUN/redis"
+        REDIS_STARTED=0
+    fi
+}
+
 cleanup() {
     local status=$?
     set +e
     stop_all_groups
-    if ((AMQP_PREFIX_USED)); then
-        "$VENV/bin/python" "$HERE/amqp_clean.py" "$PREFIX" >&2
-    fi
-    if ((REDIS_STARTED)); then
-        redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
-        rm -rf "$RUN/redis"
-    fi
+    komek_teardown
     exit "$status"
 }
 trap cleanup EXIT
@@ -257,10 +265,12 @@ leg_komek() {
     e2e="$(awk -v n="$ok" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f/s (%d queued in %.1f s)", n / (b - a), n, b - a }')"
     say "Komek end to end: $e2e"
     local version
-    version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1) ($(git -C "$REPO_ROOT" rev-parse --short HEAD))"
+    # The commit of the tree the binaries are in (KOMEK_BIN_DIR may be another checkout's).
+    version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1) ($(git -C "$KOMEK_BIN_DIR" rev-parse --short HEAD 2>/dev/null || git -C "$REPO_ROOT" rev-parse --short HEAD))"
     add_row "Komek" "$version" \
-        "4 release binaries (actix, 2 workers each), Redis 7 AOF fsync always, RabbitMQ" "$out" "$e2e"
+        "4 release binaries (actix, 2 workers each), Redis AOF fsync always, RabbitMQ" "$out" "$e2e"
     stop_all_groups
+    komek_teardown
 }
 
 # ---------------------------------------------------------------------------------------------
