@@ -183,6 +183,7 @@ install_pip() {
 # The load and its figures
 # ---------------------------------------------------------------------------------------------
 ROWS=()
+LOADS=""
 
 # run_wrk KIND URL OUTFILE [ENV...]: the load; prints the PEERS_RESULT fields.
 run_wrk() {
@@ -377,7 +378,7 @@ write_docs() {
         echo "<!-- peers:begin (written by scripts/peers.sh) -->"
         echo "Command: \`make bench-peers\` (PEERS_SECS=$SECS): wrk ${WRK_ARGS[*]} -s scripts/peers/ticket.lua, each system alone."
         echo
-        echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, Linux $(uname -r); run $(date -u '+%Y-%m-%d %H:%M UTC')."
+        echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, Linux $(uname -r); run $(date -u '+%Y-%m-%d %H:%M UTC'); load average (1 min) before each system: $LOADS."
         echo
         markdown_table
         echo "<!-- peers:end -->"
@@ -403,6 +404,8 @@ main() {
         [[ "$auth" == basic || "$auth" == session ]] || die "unknown mode in PEERS_AUTH: $auth"
     done
     for leg in $ONLY; do
+        # Other work on the machine skews every figure: the table says how busy it was.
+        LOADS="${LOADS:+$LOADS, }$leg $(cut -d' ' -f1 /proc/loadavg)"
         case "$leg" in
             komek) leg_komek ;;
             helpdesk) leg_helpdesk ;;
