@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench lint fmt clean-run chart-tools chart-check images chart-up chart-down pods-journey
+.PHONY: help run test bench bench-peers lint fmt clean-run chart-tools chart-check images chart-up chart-down pods-journey
 
 help:
 	@echo "Komek targets:"
 	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
 	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
 	@echo "  make bench      ensure Redis + RabbitMQ + the durable bench Redis (6391), release build, komek-bench (end to end) and the workspace/department benches"
+	@echo "  make bench-peers  the same wrk load on Komek, django-helpdesk and Request Tracker 5; table into docs/benchmarks.md"
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "  make fmt        cargo fmt --all"
 	@echo "  make clean-run  remove .run (logs, Komek's local Redis data)"
@@ -41,6 +42,12 @@ bench:
 	KOMEK__REDIS__URL=redis://127.0.0.1:6391 cargo run --release -p komek-e2e --bin komek-bench
 	cargo run --release -p komek-e2e --bin komek-bench-workspace
 	cargo run --release -p komek-e2e --bin komek-bench-departments
+
+# scripts/peers.sh installs the peers (apt, PyPI into .tools/peers) and starts Komek's own durable Redis.
+bench-peers:
+	scripts/deps.sh ensure
+	cargo build --release -p komek-intake -p komek-workspace -p komek-escalation -p komek-survey --bins
+	scripts/peers.sh
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
