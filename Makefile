@@ -46,7 +46,7 @@ bench:
 # scripts/peers.sh installs the peers (apt, PyPI into .tools/peers) and starts Komek's own durable Redis.
 bench-peers:
 	scripts/deps.sh ensure
-	cargo build --release -p komek-intake -p komek-workspace -p komek-escalation -p komek-survey --bins
+	cargo build --release --workspace --bins
 	scripts/peers.sh
 
 lint:

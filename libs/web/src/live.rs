@@ -287,6 +287,7 @@ impl Actor for WsSession {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         crate::metrics::live_session_closed();
+        LISTENING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         self.hub.do_send(Leave { id: self.id });
     }
 }
@@ -353,6 +354,17 @@ impl Handler<Closed> for WsSession {
     }
 }
 
+/// Live sessions open in this process (all hubs): counted before the upgrade is answered, so a
+/// session the client sees open is always counted.
+static LISTENING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether any live session is open in this process. A feed handler with nobody to push to skips
+/// the event instead of reading the store for it: at thousands of requests a second, a replica
+/// nobody watches would otherwise read a request per event for nothing.
+pub fn listening() -> bool {
+    LISTENING.load(std::sync::atomic::Ordering::Relaxed) > 0
+}
+
 /// The token of `GET /api/v1/live?token=...` (browsers cannot set headers on a WebSocket).
 #[derive(serde::Deserialize)]
 pub struct LiveQuery {
@@ -374,6 +386,7 @@ pub fn open(
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let login = who.login.clone();
+    LISTENING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let session = WsSession {
         id,
         who,

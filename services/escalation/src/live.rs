@@ -107,7 +107,7 @@ fn departments_named(payload: &serde_json::Value) -> Vec<String> {
 /// Turns an event into a push for the departments it concerns (and supervisors). A resolved
 /// request concerns the page only when it ended an escalation; that department is read from it.
 pub async fn on_event(store: Store, hub: Addr<Hub>, env: Envelope) {
-    if !for_departments(&env.kind) {
+    if !for_departments(&env.kind) || !komek_web::live::listening() {
         return;
     }
     let escalation_id = env

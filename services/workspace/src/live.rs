@@ -65,7 +65,7 @@ pub const PUSHED: &[&str] = kind::ALL;
 /// An event about no request (a problem opened by spike detection, confirmed, resolved: nil
 /// request id) goes to the supervisors only, without a request lookup.
 pub async fn on_event(store: Store, hub: Addr<Hub>, env: Envelope) {
-    if !PUSHED.contains(&env.kind.as_str()) {
+    if !PUSHED.contains(&env.kind.as_str()) || !komek_web::live::listening() {
         return;
     }
     let about_request = !env.request_id.0.is_nil();
