@@ -4,7 +4,8 @@
 #   scripts/deps.sh ensure        Redis 127.0.0.1:6379 and RabbitMQ 127.0.0.1:5672 (guest/guest) installed
 #                                 and running; curl installed. A no-op (that says so) when all are there.
 #   scripts/deps.sh komek-redis   Komek's own persistent Redis for `make run` (appendonly yes,
-#                                 appendfsync always), port $KOMEK_REDIS_PORT (default 6380), data in
+#                                 appendfsync always; no RDB snapshots: the AOF is the persistence,
+#                                 and a snapshot's fork every minute under load only costs), port $KOMEK_REDIS_PORT (default 6380), data in
 #                                 .run/redis. Writes .run/redis/started-by-run only if it started it.
 #   scripts/deps.sh bench-redis   the same for `make bench`: port 6391, data in .run/bench-redis (the bench
 #                                 measures Komek on the durable Redis it would run on in production).
@@ -197,7 +198,7 @@ cmd_komek_redis() {
     fi
     rm -f "$marker"
     redis-server --daemonize yes --bind 127.0.0.1 --port "$port" \
-        --appendonly yes --appendfsync always \
+        --appendonly yes --appendfsync always --save "" \
         --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
     local deadline=$((SECONDS + 15))
     until redis_ping 127.0.0.1 "$port"; do

@@ -249,11 +249,20 @@ fn millis(t: OffsetDateTime) -> i64 {
 pub fn index_ops(keys: &Keys, before: Option<&Request>, after: &Request) -> Vec<Op> {
     let member = after.id.to_string();
     let score = millis(after.created_at);
+    // Most changes (queued, assigned, a note) leave the words alone: tokenising the text twice
+    // per change was a visible share of a consumer's CPU under load.
+    let same_text = before.is_some_and(|b| b.subject == after.subject && b.text == after.text);
     let (old_words, old_attrs) = match before {
+        Some(b) if same_text => (BTreeSet::new(), attribute_sets(keys, b)),
         Some(b) => (word_sets(keys, b), attribute_sets(keys, b)),
         None => Default::default(),
     };
-    let (new_words, new_attrs) = (word_sets(keys, after), attribute_sets(keys, after));
+    let new_words = if same_text {
+        BTreeSet::new()
+    } else {
+        word_sets(keys, after)
+    };
+    let new_attrs = attribute_sets(keys, after);
     // A new creation time (never, today) re-scores every sorted set the request stays in.
     let rescore = before.is_none_or(|b| b.created_at != after.created_at);
     let mut ops = Vec::new();

@@ -226,8 +226,12 @@ async fn link(
 ) -> Result<(), HandleError> {
     match store.link_requests(problem, ids, ACTOR, now).await {
         Ok(out) => {
-            if !out.linked.is_empty() {
+            // A window linked at once is worth a line; each later request joining is not (one
+            // per request of a burst).
+            if out.linked.len() > 1 {
                 tracing::info!(problem_id = %problem, linked = out.linked.len(), "spike: requests linked");
+            } else if !out.linked.is_empty() {
+                tracing::debug!(problem_id = %problem, "spike: request linked");
             }
             Ok(())
         }

@@ -41,7 +41,8 @@
 //! end-to-end rate, and the same figures as one `BENCH_JSON {...}` line at the end.
 //!
 //! Settings (environment): `KOMEK_BENCH_RATE` (acceptance rate, 1000), `KOMEK_BENCH_RATES`
-//! (sustained steps, "500,1000,1500,2000,2500,3000"), `KOMEK_BENCH_SECS` (seconds per phase, 10),
+//! (sustained steps, "500,1000,1500,2000,2500,3000"), `KOMEK_BENCH_STEP_SECS` (seconds per step, 30),
+//! `KOMEK_BENCH_SECS` (seconds per other phase, 10),
 //! `KOMEK_BENCH_BURST` (20000), `KOMEK_BENCH_CONCURRENCY` (front-door workers and ceiling tasks,
 //! 32), `KOMEK_BENCH_DRAIN_SECS` (how long to wait for the pipeline to catch up, 300),
 //! `KOMEK_BENCH_MEM_REQUESTS` (2000), `KOMEK_BENCH_ONLY=acceptance` (phase 1 only: a steady load to
@@ -104,6 +105,8 @@ struct Config {
     rates: Vec<f64>,
     /// Length of each measured phase.
     secs: u64,
+    /// Length of each sustained step: long enough that a backlog growing slowly shows.
+    step_secs: u64,
     /// Requests in the burst.
     burst: u64,
     /// Front-door workers, and tasks in each ceiling.
@@ -135,6 +138,7 @@ impl Config {
             rate: env_or("KOMEK_BENCH_RATE", 1000.0),
             rates: parsed,
             secs: env_or("KOMEK_BENCH_SECS", 10),
+            step_secs: env_or("KOMEK_BENCH_STEP_SECS", 30),
             burst: env_or("KOMEK_BENCH_BURST", 20_000),
             concurrency: env_or("KOMEK_BENCH_CONCURRENCY", 32),
             drain_secs: env_or("KOMEK_BENCH_DRAIN_SECS", 300),
@@ -145,6 +149,7 @@ impl Config {
             || c.rates.is_empty()
             || c.rates.iter().any(|r| bad_rate(*r))
             || c.secs == 0
+            || c.step_secs == 0
             || c.concurrency == 0
         {
             eprintln!("komek-bench: rates, secs and concurrency must be positive; setup failed");
@@ -1148,8 +1153,8 @@ async fn main() {
     }
     println!("rabbitmq      127.0.0.1:5672");
     println!(
-        "settings      acceptance {} req/s; steps {:?} req/s; {} s per phase; burst {}; concurrency {}; drain deadline {} s",
-        cfg.rate, cfg.rates, cfg.secs, cfg.burst, cfg.concurrency, cfg.drain_secs
+        "settings      acceptance {} req/s; steps {:?} req/s of {} s; {} s per other phase; burst {}; concurrency {}; drain deadline {} s",
+        cfg.rate, cfg.rates, cfg.step_secs, cfg.secs, cfg.burst, cfg.concurrency, cfg.drain_secs
     );
 
     let mut ctx = Ctx {
@@ -1178,13 +1183,13 @@ async fn main() {
 
     heading(&format!(
         "2. Sustained end to end: each rate for {} s; holds when all is accepted, the backlog stays under 1 s of load and every consumer's p99 lag <= {LAG_GOAL_S} s",
-        cfg.secs
+        cfg.step_secs
     ));
     let mut steps = Vec::new();
     let mut sustained: Option<f64> = None;
     for &rate in &cfg.rates {
         println!("  --- {rate} req/s");
-        let total = (rate * cfg.secs as f64).round() as u64;
+        let total = (rate * cfg.step_secs as f64).round() as u64;
         let phase = ctx.paced(rate, total, submission).await;
         phase.print();
         let why = phase.shortfalls(rate, total);
@@ -1325,7 +1330,7 @@ async fn main() {
     komek_testkit::cleanup(&ceiling_settings).await;
 
     let report = json!({
-        "config": { "rate": cfg.rate, "rates": cfg.rates, "secs": cfg.secs, "burst": cfg.burst, "concurrency": cfg.concurrency, "drain_secs": cfg.drain_secs, "cores": cores, "redis": durability },
+        "config": { "rate": cfg.rate, "rates": cfg.rates, "secs": cfg.secs, "step_secs": cfg.step_secs, "burst": cfg.burst, "concurrency": cfg.concurrency, "drain_secs": cfg.drain_secs, "cores": cores, "redis": durability },
         "acceptance": acceptance.json(),
         "steps": steps,
         "sustained_per_sec": sustained,
