@@ -180,7 +180,16 @@ async fn a_burst_opens_one_candidate_and_normal_traffic_none() {
         department: None,
         limit: 100,
     };
-    let problems: Vec<Problem> = store.problems(&all).await.unwrap();
+    // Counting comes before the candidate in the handler: a counted event's candidate may still
+    // be on its way, so wait for it (that no second one opens is checked after the burst joined).
+    let problems: Vec<Problem> = komek_testkit::eventually(WAIT, "the candidate opened", || {
+        let (store, all) = (store.clone(), all.clone());
+        async move {
+            let found = store.problems(&all).await.unwrap();
+            (!found.is_empty()).then_some(found)
+        }
+    })
+    .await;
     assert_eq!(problems.len(), 1, "one spike, one candidate: {problems:#?}");
     let p = &problems[0];
     assert_eq!(p.status, ProblemStatus::Candidate);
