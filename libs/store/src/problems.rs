@@ -104,7 +104,8 @@ pub fn problem_event(
 /// KEYS[1] spike_recent (zset id -> ms)   KEYS[2] spike_counts (hash window number -> count)
 /// ARGV[1] request id   ARGV[2] event time (ms)   ARGV[3] window (ms)   ARGV[4] baseline windows
 /// Reply: {} when the event is older than everything kept (a very late redelivery, ignored), else
-/// {count in the sliding window, count of each baseline window oldest first...}.
+/// {the time judged (the newest request of the key, ms), count in the sliding window ending then,
+/// count of each baseline window before it, oldest first...}.
 const SPIKE_LUA: &str = r#"
 local t = tonumber(ARGV[2])
 local w = tonumber(ARGV[3])
@@ -126,9 +127,14 @@ if redis.call('HLEN', KEYS[2]) > 2 * b + 8 then
     if tonumber(f) < oldest then redis.call('HDEL', KEYS[2], f) end
   end
 end
-local out = {redis.call('ZCOUNT', KEYS[1], '(' .. (t - w), t)}
--- The baseline ends before the sliding window starts: windows n-1-b .. n-2.
-for i = n - 1 - b, n - 2 do
+-- Judged at the newest request counted under the key, not at this event's own time: consumers
+-- handle many events at once and out of order, and a burst's newest request counted first would
+-- otherwise be judged before the rest were counted, and never again. The last event counted
+-- sees the window with every event counted so far.
+local h = math.floor(horizon / w)
+local out = {horizon, redis.call('ZCOUNT', KEYS[1], '(' .. (horizon - w), horizon)}
+-- The baseline ends before the sliding window starts: windows h-1-b .. h-2.
+for i = h - 1 - b, h - 2 do
   out[#out + 1] = tonumber(redis.call('HGET', KEYS[2], i) or '0')
 end
 return out
@@ -137,6 +143,9 @@ return out
 /// What [`Store::spike_record`] saw: the sliding window's count and the baseline windows' counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpikeCounts {
+    /// The end of the sliding window judged: the newest request counted under the key (this
+    /// event's time, or later when events are handled out of order).
+    pub at: OffsetDateTime,
     pub count: u64,
     pub baseline: Vec<u64>,
 }
@@ -506,8 +515,9 @@ impl Store {
     }
 
     /// Records new request `member` at `at` under one spike key and returns the sliding window's
-    /// count (`window_ms` ending at `at`) and the counts of the `baseline_windows` fixed windows
-    /// before it; `None` when the event is older than anything kept (a very late redelivery).
+    /// count (`window_ms` ending at the newest request of the key, `at` or later) and the counts
+    /// of the `baseline_windows` fixed windows before it; `None` when the event is older than
+    /// anything kept (a very late redelivery).
     pub async fn spike_record(
         &self,
         category: &str,
@@ -527,10 +537,16 @@ impl Store {
             .arg(baseline_windows)
             .invoke_async(&mut c)
             .await?;
-        let mut it = reply.into_iter().map(|n| u64::try_from(n).unwrap_or(0));
-        Ok(it.next().map(|count| SpikeCounts {
-            count,
-            baseline: it.collect(),
+        let mut it = reply.into_iter();
+        let (Some(judged), Some(count)) = (it.next(), it.next()) else {
+            return Ok(None);
+        };
+        let at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(judged) * 1_000_000).unwrap_or(at);
+        Ok(Some(SpikeCounts {
+            at,
+            count: u64::try_from(count).unwrap_or(0),
+            baseline: it.map(|n| u64::try_from(n).unwrap_or(0)).collect(),
         }))
     }
 

@@ -68,13 +68,14 @@ pub async fn on_request_created(deps: Arc<Deps>, env: Envelope) -> Result<(), Ha
         return Ok(());
     };
     let open_key = store.keys().spike_open(category, region_key);
-    let since = env.occurred_at - time::Duration::milliseconds(window_ms);
+    // The window judged ends at the key's newest request (see `spike_record`).
+    let since = counts.at - time::Duration::milliseconds(window_ms);
     let window = Window {
         category,
         region: region_key,
         since,
         request: env.request_id,
-        at: env.occurred_at,
+        at: counts.at,
     };
     if let Some(open) = open_candidate(store, &open_key).await.map_err(retry)? {
         return join(store, open, &window).await;
