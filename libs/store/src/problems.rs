@@ -202,6 +202,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether problem `id` exists and still accepts requests (candidate or open). Reads the
+    /// document only, not the size of its request set: spike detection asks once per event.
+    pub async fn problem_is_open(&self, id: Uuid) -> Result<bool, StoreError> {
+        Ok(self
+            .load::<Problem>(&self.keys().problem(id))
+            .await?
+            .is_some_and(|(p, _)| p.status.is_open()))
+    }
+
     /// Ids of the requests linked to problem `id` (unordered).
     pub async fn problem_request_ids(&self, id: Uuid) -> Result<Vec<RequestId>, StoreError> {
         let mut c = self.conn();

@@ -212,11 +212,7 @@ async fn open_candidate(store: &Store, open_key: &str) -> Result<Option<Uuid>, S
     else {
         return Ok(None);
     };
-    Ok(store
-        .problem(id)
-        .await?
-        .filter(|p| p.status.is_open())
-        .map(|p| p.id))
+    Ok(store.problem_is_open(id).await?.then_some(id))
 }
 
 async fn link(
