@@ -7,4 +7,5 @@ mod create;
 mod helpers;
 mod openapi;
 mod pages;
+mod policy;
 mod status;
