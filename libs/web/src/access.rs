@@ -11,15 +11,14 @@
 //! The gate checks the caller's *role*; the *object* part of a class (the request's owner, the
 //! escalation's department, the department a head runs, the customer's secret) is the handler's,
 //! which knows the object. A route the table does not name at all is refused (403) and logged:
-//! default deny. A declared path asked with an undeclared method goes on to the router, which
-//! answers 405.
+//! default deny. A declared path asked with an undeclared method is 405 with `Allow`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
@@ -156,7 +155,8 @@ fn shape(path: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     rules: HashMap<(Method, String), Access>,
-    paths: std::collections::HashSet<String>,
+    /// The methods of each path, for `Allow`.
+    paths: HashMap<String, Vec<Method>>,
     /// Two rules for one route with different classes: a table error, reported by [`Policy::check`].
     conflicts: Vec<String>,
 }
@@ -167,7 +167,10 @@ impl Policy {
         let mut p = Policy::default();
         for r in tables.into_iter().flatten() {
             let key = (r.method.clone(), shape(&r.path));
-            p.paths.insert(key.1.clone());
+            let methods = p.paths.entry(key.1.clone()).or_default();
+            if !methods.contains(&r.method) {
+                methods.push(r.method.clone());
+            }
             if let Some(before) = p.rules.insert(key, r.access)
                 && before != r.access
             {
@@ -195,7 +198,20 @@ impl Policy {
 
     /// Whether the table names `pattern` with any method.
     pub fn knows_path(&self, pattern: &str) -> bool {
-        self.paths.contains(&shape(pattern))
+        self.paths.contains_key(&shape(pattern))
+    }
+
+    /// The methods the table names for `pattern` (HEAD with GET, as the router answers it).
+    pub fn methods(&self, pattern: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .paths
+            .get(&shape(pattern))
+            .map(|ms| ms.iter().map(Method::as_str).collect())
+            .unwrap_or_default();
+        if v.contains(&"GET") {
+            v.push("HEAD");
+        }
+        v
     }
 
     /// Every rule, sorted, for documents and tests.
@@ -285,12 +301,13 @@ pub async fn enforce<B: MessageBody + 'static>(
     };
     let access = match policy.access(req.method(), &pattern) {
         Some(a) => a,
-        // A declared route asked with another method: the router answers 405.
+        // A declared path asked with another method: 405, naming the methods it has.
         None if policy.knows_path(&pattern) => {
-            return next
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_left_body);
+            let mut res = ApiError::MethodNotAllowed.error_response();
+            if let Ok(allow) = header::HeaderValue::from_str(&policy.methods(&pattern).join(", ")) {
+                res.headers_mut().insert(header::ALLOW, allow);
+            }
+            return Ok(req.into_response(res).map_into_right_body());
         }
         None => {
             tracing::error!(method = %req.method(), route = %pattern, "no access rule for this route: refused");
@@ -348,6 +365,7 @@ mod tests {
         );
         assert_eq!(p.access(&Method::POST, "/api/v1/requests/{id}"), None);
         assert!(p.knows_path("/api/v1/requests/{n}"));
+        assert_eq!(p.methods("/api/v1/requests/{n}"), ["GET", "HEAD"]);
         assert!(!p.knows_path("/api/v1/requests"));
         assert_eq!(shape("/js/{name:.+}"), "/js/{}");
     }

@@ -256,6 +256,31 @@ pub async fn walk_access(app: &TestApp, callers: &[Caller]) -> usize {
             }
             out
         };
+        // A method the path does not have: 405, with the ones it has in `Allow`.
+        let declared: Vec<String> = item
+            .as_object()
+            .expect("a path item")
+            .keys()
+            .map(|m| m.to_uppercase())
+            .collect();
+        if let Some(other) = ["PATCH", "DELETE", "PUT", "POST", "GET"]
+            .into_iter()
+            .find(|m| !declared.iter().any(|d| d == m))
+        {
+            let m = reqwest::Method::from_bytes(other.as_bytes()).unwrap();
+            let r = app
+                .http
+                .request(m, app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            calls += 1;
+            assert_eq!(r.status().as_u16(), 405, "{other} {path}");
+            let allow = r.headers()["allow"].to_str().unwrap().to_owned();
+            for d in &declared {
+                assert!(allow.contains(d.as_str()), "{other} {path}: Allow {allow}");
+            }
+        }
         for (method, op) in item.as_object().expect("a path item").iter() {
             let Ok(m) = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()) else {
                 continue;
