@@ -258,6 +258,11 @@ impl Keys {
     pub fn rate_limit(&self, action: &str, scope: &str, who: &str, window: u64) -> String {
         format!("{}:rl:{action}:{scope}:{who}:{window}", self.prefix)
     }
+    /// Hash event id -> rank, TTL two days: the outbound messages on `channel` (`sms`, `email`) to
+    /// `recipient` in UTC day `day` (days since 1970), at most the daily cap of them.
+    pub fn daily_sent(&self, channel: &str, recipient: &str, day: i64) -> String {
+        format!("{}:cap:{channel}:{recipient}:{day}", self.prefix)
+    }
     /// Unused key given to the commit script where a slot is empty.
     pub fn none(&self) -> String {
         format!("{}:none", self.prefix)
