@@ -64,6 +64,11 @@ impl Keys {
     pub fn sent(&self, event_id: Uuid, recipient: &str) -> String {
         format!("{}:sent:{event_id}:{recipient}", self.prefix)
     }
+    /// String, TTL a send's timeout and a margin: a delivery of event `event_id` is sending its
+    /// message to `recipient` right now (another delivery of the same event waits for its marker).
+    pub fn sending(&self, event_id: Uuid, recipient: &str) -> String {
+        format!("{}:sending:{event_id}:{recipient}", self.prefix)
+    }
     /// Counter with a TTL window: inbound SMS from `msisdn` in the current window (flood limit).
     pub fn sms_flood(&self, msisdn: &str) -> String {
         format!("{}:flood:sms:{msisdn}", self.prefix)

@@ -28,6 +28,27 @@ impl Store {
         Ok(redis::AsyncCommands::exists(&mut c, key).await?)
     }
 
+    /// Takes `key` for `ttl_ms` unless someone holds it (`SET NX PX`); whether it was taken.
+    pub async fn claim_send(&self, key: &str, ttl_ms: u64) -> Result<bool, StoreError> {
+        let mut c = self.conn();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms.max(1))
+            .query_async(&mut c)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// Gives back what [`Store::claim_send`] took.
+    pub async fn release_send(&self, key: &str) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let _: i64 = redis::AsyncCommands::del(&mut c, key).await?;
+        Ok(())
+    }
+
     /// Counts event `event` once in `key` (a [`crate::Keys::daily_sent`] hash) and returns its
     /// rank in the day; a rank above `cap` means the recipient has had `cap` messages already.
     pub async fn daily_rank(

@@ -24,7 +24,8 @@
 //!
 //! Each delivery is deduplicated per (event id, recipient) by the marker `sent:{event}:{recipient}`,
 //! written in one transaction with the `notification.sent` / `notification.failed` event the
-//! workspace turns into a history line. A gateway that is down makes the handler return
+//! workspace turns into a history line; while one delivery sends, the lease
+//! `sending:{event}:{recipient}` makes a second copy of the event wait for that marker. A gateway that is down makes the handler return
 //! [`HandleError::Retry`]: the consumer retries with backoff, then requeues, and finally parks the
 //! event. A send that succeeded but whose marker could not be written may be sent again
 //! (at least once).
@@ -245,12 +246,22 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
             if already_sent(&n, &env, &marker).await? {
                 return Ok(());
             }
-            if over_daily_cap(&n, &env, "email", &to, n.settings.email.daily_per_recipient).await? {
-                return not_sent(&n, &env, &r, "email", &to, &marker, DAILY_CAP).await;
+            let Some(lease) = claim(&n, &env, &to, &marker, n.settings.email.timeout).await? else {
+                return Ok(());
+            };
+            let done = async {
+                if over_daily_cap(&n, &env, "email", &to, n.settings.email.daily_per_recipient)
+                    .await?
+                {
+                    return not_sent(&n, &env, &r, "email", &to, &marker, DAILY_CAP).await;
+                }
+                let mail = mail_for(&n.mailer, &env, &r, &to, text);
+                let sent = n.mailer.send(&mail).await;
+                settle(&n, &env, &r, "email", &to, &marker, sent).await
             }
-            let mail = mail_for(&n.mailer, &env, &r, &to, text);
-            let sent = n.mailer.send(&mail).await;
-            settle(&n, &env, &r, "email", &to, &marker, sent).await
+            .await;
+            release(&n, &lease).await;
+            done
         }
         Route::Sms(to) => {
             if !n.sender.enabled() {
@@ -261,14 +272,22 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
             if already_sent(&n, &env, &marker).await? {
                 return Ok(());
             }
-            if !n.settings.sms.allows(&to) {
-                return not_sent(&n, &env, &r, "sms", &to, &marker, NOT_ALLOWED).await;
+            let Some(lease) = claim(&n, &env, &to, &marker, n.settings.sms.timeout).await? else {
+                return Ok(());
+            };
+            let done = async {
+                if !n.settings.sms.allows(&to) {
+                    return not_sent(&n, &env, &r, "sms", &to, &marker, NOT_ALLOWED).await;
+                }
+                if over_daily_cap(&n, &env, "sms", &to, n.settings.sms.daily_per_recipient).await? {
+                    return not_sent(&n, &env, &r, "sms", &to, &marker, DAILY_CAP).await;
+                }
+                let sent = n.sender.send(&to, &text).await;
+                settle(&n, &env, &r, "sms", &to, &marker, sent).await
             }
-            if over_daily_cap(&n, &env, "sms", &to, n.settings.sms.daily_per_recipient).await? {
-                return not_sent(&n, &env, &r, "sms", &to, &marker, DAILY_CAP).await;
-            }
-            let sent = n.sender.send(&to, &text).await;
-            settle(&n, &env, &r, "sms", &to, &marker, sent).await
+            .await;
+            release(&n, &lease).await;
+            done
         }
     }
 }
@@ -311,6 +330,46 @@ async fn already_sent(n: &Notifier, env: &Envelope, marker: &str) -> Result<bool
         tracing::info!(event_type = %env.kind, event_id = %env.id, "already sent; not again");
     }
     Ok(sent)
+}
+
+/// Takes the sending of this event's message to `to` (the lease `sending:{event}:{recipient}`,
+/// for the way out's `timeout` and a margin). The outbox relay may publish an event twice, and two
+/// copies handled at the same moment would both pass [`already_sent`]: the one without the lease
+/// retries (and then finds the marker); a lease left by a crashed process expires. `None` when the
+/// marker appeared meanwhile (sent by the other copy).
+async fn claim(
+    n: &Notifier,
+    env: &Envelope,
+    to: &str,
+    marker: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<String>, HandleError> {
+    let lease = n.store.keys().sending(env.id, to);
+    let ttl_ms = u64::try_from(timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .saturating_add(10_000);
+    let taken = n
+        .store
+        .claim_send(&lease, ttl_ms)
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))?;
+    if !taken {
+        return Err(HandleError::Retry(
+            "another delivery of this event is sending it".into(),
+        ));
+    }
+    if already_sent(n, env, marker).await? {
+        release(n, &lease).await;
+        return Ok(None);
+    }
+    Ok(Some(lease))
+}
+
+/// Gives the lease back; if Redis is away it expires on its own.
+async fn release(n: &Notifier, lease: &str) {
+    if let Err(e) = n.store.release_send(lease).await {
+        tracing::debug!(error = %e, "sending lease not released; it expires");
+    }
 }
 
 /// Whether `to` has had `cap` messages on `channel` today already (0: no cap). This event is
