@@ -29,6 +29,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),
         calendar: runtime.settings.calendar.clone(),
+        threads: crate::email::ThreadKeys::new(&runtime.settings.auth),
     });
     runtime.spawn_task(move |shutdown| crate::smtp::serve(smtp, smtp_ctx, shutdown));
     let store = web::Data::new(runtime.store.clone());

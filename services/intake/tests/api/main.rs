@@ -2,6 +2,7 @@
 //! RabbitMQ. One test binary; one module per feature.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod availability;
 mod create;
 mod helpers;
