@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 
 use crate::api::{Accepted, Acknowledgment, PublicStatus};
 use crate::intake::Submission;
-use crate::requests::{create_request, public_status};
+use crate::requests::{create_request, public_status, status_by_token};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use crate::requests::{create_request, public_status};
     paths(
         crate::requests::create_request,
         crate::requests::public_status,
+        crate::requests::status_by_token,
         crate::messages::post_message,
         crate::contacts::log_contact
     ),
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v1/requests/{number}/public",
             web::get().to(public_status),
         )
+        .route("/api/v1/status/{token}", web::get().to(status_by_token))
         .route(
             "/api/v1/requests/{number}/messages",
             web::post().to(crate::messages::post_message),
