@@ -5,6 +5,7 @@
 mod availability;
 mod create;
 mod helpers;
+mod lookups;
 mod openapi;
 mod pages;
 mod status;

@@ -23,94 +23,6 @@ impl std::io::Write for Captured {
     }
 }
 
-/// Every value under the test's prefix, whatever its type, as text.
-async fn every_value(store: &Store) -> Vec<(String, String)> {
-    let mut c = store.conn();
-    let pattern = format!("{}:*", store.keys().prefix());
-    let mut keys: Vec<String> = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut c)
-            .await
-            .unwrap();
-        keys.extend(batch);
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    let mut out = Vec::new();
-    for key in keys {
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query_async(&mut c)
-            .await
-            .unwrap();
-        let text = match kind.as_str() {
-            "string" => redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut c)
-                .await
-                .unwrap(),
-            "hash" => {
-                let v: Vec<String> = redis::cmd("HGETALL")
-                    .arg(&key)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                v.join("\n")
-            }
-            "list" => {
-                let v: Vec<String> = redis::cmd("LRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                v.join("\n")
-            }
-            "set" => {
-                let v: Vec<String> = redis::cmd("SMEMBERS")
-                    .arg(&key)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                v.join("\n")
-            }
-            "zset" => {
-                let v: Vec<String> = redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                v.join("\n")
-            }
-            "stream" => {
-                let v: redis::Value = redis::cmd("XRANGE")
-                    .arg(&key)
-                    .arg("-")
-                    .arg("+")
-                    .query_async(&mut c)
-                    .await
-                    .unwrap();
-                format!("{v:?}")
-            }
-            other => panic!("{key}: unexpected type {other}"),
-        };
-        out.push((key, text));
-    }
-    out
-}
-
 /// After a resolution the survey consumer makes a survey. Its link still opens the survey (its
 /// token hashes to the stored survey), yet no value under the test's prefix holds the token
 /// (`survey:req:{id}` keeps the survey id) and the consumer's log line names neither the token
@@ -161,7 +73,7 @@ async fn the_survey_token_is_stored_and_logged_nowhere() {
         .expect("the derived link opens the survey");
     assert_eq!(survey.request_id, request_id);
 
-    for (key, value) in every_value(&store).await {
+    for (key, value) in komek_testkit::stored_text(&settings).await {
         assert!(!value.contains(&token), "{key} holds the survey token");
         assert!(!key.contains(&token), "{key} names the survey token");
     }
