@@ -144,7 +144,8 @@ impl<'a> Opened<'a> {
     }
 }
 
-/// The status page of token `token` (URL-safe characters only; anything else is escaped).
+/// The status page of token `token`; only URL-safe characters are kept (a real token has no
+/// others, so a pasted-in address cannot carry anything else).
 fn token_path(token: &str) -> String {
     let safe: String = token
         .chars()
