@@ -175,6 +175,10 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A 403 naming what was refused, one entry per item (e.g. the request numbers a department
+    /// may not link), in `errors` like a 422's fields.
+    #[error("{0}")]
+    ForbiddenItems(&'static str, Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A 409 of the kind `code` names (one of the codes with status 409), with its message.
@@ -199,7 +203,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => Code::TooLarge,
             ApiError::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
             ApiError::Unauthorized(_) => Code::Unauthorized,
-            ApiError::Forbidden(_) => Code::Forbidden,
+            ApiError::Forbidden(_) | ApiError::ForbiddenItems(..) => Code::Forbidden,
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::Conflict(code, _) => *code,
             ApiError::IdempotencyMismatch => Code::IdempotencyKeyReused,
@@ -271,7 +275,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let code = self.code();
         let errors = match self {
-            ApiError::Invalid(e) => e.clone(),
+            ApiError::Invalid(e) | ApiError::ForbiddenItems(_, e) => e.clone(),
             ApiError::BadRequest {
                 field: Some(f),
                 message,

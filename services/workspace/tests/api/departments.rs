@@ -217,6 +217,8 @@ fn resolved_event(p: &komek_domain::problem::Problem) -> Envelope {
             ru: Some("Связь восстановлена".into()),
             en: None,
         },
+        department: Some("network".into()),
+        proposed_by: None,
     };
     Envelope::new(
         kind::PROBLEM_RESOLVED,
