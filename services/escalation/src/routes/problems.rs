@@ -358,8 +358,9 @@ pub struct ProblemView {
 }
 
 /// One problem with its linked requests (the first 200 the caller may see).
-#[utoipa::path(get, path = "/api/v1/problems/{id}",
-    responses((status = 200, body = ProblemView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/problems/{id}", params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = ProblemView), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 404, body = ErrorBody, content_type = "application/problem+json", description = "No such problem, or another department's"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn get_one(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -446,10 +447,10 @@ pub struct LinkOut {
 /// One number the caller may not link refuses the whole call with 403, `errors` naming each
 /// (`numbers[i]`), and nothing is linked.
 #[utoipa::path(post, path = "/api/v1/problems/{id}/requests", request_body = LinkIn,
-    responses((status = 200, body = LinkOut),
-        (status = 403, body = ErrorBody, content_type = "application/problem+json",
-            description = "Not the caller's to link: `errors` names each refused number (`numbers[i]`); nothing was linked"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = LinkOut), (status = 400, body = ErrorBody, content_type = "application/problem+json"), (status = 401, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 403, body = ErrorBody, content_type = "application/problem+json", description = "Not the caller's to link: `errors` names each refused number (`numbers[i]`); nothing was linked"),
+        (status = 404, body = ErrorBody, content_type = "application/problem+json"), (status = 409, body = ErrorBody, content_type = "application/problem+json"), (status = 413, body = ErrorBody, content_type = "application/problem+json"), (status = 415, body = ErrorBody, content_type = "application/problem+json"), (status = 422, body = ErrorBody, content_type = "application/problem+json", description = "An unknown number (`numbers[i]`), or none or more than 1000"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn link(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -547,7 +548,9 @@ async fn unreachable_numbers(
 /// Unlink one request. Supervisors and the problem's department (a request it reaches: 403
 /// otherwise).
 #[utoipa::path(delete, path = "/api/v1/problems/{id}/requests/{number}",
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The problem's id (a UUID)"), ("number" = String, Path, description = "The request's number, e.g. KM-000123")),
+    responses((status = 204), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json", description = "Agents, or a request the department does not reach"),
+        (status = 404, body = ErrorBody, content_type = "application/problem+json"), (status = 409, body = ErrorBody, content_type = "application/problem+json"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn unlink(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -742,10 +745,11 @@ fn still_open(p: &Problem) -> Result<(), ApiError> {
 /// a supervisor approves it (`POST /api/v1/problems/{id}/approve`). A new proposal replaces the
 /// one before.
 #[utoipa::path(post, path = "/api/v1/problems/{id}/resolve", request_body = ResolveIn,
+    params(("id" = String, Path, description = "The problem's id (a UUID)")),
     responses((status = 200, body = Problem, description = "A supervisor's resolution: resolved and sent"),
         (status = 202, body = Problem, description = "A department's proposal: awaiting a supervisor's approval, nothing sent"),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 400, body = ErrorBody, content_type = "application/problem+json"), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json"), (status = 404, body = ErrorBody, content_type = "application/problem+json"), (status = 409, body = ErrorBody, content_type = "application/problem+json"), (status = 413, body = ErrorBody, content_type = "application/problem+json"), (status = 415, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 422, body = ErrorBody, content_type = "application/problem+json", description = "A linked open request's language without text (`messages.<lang>`), or a text too long"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn resolve(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -806,9 +810,10 @@ pub struct ApproveIn {
 /// `proposed_by` the author). Supervisors only. 409 when no proposal awaits or it was replaced;
 /// 422 naming `messages.<lang>` when a linked open request's language has no text (the department
 /// proposes again, or the supervisor resolves with a full text).
-#[utoipa::path(post, path = "/api/v1/problems/{id}/approve", request_body = ApproveIn,
-    responses((status = 200, body = Problem), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/problems/{id}/approve", request_body = ApproveIn, params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = Problem), (status = 400, body = ErrorBody, content_type = "application/problem+json"), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json", description = "Not a supervisor"), (status = 404, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 409, body = ErrorBody, content_type = "application/problem+json", description = "No proposal waits, the problem is closed (`invalid_problem_transition`), or the proposal was replaced (`conflict`)"),
+        (status = 413, body = ErrorBody, content_type = "application/problem+json"), (status = 415, body = ErrorBody, content_type = "application/problem+json"), (status = 422, body = ErrorBody, content_type = "application/problem+json", description = "A linked open request's language the proposal has no text for (`messages.<lang>`)"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn approve(
     staff: Staff,
     deps: web::Data<Deps>,

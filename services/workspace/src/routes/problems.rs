@@ -148,9 +148,10 @@ fn problem_refused(e: ProblemError) -> ApiError {
 /// service's route of the same path does. 409 when no proposal awaits or it was replaced; 422
 /// naming `messages.<lang>` when a linked open request's language has no text.
 #[utoipa::path(post, path = "/api/v1/problems/{id}/approve", request_body = ApproveIn, security(("bearer" = [])),
-    responses((status = 200, body = Problem), (status = 403, body = komek_web::error::Problem),
-        (status = 404, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem),
-        (status = 422, body = komek_web::error::Problem)))]
+    params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = Problem), (status = 400, body = komek_web::error::Problem, content_type = "application/problem+json"), (status = 401, body = komek_web::error::Problem, content_type = "application/problem+json"), (status = 403, body = komek_web::error::Problem, content_type = "application/problem+json", description = "Not a supervisor"), (status = 404, body = komek_web::error::Problem, content_type = "application/problem+json"),
+        (status = 409, body = komek_web::error::Problem, content_type = "application/problem+json", description = "No proposal waits, the problem is closed (`invalid_problem_transition`), or the proposal was replaced (`conflict`)"),
+        (status = 413, body = komek_web::error::Problem, content_type = "application/problem+json"), (status = 415, body = komek_web::error::Problem, content_type = "application/problem+json"), (status = 422, body = komek_web::error::Problem, content_type = "application/problem+json", description = "A linked open request's language the proposal has no text for (`messages.<lang>`)"), (status = 503, body = komek_web::error::Problem, content_type = "application/problem+json")))]
 pub async fn approve(
     staff: Staff,
     deps: web::Data<crate::Deps>,
