@@ -226,12 +226,6 @@ async fn another_department_gets_404() {
                 &json!({ "messages": { "ru": "Готово" } }),
             )
             .await,
-            app.post(
-                &format!("{base}/approve"),
-                Some(&billing),
-                &json!({ "proposal_id": uuid::Uuid::now_v7() }),
-            )
-            .await,
             app.delete(&format!("{base}/requests/{}", r.number.0), Some(&billing))
                 .await,
         ];
@@ -240,6 +234,19 @@ async fn another_department_gets_404() {
             let p = problem(res, 404).await;
             assert_eq!(p["code"], "not_found", "{url}");
         }
+        // Approving is for supervisors: the access gate refuses department staff before any
+        // problem is read, the same answer for every id, so nothing is learnt either.
+        let p = problem(
+            app.post(
+                &format!("{base}/approve"),
+                Some(&billing),
+                &json!({ "proposal_id": uuid::Uuid::now_v7() }),
+            )
+            .await,
+            403,
+        )
+        .await;
+        assert_eq!(p["detail"], komek_web::access::GATE_REFUSAL);
     }
     let listed: Vec<Value> = app
         .get("/api/v1/problems?status=all", Some(&billing))
