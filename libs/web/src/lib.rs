@@ -2,6 +2,8 @@
 //!
 //! - [`error`]: [`Code`], the one table of error codes (status, title, Retry-After), and
 //!   [`ApiError`], which answers `application/problem+json` through it.
+//! - [`client`]: the client's address (trusting `X-Forwarded-For` only behind our proxy), which
+//!   every rate limit counts by.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
 //!   field; oversized bodies get 413.
 //! - [`html`]: the customers' server-rendered pages: one CSP, their headers, `/web.css`, the
@@ -19,6 +21,7 @@
 //!   problem+json assertions, requests put straight into the store.
 
 pub mod body;
+pub mod client;
 pub mod error;
 pub mod html;
 pub mod i18n;

@@ -35,15 +35,18 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let settings = web::Data::new(runtime.settings.clone());
     let calendar = web::Data::new(runtime.settings.calendar.clone());
     let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
-    let openapi = crate::routes::ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_default();
+    // Staff calls (`/api/v1/contacts`) take the same tokens as everywhere, and a sign-out here
+    // ends them everywhere (`komek_auth::login`'s session routes).
+    let mut doc = crate::routes::ApiDoc::openapi();
+    doc.merge(komek_auth::login::SessionApi::openapi());
+    let openapi = doc.to_json().unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
         cfg.app_data(store.clone())
             .app_data(settings.clone())
             .app_data(calendar.clone())
             .app_data(tokens.clone())
             .configure(komek_web::i18n::configure)
+            .configure(komek_auth::login::configure_session)
             .configure(crate::routes::configure)
             .configure(crate::sms::configure);
     })

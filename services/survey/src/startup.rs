@@ -13,11 +13,16 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         crate::consumer::handle(store.clone(), settings.clone(), event)
     });
     let store = web::Data::new(runtime.store.clone());
-    let openapi = crate::routes::ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_default();
+    // No staff routes of its own, but the session routes every service has: a token is checked
+    // (and a sign-out honoured) the same way on all four.
+    let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
+    let mut doc = crate::routes::ApiDoc::openapi();
+    doc.merge(komek_auth::login::SessionApi::openapi());
+    let openapi = doc.to_json().unwrap_or_default();
     runtime.serve(port, openapi, move |cfg| {
         cfg.app_data(store.clone())
+            .app_data(tokens.clone())
+            .configure(komek_auth::login::configure_session)
             .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure);
     })
