@@ -105,7 +105,16 @@ impl Tokens {
         user: &User,
         sid: &str,
     ) -> Result<(String, OffsetDateTime), jsonwebtoken::errors::Error> {
-        let now = OffsetDateTime::now_utc();
+        self.issue_at(user, sid, OffsetDateTime::now_utc())
+    }
+
+    /// [`Tokens::issue`] as if it were `now` (tests make tokens that have expired).
+    pub fn issue_at(
+        &self,
+        user: &User,
+        sid: &str,
+        now: OffsetDateTime,
+    ) -> Result<(String, OffsetDateTime), jsonwebtoken::errors::Error> {
         let exp = now + self.ttl;
         let claims = Claims {
             sub: user.login.clone(),

@@ -11,4 +11,5 @@ mod flow;
 mod helpers;
 mod openapi;
 mod search;
+mod sessions;
 mod templates;
