@@ -19,6 +19,9 @@ pub struct SessionRecord {
     pub expires: i64,
 }
 
+/// A session's `login`, `created` and `expires` as `HMGET` answers them (all `None`: no session).
+type SessionFields = (Option<String>, Option<i64>, Option<i64>);
+
 /// What presenting a refresh secret did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
@@ -119,10 +122,8 @@ impl Store {
             .cmd("GET")
             .arg(&user_key);
         let mut c = self.conn();
-        let ((stored_login, created, expires), user): (
-            (Option<String>, Option<i64>, Option<i64>),
-            Option<String>,
-        ) = pipe.query_async(&mut c).await?;
+        let ((stored_login, created, expires), user): (SessionFields, Option<String>) =
+            pipe.query_async(&mut c).await?;
         let session = match (stored_login, created, expires) {
             (Some(login), Some(created), Some(expires)) => Some(SessionRecord {
                 login,
