@@ -6,7 +6,7 @@
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
-use komek_auth::login::{self as auth, Login, LoginOk, Refresh, SessionInfo};
+use komek_auth::login::{self as auth, BearerScheme, Login, LoginOk, Refresh, SessionInfo};
 use komek_customers::{CustomerView, Customers, request_customer_view};
 use komek_domain::escalation::Escalation;
 use komek_domain::{HistoryEntry, Request};
@@ -56,7 +56,8 @@ pub const PAGE: SinglePage = SinglePage {
         EscalationContext,
         CustomerView,
         komek_web::meta::Meta
-    ))
+    )),
+    modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
 
