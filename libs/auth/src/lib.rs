@@ -16,7 +16,10 @@
 //! - [`login`]: the handlers of `/api/v1/auth/*`: `login` and `refresh` (the workspace and the
 //!   escalation service), `logout` and `session` (every service), and their app data.
 //! - [`staff`]: staff administration shared by the workspace's admin API and `komek-admin`.
+//! - [`gate`]: [`gate::TokenGate`], the token check `komek_web::access` asks for every route
+//!   whose class needs a signed-in caller (the same check as [`Staff`]'s).
 
+pub mod gate;
 pub mod login;
 pub mod sessions;
 pub mod staff;
@@ -276,6 +279,13 @@ impl FromRequest for Staff {
     /// so a sign-out, a deactivation or a password reset ends access on the next request, on
     /// every replica of every service.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The access gate verified this request already (`gate::TokenGate`).
+        if let Some(staff) = actix_web::HttpMessage::extensions(req)
+            .get::<Staff>()
+            .cloned()
+        {
+            return Box::pin(async move { Ok(staff) });
+        }
         let claims = Self::claims(req);
         let store = req.app_data::<web::Data<komek_store::Store>>().cloned();
         Box::pin(async move {

@@ -61,22 +61,14 @@ impl SignIn {
         }
     }
 
-    /// Everything the sign-in and the session routes read.
+    /// The app data the handlers read, and the token check of the access gate
+    /// ([`crate::gate::TokenGate`]).
     pub fn register(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.store.clone())
             .app_data(self.tokens.clone())
             .app_data(self.dummy.clone())
-            .app_data(self.throttle.clone());
-    }
-
-    /// What a service without the sign-in needs for [`Staff`] and the session routes: the store
-    /// and the token keys.
-    pub fn register_session(
-        cfg: &mut web::ServiceConfig,
-        store: web::Data<Store>,
-        tokens: web::Data<Tokens>,
-    ) {
-        cfg.app_data(store).app_data(tokens);
+            .app_data(self.throttle.clone())
+            .app_data(komek_web::access::gate_data(crate::gate::TokenGate));
     }
 }
 
@@ -91,6 +83,44 @@ pub fn configure_sign_in(cfg: &mut web::ServiceConfig) {
 pub fn configure_session(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/auth/logout", web::post().to(logout))
         .route("/api/v1/auth/session", web::get().to(session));
+}
+
+/// The access rules of [`configure_sign_in`]'s routes: the sign-in and the refresh are
+/// anonymous (throttled in the handler; a refresh needs its secret), sign-out and the session
+/// any signed-in staff member.
+pub fn rules() -> Vec<komek_web::access::Rule> {
+    use komek_web::access::{Access, rule};
+    let mut v = vec![
+        rule(
+            actix_web::http::Method::POST,
+            "/api/v1/auth/login",
+            Access::Anonymous,
+        ),
+        rule(
+            actix_web::http::Method::POST,
+            "/api/v1/auth/refresh",
+            Access::Anonymous,
+        ),
+    ];
+    v.extend(session_rules());
+    v
+}
+
+/// The access rules of [`configure_session`]'s routes: any signed-in staff member.
+pub fn session_rules() -> Vec<komek_web::access::Rule> {
+    use komek_web::access::{Access, rule};
+    vec![
+        rule(
+            actix_web::http::Method::POST,
+            "/api/v1/auth/logout",
+            Access::Staff,
+        ),
+        rule(
+            actix_web::http::Method::GET,
+            "/api/v1/auth/session",
+            Access::Staff,
+        ),
+    ]
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -166,6 +166,7 @@ pub struct Web {
     pub rate_window_secs: u64,
     pub per_address: u64,
     pub per_contact: u64,
+    pub api_per_address: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +191,8 @@ pub struct Sms {
     pub inbound_secret: SecretString,
     pub flood_per_minute: u64,
     pub timeout_ms: u64,
+    pub allowed_prefixes: String,
+    pub daily_per_recipient: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +209,14 @@ pub struct Email {
     pub smtp_port: u16,
     pub max_bytes: usize,
     pub domain: String,
+    pub daily_per_recipient: u64,
+    pub rate_window_secs: u64,
+    pub per_sender: u64,
+    pub per_address: u64,
+    pub idle_timeout_secs: u64,
+    pub session_timeout_secs: u64,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
 }
 
 fn empty_secret() -> SecretString {

@@ -528,6 +528,9 @@ pub struct WebSettings {
     /// New requests (web form and `POST /api/v1/requests`), and customer messages, per phone
     /// number or email and window (each counted apart).
     pub per_contact: u64,
+    /// `POST /api/v1/requests` per client address and window, whatever the contact (a loop over
+    /// phone numbers is cut here); 0 turns it off (trusted integrations, the benchmarks).
+    pub api_per_address: u64,
 }
 
 impl Section for WebSettings {
@@ -542,6 +545,7 @@ impl Section for WebSettings {
             rate_window: Duration::from_secs(r.rate_window_secs),
             per_address: r.per_address,
             per_contact: r.per_contact,
+            api_per_address: r.api_per_address,
         })
     }
 }
@@ -638,6 +642,24 @@ pub struct SmsSettings {
     pub flood_per_minute: u64,
     /// Timeout of one sendsms call.
     pub timeout: Duration,
+    /// Number ranges outbound SMS may go to (`allowed_prefixes`: E.164 prefixes separated by
+    /// commas, e.g. `+7701`; `+` alone allows every number). Anything else is not sent.
+    pub allowed_prefixes: Vec<String>,
+    /// Outbound SMS to one number per day (UTC); more are dropped; 0 turns the cap off.
+    pub daily_per_recipient: u64,
+}
+
+impl SmsSettings {
+    /// Whether outbound SMS may go to `msisdn` (E.164, `+` and digits).
+    pub fn allows(&self, msisdn: &str) -> bool {
+        self.allowed_prefixes.iter().any(|p| msisdn.starts_with(p))
+    }
+}
+
+/// `+` followed by up to 15 digits.
+fn e164_prefix(p: &str) -> bool {
+    p.strip_prefix('+')
+        .is_some_and(|d| d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Section for SmsSettings {
@@ -672,6 +694,17 @@ impl Section for SmsSettings {
         );
         bad.within("flood_per_minute", r.flood_per_minute, 1, 1000);
         bad.within("timeout_ms", r.timeout_ms, 100, 60_000);
+        let allowed_prefixes: Vec<String> = r
+            .allowed_prefixes
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        bad.need(
+            !allowed_prefixes.is_empty() && allowed_prefixes.iter().all(|p| e164_prefix(p)),
+            "allowed_prefixes: E.164 prefixes such as +7701 separated by commas ('+' allows every number)",
+        );
         Some(Self {
             sendsms_url,
             username: r.username,
@@ -680,6 +713,8 @@ impl Section for SmsSettings {
             inbound_secret: r.inbound_secret,
             flood_per_minute: r.flood_per_minute,
             timeout: Duration::from_millis(r.timeout_ms),
+            allowed_prefixes,
+            daily_per_recipient: r.daily_per_recipient,
         })
     }
 }
@@ -702,8 +737,27 @@ pub struct EmailSettings {
     pub smtp_port: u16,
     /// Largest accepted inbound mail (the whole message); bigger ones get SMTP 552.
     pub max_bytes: usize,
-    /// Domain of Message-IDs (`<{request id}@{domain}>`) and of the listener's greeting.
+    /// Domain of Message-IDs (`<{request id}.{thread token}@{domain}>`) and of the listener's
+    /// greeting.
     pub domain: String,
+    /// Outbound mails to one address per day (UTC); more are dropped; 0 turns the cap off.
+    pub daily_per_recipient: u64,
+    /// Length of the listener's counting window (`rate_window_secs`).
+    pub rate_window: Duration,
+    /// Inbound mails per `From:` address and window; over it a 451 (the sender retries later);
+    /// 0 turns it off.
+    pub per_sender: u64,
+    /// Inbound mail transactions (`MAIL FROM`) per connecting address and window; over it a 451;
+    /// 0 turns it off.
+    pub per_address: u64,
+    /// A client silent this long within a command or the message is disconnected (421).
+    pub idle_timeout: Duration,
+    /// A connection lasting this long in all is disconnected (421), however busy.
+    pub session_timeout: Duration,
+    /// Connections served at once; one more is answered 421 and closed.
+    pub max_connections: usize,
+    /// Connections one address may hold at once (so one slow sender cannot take every slot).
+    pub max_connections_per_address: usize,
 }
 
 impl Section for EmailSettings {
@@ -743,6 +797,18 @@ impl Section for EmailSettings {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')),
             "domain: letters, digits, '.' or '-'",
         );
+        bad.within("rate_window_secs", e.rate_window_secs, 1, 86_400);
+        bad.within("idle_timeout_secs", e.idle_timeout_secs, 1, 600);
+        bad.need(
+            (1..=3600).contains(&e.session_timeout_secs)
+                && e.session_timeout_secs >= e.idle_timeout_secs,
+            "session_timeout_secs: 1 to 3600 and at least email.idle_timeout_secs",
+        );
+        bad.within("max_connections", e.max_connections, 1, 10_000);
+        bad.need(
+            (1..=e.max_connections.max(1)).contains(&e.max_connections_per_address),
+            "max_connections_per_address: 1 to email.max_connections",
+        );
         Some(Self {
             relay_host: e.relay_host,
             relay_port: e.relay_port,
@@ -753,6 +819,14 @@ impl Section for EmailSettings {
             smtp_port: e.smtp_port,
             max_bytes: e.max_bytes,
             domain: e.domain,
+            daily_per_recipient: e.daily_per_recipient,
+            rate_window: Duration::from_secs(e.rate_window_secs),
+            per_sender: e.per_sender,
+            per_address: e.per_address,
+            idle_timeout: Duration::from_secs(e.idle_timeout_secs),
+            session_timeout: Duration::from_secs(e.session_timeout_secs),
+            max_connections: e.max_connections,
+            max_connections_per_address: e.max_connections_per_address,
         })
     }
 }

@@ -64,6 +64,11 @@ impl Keys {
     pub fn sent(&self, event_id: Uuid, recipient: &str) -> String {
         format!("{}:sent:{event_id}:{recipient}", self.prefix)
     }
+    /// String, TTL a send's timeout and a margin: a delivery of event `event_id` is sending its
+    /// message to `recipient` right now (another delivery of the same event waits for its marker).
+    pub fn sending(&self, event_id: Uuid, recipient: &str) -> String {
+        format!("{}:sending:{event_id}:{recipient}", self.prefix)
+    }
     /// Counter with a TTL window: inbound SMS from `msisdn` in the current window (flood limit).
     pub fn sms_flood(&self, msisdn: &str) -> String {
         format!("{}:flood:sms:{msisdn}", self.prefix)
@@ -276,6 +281,11 @@ impl Keys {
     /// String, TTL `auth.login_known_days`: `login` signed in from client address `address`.
     pub fn login_known(&self, login: &str, address: &str) -> String {
         format!("{}:login:known:{login}:{address}", self.prefix)
+    }
+    /// Hash event id -> rank, TTL two days: the outbound messages on `channel` (`sms`, `email`) to
+    /// `recipient` in UTC day `day` (days since 1970), at most the daily cap of them.
+    pub fn daily_sent(&self, channel: &str, recipient: &str, day: i64) -> String {
+        format!("{}:cap:{channel}:{recipient}:{day}", self.prefix)
     }
     /// Unused key given to the commit script where a slot is empty.
     pub fn none(&self) -> String {

@@ -64,6 +64,8 @@ pub fn text(raw: &str) -> Result<String, TextError> {
         .map_err(|e| match e {
             komek_domain::text::TextError::Empty => TextError::Empty,
             komek_domain::text::TextError::TooLong { .. } => TextError::TooLong,
+            // Controls were removed above: none is left to refuse.
+            komek_domain::text::TextError::Control => TextError::Empty,
         })
 }
 

@@ -37,7 +37,8 @@ pub async fn create_request(
     // Checked once: the rate limit and the acceptance both use the validated submission.
     let valid = Valid::try_from(&body)?;
     if let Some(l) =
-        crate::antispam::api_request(&store, &settings, &valid.customer, key.as_deref()).await?
+        crate::antispam::api_request(&store, &settings, &req, &valid.customer, key.as_deref())
+            .await?
     {
         return Ok(crate::antispam::problem(l));
     }

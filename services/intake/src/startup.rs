@@ -29,22 +29,27 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),
         calendar: runtime.settings.calendar.clone(),
+        threads: crate::email::ThreadKeys::new(&runtime.settings.auth),
     });
     runtime.spawn_task(move |shutdown| crate::smtp::serve(smtp, smtp_ctx, shutdown));
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
     let calendar = web::Data::new(runtime.settings.calendar.clone());
     let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
-    // Staff calls (`/api/v1/contacts`) take the same tokens as everywhere, and a sign-out here
-    // ends them everywhere (`komek_auth::login`'s session routes).
-    let mut doc = crate::routes::ApiDoc::openapi();
-    doc.merge(komek_auth::login::SessionApi::openapi());
-    let openapi = doc.to_json().unwrap_or_default();
-    runtime.serve(port, openapi, move |cfg| {
+    // Staff routes (`/api/v1/contacts`, and the session routes every service has: a sign-out here
+    // ends the session everywhere) pass the access gate with the same token check as the staff
+    // services.
+    let gate = komek_web::access::gate_data(komek_auth::gate::TokenGate);
+    let mut openapi = crate::routes::ApiDoc::openapi();
+    openapi.merge(komek_auth::login::SessionApi::openapi());
+    let mut access = crate::routes::access();
+    access.extend(komek_auth::login::session_rules());
+    runtime.serve(port, openapi, access, move |cfg| {
         cfg.app_data(store.clone())
             .app_data(settings.clone())
             .app_data(calendar.clone())
             .app_data(tokens.clone())
+            .app_data(gate.clone())
             .configure(komek_web::i18n::configure)
             .configure(komek_auth::login::configure_session)
             .configure(crate::routes::configure)

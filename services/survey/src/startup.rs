@@ -16,12 +16,15 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     // No staff routes of its own, but the session routes every service has: a token is checked
     // (and a sign-out honoured) the same way on all four.
     let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
-    let mut doc = crate::routes::ApiDoc::openapi();
-    doc.merge(komek_auth::login::SessionApi::openapi());
-    let openapi = doc.to_json().unwrap_or_default();
-    runtime.serve(port, openapi, move |cfg| {
+    let gate = komek_web::access::gate_data(komek_auth::gate::TokenGate);
+    let mut openapi = crate::routes::ApiDoc::openapi();
+    openapi.merge(komek_auth::login::SessionApi::openapi());
+    let mut access = crate::routes::access();
+    access.extend(komek_auth::login::session_rules());
+    runtime.serve(port, openapi, access, move |cfg| {
         cfg.app_data(store.clone())
             .app_data(tokens.clone())
+            .app_data(gate.clone())
             .configure(komek_auth::login::configure_session)
             .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure);

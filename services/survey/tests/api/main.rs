@@ -5,4 +5,5 @@
 mod helpers;
 mod openapi;
 mod page;
+mod policy;
 mod respond;

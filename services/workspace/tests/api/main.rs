@@ -10,6 +10,7 @@ mod departments;
 mod flow;
 mod helpers;
 mod openapi;
+mod policy;
 mod search;
 mod sessions;
 mod templates;
