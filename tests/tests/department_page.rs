@@ -65,7 +65,9 @@ async fn figures_tab_shown(c: &fantoccini::Client) -> bool {
 /// - billing1 rejects the second to network with a reason: it leaves billing's queue; network1
 ///   sees it on the page but never the first (404 on the API too, like an unknown id).
 /// - billing1 creates a problem, links a waiting request by its number and resolves the problem
-///   with texts in three languages: the request is resolved.
+///   with texts in three languages: a proposal, shown as awaiting a supervisor's approval, and
+///   the request stays open; saule approves it (workspace API) and the page, told live, shows the
+///   problem resolved; the request is resolved with the text.
 /// - billing1 has no figures tab; billing-head (level 3) sees the figures panel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium() {
@@ -293,8 +295,59 @@ async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium(
     type_into(&c, "#resolve-ru", "Повторное списание возвращено.").await;
     type_into(&c, "#resolve-en", "The double charge has been refunded.").await;
     click(&c, "#resolve-send").await;
-    wait_for(&c, "#problem-panel[data-status='resolved']").await;
+    // A department's resolution waits for a supervisor: the page says so, nothing is sent.
+    wait_for(
+        &c,
+        "#problem-panel[data-status='open'][data-proposal='pending'] #problem-proposal:not([hidden])",
+    )
+    .await;
+    wait_text(
+        &c,
+        "#problem-proposal-state",
+        "the proposal awaits a supervisor",
+        |t| t.contains("billing1") && t.contains("supervisor"),
+    )
+    .await;
     let saule = mesh.login(&http, "saule", "komek-super").await;
+    let before = mesh
+        .get_as(
+            &http,
+            "workspace",
+            &format!("/api/v1/requests/{r3}"),
+            &saule,
+        )
+        .await;
+    let before: Value = before.json().await.unwrap();
+    assert_ne!(
+        before["request"]["status"], "resolved",
+        "nothing is sent before a supervisor approves"
+    );
+    let listed: Value = mesh
+        .get_as(&http, "workspace", "/api/v1/problems", &saule)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let proposal_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == problem_id.as_str())
+        .and_then(|p| p["proposal"]["id"].as_str())
+        .expect("the supervisors' list shows the proposal")
+        .to_owned();
+    let approved = mesh
+        .post_as(
+            &http,
+            "workspace",
+            &format!("/api/v1/problems/{problem_id}/approve"),
+            &saule,
+            &json!({ "proposal_id": proposal_id }),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    // The approval reaches the department's page over its live socket.
+    wait_for(&c, "#problem-panel[data-status='resolved']").await;
     let resolved = mesh
         .wait_for_status(
             &http,

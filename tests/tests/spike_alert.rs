@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fantoccini::Locator;
-use komek_e2e::browser::{self, browser, click, start_chromedriver, wait_for, wait_text};
+use komek_e2e::browser::{
+    self, browser, click, start_chromedriver, wait_for, wait_gone, wait_text,
+};
 use komek_e2e::{Mesh, MeshOptions, WAIT, poll_json};
 use komek_testkit::eventually;
 use serde_json::{Value, json};
@@ -20,7 +22,10 @@ const ALMATY_CUSTOMER: &str = "+77011234567";
 /// - the spike banner shows the candidate's number, and a flash says its title;
 /// - the Problems panel lists it, highlighted as a candidate, with the API's title, department
 ///   `network`, and its linked requests counted as they are linked (`problem.linked` pushes);
-/// - in Russian, the banner says so in Russian; closing it hides it.
+/// - in Russian, the banner says so in Russian; closing it hides it;
+/// - network staff propose the resolution (API, 202): the panel shows the proposal with its text
+///   and an Approve button (pushed live); saule approves it there, and the problem, resolved,
+///   leaves the panel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spike_alerts_the_supervisor_on_the_page_in_chromium() {
     let spikes = [
@@ -219,6 +224,51 @@ async fn a_spike_alerts_the_supervisor_on_the_page_in_chromium() {
     click(&c, "#spike-dismiss").await;
     browser::wait_gone(&c, "#spike-alert:not([hidden])", "the banner closes").await;
     wait_for(&c, &row).await;
+
+    // Network proposes the resolution; only the supervisor's approval sends it.
+    let network1 = mesh.login(&http, "network1", "komek-dept").await;
+    let text = "Связь в Алматы восстановлена, приносим извинения";
+    let proposed = mesh
+        .post_as(
+            &http,
+            "escalation",
+            &format!("/api/v1/problems/{id}/resolve"),
+            &network1,
+            &json!({ "messages": { "ru": text } }),
+        )
+        .await;
+    assert_eq!(proposed.status().as_u16(), 202, "a department proposes");
+    let pending =
+        format!("tr[data-testid='sv-problem'][data-problem-id='{id}'][data-proposal='pending']");
+    wait_for(&c, &pending).await;
+    wait_text(
+        &c,
+        &format!("{pending} [data-testid='sv-problem-proposal-text']"),
+        "the panel shows the proposed text",
+        |t| t.contains(text),
+    )
+    .await;
+    click(&c, &format!("{pending} [data-testid='sv-problem-approve']")).await;
+    wait_gone(
+        &c,
+        &format!("tr[data-testid='sv-problem'][data-problem-id='{id}']"),
+        "the approved problem is resolved and leaves the panel",
+    )
+    .await;
+    let resolved: Value = mesh
+        .get_as(
+            &http,
+            "escalation",
+            &format!("/api/v1/problems/{id}"),
+            &saule,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resolved["problem"]["status"], "resolved", "{resolved}");
+    assert_eq!(resolved["problem"]["resolved_by"], "saule");
+    assert_eq!(resolved["problem"]["proposal"]["by"], "network1");
 
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);

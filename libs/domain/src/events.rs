@@ -65,6 +65,9 @@ pub mod kind {
     /// A problem was resolved ([`super::ProblemResolved`]; request id nil): the workspace resolves
     /// every linked open request with the message in its language.
     pub const PROBLEM_RESOLVED: &str = "problem.resolved";
+    /// A department proposed a problem's resolution ([`super::ProblemEvent`]; request id nil): it
+    /// waits for a supervisor's approval, and nothing is sent to customers until then.
+    pub const PROBLEM_RESOLUTION_PROPOSED: &str = "problem.resolution_proposed";
     /// A candidate problem was confirmed or dismissed (request id nil).
     pub const PROBLEM_CONFIRMED: &str = "problem.confirmed";
     pub const PROBLEM_DISMISSED: &str = "problem.dismissed";
@@ -111,6 +114,7 @@ pub mod kind {
         PROBLEM_LINKED,
         PROBLEM_UNLINKED,
         PROBLEM_RESOLVED,
+        PROBLEM_RESOLUTION_PROPOSED,
         PROBLEM_CONFIRMED,
         PROBLEM_DISMISSED,
         DEPARTMENT_CHANGED,
@@ -403,8 +407,15 @@ pub struct ProblemResolved {
     pub problem_id: Uuid,
     pub number: String,
     pub title: String,
+    /// Who sent it: a supervisor (resolving, or approving a department's proposal).
     pub by: String,
     pub messages: crate::problem::Messages,
+    /// The problem's department, so its page hears of a resolution a supervisor approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The department staff member who wrote the approved text, if it was a proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,15 +4,20 @@
 //!
 //! ```text
 //! candidate (opened by spike detection) -> open (confirmed) | dismissed
-//! open -> resolved
+//! open -> resolved                       (a supervisor's resolution: sent at once)
+//! open -> open + proposal -> resolved    (a department's text waits for a supervisor's approval)
 //! ```
+//!
+//! Resolving writes to every linked customer, so what a department may reach is bounded
+//! ([`department_reaches`]) and the text it writes reaches customers only once a supervisor has
+//! approved it.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{Category, Lang};
+use crate::{Category, Lang, Request};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +82,18 @@ pub struct SpikeInfo {
     pub threshold: f64,
 }
 
+/// A resolution a department proposed: the text is sent to the linked customers only when a
+/// supervisor approves it (naming its `id`, so a text replaced meanwhile is not the one approved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Proposal {
+    pub id: Uuid,
+    pub messages: Messages,
+    /// The department staff member who wrote it.
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     pub id: Uuid,
@@ -109,6 +126,10 @@ pub struct Problem {
     pub resolved_by: Option<String>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub resolved_at: Option<OffsetDateTime>,
+    /// A department's resolution awaiting a supervisor's approval (kept after the approval, as
+    /// the record of who wrote the text; `resolved_by` is then the approving supervisor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Proposal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +139,21 @@ pub enum ProblemError {
         status: &'static str,
         action: &'static str,
     },
+    #[error("no resolution of this problem awaits approval")]
+    NoProposal,
+    #[error("the proposed resolution was replaced since it was read: read it again")]
+    ProposalReplaced,
+}
+
+/// Whether department `department`'s staff may link request `r` to a problem and see it there:
+/// the request waits for an escalation that department holds, or its category is one the
+/// department works ([`crate::spike::department_of`], the same mapping that gives problems and
+/// spike candidates their department). Everything else needs a supervisor.
+pub fn department_reaches(department: &str, r: &Request) -> bool {
+    r.escalation
+        .as_ref()
+        .is_some_and(|e| e.department == department)
+        || crate::spike::department_of(r.category) == Some(department)
 }
 
 impl Problem {
@@ -162,6 +198,47 @@ impl Problem {
         self.resolved_at = Some(now);
         Ok(())
     }
+
+    /// A department's resolution text, kept until a supervisor approves it; a new proposal
+    /// replaces the one before (which can then no longer be approved).
+    pub fn propose(
+        &mut self,
+        id: Uuid,
+        by: &str,
+        messages: Messages,
+        now: OffsetDateTime,
+    ) -> Result<(), ProblemError> {
+        if !self.status.is_open() {
+            return Err(self.refuse("resolved"));
+        }
+        self.proposal = Some(Proposal {
+            id,
+            messages,
+            by: by.to_owned(),
+            at: now,
+        });
+        Ok(())
+    }
+
+    /// A supervisor approves proposal `id`: the problem is resolved with its text. Returns the
+    /// text, which is what the customers are sent.
+    pub fn approve(
+        &mut self,
+        id: Uuid,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<Messages, ProblemError> {
+        if !self.status.is_open() {
+            return Err(self.refuse("resolved"));
+        }
+        let messages = match &self.proposal {
+            None => return Err(ProblemError::NoProposal),
+            Some(p) if p.id != id => return Err(ProblemError::ProposalReplaced),
+            Some(p) => p.messages.clone(),
+        };
+        self.resolve(by, messages.clone(), now)?;
+        Ok(messages)
+    }
 }
 
 #[cfg(test)]
@@ -198,6 +275,7 @@ mod tests {
             resolution: None,
             resolved_by: None,
             resolved_at: None,
+            proposal: None,
         };
         let mut d = p.clone();
         d.dismiss().unwrap();
@@ -213,5 +291,112 @@ mod tests {
             p.resolve("x", Messages::default(), OffsetDateTime::UNIX_EPOCH)
                 .is_err()
         );
+    }
+
+    fn open_problem() -> Problem {
+        Problem {
+            id: Uuid::now_v7(),
+            number: "P-000002".into(),
+            title: "no coverage".into(),
+            description: String::new(),
+            department: Some("network".into()),
+            category: Some(Category::Network),
+            region: None,
+            status: ProblemStatus::Open,
+            created_by: "network1".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            linked: 0,
+            spike: None,
+            resolution: None,
+            resolved_by: None,
+            resolved_at: None,
+            proposal: None,
+        }
+    }
+
+    #[test]
+    fn a_proposal_resolves_only_when_the_one_read_is_approved() {
+        let mut p = open_problem();
+        let t = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(
+            p.approve(Uuid::nil(), "boss", t),
+            Err(ProblemError::NoProposal)
+        );
+        let text = |s: &str| Messages {
+            ru: Some(s.into()),
+            ..Messages::default()
+        };
+        let first = Uuid::now_v7();
+        p.propose(first, "network1", text("first"), t).unwrap();
+        assert_eq!(p.status, ProblemStatus::Open, "a proposal sends nothing");
+        let second = Uuid::now_v7();
+        p.propose(second, "network2", text("second"), t).unwrap();
+        assert_eq!(
+            p.approve(first, "boss", t),
+            Err(ProblemError::ProposalReplaced)
+        );
+        assert_eq!(p.approve(second, "boss", t), Ok(text("second")));
+        assert_eq!(p.status, ProblemStatus::Resolved);
+        assert_eq!(p.resolved_by.as_deref(), Some("boss"));
+        assert_eq!(p.proposal.as_ref().map(|x| x.by.as_str()), Some("network2"));
+        assert!(p.propose(Uuid::now_v7(), "network1", text("x"), t).is_err());
+    }
+
+    #[test]
+    fn a_department_reaches_its_categories_and_its_escalations() {
+        use crate::model::{Customer, Due, EscalationRef, Priority, RequestId, RequestNumber};
+        use crate::{Channel, Status};
+        let r = |category: Category, escalated_to: Option<&str>| {
+            let t = OffsetDateTime::UNIX_EPOCH;
+            let mut r = Request {
+                id: RequestId::new(),
+                number: RequestNumber::format("KM", 1),
+                version: 1,
+                channel: Channel::Web,
+                customer: Customer {
+                    msisdn: None,
+                    email: None,
+                    name: None,
+                },
+                language: Lang::Ru,
+                category,
+                priority: Priority::Normal,
+                subject: None,
+                text: "x".into(),
+                status: Status::Assigned,
+                owner: None,
+                due: Due {
+                    first_response: t,
+                    resolution: t,
+                },
+                created_at: t,
+                first_response_at: None,
+                resolved_at: None,
+                resolution: None,
+                escalation: None,
+                messages: vec![],
+                notes: vec![],
+                trace: None,
+                paused_at: None,
+                problem: None,
+            };
+            r.category = category;
+            r.escalation = escalated_to.map(|d| EscalationRef {
+                id: Uuid::nil(),
+                department: d.into(),
+                question: None,
+            });
+            r
+        };
+        assert!(department_reaches("network", &r(Category::Internet, None)));
+        assert!(!department_reaches("network", &r(Category::Billing, None)));
+        assert!(department_reaches(
+            "network",
+            &r(Category::Billing, Some("network"))
+        ));
+        assert!(!department_reaches(
+            "billing",
+            &r(Category::Other, Some("network"))
+        ));
     }
 }

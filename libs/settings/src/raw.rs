@@ -142,6 +142,7 @@ pub struct Survey {
     pub public_base_url: String,
     pub ttl_hours: i64,
     pub reopen_at_or_below: u8,
+    pub link_secret: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,11 +163,15 @@ pub struct Outbox {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Web {
+    pub public_base_url: String,
     pub trust_forwarded_for: bool,
     pub rate_window_secs: u64,
     pub per_address: u64,
     pub per_contact: u64,
     pub api_per_address: u64,
+    pub lookup_failures_per_address: u64,
+    pub lookup_failures_per_number: u64,
+    pub lookup_failures_per_contact: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -434,6 +434,9 @@ pub struct SurveySettings {
     pub ttl: Duration,
     /// A CSAT at or below this reopens the request.
     pub reopen_at_or_below: u8,
+    /// HMAC key a survey's link token is derived from (`link_secret`, 32+ characters): the token
+    /// is computed again whenever a link is shown or sent, so it is never stored.
+    link_secret: SecretString,
 }
 
 impl SurveySettings {
@@ -441,6 +444,32 @@ impl SurveySettings {
     /// survey service serves `GET /s/{token}`).
     pub fn link(&self, token: &str) -> String {
         format!("{}/s/{token}", self.base_url.base())
+    }
+
+    /// The link token of survey `survey`: base64url(HMAC-SHA256(`link_secret`, survey id)),
+    /// 256 bits nobody can compute without the secret.
+    pub fn token(&self, survey: uuid::Uuid) -> String {
+        use base64::Engine;
+        use hmac::{Hmac, Mac};
+        // HMAC takes a key of any length; the error case cannot happen.
+        let Ok(mut mac) =
+            Hmac::<sha2::Sha256>::new_from_slice(self.link_secret.expose_secret().as_bytes())
+        else {
+            return String::new();
+        };
+        mac.update(b"komek-survey-link:");
+        mac.update(survey.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// For the production check only: the value is never shown.
+    pub(crate) fn link_secret(&self) -> &str {
+        self.link_secret.expose_secret()
+    }
+
+    /// [`Self::link`] of survey `survey`'s [`Self::token`].
+    pub fn link_for(&self, survey: uuid::Uuid) -> String {
+        self.link(&self.token(survey))
     }
 }
 
@@ -455,10 +484,15 @@ impl Section for SurveySettings {
         );
         bad.need(r.ttl_hours > 0, "ttl_hours: positive");
         bad.within("reopen_at_or_below", r.reopen_at_or_below, 1, 5);
+        bad.need(
+            r.link_secret.expose_secret().len() >= 32,
+            "link_secret: at least 32 characters",
+        );
         Some(Self {
             base_url: base_url?,
             ttl: minutes(r.ttl_hours.saturating_mul(60)),
             reopen_at_or_below: r.reopen_at_or_below,
+            link_secret: r.link_secret,
         })
     }
 }
@@ -517,6 +551,9 @@ impl Section for ShutdownSettings {
 /// The customer web pages of intake and their anti-spam limits (fixed windows counted in Redis).
 #[derive(Debug, Clone)]
 pub struct WebSettings {
+    /// Public base URL of intake's customer pages (`public_base_url`); read it through
+    /// [`Self::status_link`].
+    base_url: HttpUrl,
     /// Count the client address from the last `X-Forwarded-For` entry (the one our own reverse
     /// proxy added) instead of the connection's peer; only behind a proxy that sets it.
     pub trust_forwarded_for: bool,
@@ -531,21 +568,62 @@ pub struct WebSettings {
     /// `POST /api/v1/requests` per client address and window, whatever the contact (a loop over
     /// phone numbers is cut here); 0 turns it off (trusted integrations, the benchmarks).
     pub api_per_address: u64,
+    /// Failed customer lookups (number + contact, or a status token, that match nothing) per
+    /// client address and window; past it every lookup from the address is refused (429).
+    pub lookup_failures_per_address: u64,
+    /// Failed lookups of one request number (whatever the contact) per window: many addresses
+    /// guessing the contact of one request.
+    pub lookup_failures_per_number: u64,
+    /// Failed lookups with one phone number or email (whatever the request number) per window:
+    /// many addresses walking the numbers with a known contact.
+    pub lookup_failures_per_contact: u64,
+}
+
+impl WebSettings {
+    /// The status page a customer opens with status token `token`: the one place its format is
+    /// written (intake serves `GET /status/t/{token}`).
+    pub fn status_link(&self, token: &str) -> String {
+        format!("{}/status/t/{token}", self.base_url.base())
+    }
 }
 
 impl Section for WebSettings {
     type Raw = raw::Web;
     const NAME: &'static str = "web";
     fn from_raw(r: raw::Web, bad: &mut Problems) -> Option<Self> {
+        let base_url = HttpUrl::parse(&r.public_base_url, HTTP_S);
+        bad.need(
+            base_url.is_some(),
+            "public_base_url: must be an http(s) URL",
+        );
         bad.within("rate_window_secs", r.rate_window_secs, 1, 86_400);
         bad.at_least("per_address", r.per_address, 1);
         bad.at_least("per_contact", r.per_contact, 1);
+        bad.at_least(
+            "lookup_failures_per_address",
+            r.lookup_failures_per_address,
+            1,
+        );
+        bad.at_least(
+            "lookup_failures_per_number",
+            r.lookup_failures_per_number,
+            1,
+        );
+        bad.at_least(
+            "lookup_failures_per_contact",
+            r.lookup_failures_per_contact,
+            1,
+        );
         Some(Self {
+            base_url: base_url?,
             trust_forwarded_for: r.trust_forwarded_for,
             rate_window: Duration::from_secs(r.rate_window_secs),
             per_address: r.per_address,
             per_contact: r.per_contact,
             api_per_address: r.api_per_address,
+            lookup_failures_per_address: r.lookup_failures_per_address,
+            lookup_failures_per_number: r.lookup_failures_per_number,
+            lookup_failures_per_contact: r.lookup_failures_per_contact,
         })
     }
 }

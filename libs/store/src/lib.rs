@@ -21,6 +21,7 @@
 //! - [`notify`]: sent markers written with their delivery-status event (intake's notifier).
 //! - [`limits`]: fixed-window counters for anti-spam rate limits.
 //! - [`sessions`]: staff sessions (refresh-secret hashes, rotation) and the sign-in throttle's keys.
+//! - [`status`]: status tokens (only their hashes) and the request each opens.
 //! - [`problems`]: problem records, their linked requests, and the spike counters.
 //! - [`gauges`]: the cheap reads `/metrics` makes at scrape time (outbox, requests by status,
 //!   the waiting queue, open escalations per department).
@@ -42,6 +43,7 @@ pub mod requests;
 pub mod routing;
 pub mod search;
 pub mod sessions;
+pub mod status;
 pub mod templates;
 
 pub use commit::{Commit, Op, Outcome, Store, StoreError};

@@ -9,10 +9,9 @@
 
 use std::collections::HashSet;
 
-use komek_domain::Category;
-use komek_domain::RequestId;
-use komek_domain::events::{Envelope, ProblemEvent, kind};
-use komek_domain::problem::{Problem, ProblemError, ProblemStatus, SpikeInfo};
+use komek_domain::events::{Envelope, ProblemEvent, ProblemResolved, kind};
+use komek_domain::problem::{Messages, Problem, ProblemError, ProblemStatus, SpikeInfo};
+use komek_domain::{Category, Lang, Request, RequestId};
 use redis::{AsyncCommands, Script};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -276,6 +275,7 @@ impl Store {
             resolution: None,
             resolved_by: None,
             resolved_at: None,
+            proposal: None,
         };
         let mut ops = ops(p.id);
         ops.push(Op::ZAdd {
@@ -617,7 +617,92 @@ impl Store {
     }
 }
 
+/// How a problem is resolved: a supervisor's own text, or a department's proposal the supervisor
+/// approves (by its id: a proposal replaced since it was read is refused).
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    Direct(Messages),
+    Approve(Uuid),
+}
+
 impl Store {
+    /// Resolves open problem `id` by `by` (a supervisor) in one commit with its `problem.resolved`
+    /// (nil request id; the workspace resolves every linked open request with the text in its
+    /// language) and the removal of its spike guard. The one way a problem's text reaches its
+    /// customers: the escalation service's resolve and approve routes and the workspace's approve
+    /// route all come here.
+    pub async fn resolve_problem(
+        &self,
+        id: Uuid,
+        by: &str,
+        how: &Resolution,
+        now: OffsetDateTime,
+    ) -> Result<Problem, UpdateError<ProblemError>> {
+        let Some(found) = self.problem(id).await? else {
+            return Err(UpdateError::NotFound);
+        };
+        let guard = self.spike_guard_clear(&found).await?;
+        self.update_doc(&self.keys().problem(id), |p: &mut Problem| {
+            let (messages, proposed_by) = match how {
+                Resolution::Direct(m) => {
+                    p.resolve(by, m.clone(), now)?;
+                    (m.clone(), None)
+                }
+                Resolution::Approve(proposal) => {
+                    let m = p.approve(*proposal, by, now)?;
+                    (m, p.proposal.as_ref().map(|x| x.by.clone()))
+                }
+            };
+            let payload = ProblemResolved {
+                problem_id: p.id,
+                number: p.number.clone(),
+                title: p.title.clone(),
+                by: by.to_owned(),
+                messages,
+                department: p.department.clone(),
+                proposed_by,
+            };
+            let event = Envelope::new(
+                kind::PROBLEM_RESOLVED,
+                RequestId(Uuid::nil()),
+                &payload,
+                now,
+            );
+            Ok((Some(event), guard.clone().into_iter().collect()))
+        })
+        .await
+    }
+
+    /// Languages of linked open requests that `messages` has no text for, among the requests
+    /// `counted` accepts. A request linked after this check and before the resolution's commit
+    /// is resolved by the workspace with whatever text there is.
+    pub async fn languages_without_text(
+        &self,
+        problem: Uuid,
+        messages: &Messages,
+        counted: impl Fn(&Request) -> bool,
+    ) -> Result<Vec<Lang>, StoreError> {
+        let mut missing = Vec::new();
+        let ids = self.problem_request_ids(problem).await?;
+        // A chunk at a time: memory stays bounded however many requests the problem has.
+        for chunk in ids.chunks(500) {
+            if missing.len() == 3 {
+                break;
+            }
+            for r in self.requests(chunk).await? {
+                if r.status.is_open()
+                    && counted(&r)
+                    && messages.get(r.language).is_none()
+                    && !missing.contains(&r.language)
+                {
+                    missing.push(r.language);
+                }
+            }
+        }
+        missing.sort_by_key(|l| l.as_str());
+        Ok(missing)
+    }
+
     /// The request id of each number (`None` where unknown), in one round trip per 500.
     pub async fn request_ids_by_numbers(
         &self,

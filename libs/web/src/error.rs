@@ -177,6 +177,10 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A 403 naming what was refused, one entry per item (e.g. the request numbers a department
+    /// may not link), in `errors` like a 422's fields.
+    #[error("{0}")]
+    ForbiddenItems(&'static str, Vec<FieldError>),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("this path does not take this method")]
@@ -203,7 +207,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => Code::TooLarge,
             ApiError::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
             ApiError::Unauthorized(_) => Code::Unauthorized,
-            ApiError::Forbidden(_) => Code::Forbidden,
+            ApiError::Forbidden(_) | ApiError::ForbiddenItems(..) => Code::Forbidden,
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::MethodNotAllowed => Code::MethodNotAllowed,
             ApiError::Conflict(code, _) => *code,
@@ -276,7 +280,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let code = self.code();
         let errors = match self {
-            ApiError::Invalid(e) => e.clone(),
+            ApiError::Invalid(e) | ApiError::ForbiddenItems(_, e) => e.clone(),
             ApiError::BadRequest {
                 field: Some(f),
                 message,

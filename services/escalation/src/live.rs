@@ -84,6 +84,7 @@ pub const PUSHED: &[&str] = &[
     kind::PROBLEM_LINKED,
     kind::PROBLEM_UNLINKED,
     kind::PROBLEM_RESOLVED,
+    kind::PROBLEM_RESOLUTION_PROPOSED,
     kind::PROBLEM_CONFIRMED,
     kind::PROBLEM_DISMISSED,
 ];

@@ -156,17 +156,10 @@ async fn text_for(
             let p: RequestResolved = payload(env)?;
             Some(format!("{}: {}", r.number, p.resolution))
         }
-        kind::SURVEY_CREATED => {
-            let token = n
-                .store
-                .get_string(&n.store.keys().survey_of_request(r.id))
-                .await
-                .map_err(|e| HandleError::Retry(e.to_string()))?;
-            token.map(|t| {
-                let link = n.settings.survey.link(&t);
-                invitation(r.language, &r.number, &link)
-            })
-        }
+        kind::SURVEY_CREATED => crate::links::survey_link(&n.store, &n.settings, r.id)
+            .await
+            .map_err(|e| HandleError::Retry(e.to_string()))?
+            .map(|link| invitation(r.language, &r.number, &link)),
         other => {
             return Err(HandleError::Reject(format!(
                 "intake does not handle {other}"

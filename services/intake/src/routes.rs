@@ -8,7 +8,7 @@ use utoipa::OpenApi;
 
 use crate::api::{Accepted, Acknowledgment, PublicStatus};
 use crate::intake::Submission;
-use crate::requests::{create_request, public_status};
+use crate::requests::{create_request, public_status, status_by_token};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use crate::requests::{create_request, public_status};
     paths(
         crate::requests::create_request,
         crate::requests::public_status,
+        crate::requests::status_by_token,
         crate::messages::post_message,
         crate::contacts::log_contact
     ),
@@ -46,6 +47,8 @@ pub fn access() -> Vec<Rule> {
     v.extend([
         rule(M::POST, "/api/v1/requests", Anonymous),
         rule(M::GET, "/api/v1/requests/{number}/public", Customer),
+        rule(M::GET, "/api/v1/status/{token}", Customer),
+        rule(M::GET, "/status/t/{token}", Customer),
         rule(M::POST, "/api/v1/requests/{number}/messages", Customer),
         rule(M::POST, "/api/v1/contacts", Agent),
         rule(M::GET, "/", Anonymous),
@@ -64,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v1/requests/{number}/public",
             web::get().to(public_status),
         )
+        .route("/api/v1/status/{token}", web::get().to(status_by_token))
         .route(
             "/api/v1/requests/{number}/messages",
             web::post().to(crate::messages::post_message),

@@ -69,6 +69,8 @@ pub fn access() -> Vec<Rule> {
             "/api/v1/problems/{id}/resolve",
             DepartmentOrSupervisor,
         ),
+        // A department's resolution is a proposal; a supervisor sends it.
+        rule(M::POST, "/api/v1/problems/{id}/approve", Supervisor),
         rule(
             M::GET,
             "/api/v1/escalations/{id}/context",

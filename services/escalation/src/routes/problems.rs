@@ -5,15 +5,24 @@
 //! Access: supervisors everything; department staff their own department's problems only (another
 //! department's answers 404, exactly like an unknown id); agents read every problem and link
 //! requests. The staff member is re-read from the store on every call, like for escalations.
+//!
+//! What a problem reaches is bounded by who links it, because resolving one writes to every linked
+//! customer: department staff link (and see, and unlink) only requests their department reaches
+//! ([`department_reaches`]: escalated to it, or of one of its categories), agents only requests
+//! they own, supervisors any. A department's resolution is a proposal: its text reaches customers
+//! only once a supervisor approves it (`POST /api/v1/problems/{id}/approve`, or the workspace's
+//! route of the same path); a supervisor's resolution is sent at once.
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
-use komek_domain::events::{ProblemResolved, kind};
-use komek_domain::problem::{Messages, Problem, ProblemError, ProblemStatus, SpikeInfo};
+use komek_domain::events::kind;
+use komek_domain::problem::{
+    Messages, Problem, ProblemError, ProblemStatus, Proposal, SpikeInfo, department_reaches,
+};
 use komek_domain::spike::department_of;
 use komek_domain::staff::Role;
-use komek_domain::{Category, Channel, Lang, RequestId, RequestNumber, Status};
-use komek_store::problems::{NewProblem, ProblemFilter, problem_event};
+use komek_domain::{Category, Channel, Lang, Request, RequestId, RequestNumber, Status};
+use komek_store::problems::{NewProblem, ProblemFilter, Resolution, problem_event};
 use komek_store::requests::UpdateError;
 use komek_store::{Op, Store};
 use komek_web::{ApiError, Code, StrictJson};
@@ -30,11 +39,15 @@ type ErrorBody = komek_web::error::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create, list, get_one, link, unlink, confirm, dismiss, resolve),
+    paths(
+        create, list, get_one, link, unlink, confirm, dismiss, resolve, approve
+    ),
     components(schemas(
         Problem,
         ProblemStatus,
         Messages,
+        Proposal,
+        ApproveIn,
         SpikeInfo,
         CreateIn,
         ProblemView,
@@ -61,7 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/v1/problems/{id}/confirm", web::post().to(confirm))
         .route("/api/v1/problems/{id}/dismiss", web::post().to(dismiss))
-        .route("/api/v1/problems/{id}/resolve", web::post().to(resolve));
+        .route("/api/v1/problems/{id}/resolve", web::post().to(resolve))
+        .route("/api/v1/problems/{id}/approve", web::post().to(approve));
 }
 
 const LIST_LIMIT: usize = 500;
@@ -104,6 +118,34 @@ impl Caller {
         }
     }
 
+    /// Whether the caller may link request `r` to a problem, unlink it, and see it among a
+    /// problem's requests.
+    fn reaches(&self, r: &Request) -> bool {
+        match self {
+            Caller::Supervisor(_) => true,
+            Caller::Agent(login) => r.owner.as_deref() == Some(login.as_str()),
+            Caller::Department(_, d) => department_reaches(d, r),
+        }
+    }
+
+    /// Whether every linked request shows without looking at each.
+    fn reaches_all(&self) -> bool {
+        !matches!(self, Caller::Department(..))
+    }
+
+    /// What a caller is told when `reaches` refused some requests.
+    fn unreachable(&self) -> &'static str {
+        match self {
+            Caller::Agent(_) => {
+                "agents link only requests they own; ask a supervisor for the others (see errors)"
+            }
+            _ => {
+                "your department links only requests escalated to it or of its categories; \
+                 ask a supervisor for the others (see errors)"
+            }
+        }
+    }
+
     /// Changing a problem beyond linking: supervisors and its department's staff.
     fn may_manage(&self) -> Result<(), ApiError> {
         match self {
@@ -125,7 +167,11 @@ async fn visible(store: &Store, caller: &Caller, raw: &str) -> Result<Problem, A
 }
 
 fn refused(e: ProblemError) -> ApiError {
-    ApiError::Conflict(Code::InvalidProblemTransition, e.to_string())
+    let code = match e {
+        ProblemError::ProposalReplaced => Code::Conflict,
+        ProblemError::State { .. } | ProblemError::NoProposal => Code::InvalidProblemTransition,
+    };
+    ApiError::Conflict(code, e.to_string())
 }
 
 /// The caller, and the problem `raw` they may see and manage (404, then 403, otherwise).
@@ -301,15 +347,20 @@ pub struct LinkedRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemView {
     pub problem: Problem,
-    /// The first 200 linked requests, oldest first.
+    /// The first 200 linked requests the caller may see, oldest first.
     pub requests: Vec<LinkedRequest>,
-    /// More requests are linked than shown.
+    /// More requests are linked than shown (or read).
     pub more: bool,
+    /// Linked requests the caller may not see (department staff: those neither escalated to
+    /// their department nor of its categories), counted but not described; among the requests
+    /// read to fill `requests`, which is all of them when `more` is false.
+    pub hidden: u64,
 }
 
-/// One problem with its linked requests (the first 200).
-#[utoipa::path(get, path = "/api/v1/problems/{id}",
-    responses((status = 200, body = ProblemView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// One problem with its linked requests (the first 200 the caller may see).
+#[utoipa::path(get, path = "/api/v1/problems/{id}", params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = ProblemView), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 404, body = ErrorBody, content_type = "application/problem+json", description = "No such problem, or another department's"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn get_one(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -321,25 +372,46 @@ pub async fn get_one(
     let mut ids = store.problem_request_ids(problem.id).await?;
     // Request ids are time-ordered (v7): sorting shows the oldest first, stable between reads.
     ids.sort_by_key(|r| r.0);
-    let more = ids.len() > SHOWN_REQUESTS;
-    ids.truncate(SHOWN_REQUESTS);
-    let requests = store
-        .requests(&ids)
-        .await?
-        .into_iter()
-        .map(|r| LinkedRequest {
-            id: r.id,
-            number: r.number,
-            status: r.status,
-            language: r.language,
-            channel: r.channel,
-            category: r.category,
-        })
-        .collect();
+    let mut requests = Vec::new();
+    let mut hidden = 0;
+    let mut more = false;
+    // Everyone but department staff sees every request: read only those shown. Department staff
+    // read a chunk at a time until the list is full, so a large problem costs what it shows.
+    let chunk = if caller.reaches_all() {
+        SHOWN_REQUESTS
+    } else {
+        500
+    };
+    let mut read = 0;
+    for ids in ids.chunks(chunk) {
+        if requests.len() >= SHOWN_REQUESTS {
+            more = true;
+            break;
+        }
+        read += ids.len();
+        for r in store.requests(ids).await? {
+            if !caller.reaches(&r) {
+                hidden += 1;
+            } else if requests.len() < SHOWN_REQUESTS {
+                requests.push(LinkedRequest {
+                    id: r.id,
+                    number: r.number,
+                    status: r.status,
+                    language: r.language,
+                    channel: r.channel,
+                    category: r.category,
+                });
+            } else {
+                more = true;
+            }
+        }
+    }
+    more |= read < ids.len();
     Ok(HttpResponse::Ok().json(ProblemView {
         problem,
         requests,
         more,
+        hidden,
     }))
 }
 
@@ -370,10 +442,15 @@ pub struct LinkOut {
 }
 
 /// Link requests by number (1 to 1000). A request belongs to one open problem at a time: one
-/// linked to another is refused and reported. Agents, supervisors and the problem's department.
+/// linked to another is refused and reported. Supervisors link any request; the problem's
+/// department only requests escalated to it or of its categories; agents only requests they own.
+/// One number the caller may not link refuses the whole call with 403, `errors` naming each
+/// (`numbers[i]`), and nothing is linked.
 #[utoipa::path(post, path = "/api/v1/problems/{id}/requests", request_body = LinkIn,
-    responses((status = 200, body = LinkOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = LinkOut), (status = 400, body = ErrorBody, content_type = "application/problem+json"), (status = 401, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 403, body = ErrorBody, content_type = "application/problem+json", description = "Not the caller's to link: `errors` names each refused number (`numbers[i]`); nothing was linked"),
+        (status = 404, body = ErrorBody, content_type = "application/problem+json"), (status = 409, body = ErrorBody, content_type = "application/problem+json"), (status = 413, body = ErrorBody, content_type = "application/problem+json"), (status = 415, body = ErrorBody, content_type = "application/problem+json"), (status = 422, body = ErrorBody, content_type = "application/problem+json", description = "An unknown number (`numbers[i]`), or none or more than 1000"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn link(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -401,6 +478,11 @@ pub async fn link(
         return Err(ApiError::Invalid(unknown));
     }
     let ids: Vec<RequestId> = ids.into_iter().flatten().collect();
+    // Every number is judged before anything is written: a call is linked whole or not at all.
+    let forbidden = unreachable_numbers(store, &caller, &ids, &numbers, "numbers").await?;
+    if !forbidden.is_empty() {
+        return Err(ApiError::ForbiddenItems(caller.unreachable(), forbidden));
+    }
     let out = store
         .link_requests(problem.id, &ids, caller.login(), OffsetDateTime::now_utc())
         .await
@@ -432,9 +514,43 @@ pub async fn link(
     }))
 }
 
-/// Unlink one request. Supervisors and the problem's department.
+/// The numbers (as `field[i]` errors) of the requests `ids` the caller may not link; a request
+/// whose document is gone counts as one they may not. Supervisors read nothing.
+async fn unreachable_numbers(
+    store: &Store,
+    caller: &Caller,
+    ids: &[RequestId],
+    numbers: &[String],
+    field: &str,
+) -> Result<Vec<komek_web::error::FieldError>, ApiError> {
+    if matches!(caller, Caller::Supervisor(_)) {
+        return Ok(Vec::new());
+    }
+    let mut reached = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        for r in store.requests(chunk).await? {
+            if caller.reaches(&r) {
+                reached.insert(r.id);
+            }
+        }
+    }
+    Ok(ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !reached.contains(id))
+        .map(|(i, _)| komek_web::error::FieldError {
+            field: format!("{field}[{i}]"),
+            message: format!("you may not link {}", numbers[i]),
+        })
+        .collect())
+}
+
+/// Unlink one request. Supervisors and the problem's department (a request it reaches: 403
+/// otherwise).
 #[utoipa::path(delete, path = "/api/v1/problems/{id}/requests/{number}",
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The problem's id (a UUID)"), ("number" = String, Path, description = "The request's number, e.g. KM-000123")),
+    responses((status = 204), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json", description = "Agents, or a request the department does not reach"),
+        (status = 404, body = ErrorBody, content_type = "application/problem+json"), (status = 409, body = ErrorBody, content_type = "application/problem+json"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn unlink(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -450,6 +566,16 @@ pub async fn unlink(
         .flatten()
         .next()
         .ok_or(ApiError::NotFound("request"))?;
+    let reached = store
+        .requests(&[request])
+        .await?
+        .first()
+        .is_some_and(|r| caller.reaches(r));
+    if !reached {
+        return Err(ApiError::Forbidden(
+            "your department unlinks only requests escalated to it or of its categories",
+        ));
+    }
     let unlinked = store
         .unlink_request(
             problem.id,
@@ -585,12 +711,45 @@ pub struct ResolveIn {
     pub messages: Messages,
 }
 
-/// Resolve the problem: the workspace resolves every linked open request with the message in its
-/// language (event `problem.resolved`). 422 naming `messages.<lang>` for a language some linked
-/// open request has and the messages lack. Supervisors and its department.
+/// 422 naming `messages.<lang>` for each language in `missing`.
+fn missing_texts(missing: Vec<Lang>) -> ApiError {
+    ApiError::Invalid(
+        missing
+            .into_iter()
+            .map(|lang| komek_web::error::FieldError {
+                field: format!("messages.{}", lang.as_str()),
+                message: "a linked open request is in this language: give its text".into(),
+            })
+            .collect(),
+    )
+}
+
+fn still_open(p: &Problem) -> Result<(), ApiError> {
+    if p.status.is_open() {
+        Ok(())
+    } else {
+        Err(refused(ProblemError::State {
+            status: p.status.as_str(),
+            action: "resolved",
+        }))
+    }
+}
+
+/// Resolve the problem with a message per language (422 naming `messages.<lang>` for a language
+/// some linked open request has and the messages lack).
+///
+/// A supervisor's resolution is sent at once: 200, the problem resolved, and the workspace
+/// resolves every linked open request with the message in its language (event
+/// `problem.resolved`). The problem's department only proposes: 202, the problem still open with
+/// the text in `proposal` (event `problem.resolution_proposed`); nothing reaches a customer until
+/// a supervisor approves it (`POST /api/v1/problems/{id}/approve`). A new proposal replaces the
+/// one before.
 #[utoipa::path(post, path = "/api/v1/problems/{id}/resolve", request_body = ResolveIn,
-    responses((status = 200, body = Problem), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = Problem, description = "A supervisor's resolution: resolved and sent"),
+        (status = 202, body = Problem, description = "A department's proposal: awaiting a supervisor's approval, nothing sent"),
+        (status = 400, body = ErrorBody, content_type = "application/problem+json"), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json"), (status = 404, body = ErrorBody, content_type = "application/problem+json"), (status = 409, body = ErrorBody, content_type = "application/problem+json"), (status = 413, body = ErrorBody, content_type = "application/problem+json"), (status = 415, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 422, body = ErrorBody, content_type = "application/problem+json", description = "A linked open request's language without text (`messages.<lang>`), or a text too long"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
 pub async fn resolve(
     staff: Staff,
     deps: web::Data<Deps>,
@@ -609,74 +768,97 @@ pub async fn resolve(
             bounded(field, t, TEXT_MAX, false)?;
         }
     }
-    if !found.status.is_open() {
-        return Err(ApiError::Conflict(
-            Code::InvalidProblemTransition,
-            format!(
-                "a problem that is {} cannot be resolved",
-                found.status.as_str()
-            ),
-        ));
-    }
-    let missing = missing_languages(store, found.id, &messages).await?;
+    still_open(&found)?;
+    // A department is told only of the languages of requests it may see; the supervisor who
+    // approves is told of every one.
+    let missing = store
+        .languages_without_text(found.id, &messages, |r| caller.reaches(r))
+        .await?;
     if !missing.is_empty() {
-        return Err(ApiError::Invalid(
-            missing
-                .into_iter()
-                .map(|lang| komek_web::error::FieldError {
-                    field: format!("messages.{}", lang.as_str()),
-                    message: "a linked open request is in this language: give its text".into(),
-                })
-                .collect(),
-        ));
+        return Err(missing_texts(missing));
     }
-    let guard = store.spike_guard_clear(&found).await?;
     let now = OffsetDateTime::now_utc();
     let by = caller.login().to_owned();
+    if let Caller::Supervisor(_) = caller {
+        let p = store
+            .resolve_problem(found.id, &by, &Resolution::Direct(messages), now)
+            .await
+            .map_err(update_error)?;
+        return Ok(HttpResponse::Ok().json(p));
+    }
+    let proposal = Uuid::now_v7();
     let p = change(store, &caller, found.id, |p| {
-        p.resolve(&by, messages.clone(), now).map_err(refused)?;
-        let payload = ProblemResolved {
-            problem_id: p.id,
-            number: p.number.clone(),
-            title: p.title.clone(),
-            by: by.clone(),
-            messages: messages.clone(),
-        };
-        let event = komek_domain::events::Envelope::new(
-            kind::PROBLEM_RESOLVED,
-            RequestId(Uuid::nil()),
-            &payload,
-            now,
-        );
-        Ok((event, guard.clone().into_iter().collect()))
+        p.propose(proposal, &by, messages.clone(), now)
+            .map_err(refused)?;
+        let event = problem_event(kind::PROBLEM_RESOLUTION_PROPOSED, p, None, &by, None, now);
+        Ok((event, Vec::new()))
     })
     .await?;
+    tracing::info!(problem = %p.number, by = %by, "resolution proposed; awaiting a supervisor");
+    Ok(HttpResponse::Accepted().json(p))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveIn {
+    /// The `proposal.id` the supervisor read: a proposal replaced since is not approved (409).
+    pub proposal_id: Uuid,
+}
+
+/// Approve the department's proposed resolution: the problem is resolved with its text and the
+/// workspace resolves every linked open request (event `problem.resolved`, `by` the supervisor,
+/// `proposed_by` the author). Supervisors only. 409 when no proposal awaits or it was replaced;
+/// 422 naming `messages.<lang>` when a linked open request's language has no text (the department
+/// proposes again, or the supervisor resolves with a full text).
+#[utoipa::path(post, path = "/api/v1/problems/{id}/approve", request_body = ApproveIn, params(("id" = String, Path, description = "The problem's id (a UUID)")),
+    responses((status = 200, body = Problem), (status = 400, body = ErrorBody, content_type = "application/problem+json"), (status = 401, body = ErrorBody, content_type = "application/problem+json"), (status = 403, body = ErrorBody, content_type = "application/problem+json", description = "Not a supervisor"), (status = 404, body = ErrorBody, content_type = "application/problem+json"),
+        (status = 409, body = ErrorBody, content_type = "application/problem+json", description = "No proposal waits, the problem is closed (`invalid_problem_transition`), or the proposal was replaced (`conflict`)"),
+        (status = 413, body = ErrorBody, content_type = "application/problem+json"), (status = 415, body = ErrorBody, content_type = "application/problem+json"), (status = 422, body = ErrorBody, content_type = "application/problem+json", description = "A linked open request's language the proposal has no text for (`messages.<lang>`)"), (status = 503, body = ErrorBody, content_type = "application/problem+json")))]
+pub async fn approve(
+    staff: Staff,
+    deps: web::Data<Deps>,
+    id: web::Path<String>,
+    body: StrictJson<ApproveIn>,
+) -> Result<HttpResponse, ApiError> {
+    let store = &deps.store;
+    let caller = Caller::of(store, &staff).await?;
+    let found = visible(store, &caller, &id).await?;
+    if !matches!(caller, Caller::Supervisor(_)) {
+        return Err(ApiError::Forbidden(
+            "a supervisor approves a problem's resolution",
+        ));
+    }
+    let p = approve_proposal(store, found, body.0.proposal_id, caller.login()).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
-/// Languages of linked open requests that `messages` has no text for. A request linked after this
-/// check and before the commit is resolved by the workspace with whatever text there is.
-async fn missing_languages(
+/// Resolves `found` with its proposal `proposal_id` as supervisor `by`, after checking every
+/// linked open request's language has a text.
+async fn approve_proposal(
     store: &Store,
-    problem: Uuid,
-    messages: &Messages,
-) -> Result<Vec<Lang>, ApiError> {
-    let mut missing = Vec::new();
-    let ids = store.problem_request_ids(problem).await?;
-    // A chunk at a time: memory stays bounded however many requests the problem has.
-    for chunk in ids.chunks(500) {
-        if missing.len() == 3 {
-            break;
-        }
-        for r in store.requests(chunk).await? {
-            if r.status.is_open()
-                && messages.get(r.language).is_none()
-                && !missing.contains(&r.language)
-            {
-                missing.push(r.language);
-            }
-        }
+    found: Problem,
+    proposal_id: Uuid,
+    by: &str,
+) -> Result<Problem, ApiError> {
+    still_open(&found)?;
+    let messages = match &found.proposal {
+        Some(p) if p.id == proposal_id => p.messages.clone(),
+        Some(_) => return Err(refused(ProblemError::ProposalReplaced)),
+        None => return Err(refused(ProblemError::NoProposal)),
+    };
+    let missing = store
+        .languages_without_text(found.id, &messages, |_| true)
+        .await?;
+    if !missing.is_empty() {
+        return Err(missing_texts(missing));
     }
-    missing.sort_by_key(|l| l.as_str());
-    Ok(missing)
+    store
+        .resolve_problem(
+            found.id,
+            by,
+            &Resolution::Approve(proposal_id),
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .map_err(update_error)
 }

@@ -59,8 +59,11 @@ export async function openProblem(id) {
   }
 }
 
+/** Texts per language, one line each. */
+const messagesText = (m) => meta.languages.filter((l) => m && m[l]).map((l) => `${l}: ${m[l]}`).join('\n');
+
 export function renderProblem() {
-  const { problem: p, requests, more } = state.problem;
+  const { problem: p, requests, more, hidden } = state.problem;
   const panel = $('problem-panel');
   panel.hidden = false;
   panel.dataset.problemId = p.id;
@@ -78,14 +81,20 @@ export function renderProblem() {
   setText('problem-spike', p.spike
     ? t('spike_text', { count: p.spike.count, minutes: p.spike.window_minutes, mean: p.spike.baseline_mean })
     : '');
-  const res = p.resolution || {};
-  setText('problem-resolution', meta.languages.filter((l) => res[l]).map((l) => `${l}: ${res[l]}`).join('\n'));
+  setText('problem-resolution', messagesText(p.resolution));
+  // A department's resolution waits for a supervisor: nothing reaches a customer before that.
+  const proposal = p.status === 'open' || p.status === 'candidate' ? p.proposal : null;
+  panel.dataset.proposal = proposal ? 'pending' : '';
+  $('problem-proposal').hidden = !proposal;
+  setText('problem-proposal-state', proposal ? t('proposal_pending', { by: proposal.by, at: fmtTime(proposal.at) }) : '');
+  setText('problem-proposal-text', proposal ? messagesText(proposal.messages) : '');
   $('problem-candidate-actions').hidden = p.status !== 'candidate';
   $('problem-open-actions').hidden = !(p.status === 'candidate' || p.status === 'open');
   $('problem-requests').replaceChildren(...(requests || []).map((r) => el('li', {
     testid: 'problem-request', data: { number: r.number, status: r.status },
   }, el('strong', { text: r.number }), ' ', el('span', { className: 'muted', text: requestLine(r) }))));
   $('problem-more').textContent = more ? t('more_requests') : '';
+  $('problem-hidden').textContent = hidden ? t('hidden_requests', { n: hidden }) : '';
 }
 
 const requestLine = (r) => [label('st_', r.status), label('lang_', r.language), label('ch_', r.channel), label('cat_', r.category)].join(' · ');
@@ -124,9 +133,9 @@ export function resolveProblem() {
     return;
   }
   const number = state.problem.problem.number;
-  problemAction($('resolve-send'), 'resolve', { messages }, () => {
+  problemAction($('resolve-send'), 'resolve', { messages }, (out) => {
     for (const l of meta.languages) $(`resolve-${l}`).value = '';
-    return t('resolved_done', { number });
+    return t(out && out.status === 'resolved' ? 'resolved_done' : 'proposed_done', { number });
   });
 }
 

@@ -6,6 +6,7 @@ mod abuse;
 mod availability;
 mod create;
 mod helpers;
+mod lookups;
 mod openapi;
 mod pages;
 mod policy;

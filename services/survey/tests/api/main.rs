@@ -7,3 +7,4 @@ mod openapi;
 mod page;
 mod policy;
 mod respond;
+mod secrets;

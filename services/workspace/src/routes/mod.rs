@@ -119,6 +119,7 @@ pub fn access() -> Vec<Rule> {
         rule(M::GET, "/api/v1/supervisor", Supervisor),
         rule(M::POST, "/api/v1/requests/{id}/reassign", Supervisor),
         rule(M::GET, "/api/v1/problems", Agent),
+        rule(M::POST, "/api/v1/problems/{id}/approve", Supervisor),
         rule(M::POST, "/api/v1/requests/{id}/problem", Owner),
         rule(M::GET, "/api/v1/templates", Agent),
         rule(M::POST, "/api/v1/templates", Supervisor),

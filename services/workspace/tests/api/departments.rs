@@ -217,6 +217,8 @@ fn resolved_event(p: &komek_domain::problem::Problem) -> Envelope {
             ru: Some("Связь восстановлена".into()),
             en: None,
         },
+        department: Some("network".into()),
+        proposed_by: None,
     };
     Envelope::new(
         kind::PROBLEM_RESOLVED,
@@ -410,6 +412,112 @@ async fn a_resolved_problem_resolves_its_open_requests_once() {
     );
     let closed_view = history_until(&app, &saule, closed.id, "resolved").await;
     assert!(lines(&closed_view, "resolved_by_problem").is_empty());
+
+    app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
+}
+
+/// A department's proposed resolution reaches no customer until a supervisor approves it here:
+/// the supervisors' list shows the proposal; an agent may not approve (403), nor may anyone
+/// approve a proposal other than the one standing (409); the supervisor's approval resolves the
+/// problem (by the supervisor) and the workspace resolves the linked request with the proposed
+/// text; a second approval is 409.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supervisor_approves_a_departments_proposal() {
+    let mut app = spawn_app("ws-problem-approve").await;
+    let saule = app.login("saule", "komek-super").await;
+    let aigerim = app.login("aigerim", "komek-agent").await;
+    let store = app.store.clone();
+    let r = create_request(&store, "Нет связи с утра").await;
+    komek_testkit::eventually(WAIT, "the consumer queues the request", || {
+        let store = store.clone();
+        async move { (store.queue_len().await.unwrap() == 1).then_some(()) }
+    })
+    .await;
+    let p = open_problem(&store).await;
+    store
+        .link_requests(p.id, &[r.id], "network1", OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let proposal = Uuid::now_v7();
+    let text = "Связь восстановлена, извините";
+    store
+        .update_doc(
+            &store.keys().problem(p.id),
+            |x: &mut komek_domain::problem::Problem| {
+                let messages = Messages {
+                    ru: Some(text.into()),
+                    ..Messages::default()
+                };
+                x.propose(proposal, "network1", messages, OffsetDateTime::now_utc())
+                    .map(|()| (None, vec![]))
+            },
+        )
+        .await
+        .unwrap();
+
+    let listed: Value = app
+        .get("/api/v1/problems", Some(&saule))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let shown = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == p.id.to_string())
+        .unwrap();
+    assert_eq!(shown["proposal"]["id"], proposal.to_string(), "{shown}");
+    assert_eq!(shown["proposal"]["messages"]["ru"], text);
+
+    let approve = format!("/api/v1/problems/{}/approve", p.id);
+    let by_agent = problem(
+        app.post(
+            &approve,
+            Some(&aigerim),
+            &json!({ "proposal_id": proposal }),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert_eq!(by_agent["code"], "forbidden");
+    let other = problem(
+        app.post(
+            &approve,
+            Some(&saule),
+            &json!({ "proposal_id": Uuid::now_v7() }),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(other["code"], "conflict");
+    let view = store.request(r.id).await.unwrap().unwrap();
+    assert_ne!(
+        view.status.as_str(),
+        "resolved",
+        "nothing sent before the approval"
+    );
+
+    let done = app
+        .post(&approve, Some(&saule), &json!({ "proposal_id": proposal }))
+        .await;
+    assert_eq!(done.status().as_u16(), 200);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["status"], "resolved");
+    assert_eq!(done["resolved_by"], "saule");
+    let view = history_until(&app, &saule, r.id, "resolved_by_problem").await;
+    assert_eq!(view["request"]["resolution"], text);
+    assert_eq!(lines(&view, "resolved_by_problem")[0]["actor"], "saule");
+    let again = problem(
+        app.post(&approve, Some(&saule), &json!({ "proposal_id": proposal }))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(again["code"], "invalid_problem_transition");
 
     app.stop().await;
     komek_testkit::cleanup(&app.settings).await;

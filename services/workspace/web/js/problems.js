@@ -1,7 +1,7 @@
 // Komek workspace page: problem records and the spike alert (supervisors).
 // Imported by /app.js; the shared helpers come from /staff.js (libs/web/assets/staff.js).
 
-import { t, label, el, fmtTime, flash, api, $ } from '/staff.js';
+import { meta, t, label, el, fmtTime, flash, api, busy, $ } from '/staff.js';
 import { state, isSupervisor } from './state.js';
 
 // Problems: open and candidate problem records; a candidate spike detection opened is announced.
@@ -30,18 +30,46 @@ export function renderProblems() {
     .map((p) => el('tr', {
       testid: 'sv-problem',
       className: p.status === 'candidate' ? 'candidate' : null,
-      data: { problemId: p.id, number: p.number, status: p.status },
+      data: { problemId: p.id, number: p.number, status: p.status, proposal: p.proposal ? 'pending' : '' },
     },
     el('td', {}, el('strong', { testid: 'sv-problem-number', text: p.number })),
     el('td', { testid: 'sv-problem-title', className: 'detail', text: p.title }),
     el('td', {}, el('span', { className: 'pill', testid: 'sv-problem-status', data: { problemStatus: p.status }, text: label('pst_', p.status) })),
     el('td', { testid: 'sv-problem-linked', text: String(p.linked ?? 0) }),
     el('td', { text: fmtTime(p.created_at) }),
-    el('td', { text: p.department || '—' })));
+    el('td', { text: p.department || '—' }),
+    el('td', { testid: 'sv-problem-proposal' }, ...proposalCell(p))));
   $('sv-problems-count').textContent = String(list.length);
   $('sv-problems').replaceChildren(...(rows.length
     ? rows
-    : [el('tr', {}, el('td', { colspan: '6', className: 'muted', text: t('no_problems') }))]));
+    : [el('tr', {}, el('td', { colspan: '7', className: 'muted', text: t('no_problems') }))]));
+}
+
+/**
+ * A department's proposed resolution: its texts and the approval that sends them to every linked
+ * customer (the department cannot send them itself).
+ */
+function proposalCell(p) {
+  const q = p.proposal;
+  if (!q) return [];
+  const texts = meta.languages.filter((l) => q.messages && q.messages[l]).map((l) => `${l}: ${q.messages[l]}`);
+  const button = el('button', {
+    type: 'button', className: 'primary', testid: 'sv-problem-approve', text: t('approve'),
+    onclick: () => approve(p, button),
+  });
+  return [
+    el('div', { className: 'muted small', text: t('proposal_by', { by: q.by }) }),
+    el('div', { className: 'detail pre', testid: 'sv-problem-proposal-text', text: texts.join('\n') }),
+    button,
+  ];
+}
+
+async function approve(p, button) {
+  await busy(button, async () => {
+    await api('POST', `/api/v1/problems/${encodeURIComponent(p.id)}/approve`, { proposal_id: p.proposal.id });
+    flash(t('approved_done', { number: p.number }), 'info');
+    await loadProblems();
+  });
 }
 
 /** Shows the banner (and a flash) for a candidate problem; each problem once. */
