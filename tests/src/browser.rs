@@ -137,6 +137,47 @@ pub async fn sign_in(c: &fantoccini::Client, login: &str, password: &str) {
     assert!(who.contains(login), "{who}");
 }
 
+/// The access token the page keeps in its tab's session storage under `key` (`komek.session` on
+/// the workspace's page, `komek.dept.session` on the department page).
+pub async fn page_token(c: &fantoccini::Client, key: &str) -> String {
+    let v = c
+        .execute(
+            "const s = JSON.parse(sessionStorage.getItem(arguments[0]) || 'null'); return s && s.token;",
+            vec![json!(key)],
+        )
+        .await
+        .unwrap();
+    v.as_str()
+        .unwrap_or_else(|| panic!("no token kept under {key}: {v}"))
+        .to_owned()
+}
+
+/// Signs out with the page's button and checks the sign-out ended the session on the server:
+/// the token the page held is refused (401) by `service` afterwards.
+pub async fn sign_out_ends_the_session(
+    c: &fantoccini::Client,
+    http: &reqwest::Client,
+    mesh: &Mesh,
+    service: &str,
+    key: &str,
+) {
+    let token = page_token(c, key).await;
+    let before = mesh
+        .get_as(http, service, "/api/v1/auth/session", &token)
+        .await;
+    assert_eq!(before.status(), reqwest::StatusCode::OK, "signed in");
+    click(c, "#signout").await;
+    wait_for(c, "#login-view:not([hidden])").await;
+    let after = mesh
+        .get_as(http, service, "/api/v1/auth/session", &token)
+        .await;
+    assert_eq!(
+        after.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the page's token is refused after its sign-out"
+    );
+}
+
 /// Polls the page until the element at `css` has a text for which `check` holds; returns it.
 pub async fn wait_text(
     c: &fantoccini::Client,

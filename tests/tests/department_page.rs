@@ -362,8 +362,9 @@ async fn department_staff_work_escalations_and_problems_on_the_page_in_chromium(
         "The double charge has been refunded."
     );
 
-    // network1 sees the rerouted one on the page, never billing's.
-    sign_out(&c).await;
+    // network1 sees the rerouted one on the page, never billing's. Signing out ends the session
+    // on the server too.
+    browser::sign_out_ends_the_session(&c, &http, &mesh, "escalation", "komek.dept.session").await;
     sign_in(&c, "network1").await;
     wait_for(&c, &format!("{row2}[data-status='open']")).await;
     assert!(c.find(Locator::Css(&row1)).await.is_err());

@@ -177,9 +177,9 @@ async fn agents_and_supervisors_work_on_the_page_in_chromium() {
         .collect();
     assert_eq!(replies, [reply.trim()], "{request}");
 
-    // She signs out (and goes offline); another request waits in a queue.
-    click(&c, "#signout").await;
-    wait_for(&c, "#login-view:not([hidden])").await;
+    // She signs out (and goes offline): her session ends on the server too. Another request
+    // waits in a queue.
+    browser::sign_out_ends_the_session(&c, &http, &mesh, "workspace", "komek.session").await;
     mesh.post_request(
         &http,
         &json!({"channel": "email", "customer": {"email": "john@example.com", "name": "John"},

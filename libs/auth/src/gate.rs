@@ -1,6 +1,6 @@
 //! The token check behind `komek_web::access`: [`TokenGate`] verifies the caller (a bearer token,
-//! or, for a WebSocket upgrade, which cannot send headers from a browser, `?token=`), checks the
-//! person as stored now, and admits the roles the route's class admits. What it verified is left
+//! or, for a WebSocket upgrade, which cannot send headers from a browser, `?token=`), checks its
+//! session and the person as stored now (with the stored role: [`crate::authenticate`]), and admits the roles the route's class admits. What it verified is left
 //! in the request's extensions as a [`Staff`], which the handler's extractor takes from there.
 
 use actix_web::dev::Payload;
@@ -9,7 +9,7 @@ use futures_util::future::LocalBoxFuture;
 use komek_web::ApiError;
 use komek_web::access::{Access, Gate};
 
-use crate::{Staff, Tokens, check_current};
+use crate::{Staff, Tokens};
 
 /// Registered by [`crate::login::SignIn::register`] for every staff service.
 pub struct TokenGate;
@@ -61,9 +61,5 @@ async fn live_staff(req: &HttpRequest, token: &str) -> Result<Staff, ApiError> {
         tracing::error!("Tokens or the Store are not registered as app data");
         return Err(ApiError::Internal);
     };
-    let claims = tokens
-        .verify(token)
-        .ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
-    check_current(store, &claims).await?;
-    Ok(Staff(claims))
+    crate::authenticate(store, tokens, token).await
 }

@@ -1,17 +1,29 @@
 //! Who is calling, and what they may do.
 //!
 //! - [`hash_password`] / [`verify_password`]: argon2id PHC strings.
-//! - [`Tokens`]: issues and verifies the HS256-signed token that the sign-in returns and
-//!   every service accepts (`Authorization: Bearer ...`).
-//! - [`Staff`]: the actix extractor for a verified caller, with role guards.
-//! - [`login`]: the sign-in handler (`POST /api/v1/auth/login`) the workspace and the escalation
-//!   service both mount.
+//! - [`Tokens`]: issues and verifies the short HS256-signed access token that the sign-in and
+//!   the refresh return and every service accepts (`Authorization: Bearer ...`); it names its
+//!   server-side session (`sid`).
+//! - [`sessions`]: the server-side session behind every token (Redis, `{p}:session:{sha256(id)}`):
+//!   opened at sign-in, kept alive by the rotating refresh token, ended by sign-out, expiry,
+//!   deactivation or a password reset; and the check of a live socket.
+//! - [`Staff`]: the actix extractor for a verified caller, with role guards: the token's
+//!   signature and expiry, then its session and the person as stored now, read in one round trip
+//!   ([`current`]); the role and department are the stored ones.
+//! - [`throttle`]: the sign-in throttle: failures per client address and per login (with a
+//!   growing lockout that spares addresses the login signed in from), and the bound on password
+//!   checks running at once.
+//! - [`login`]: the handlers of `/api/v1/auth/*`: `login` and `refresh` (the workspace and the
+//!   escalation service), `logout` and `session` (every service), and their app data.
+//! - [`staff`]: staff administration shared by the workspace's admin API and `komek-admin`.
 //! - [`gate`]: [`gate::TokenGate`], the token check `komek_web::access` asks for every route
-//!   whose class needs a signed-in caller.
+//!   whose class needs a signed-in caller (the same check as [`Staff`]'s).
 
 pub mod gate;
 pub mod login;
+pub mod sessions;
 pub mod staff;
+pub mod throttle;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -36,7 +48,8 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
-/// What a token says about its bearer.
+/// What a token says about its bearer. The role and department are what they were at issue;
+/// [`Staff`] replaces them with the stored ones, so a change counts at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -46,6 +59,10 @@ pub struct Claims {
     pub dept: Option<String>,
     pub iat: i64,
     pub exp: i64,
+    /// The server-side session the token belongs to ([`sessions`]); a token without one (issued
+    /// before sessions existed) is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs with the current key and verifies with whichever key a token names: the current one or
@@ -57,6 +74,11 @@ pub struct Tokens {
     /// Every accepted key by id, the current one first.
     decoding: Vec<(String, DecodingKey)>,
     ttl: std::time::Duration,
+    /// How sessions live: `auth.session_idle_minutes`, `auth.session_max_minutes`,
+    /// `auth.live_check_secs`.
+    pub(crate) session_idle: std::time::Duration,
+    pub(crate) session_max: std::time::Duration,
+    pub(crate) live_check: std::time::Duration,
 }
 
 impl Tokens {
@@ -74,15 +96,28 @@ impl Tokens {
             encoding: EncodingKey::from_secret(secret),
             decoding,
             ttl: settings.token_ttl,
+            session_idle: settings.session_idle,
+            session_max: settings.session_max,
+            live_check: settings.live_check,
         }
     }
 
-    /// A signed token for `user` and its expiry.
+    /// A signed access token of session `sid` for `user`, and its expiry.
     pub fn issue(
         &self,
         user: &User,
+        sid: &str,
     ) -> Result<(String, OffsetDateTime), jsonwebtoken::errors::Error> {
-        let now = OffsetDateTime::now_utc();
+        self.issue_at(user, sid, OffsetDateTime::now_utc())
+    }
+
+    /// [`Tokens::issue`] as if it were `now` (tests make tokens that have expired).
+    pub fn issue_at(
+        &self,
+        user: &User,
+        sid: &str,
+        now: OffsetDateTime,
+    ) -> Result<(String, OffsetDateTime), jsonwebtoken::errors::Error> {
         let exp = now + self.ttl;
         let claims = Claims {
             sub: user.login.clone(),
@@ -93,6 +128,7 @@ impl Tokens {
             // within that second, after the cut-off, must still count as after it.
             iat: now.unix_timestamp().max(user.sessions_after),
             exp: exp.unix_timestamp(),
+            sid: Some(sid.to_owned()),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.key_id.clone());
@@ -132,16 +168,55 @@ pub fn still_valid(user: &User, claims: &Claims) -> bool {
     user.active && claims.iat >= user.sessions_after
 }
 
-/// Checks `claims` against the user as stored now (one Redis read): a deactivated person, or a
-/// token from before their sessions cut-off, is 401. A login that is not stored passes: accounts
-/// are deactivated, never deleted, and handlers that act on the caller re-read them anyway.
-pub async fn check_current(store: &komek_store::Store, claims: &Claims) -> Result<(), ApiError> {
-    match store.user(&claims.sub).await? {
-        Some(user) if !still_valid(&user, claims) => Err(ApiError::Unauthorized(
-            "this session has ended: sign in again",
-        )),
-        _ => Ok(()),
+/// The 401 of a token whose session has ended (or never was).
+pub(crate) const ENDED: ApiError = ApiError::Unauthorized("this session has ended: sign in again");
+
+/// The person behind `claims` as stored now, if the token's session still stands: the session
+/// exists (not signed out, not expired) and belongs to them, the person is active, and neither
+/// the session nor the token is older than their sessions cut-off (deactivation, a password
+/// reset, a new role). Session and person are read in one round trip. Otherwise 401.
+pub async fn current(store: &komek_store::Store, claims: &Claims) -> Result<User, ApiError> {
+    current_session(store, claims).await.map(|(user, _)| user)
+}
+
+/// [`current`], with the session as stored.
+pub async fn current_session(
+    store: &komek_store::Store,
+    claims: &Claims,
+) -> Result<(User, komek_store::sessions::SessionRecord), ApiError> {
+    let Some(sid) = claims.sid.as_deref() else {
+        return Err(ENDED);
+    };
+    let (session, user) = store
+        .session_and_user(&sessions::id_hash(sid), &claims.sub)
+        .await?;
+    match (session, user) {
+        (Some(session), Some(user))
+            if sessions::stands(&session, &user) && still_valid(&user, claims) =>
+        {
+            Ok((user, session))
+        }
+        _ => Err(ENDED),
     }
+}
+
+/// [`current`], for callers that need only the verdict.
+pub async fn check_current(store: &komek_store::Store, claims: &Claims) -> Result<(), ApiError> {
+    current(store, claims).await.map(|_| ())
+}
+
+/// The verified caller of `token`: its signature and expiry ([`Tokens::verify`]), then its
+/// session and the person as stored now ([`current`]), with the stored role and department.
+pub async fn authenticate(
+    store: &komek_store::Store,
+    tokens: &Tokens,
+    token: &str,
+) -> Result<Staff, ApiError> {
+    let claims = tokens
+        .verify(token.trim())
+        .ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
+    let user = current(store, &claims).await?;
+    Ok(Staff::stored(claims, &user))
 }
 
 /// A verified staff member. Handlers ask for it and then for the role they need.
@@ -149,8 +224,24 @@ pub async fn check_current(store: &komek_store::Store, claims: &Claims) -> Resul
 pub struct Staff(pub Claims);
 
 impl Staff {
+    /// The caller of `claims` as `user` is stored now: the role, department and name are the
+    /// stored ones (a demotion counts on the next request, whatever the token says).
+    pub fn stored(claims: Claims, user: &User) -> Self {
+        Staff(Claims {
+            name: user.name.clone(),
+            role: user.role,
+            dept: user.department.clone(),
+            ..claims
+        })
+    }
+
     pub fn login(&self) -> &str {
         &self.0.sub
+    }
+
+    /// The id of the caller's session (every admitted token has one).
+    pub fn session_id(&self) -> Option<&str> {
+        self.0.sid.as_deref()
     }
 
     /// Agents and supervisors work requests.
@@ -184,8 +275,9 @@ impl FromRequest for Staff {
     type Error = ApiError;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
-    /// The signature and expiry, then the person as stored now ([`check_current`]), so a
-    /// deactivation or a password reset ends a session on its next request, on every replica.
+    /// The signature and expiry, then the session and the person as stored now ([`current`]),
+    /// so a sign-out, a deactivation or a password reset ends access on the next request, on
+    /// every replica of every service.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // The access gate verified this request already (`gate::TokenGate`).
         if let Some(staff) = actix_web::HttpMessage::extensions(req)
@@ -202,15 +294,15 @@ impl FromRequest for Staff {
                 tracing::error!("the Store is not registered as app data");
                 return Err(ApiError::Internal);
             };
-            check_current(&store, &claims).await?;
-            Ok(Staff(claims))
+            let user = current(&store, &claims).await?;
+            Ok(Staff::stored(claims, &user))
         })
     }
 }
 
 impl Staff {
     /// The verified claims of the request's bearer token.
-    fn claims(req: &HttpRequest) -> Result<Claims, ApiError> {
+    pub(crate) fn claims(req: &HttpRequest) -> Result<Claims, ApiError> {
         let Some(tokens) = req.app_data::<web::Data<Tokens>>() else {
             tracing::error!("Tokens are not registered as app data");
             return Err(ApiError::Internal);
@@ -261,9 +353,10 @@ mod tests {
             active: true,
             sessions_after: 0,
         };
-        let (token, _) = t.issue(&user).unwrap();
+        let (token, _) = t.issue(&user, "s1").unwrap();
         let claims = t.verify(&token).unwrap();
         assert_eq!(claims.dept.as_deref(), Some("billing"));
+        assert_eq!(claims.sid.as_deref(), Some("s1"));
         let mut bad = token.clone();
         bad.pop();
         assert!(t.verify(&bad).is_none());
@@ -280,6 +373,19 @@ mod tests {
                 .map(|(i, s)| ((*i).to_owned(), (*s).to_owned().into()))
                 .collect(),
             token_ttl: std::time::Duration::from_secs(5 * 60),
+            session_idle: std::time::Duration::from_secs(60 * 60),
+            session_max: std::time::Duration::from_secs(12 * 60 * 60),
+            live_check: std::time::Duration::from_secs(30),
+            login: komek_settings::LoginLimits {
+                window: std::time::Duration::from_secs(900),
+                per_address: 30,
+                free_failures: 5,
+                backoff: std::time::Duration::from_secs(30),
+                max_lockout: std::time::Duration::from_secs(900),
+                known_for: std::time::Duration::from_secs(30 * 86_400),
+                hash_concurrency: 4,
+                hash_wait: std::time::Duration::from_secs(1),
+            },
         }
     }
 
@@ -306,7 +412,7 @@ mod tests {
         let old_secret = "old-secret-old-secret-old-secret-0";
         let new_secret = "new-secret-new-secret-new-secret-0";
         let before = Tokens::new(&auth("k1", old_secret, &[]));
-        let (old_token, _) = before.issue(&someone()).unwrap();
+        let (old_token, _) = before.issue(&someone(), "s1").unwrap();
         assert_eq!(
             jsonwebtoken::decode_header(&old_token)
                 .unwrap()
@@ -317,7 +423,7 @@ mod tests {
 
         let during = Tokens::new(&auth("k2", new_secret, &[("k1", old_secret)]));
         assert_eq!(during.verify(&old_token).unwrap().sub, "agent1");
-        let (new_token, _) = during.issue(&someone()).unwrap();
+        let (new_token, _) = during.issue(&someone(), "s1").unwrap();
         assert_eq!(
             jsonwebtoken::decode_header(&new_token)
                 .unwrap()
@@ -333,7 +439,7 @@ mod tests {
 
         // A token naming the current id but signed with another secret is refused.
         let forged = Tokens::new(&auth("k2", old_secret, &[]));
-        let (forged_token, _) = forged.issue(&someone()).unwrap();
+        let (forged_token, _) = forged.issue(&someone(), "s1").unwrap();
         assert!(after.verify(&forged_token).is_none());
     }
 
@@ -343,10 +449,10 @@ mod tests {
     fn a_cut_off_ends_older_tokens_only() {
         let t = Tokens::new(&auth("k1", "0123456789abcdef0123456789abcdef", &[]));
         let mut user = someone();
-        let old = t.verify(&t.issue(&user).unwrap().0).unwrap();
+        let old = t.verify(&t.issue(&user, "s1").unwrap().0).unwrap();
         user.sessions_after = sessions_cut_off();
         assert!(!still_valid(&user, &old));
-        let new = t.verify(&t.issue(&user).unwrap().0).unwrap();
+        let new = t.verify(&t.issue(&user, "s1").unwrap().0).unwrap();
         assert!(still_valid(&user, &new));
         user.active = false;
         assert!(!still_valid(&user, &new));

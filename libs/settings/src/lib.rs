@@ -31,7 +31,7 @@ pub use check::{HttpUrl, Problems, Section};
 pub use raw::RawSettings;
 pub use sections::{
     AmqpSettings, AuthSettings, CustomerSettings, CustomerSource, CustomerSourceKind,
-    EmailSettings, EscalationSettings, HttpSettings, OutboxSettings, RedisSettings,
+    EmailSettings, EscalationSettings, HttpSettings, LoginLimits, OutboxSettings, RedisSettings,
     RequestSettings, RoutingSettings, SeedSettings, ServicePorts, ShutdownSettings, SmsSettings,
     SpikeSettings, SurveySettings, TelemetrySettings, WatcherSettings, WebSettings,
 };
@@ -524,7 +524,8 @@ mod tests {
     fn settings_arrive_typed() {
         let s = Settings::load_from(&repo_config_dir(), "test").unwrap();
         assert_eq!(s.redis.response_timeout, std::time::Duration::from_secs(3));
-        assert_eq!(s.auth.token_ttl, std::time::Duration::from_secs(720 * 60));
+        assert_eq!(s.auth.token_ttl, std::time::Duration::from_secs(15 * 60));
+        assert_eq!(s.auth.session_max, std::time::Duration::from_secs(720 * 60));
         assert_eq!(s.otlp_endpoint(), None);
         assert_eq!(s.sms.sendsms_url, None);
         let mut r = raw();

@@ -77,6 +77,17 @@ pub struct Auth {
     #[serde(default = "empty_secret")]
     pub jwt_previous: SecretString,
     pub token_ttl_minutes: i64,
+    pub session_idle_minutes: u64,
+    pub session_max_minutes: u64,
+    pub live_check_secs: u64,
+    pub login_window_secs: u64,
+    pub login_per_address: u64,
+    pub login_free_failures: u64,
+    pub login_backoff_secs: u64,
+    pub login_max_lockout_secs: u64,
+    pub login_known_days: u64,
+    pub hash_concurrency: usize,
+    pub hash_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -147,8 +147,38 @@ pub struct AuthSettings {
     /// Keys retired from signing but still accepted until the tokens they signed expire
     /// (`jwt_previous`: `kid:secret` pairs separated by commas), so a rotation signs nobody out.
     pub previous: Vec<(String, SecretString)>,
-    /// How long a token is valid (`token_ttl_minutes`).
+    /// How long an access token is valid (`token_ttl_minutes`); a client refreshes it before then.
     pub token_ttl: Duration,
+    /// A session not refreshed for this long ends (`session_idle_minutes`).
+    pub session_idle: Duration,
+    /// A session ends this long after its sign-in, refreshed or not (`session_max_minutes`).
+    pub session_max: Duration,
+    /// How often a live socket checks that its session still stands (`live_check_secs`).
+    pub live_check: Duration,
+    /// The sign-in throttle (`login_*`, `hash_*`).
+    pub login: LoginLimits,
+}
+
+/// How sign-in attempts are throttled (docs/security.md, "5. Login").
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// Length of the fixed window failures per client address are counted in (`login_window_secs`).
+    pub window: Duration,
+    /// Failed sign-ins per client address and window; more get 429 until the window ends.
+    pub per_address: u64,
+    /// Failed sign-ins of one login (from addresses it has not signed in from) before back-off.
+    pub free_failures: u64,
+    /// The first lockout of a login; each further failure doubles it (`login_backoff_secs`).
+    pub backoff: Duration,
+    /// The longest lockout of a login (`login_max_lockout_secs`).
+    pub max_lockout: Duration,
+    /// An address a login signed in from within this many days is not held by that login's
+    /// lockout (`login_known_days`), so an attacker cannot lock its owner out.
+    pub known_for: Duration,
+    /// Password checks (argon2) running at once in one process (`hash_concurrency`).
+    pub hash_concurrency: usize,
+    /// How long a sign-in waits for a free check before a 429 (`hash_wait_ms`).
+    pub hash_wait: Duration,
 }
 
 fn key_id_ok(id: &str) -> bool {
@@ -199,11 +229,44 @@ impl Section for AuthSettings {
             }
         }
         bad.need(r.token_ttl_minutes > 0, "token_ttl_minutes: positive");
+        bad.need(
+            u64::try_from(r.token_ttl_minutes).is_ok_and(|t| r.session_idle_minutes > t),
+            "session_idle_minutes: more than token_ttl_minutes (a client refreshes before its token expires)",
+        );
+        bad.need(
+            r.session_max_minutes >= r.session_idle_minutes && r.session_max_minutes <= 10_080,
+            "session_max_minutes: at least session_idle_minutes and at most 10080 (a week)",
+        );
+        bad.within("live_check_secs", r.live_check_secs, 1, 3600);
+        bad.within("login_window_secs", r.login_window_secs, 1, 86_400);
+        bad.at_least("login_per_address", r.login_per_address, 1);
+        bad.at_least("login_free_failures", r.login_free_failures, 1);
+        bad.within("login_backoff_secs", r.login_backoff_secs, 1, 86_400);
+        bad.need(
+            r.login_max_lockout_secs >= r.login_backoff_secs && r.login_max_lockout_secs <= 86_400,
+            "login_max_lockout_secs: at least login_backoff_secs and at most 86400",
+        );
+        bad.within("login_known_days", r.login_known_days, 1, 365);
+        bad.within("hash_concurrency", r.hash_concurrency, 1, 1024);
+        bad.within("hash_wait_ms", r.hash_wait_ms, 0, 60_000);
         Some(Self {
             key_id: r.jwt_key_id,
             jwt_secret: r.jwt_secret,
             previous,
             token_ttl: minutes(r.token_ttl_minutes),
+            session_idle: Duration::from_secs(r.session_idle_minutes.saturating_mul(60)),
+            session_max: Duration::from_secs(r.session_max_minutes.saturating_mul(60)),
+            live_check: Duration::from_secs(r.live_check_secs),
+            login: LoginLimits {
+                window: Duration::from_secs(r.login_window_secs),
+                per_address: r.login_per_address,
+                free_failures: r.login_free_failures,
+                backoff: Duration::from_secs(r.login_backoff_secs),
+                max_lockout: Duration::from_secs(r.login_max_lockout_secs),
+                known_for: Duration::from_secs(r.login_known_days.saturating_mul(86_400)),
+                hash_concurrency: r.hash_concurrency,
+                hash_wait: Duration::from_millis(r.hash_wait_ms),
+            },
         })
     }
 }

@@ -272,6 +272,25 @@ impl Keys {
     pub fn rate_limit(&self, action: &str, scope: &str, who: &str, window: u64) -> String {
         format!("{}:rl:{action}:{scope}:{who}:{window}", self.prefix)
     }
+    /// Hash {login, created, expires, refresh, prev, rotated}, TTL the session's idle or absolute
+    /// end, whichever is first: one staff session, found by the SHA-256 (hex) of its id. `refresh`
+    /// and `prev` are SHA-256 hashes of the current and the previous refresh secret.
+    pub fn session(&self, id_hash: &str) -> String {
+        format!("{}:session:{id_hash}", self.prefix)
+    }
+    /// Counter, TTL the window plus the lockout: failed sign-ins of `login` (from addresses it has
+    /// not signed in from), forgotten after a quiet window.
+    pub fn login_failures(&self, login: &str) -> String {
+        format!("{}:login:fails:{login}", self.prefix)
+    }
+    /// String with a TTL: `login` is locked out until it expires.
+    pub fn login_lock(&self, login: &str) -> String {
+        format!("{}:login:lock:{login}", self.prefix)
+    }
+    /// String, TTL `auth.login_known_days`: `login` signed in from client address `address`.
+    pub fn login_known(&self, login: &str, address: &str) -> String {
+        format!("{}:login:known:{login}:{address}", self.prefix)
+    }
     /// Hash event id -> rank, TTL two days: the outbound messages on `channel` (`sms`, `email`) to
     /// `recipient` in UTC day `day` (days since 1970), at most the daily cap of them.
     pub fn daily_sent(&self, channel: &str, recipient: &str, day: i64) -> String {

@@ -20,6 +20,7 @@
 //! - [`search`]: the search index kept in every request commit, search with paging, similar resolved requests.
 //! - [`notify`]: sent markers written with their delivery-status event (intake's notifier).
 //! - [`limits`]: fixed-window counters for anti-spam rate limits.
+//! - [`sessions`]: staff sessions (refresh-secret hashes, rotation) and the sign-in throttle's keys.
 //! - [`status`]: status tokens (only their hashes) and the request each opens.
 //! - [`problems`]: problem records, their linked requests, and the spike counters.
 //! - [`gauges`]: the cheap reads `/metrics` makes at scrape time (outbox, requests by status,
@@ -41,6 +42,7 @@ pub mod problems;
 pub mod requests;
 pub mod routing;
 pub mod search;
+pub mod sessions;
 pub mod status;
 pub mod templates;
 

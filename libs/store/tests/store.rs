@@ -770,3 +770,57 @@ async fn a_change_decided_on_a_key_stands_only_while_the_key_holds() {
 
     komek_testkit::cleanup(&settings).await;
 }
+
+/// A refresh secret works once: the current one rotates (the session's TTL moved), a replaced
+/// one presented within the grace is refused with the session kept (a second tab), after it the
+/// session is ended (a replayed, stolen token); a session past its absolute end is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_secret_works_once_and_a_replay_ends_the_session() {
+    use komek_store::sessions::{Rotation, SessionRecord};
+    let settings = komek_testkit::test_settings("store-sessions");
+    let store = connect(&settings).await;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let session = SessionRecord {
+        login: "aigerim".into(),
+        created: now,
+        expires: now + 3600,
+    };
+    store.open_session("s1", &session, "r1", 60).await.unwrap();
+    let rotate = |presented: &'static str, new: &'static str, at: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .rotate_refresh("s1", presented, new, at, 600, 30)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        rotate("r1", "r2", now).await,
+        Rotation::Rotated(session.clone())
+    );
+    let mut c = store.conn();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(store.keys().session("s1"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(ttl > 60, "the idle time starts again: {ttl}");
+    assert_eq!(rotate("r1", "r3", now + 10).await, Rotation::Raced);
+    assert_eq!(rotate("nope", "r3", now + 10).await, Rotation::Wrong);
+    assert_eq!(
+        rotate("r2", "r3", now + 20).await,
+        Rotation::Rotated(session.clone())
+    );
+    assert_eq!(rotate("r2", "r4", now + 100).await, Rotation::Reused);
+    assert_eq!(rotate("r3", "r4", now + 100).await, Rotation::Gone, "ended");
+
+    store.open_session("s1", &session, "r1", 60).await.unwrap();
+    assert_eq!(
+        rotate("r1", "r2", now + 3600).await,
+        Rotation::Gone,
+        "past its end"
+    );
+    assert!(!store.end_session("s1").await.unwrap());
+    komek_testkit::cleanup(&settings).await;
+}

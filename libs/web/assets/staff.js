@@ -1,6 +1,7 @@
 // Komek staff pages' shared module (served as /staff.js; each page's modules import it): texts
 // from the Fluent catalogue (`/i18n/{lang}.json`, libs/i18n/locales/*/staff.ftl), the domain's
-// codes (`/api/v1/meta`), sign-in and the session, the API helper with problem+json errors told
+// codes (`/api/v1/meta`), sign-in and the session (a short access token kept fresh with the
+// refresh token, sign-out that ends the session on the server), the API helper with problem+json errors told
 // in the page's language, history lines told from their action and fields, building elements as
 // text (never HTML), flash messages, busy buttons, and date, money and countdown formatting. A
 // page awaits `setup({...})` once and imports the helpers it needs.
@@ -17,15 +18,20 @@ const LOCALES = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
 /** Kazakhstan time, as in the deadlines the customers are told (the services' calendar zone). */
 const TIME_ZONE = 'Asia/Almaty';
 const LOGIN_PATH = '/api/v1/auth/login';
+const REFRESH_PATH = '/api/v1/auth/refresh';
+const LOGOUT_PATH = '/api/v1/auth/logout';
+/** A failed refresh (network, 5xx) is tried again this much later, while the token lasts. */
+const REFRESH_RETRY_MS = 5000;
 
 /**
- * What the page gave `setup`: `state` (with `lang`, `token` and `user`), `prefix` (its own
+ * What the page gave `setup`: `state` (with `lang`, `token`, `user`, and the session's `refresh`
+ * token and the access token's `expiresAt`, kept here), `prefix` (its own
  * catalogue keys, `ws` or `dept`, looked up before the shared `staff-` ones), `roles` allowed to
  * sign in, `sessionKey` and `langKey`, and the hooks `onLang()` (after the language changed),
  * `onSignedIn(ok)` (after a sign-in), `onExpired(msg)` (the server refused the token) and
  * `afterBusy()` (after a busy button is enabled again).
  */
-let page = { state: { lang: 'en', token: null, user: null }, prefix: 'staff', roles: [] };
+let page = { state: { lang: 'en', token: null, user: null, refresh: null, expiresAt: 0 }, prefix: 'staff', roles: [] };
 /** The catalogue of each language loaded so far: lang -> {message id: pattern}. */
 const catalogues = {};
 let flashTimer = null;
@@ -196,8 +202,12 @@ function problemText(data, status) {
   return fields.length && code !== 'invalid_fields' ? `${text} (${fields.join(', ')})` : text;
 }
 
-/** One call to this origin's API with the session's token; throws ApiError when it fails. */
-export async function api(method, path, body) {
+/**
+ * One call to this origin's API with the session's token; throws ApiError when it fails. A 401
+ * (the token expired while the tab slept, say) is met with one refresh and the call made again;
+ * when the session itself has ended, the page's `onExpired` runs.
+ */
+export async function api(method, path, body, retried) {
   const { state } = page;
   const headers = { Accept: 'application/json' };
   if (state.token) headers.Authorization = 'Bearer ' + state.token;
@@ -216,7 +226,10 @@ export async function api(method, path, body) {
   const type = res.headers.get('content-type') || '';
   const data = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) {
-    if (res.status === 401 && state.token && path !== LOGIN_PATH) page.onExpired(t('session_expired'));
+    if (res.status === 401 && state.token && path !== LOGIN_PATH && path !== REFRESH_PATH) {
+      if (!retried && state.refresh && await refreshNow()) return api(method, path, body, true);
+      if (state.token) page.onExpired(t('session_expired'));
+    }
     throw new ApiError(res.status, problemText(data, res.status));
   }
   return data;
@@ -359,25 +372,114 @@ export function historyDetail(h) {
 // ---------------------------------------------------------------------------------------------
 // Session
 // ---------------------------------------------------------------------------------------------
-/** Keeps the token and user (and `extra`) for this tab, so a reload stays signed in. */
+/** What the page keeps beside the session (`saveSession(extra)`), written again with each refresh. */
+let savedExtra = {};
+
+/** Keeps the tokens and user (and `extra`) for this tab, so a reload stays signed in. */
 export function saveSession(extra) {
-  const { token, user } = page.state;
+  savedExtra = { ...savedExtra, ...extra };
+  const { token, user, refresh, expiresAt } = page.state;
   try {
-    sessionStorage.setItem(page.sessionKey, JSON.stringify({ token, user, ...extra }));
+    sessionStorage.setItem(page.sessionKey, JSON.stringify({ ...savedExtra, token, user, refresh, expiresAt }));
   } catch (_) { /* storage off */ }
 }
 
-/** The kept session (its token and user put back in the state), or null; `valid` may refuse it. */
+/**
+ * The kept session (its tokens and user put back in the state, the refresh scheduled), or null;
+ * `valid` may refuse it. An expired access token is fine: the first call refreshes it.
+ */
 export function restoreSession(valid) {
   try {
     const saved = JSON.parse(sessionStorage.getItem(page.sessionKey) || 'null');
     if (!saved || !saved.token || !saved.user || (valid && !valid(saved))) return null;
     page.state.token = saved.token;
     page.state.user = saved.user;
+    page.state.refresh = saved.refresh || null;
+    page.state.expiresAt = Number(saved.expiresAt) || 0;
+    savedExtra = saved;
+    scheduleRefresh();
     return saved;
   } catch (_) {
     return null; // storage off or bad data
   }
+}
+
+let refreshTimer = null;
+/** The refresh in flight, shared by everyone who needs a fresh token meanwhile. */
+let refreshing = null;
+
+/** Takes the tokens of a sign-in or a refresh, and schedules the next refresh. */
+function takeTokens(ok) {
+  page.state.token = ok.token;
+  page.state.refresh = ok.refresh_token || null;
+  page.state.expiresAt = Date.parse(ok.expires_at) || Date.now() + 60e3;
+  if (ok.user) page.state.user = ok.user;
+  scheduleRefresh();
+}
+
+/** Refreshes a fifth of the token's life (at least 30 s) before it expires. */
+function scheduleRefresh(delay) {
+  clearTimeout(refreshTimer);
+  refreshTimer = null;
+  if (!page.state.refresh) return;
+  const left = page.state.expiresAt - Date.now();
+  const wait = delay ?? Math.max(0, left - Math.max(30e3, left / 5));
+  refreshTimer = setTimeout(() => { refreshNow().catch(() => {}); }, wait);
+}
+
+/**
+ * Trades the refresh token for new tokens (one request at a time); resolves to whether it did.
+ * A 401 means the session has ended (signed out elsewhere, deactivated, expired): the page's
+ * `onExpired` runs. A network failure is tried again shortly.
+ */
+export function refreshNow() {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    const refresh = page.state.refresh;
+    if (!refresh) return false;
+    let res;
+    try {
+      res = await fetch(REFRESH_PATH, {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: refresh }),
+        cache: 'no-store',
+      });
+    } catch (_) {
+      scheduleRefresh(REFRESH_RETRY_MS);
+      return false;
+    }
+    if (page.state.refresh !== refresh) return Boolean(page.state.token); // signed out or in meanwhile
+    if (res.ok) {
+      const ok = await res.json().catch(() => null);
+      if (!ok || !ok.token) return false;
+      takeTokens(ok);
+      saveSession();
+      return true;
+    }
+    if (res.status === 401) {
+      page.state.refresh = null;
+      if (page.state.token) page.onExpired(t('session_expired'));
+    } else {
+      scheduleRefresh(REFRESH_RETRY_MS);
+    }
+    return false;
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+/** A token good for a while more (refreshed first when it is about to expire), or null. */
+export async function freshToken() {
+  if (page.state.refresh && page.state.expiresAt - Date.now() < 10e3) await refreshNow();
+  return page.state.token;
+}
+
+/** Signs out on the server (the session ends on every service); the page then forgets it. */
+export async function logout() {
+  if (!page.state.token) return;
+  try {
+    await api('POST', LOGOUT_PATH);
+  } catch (_) { /* leaving anyway: an ended session is what was asked for */ }
 }
 
 /** Shows the signed-in page or the sign-in form. */
@@ -392,6 +494,11 @@ export function showSignedIn(on) {
 export function signedOut(message) {
   page.state.token = null;
   page.state.user = null;
+  page.state.refresh = null;
+  page.state.expiresAt = 0;
+  clearTimeout(refreshTimer);
+  refreshTimer = null;
+  savedExtra = {};
   try { sessionStorage.removeItem(page.sessionKey); } catch (_) { /* storage off */ }
   showSignedIn(false);
   $('login-error').textContent = message || '';
@@ -420,8 +527,7 @@ async function signIn(ev) {
       error.textContent = t('staff_only');
       return;
     }
-    page.state.token = ok.token;
-    page.state.user = ok.user;
+    takeTokens(ok);
     $('login-password').value = '';
     page.onSignedIn(ok);
   });
@@ -500,13 +606,17 @@ function renderLive() {
   node.textContent = open ? '● ' + t('live_open') : '○ ' + t('live_off');
 }
 
+/** The close code the server ends a socket with when its session has ended (policy violation). */
+const SESSION_ENDED = 1008;
+
 /**
  * Opens this service's live WebSocket (`/api/v1/live`) and keeps it open, reconnecting with
  * backoff, until `stop()`. `onNote(note)` gets each push; `onOpen()` runs at each (re)connection,
- * where a page reads everything again (whatever happened while the socket was down); when the
- * socket closes and `expired()` says the session is over, the page's `onExpired` runs instead.
+ * where a page reads everything again (whatever happened while the socket was down). The socket
+ * opens with a fresh token; when the server closes it because the session ended, a refresh tells
+ * whether it really has (then the page's `onExpired` runs) or the socket may open again.
  */
-export function live({ onNote, onOpen, expired }) {
+export function live({ onNote, onOpen }) {
   const conn = { open: false, ws: null, backoff: 0, timer: null, stopped: false };
   const setOpen = (open) => {
     conn.open = open;
@@ -518,12 +628,14 @@ export function live({ onNote, onOpen, expired }) {
     clearTimeout(conn.timer);
     conn.timer = setTimeout(connect, delay);
   }
-  function connect() {
+  async function connect() {
     if (conn.stopped || conn.ws || !page.state.token) return;
+    const token = await freshToken();
+    if (conn.stopped || conn.ws || !token) return;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let ws;
     try {
-      ws = new WebSocket(`${proto}//${location.host}/api/v1/live?token=${encodeURIComponent(page.state.token)}`);
+      ws = new WebSocket(`${proto}//${location.host}/api/v1/live?token=${encodeURIComponent(token)}`);
     } catch (_) {
       later();
       return;
@@ -541,14 +653,16 @@ export function live({ onNote, onOpen, expired }) {
       try { note = JSON.parse(ev.data); } catch (_) { return; }
       if (note && typeof note === 'object') onNote(note);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', async (ev) => {
       if (conn.ws !== ws) return;
       conn.ws = null;
       setOpen(false);
       if (conn.stopped || !page.state.token) return;
-      if (expired && expired()) {
-        page.onExpired(t('session_expired'));
-        return;
+      if (ev.code === SESSION_ENDED || page.state.expiresAt <= Date.now()) {
+        if (!(await refreshNow())) {
+          if (page.state.token && !page.state.refresh) page.onExpired(t('session_expired'));
+          if (!page.state.token) return;
+        }
       }
       later();
     });

@@ -4,6 +4,8 @@
 //!   enforced before any handler ([`access::enforce`]) and written into the OpenAPI document.
 //! - [`error`]: [`Code`], the one table of error codes (status, title, Retry-After), and
 //!   [`ApiError`], which answers `application/problem+json` through it.
+//! - [`client`]: the client's address (trusting `X-Forwarded-For` only behind our proxy), which
+//!   every rate limit counts by.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
 //!   field; oversized bodies get 413.
 //! - [`html`]: the customers' server-rendered pages: one CSP, their headers, `/web.css`, the
@@ -22,6 +24,7 @@
 
 pub mod access;
 pub mod body;
+pub mod client;
 pub mod error;
 pub mod html;
 pub mod i18n;

@@ -6,6 +6,9 @@
 //!   each service decides who an event concerns ([`Deliver`]) and sends it to its [`Hub`].
 //! - The hub knows the sessions connected to this replica: who, in which role and department.
 //! - Each connection is a [`WsSession`] actor; the hub sends it [`Push`] messages it writes out.
+//! - Each connection re-checks its sign-in every [`Watch::every`] (`auth.live_check_secs`) and
+//!   closes when it has ended (sign-out, expiry), so a socket never outlives its session; a
+//!   deactivation closes it at once through `staff.changed` as well.
 //!
 //! Pushes are notifications, not state: a page reloads what it shows from the API, and reloads
 //! everything when its socket comes back after a break.
@@ -51,6 +54,18 @@ struct Join {
 #[rtype(result = "()")]
 pub struct EndSessions {
     pub login: String,
+}
+
+/// Whether a connection's sign-in still stands: `false` only when it has certainly ended (a
+/// store outage must not close every socket).
+pub type SessionCheck =
+    std::sync::Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
+
+/// How a connection keeps checking its sign-in.
+#[derive(Clone)]
+pub struct Watch {
+    pub every: Duration,
+    pub still_valid: SessionCheck,
 }
 
 /// Closes one session (the hub's order to a [`WsSession`]).
@@ -256,6 +271,7 @@ pub struct WsSession {
     who: Listener,
     ws: actix_ws::Session,
     hub: Addr<Hub>,
+    watch: Option<Watch>,
 }
 
 impl Actor for WsSession {
@@ -270,6 +286,17 @@ impl Actor for WsSession {
             end: ctx.address().recipient(),
             away: ctx.address().recipient(),
         });
+        if let Some(watch) = self.watch.clone() {
+            ctx.run_interval(watch.every, move |act, ctx| {
+                let check = (watch.still_valid)();
+                ctx.spawn(check.into_actor(act).map(|valid, act, ctx| {
+                    if !valid {
+                        tracing::info!(user = %act.who.login, session = act.id, "sign-in ended; closing the live connection");
+                        act.close(ctx, actix_ws::CloseCode::Policy, "session ended");
+                    }
+                }));
+            });
+        }
         // Keep idle connections alive through proxies.
         ctx.run_interval(Duration::from_secs(15), |act, ctx| {
             let mut ws = act.ws.clone();
@@ -371,12 +398,14 @@ pub struct LiveQuery {
     pub token: String,
 }
 
-/// Upgrades to a WebSocket for `who` (already checked by the service) and joins it to `hub`.
+/// Upgrades to a WebSocket for `who` (already checked by the service) and joins it to `hub`;
+/// `watch` closes it once its sign-in has ended.
 pub fn open(
     req: &HttpRequest,
     body: web::Payload,
     who: Listener,
     hub: &Addr<Hub>,
+    watch: Option<Watch>,
 ) -> Result<HttpResponse, ApiError> {
     let (response, ws, mut stream) =
         actix_ws::handle(req, body).map_err(|_| ApiError::BadRequest {
@@ -392,6 +421,7 @@ pub fn open(
         who,
         ws: ws.clone(),
         hub: hub.clone(),
+        watch,
     }
     .start();
     let mut pong = ws;

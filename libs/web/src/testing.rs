@@ -184,10 +184,10 @@ pub struct Caller {
 
 /// One caller of every kind the access table names, stored in the app's Redis: anonymous, an
 /// agent, a supervisor, first-line staff and the head of `billing`. `issue` signs a token for a
-/// stored user as the sign-in would (`komek_auth`, which this crate cannot name).
+/// stored user as the sign-in would, with its session (`komek_auth`, which this crate cannot name).
 pub async fn callers(
     app: &TestApp,
-    issue: impl Fn(&komek_domain::staff::User) -> String,
+    issue: impl AsyncFn(&komek_domain::staff::User) -> String,
 ) -> Vec<Caller> {
     use komek_domain::staff::{Role, User};
     let mut out = vec![Caller {
@@ -223,7 +223,7 @@ pub async fn callers(
         out.push(Caller {
             label: login.into(),
             role: Some(role),
-            token: Some(issue(&u)),
+            token: Some(issue(&u).await),
         });
     }
     out
@@ -237,7 +237,13 @@ pub async fn callers(
 pub async fn walk_access(app: &TestApp, callers: &[Caller]) -> usize {
     use crate::access::{Access, GATE_REFUSAL};
     let doc = ok_json(app.get("/openapi.json", None).await, 200).await;
-    let paths = doc["paths"].as_object().expect("the document has paths");
+    let mut paths: Vec<_> = doc["paths"]
+        .as_object()
+        .expect("the document has paths")
+        .iter()
+        .collect();
+    // A sign-out ends the caller's session: walked last, so every other route sees it live.
+    paths.sort_by_key(|(path, _)| path.as_str() == "/api/v1/auth/logout");
     let mut calls = 0;
     for (path, item) in paths {
         let concrete: String = {

@@ -9,7 +9,7 @@
 
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
-use komek_auth::{Staff, Tokens};
+use komek_auth::Tokens;
 use komek_domain::events::{Envelope, kind};
 use komek_domain::staff::Role;
 use komek_store::Store;
@@ -29,24 +29,23 @@ pub async fn connect(
     store: web::Data<Store>,
     hub: web::Data<Addr<Hub>>,
 ) -> Result<HttpResponse, ApiError> {
-    let claims = tokens
-        .verify(&query.token)
-        .ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
-    // A deactivated person, or a token from before a password reset, opens no socket.
-    komek_auth::check_current(&store, &claims).await?;
-    let who = match claims.role {
+    // A signed-out or expired session, a deactivated person, or a token from before a password
+    // reset opens no socket; the socket closes when its session ends (`sessions::watch`).
+    let staff = komek_auth::authenticate(&store, &tokens, &query.token).await?;
+    let watch = komek_auth::sessions::watch(&store, &tokens, &staff);
+    let who = match staff.0.role {
         Role::Agent => {
             return Err(ApiError::Forbidden(
                 "live updates here are for department staff and supervisors",
             ));
         }
         Role::Supervisor => Listener {
-            login: claims.sub,
-            role: claims.role,
+            login: staff.0.sub,
+            role: Role::Supervisor,
             department: None,
         },
         Role::DepartmentStaff => {
-            let m = crate::routes::escalations::member(&store, &Staff(claims)).await?;
+            let m = crate::routes::escalations::member(&store, &staff).await?;
             Listener {
                 login: m.user.login,
                 role: Role::DepartmentStaff,
@@ -54,7 +53,7 @@ pub async fn connect(
             }
         }
     };
-    komek_web::live::open(&req, body, who, &hub)
+    komek_web::live::open(&req, body, who, &hub, Some(watch))
 }
 
 /// What a live notification says: enough for the page to know what to read again.

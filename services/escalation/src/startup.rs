@@ -32,7 +32,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     );
     let hub = web::Data::new(hub);
     // The page's sign-in (`komek_auth::login`) and its customer 360 (`routes::page`).
-    let sign_in = SignIn::new(runtime.store.clone(), &runtime.settings.auth);
+    let sign_in = SignIn::new(runtime.store.clone(), &runtime.settings);
     let customers = web::Data::new(komek_customers::Customers::from_settings(
         &runtime.settings.customers,
         runtime.store.clone(),

@@ -7,6 +7,7 @@
 
 import {
   meta, $, label, el, setText, fillCodes, t, showError, saveSession, restoreSession, showSignedIn, signedOut, setup, live,
+  logout,
 } from '/staff.js';
 import { state, isHead, tierOf, useLoaders, schedule, cancelReloads } from './js/state.js';
 import { loadQueue, renderQueue, tick } from './js/queue.js';
@@ -154,7 +155,11 @@ async function init() {
     onExpired: endSession,
     afterBusy: updateActions,
   });
-  $('signout').addEventListener('click', () => endSession(''));
+  // The session ends on the server too: its tokens stop working on every service.
+  $('signout').addEventListener('click', async () => {
+    await logout();
+    endSession('');
+  });
   for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
   $('filter-mine').addEventListener('change', loadQueue);
   $('filter-answered').addEventListener('change', loadQueue);

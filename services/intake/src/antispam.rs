@@ -29,41 +29,13 @@ pub struct Limited {
 }
 
 /// The client's address: the connection's peer, or the last `X-Forwarded-For` entry (the one our
-/// own reverse proxy added) when `web.trust_forwarded_for` says a proxy sets it.
+/// own reverse proxy added) when `web.trust_forwarded_for` says a proxy sets it. The rule is
+/// [`komek_web::client`]'s, shared with the staff sign-in throttle.
 pub fn client_address(req: &HttpRequest, settings: &Settings) -> Option<IpAddr> {
-    if settings.web.trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|v| !v.is_empty())
-            .and_then(parse_ip);
-        if forwarded.is_some() {
-            return forwarded;
-        }
-    }
-    req.peer_addr().map(|a| a.ip())
+    komek_web::client::client_address(req, settings.web.trust_forwarded_for)
 }
 
-fn parse_ip(s: &str) -> Option<IpAddr> {
-    s.parse::<IpAddr>()
-        .ok()
-        .or_else(|| s.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
-}
-
-/// What an address is counted as: an IPv4 address, or the /64 of an IPv6 one (a host gets a
-/// whole /64 and can change addresses inside it at will).
-pub fn address_key(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
-}
+pub use komek_web::client::address_key;
 
 /// Counts one hit of `action` for each of `whos` in the current fixed window of `window`; `Some`
 /// when any is over `limit`.
@@ -210,13 +182,5 @@ mod tests {
         assert_eq!(address_key(a), "2001:db8:1:2::/64");
         let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
         assert_eq!(address_key(mapped), "10.1.2.3");
-    }
-
-    #[test]
-    fn forwarded_addresses_parse_with_or_without_port() {
-        assert_eq!(parse_ip("10.0.0.1"), "10.0.0.1".parse().ok());
-        assert_eq!(parse_ip("10.0.0.1:5555"), "10.0.0.1".parse().ok());
-        assert_eq!(parse_ip("[::1]:80"), "::1".parse().ok());
-        assert_eq!(parse_ip("unknown"), None);
     }
 }

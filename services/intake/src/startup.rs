@@ -36,17 +36,22 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let settings = web::Data::new(runtime.settings.clone());
     let calendar = web::Data::new(runtime.settings.calendar.clone());
     let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
-    // Staff routes (`/api/v1/contacts`) pass the access gate with the same token check as the
-    // staff services.
+    // Staff routes (`/api/v1/contacts`, and the session routes every service has: a sign-out here
+    // ends the session everywhere) pass the access gate with the same token check as the staff
+    // services.
     let gate = komek_web::access::gate_data(komek_auth::gate::TokenGate);
-    let openapi = crate::routes::ApiDoc::openapi();
-    runtime.serve(port, openapi, crate::routes::access(), move |cfg| {
+    let mut openapi = crate::routes::ApiDoc::openapi();
+    openapi.merge(komek_auth::login::SessionApi::openapi());
+    let mut access = crate::routes::access();
+    access.extend(komek_auth::login::session_rules());
+    runtime.serve(port, openapi, access, move |cfg| {
         cfg.app_data(store.clone())
             .app_data(settings.clone())
             .app_data(calendar.clone())
             .app_data(tokens.clone())
             .app_data(gate.clone())
             .configure(komek_web::i18n::configure)
+            .configure(komek_auth::login::configure_session)
             .configure(crate::routes::configure)
             .configure(crate::sms::configure);
     })

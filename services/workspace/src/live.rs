@@ -24,22 +24,21 @@ pub async fn connect(
     store: web::Data<Store>,
     hub: web::Data<Addr<Hub>>,
 ) -> Result<HttpResponse, ApiError> {
-    let claims = tokens
-        .verify(&query.token)
-        .ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
-    // A deactivated person, or a token from before a password reset, opens no socket.
-    komek_auth::check_current(&store, &claims).await?;
-    if claims.role == Role::DepartmentStaff {
+    // A signed-out or expired session, a deactivated person, or a token from before a password
+    // reset opens no socket; the socket closes when its session ends (`sessions::watch`).
+    let staff = komek_auth::authenticate(&store, &tokens, &query.token).await?;
+    if staff.0.role == Role::DepartmentStaff {
         return Err(ApiError::Forbidden(
             "live updates are for agents and supervisors",
         ));
     }
+    let watch = komek_auth::sessions::watch(&store, &tokens, &staff);
     let who = Listener {
-        login: claims.sub,
-        role: claims.role,
+        login: staff.0.sub,
+        role: staff.0.role,
         department: None,
     };
-    komek_web::live::open(&req, body, who, &hub)
+    komek_web::live::open(&req, body, who, &hub, Some(watch))
 }
 
 /// What a live notification says.

@@ -59,7 +59,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
     let deps_data = web::Data::from(deps.clone());
     // The shared sign-in handler (`komek_auth::login`) and the `Staff` extractor read it, as
     // in the escalation service.
-    let sign_in = SignIn::new(runtime.store.clone(), &runtime.settings.auth);
+    let sign_in = SignIn::new(runtime.store.clone(), &runtime.settings);
     let customers = web::Data::new(komek_customers::Customers::from_settings(
         &runtime.settings.customers,
         runtime.store.clone(),

@@ -5,7 +5,7 @@
 // as text (textContent), never as HTML.
 
 import {
-  meta, $, label, fillCodes, t, api, showError, restoreSession, showSignedIn, signedOut, setup, live,
+  meta, $, label, fillCodes, t, api, showError, restoreSession, showSignedIn, signedOut, setup, live, logout,
 } from '/staff.js';
 import { state, isSupervisor, showTab, useLoaders, schedule, cancelReloads } from './js/state.js';
 import { onNote, renderFeed } from './js/feed.js';
@@ -60,17 +60,16 @@ function renderAll() {
 // ---------------------------------------------------------------------------------------------
 // Session
 // ---------------------------------------------------------------------------------------------
-function signedIn(ok) {
-  state.expiresAt = Date.parse(ok.expires_at) || Date.now() + 3600e3;
+function signedIn() {
   state.presence = null;
   saveSession();
   enterApp();
 }
 
+/** A reload keeps the session: an expired access token is refreshed on the first call. */
 function resumeSession() {
-  const saved = restoreSession((s) => s.expiresAt > Date.now());
+  const saved = restoreSession();
   if (!saved) return false;
-  state.expiresAt = saved.expiresAt;
   state.presence = saved.presence || null;
   return true;
 }
@@ -80,7 +79,7 @@ function enterApp() {
   $('tabs').hidden = !isSupervisor();
   showTab(isSupervisor() ? 'supervise' : 'work');
   renderAll();
-  state.live = live({ onNote, onOpen: refreshAll, expired: () => Date.now() >= state.expiresAt });
+  state.live = live({ onNote, onOpen: refreshAll });
   refreshAll();
 }
 
@@ -118,6 +117,8 @@ async function signOut() {
   if (state.user && state.user.role === 'agent' && state.presence !== 'offline') {
     try { await api('PUT', '/api/v1/presence', { state: 'offline' }); } catch (_) { /* leaving anyway */ }
   }
+  // The session ends on the server too: its tokens stop working on every service.
+  await logout();
   endSession('');
 }
 

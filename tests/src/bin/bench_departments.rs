@@ -831,11 +831,13 @@ impl LiveWatch {
             };
         let saule = staff(SUPERVISOR.0, Role::Supervisor, None, 2);
         let billing1 = staff("billing1", Role::DepartmentStaff, Some("billing"), 1);
-        // Department staff are re-read from the store when their socket opens.
-        store
-            .put_user(&billing1, None)
-            .await
-            .unwrap_or_else(|e| setup_failed("store billing1", &e));
+        // Every token stands for a stored person with a session (komek_auth::sessions).
+        for user in [&saule, &billing1] {
+            store
+                .put_user(user, None)
+                .await
+                .unwrap_or_else(|e| setup_failed("store a staff member", &e));
+        }
         let mut watch = Self {
             supervisor: Arc::default(),
             billing: Arc::default(),
@@ -845,9 +847,10 @@ impl LiveWatch {
             (saule, watch.supervisor.clone(), None),
             (billing1, watch.billing.clone(), Some("billing")),
         ] {
-            let (token, _) = tokens
-                .issue(&user)
-                .unwrap_or_else(|e| setup_failed("sign a token", &e));
+            let token = komek_auth::sessions::open(store, &tokens, &user)
+                .await
+                .unwrap_or_else(|e| setup_failed("open a session", &e))
+                .token;
             let mut ws = Ws::connect(port, &format!("/api/v1/live?token={token}"))
                 .await
                 .unwrap_or_else(|e| setup_failed("open a live connection", &e));

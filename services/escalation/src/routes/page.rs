@@ -1,12 +1,12 @@
 //! The department staff's page (`services/escalation/web/`), served at `/`, `/app.js` (the entry
 //! module), `/js/*.js` (one module per panel) and `/app.css` with the staff pages' strict policy
-//! ([`komek_web::page`]), together with `GET /api/v1/meta` ([`komek_web::meta`]); the sign-in it uses
-//! (the shared handler of [`komek_auth::login`]); and the one read the page needs beyond the
+//! ([`komek_web::page`]), together with `GET /api/v1/meta` ([`komek_web::meta`]); the sign-in,
+//! refresh, sign-out and session routes it uses (the shared handlers of [`komek_auth::login`]); and the one read the page needs beyond the
 //! lifecycle routes: an escalation with its request's conversation, history and customer 360.
 
 use actix_web::{HttpResponse, web};
 use komek_auth::Staff;
-use komek_auth::login::{self as auth, Login, LoginOk};
+use komek_auth::login::{self as auth, BearerScheme, Login, LoginOk, Refresh, SessionInfo};
 use komek_customers::{CustomerView, Customers, request_customer_view};
 use komek_domain::escalation::Escalation;
 use komek_domain::{HistoryEntry, Request};
@@ -40,15 +40,31 @@ pub const PAGE: SinglePage = SinglePage {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(auth::login, context, komek_web::meta::meta),
-    components(schemas(Login, LoginOk, EscalationContext, CustomerView, komek_web::meta::Meta))
+    paths(
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::session,
+        context,
+        komek_web::meta::meta
+    ),
+    components(schemas(
+        Login,
+        LoginOk,
+        Refresh,
+        SessionInfo,
+        EscalationContext,
+        CustomerView,
+        komek_web::meta::Meta
+    )),
+    modifiers(&BearerScheme)
 )]
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     PAGE.configure(cfg);
-    cfg.route("/api/v1/auth/login", web::post().to(auth::login))
-        .route("/api/v1/escalations/{id}/context", web::get().to(context));
+    auth::configure_sign_in(cfg);
+    cfg.route("/api/v1/escalations/{id}/context", web::get().to(context));
 }
 
 /// What the department needs to work one escalation.

@@ -170,8 +170,9 @@ async fn agents_get_nothing() {
     komek_testkit::cleanup(&app.settings).await;
 }
 
-/// The caller is read from the store on every call: a token for a user who is not stored (gone),
-/// or who now works in another department, is 403. An escalation that moved up to the second
+/// The caller is read from the store on every call: a token for a user who is not stored (gone)
+/// is 401; one who now works in another department acts for that department (the stored one),
+/// so billing's escalation is not theirs to read (404). An escalation that moved up to the second
 /// line (a breach) cannot be taken by first-line billing1 (403 naming the second line); promoted
 /// to level 2, billing1 takes it with the same token. After it moved on to the head, billing1 (its
 /// assignee) still acts on it, while billing2 of the second line cannot.
@@ -179,12 +180,17 @@ async fn agents_get_nothing() {
 async fn the_stored_caller_and_the_tier_decide() {
     let mut app = spawn_app("esc-tier").await;
     let (_, esc) = escalate(&app.store, "billing").await;
-    let gone = app.token("billing9", Role::DepartmentStaff, Some("billing"));
-    problem(app.get("/api/v1/escalations", Some(&gone)).await, 403).await;
-    let moved = app.token("network2", Role::DepartmentStaff, Some("billing"));
+    let gone = app
+        .token("billing9", Role::DepartmentStaff, Some("billing"))
+        .await;
+    problem(app.get("/api/v1/escalations", Some(&gone)).await, 401).await;
+    let moved = app
+        .token("network2", Role::DepartmentStaff, Some("billing"))
+        .await;
     app.staff("network2", Role::DepartmentStaff, Some("network"), 2)
         .await;
-    problem(app.get("/api/v1/escalations", Some(&moved)).await, 403).await;
+    let billing_escalation = format!("/api/v1/escalations/{esc}");
+    problem(app.get(&billing_escalation, Some(&moved)).await, 404).await;
 
     alter(&app.store, esc, |e| e.tier = Tier::SecondLine).await;
     let billing1 = app

@@ -304,7 +304,7 @@ async fn bad_hours_and_deadlines_name_the_field() {
 }
 
 /// First-line staff read their department's staff but change nothing (403); an agent is refused
-/// too, and so is a token whose account no longer exists.
+/// too; a token whose account no longer exists is not even admitted (401).
 #[tokio::test(flavor = "multi_thread")]
 async fn first_line_staff_and_agents_are_forbidden() {
     let mut app = spawn_app("admin-403").await;
@@ -313,11 +313,17 @@ async fn first_line_staff_and_agents_are_forbidden() {
         .staff("billing1", Role::DepartmentStaff, Some("billing"), 1)
         .await;
     let agent = app.staff("aigerim", Role::Agent, None, 2).await;
-    let gone = app.token("ghost", Role::Supervisor, None);
+    let gone = app.token("ghost", Role::Supervisor, None).await;
     let dept = json!({ "name": "Billing" });
     let staff = json!({ "name": "B", "department": "billing", "level": 1, "languages": ["ru"],
         "password": "long-enough" });
-    for token in [&first, &agent, &gone] {
+    problem(
+        app.put("/api/v1/departments/billing", Some(&gone), &dept)
+            .await,
+        401,
+    )
+    .await;
+    for token in [&first, &agent] {
         let p = problem(
             app.put("/api/v1/departments/billing", Some(token), &dept)
                 .await,

@@ -3,7 +3,7 @@
 //! The generic part (the spawned app, its calls, problem+json checks, stored requests) is
 //! `komek_web::testing`.
 
-use komek_auth::Tokens;
+use komek_auth::{Tokens, sessions};
 use komek_domain::escalation::Escalation;
 use komek_domain::events::Envelope;
 use komek_domain::staff::{Department, Role, User};
@@ -42,9 +42,15 @@ pub fn user(login: &str, role: Role, department: Option<&str>, level: u8) -> Use
 
 /// Tokens for staff on an escalation [`TestApp`].
 pub trait StaffTokens {
-    /// A token for `login` (level 1) as the sign-in would issue it (same secret, same claims),
-    /// without storing the user: the service answers it 403 wherever it re-reads the caller.
-    fn token(&self, login: &str, role: Role, department: Option<&str>) -> String;
+    /// A token for `login` (level 1) as the sign-in would issue it (a session opened, same
+    /// secret, same claims), without storing the user: every service answers it 401, since
+    /// nobody stands behind it.
+    fn token(
+        &self,
+        login: &str,
+        role: Role,
+        department: Option<&str>,
+    ) -> impl std::future::Future<Output = String>;
 
     /// Stores `login` with `role`, `department` and `level` (1 first line, 2 second line, 3 head),
     /// replacing a user of that login (a move or a new level), and returns their token.
@@ -58,17 +64,23 @@ pub trait StaffTokens {
 }
 
 impl StaffTokens for TestApp {
-    fn token(&self, login: &str, role: Role, department: Option<&str>) -> String {
-        Tokens::new(&self.settings.auth)
-            .issue(&user(login, role, department, 1))
+    async fn token(&self, login: &str, role: Role, department: Option<&str>) -> String {
+        let u = user(login, role, department, 1);
+        let tokens = Tokens::new(&self.settings.auth);
+        sessions::open(&self.store, &tokens, &u)
+            .await
             .unwrap()
-            .0
+            .token
     }
 
     async fn staff(&self, login: &str, role: Role, department: Option<&str>, level: u8) -> String {
         let u = user(login, role, department, level);
         self.store.put_user(&u, None).await.unwrap();
-        Tokens::new(&self.settings.auth).issue(&u).unwrap().0
+        let tokens = Tokens::new(&self.settings.auth);
+        sessions::open(&self.store, &tokens, &u)
+            .await
+            .unwrap()
+            .token
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use uuid::Uuid;
 
-use crate::helpers::{StaffTokens, TestApp, WAIT, act, departments, escalate, spawn_app};
+use crate::helpers::{StaffTokens, TestApp, WAIT, act, departments, escalate, spawn_app, user};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -65,18 +65,21 @@ async fn push_about(ws: &mut Socket, kind: &str, id: Uuid) -> Value {
     }
 }
 
-/// Agents get 403, a bad token 401, a token whose user now works in another department 403;
-/// department staff and supervisors connect.
+/// Agents get 403, a bad token 401, a token of someone moved to another department since (which
+/// ends their sessions, as the admin API does) 401; department staff and supervisors connect.
 #[tokio::test(flavor = "multi_thread")]
 async fn only_department_staff_and_supervisors_connect() {
     let mut app = spawn_app("esc-live-access").await;
     let agent = app.staff("aigerim", Role::Agent, None, 1).await;
     assert_eq!(handshake(&app, &agent).await, 403);
     assert_eq!(handshake(&app, "not-a-token").await, 401);
-    let moved = app.token("billing9", Role::DepartmentStaff, Some("billing"));
-    app.staff("billing9", Role::DepartmentStaff, Some("network"), 1)
+    let moved = app
+        .token("billing9", Role::DepartmentStaff, Some("billing"))
         .await;
-    assert_eq!(handshake(&app, &moved).await, 403);
+    let mut network = user("billing9", Role::DepartmentStaff, Some("network"), 1);
+    network.sessions_after = komek_auth::sessions_cut_off();
+    app.store.put_user(&network, None).await.unwrap();
+    assert_eq!(handshake(&app, &moved).await, 401);
     let billing = app
         .staff("billing1", Role::DepartmentStaff, Some("billing"), 1)
         .await;

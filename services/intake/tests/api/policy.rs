@@ -13,7 +13,13 @@ use crate::helpers::spawn_app;
 async fn every_route_answers_every_role_as_the_table_says() {
     let mut app = spawn_app("int-policy").await;
     let tokens = Tokens::new(&app.settings.auth);
-    let who = callers(&app, |u| tokens.issue(u).unwrap().0).await;
+    let who = callers(&app, async |u| {
+        komek_auth::sessions::open(&app.store, &tokens, u)
+            .await
+            .unwrap()
+            .token
+    })
+    .await;
     let calls = walk_access(&app, &who).await;
     assert!(calls >= 15, "{calls} calls");
     app.stop().await;

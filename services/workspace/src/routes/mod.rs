@@ -1,6 +1,7 @@
 //! The workspace's HTTP contract.
 //!
-//! - [`auth`]: `POST /api/v1/auth/login` (the shared handler of `komek_auth::login`).
+//! - [`auth`]: `POST /api/v1/auth/login`, `/refresh`, `/logout` and `GET /api/v1/auth/session`
+//!   (the shared handlers of `komek_auth::login`).
 //! - [`work`]: the queue and the actions on one request.
 //! - [`templates`]: reply templates (supervisors write them; agents get them filled in for a request).
 //! - [`search`]: search over requests, and similar resolved requests.
@@ -37,9 +38,9 @@ pub use komek_auth::login::DummyHash;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "komek-workspace", description = "Agents' workspace: login, queue, working requests."),
-    paths(auth::login),
+    paths(auth::login, auth::refresh, auth::logout, auth::session),
     components(schemas(
-        auth::Login, auth::LoginOk, komek_domain::staff::Presence, komek_domain::Request,
+        auth::Login, auth::LoginOk, auth::Refresh, auth::SessionInfo, komek_domain::staff::Presence, komek_domain::Request,
         komek_domain::HistoryEntry, komek_web::error::Problem, komek_domain::problem::Problem,
         komek_domain::ProblemRef, komek_domain::EscalationRef
     )),
@@ -160,7 +161,7 @@ pub fn access() -> Vec<Rule> {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     page::configure(cfg);
-    cfg.route("/api/v1/auth/login", web::post().to(auth::login));
+    auth::configure_sign_in(cfg);
     work::configure(cfg);
     departments::configure(cfg);
     templates::configure(cfg);

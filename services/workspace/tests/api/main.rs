@@ -12,4 +12,5 @@ mod helpers;
 mod openapi;
 mod policy;
 mod search;
+mod sessions;
 mod templates;

@@ -4,8 +4,8 @@
 import { t, flash, api, busy, saveSession as keepSession, $ } from '/staff.js';
 import { state, schedule } from './state.js';
 
-/** The session is kept with its expiry (the live socket is not reopened after it) and presence. */
-export const saveSession = () => keepSession({ expiresAt: state.expiresAt, presence: state.presence });
+/** The session is kept (staff.js keeps its tokens) with the presence. */
+export const saveSession = () => keepSession({ presence: state.presence });
 
 export async function setPresence(value, button) {
   await busy(button, async () => {
