@@ -42,5 +42,8 @@ pub mod routing;
 pub mod search;
 pub mod templates;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use commit::{Commit, Op, Outcome, Store, StoreError};
 pub use keys::Keys;
