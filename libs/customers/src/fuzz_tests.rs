@@ -9,11 +9,17 @@ use crate::import::{OPTIONAL, ProfileRow, REQUIRED, parse_csv};
 
 /// `PROPTEST_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords.
 fn config(ci: u32) -> ProptestConfig {
+    config_scaled(ci, 1)
+}
+
+/// `PROPTEST_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
+/// cost the most), else `ci`: what the bounded run in CI affords.
+fn config_scaled(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(ci),
+            .and_then(|v| v.parse::<u32>().ok())
+            .map_or(ci, |n| (n / divisor).max(ci)),
         // A failure becomes a plain #[test] with its input, not a file beside the sources.
         failure_persistence: None,
         ..ProptestConfig::default()
@@ -190,7 +196,7 @@ proptest! {
 
 proptest! {
     // A file of up to 12 rows of long Unicode fields per case: fewer cases.
-    #![proptest_config(config(300))]
+    #![proptest_config(config_scaled(300, 10))]
 
     /// A file written from generated rows, with the columns in any order and case, the optional
     /// ones present or not and a byte-order mark or not, imports to exactly those rows.

@@ -13,11 +13,17 @@ use crate::{Email, Msisdn, RequestId, RequestNumber};
 
 /// `PROPTEST_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords.
 fn config(ci: u32) -> ProptestConfig {
+    config_scaled(ci, 1)
+}
+
+/// `PROPTEST_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
+/// cost the most), else `ci`: what the bounded run in CI affords.
+fn config_scaled(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(ci),
+            .and_then(|v| v.parse::<u32>().ok())
+            .map_or(ci, |n| (n / divisor).max(ci)),
         // A failure becomes a plain #[test] with its input, not a file beside the sources.
         failure_persistence: None,
         ..ProptestConfig::default()
@@ -280,7 +286,7 @@ proptest! {
 
 proptest! {
     // Each case walks up to ten years of days in a time zone: fewer cases.
-    #![proptest_config(config(300))]
+    #![proptest_config(config_scaled(300, 20))]
 
     /// Any working minutes from any moment: a moment no earlier than the start, never a panic
     /// (deadline minutes come from settings and the admin API).

@@ -7,11 +7,17 @@ use proptest::prelude::*;
 use crate::search::{MAX_WORD_CHARS, MAX_WORDS, MIN_WORD_CHARS, is_stop_word, words};
 
 fn config(ci: u32) -> ProptestConfig {
+    config_scaled(ci, 1)
+}
+
+/// `PROPTEST_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
+/// cost the most), else `ci`: what the bounded run in CI affords.
+fn config_scaled(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(ci),
+            .and_then(|v| v.parse::<u32>().ok())
+            .map_or(ci, |n| (n / divisor).max(ci)),
         // A failure becomes a plain #[test] with its input, not a file beside the sources.
         failure_persistence: None,
         ..ProptestConfig::default()
@@ -91,7 +97,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(40))]
+    #![proptest_config(config_scaled(40, 50))]
 
     /// Very long texts are cut at 64 words, however many there are.
     #[test]

@@ -302,7 +302,7 @@ proptest! {
 
 proptest! {
     // lettre builds a whole message per case: fewer cases.
-    #![proptest_config(config(500))]
+    #![proptest_config(config_scaled(500, 5))]
 
     /// Any text, with any subject, sent by our own mailer as UTF-8 reads back the same. Subjects
     /// have single spaces, as the catalogue's do: lettre puts a run of spaces between two encoded
