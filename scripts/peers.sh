@@ -242,6 +242,7 @@ leg_komek() {
             KOMEK__SERVICES__ESCALATION="${KOMEK_PORTS[2]}" KOMEK__SERVICES__SURVEY="${KOMEK_PORTS[3]}" \
             KOMEK__SURVEY__PUBLIC_BASE_URL="http://127.0.0.1:${KOMEK_PORTS[3]}" \
             KOMEK__SMS__SENDSMS_URL="" KOMEK__EMAIL__RELAY_HOST="" KOMEK__EMAIL__SMTP_PORT=0 \
+            KOMEK__WEB__API_PER_ADDRESS=0 \
             "$KOMEK_BIN_DIR/komek-$svc"
     done
     for i in 0 1 2 3; do

@@ -201,7 +201,11 @@ pub async fn check_assets(http: &reqwest::Client, mesh: &Mesh, service: &str) {
             csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
             "{csp}"
         );
-        assert!(csp.contains("connect-src 'self' ws: wss:"), "{csp}");
+        // Only our own origin, its live socket included: no `ws:`/`wss:` to any host.
+        assert!(csp.contains("connect-src 'self';"), "{csp}");
+        assert!(!csp.contains("ws:"), "{csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
         assert!(!csp.contains("unsafe"), "{csp}");
     }
     let meta: serde_json::Value = http

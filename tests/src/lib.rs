@@ -332,6 +332,10 @@ impl Mesh {
                 "KOMEK__SURVEY__PUBLIC_BASE_URL",
                 format!("http://127.0.0.1:{}", ports[3]),
             )
+            .env(
+                "KOMEK__WEB__PUBLIC_BASE_URL",
+                format!("http://127.0.0.1:{}", ports[0]),
+            )
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));

@@ -130,7 +130,8 @@ async fn email_in_and_out_through_a_real_relay() {
     assert_eq!(request.language.as_str(), "ru");
     assert_eq!(request.text, text);
     let number = request.number.0.clone();
-    assert!(answer.contains(&number), "{answer}");
+    // The same answer whatever a mail becomes: it names no request (docs/security.md, finding 4).
+    assert_eq!(answer, "250 2.0.0 message accepted");
 
     // The same mail again (the sender lost our answer): no second request.
     let again = smtp_send(smtp_port, CUSTOMER, &raw).await;
@@ -147,8 +148,16 @@ async fn email_in_and_out_through_a_real_relay() {
         format!("[{number}] Ваше обращение принято")
     );
     assert_eq!(ack.to().unwrap().first().unwrap().address(), Some(CUSTOMER));
+    // The thread id carries its token: `{request id}.{32 hex digits}@komek`.
     let thread = ack.message_id().unwrap().to_owned();
-    assert_eq!(thread, format!("{id}@komek"));
+    let token = thread
+        .strip_prefix(&format!("{id}."))
+        .and_then(|t| t.strip_suffix("@komek"))
+        .unwrap_or_else(|| panic!("{thread}"));
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{thread}"
+    );
     let body = ack.body_text(0).unwrap();
     assert!(body.contains(&request.messages[0].text), "{body}");
     assert!(body.contains("ответьте на это письмо"), "{body}");
@@ -207,10 +216,7 @@ async fn email_in_and_out_through_a_real_relay() {
         sent.message_id().unwrap(),
     );
     let added = smtp_send(smtp_port, CUSTOMER, &raw).await;
-    assert!(
-        added.starts_with("250 ") && added.contains(&number),
-        "{added}"
-    );
+    assert_eq!(added, "250 2.0.0 message accepted");
     let view = poll_json(
         &http,
         &view_url,
@@ -372,4 +378,93 @@ async fn an_english_mail_is_acknowledged_in_english() {
         "Your request is received",
     )
     .await;
+}
+
+/// Finding 3 (mail bombing): at most `email.daily_per_recipient` mails to one address a day. With
+/// a cap of 2, three requests posted with one email address get two acknowledgments; the third is
+/// not sent, its history says why (`notification_failed`), and the drop is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_to_one_address_is_capped_per_day() {
+    let (mesh, relay, store) = mail::mesh(
+        "mail-cap",
+        free_port(),
+        vec![("KOMEK__EMAIL__DAILY_PER_RECIPIENT".into(), "2".into())],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let victim = "victim@mail.kz";
+    let mut ids = Vec::new();
+    for text in [
+        "Не работает интернет",
+        "Пропали деньги с баланса",
+        "Не могу позвонить",
+    ] {
+        let created = mesh
+            .post_request(
+                &http,
+                &json!({"channel": "web", "customer": {"email": victim}, "text": text}),
+            )
+            .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let agent = mesh.login(&http, "aigerim", "komek-agent").await;
+    let mut outcomes = Vec::new();
+    for id in &ids {
+        let url = mesh.url("workspace", &format!("/api/v1/requests/{id}"));
+        let line = poll_json(&http, &url, Some(&agent), "the notifier's outcome", |v| {
+            v["history"]
+                .as_array()?
+                .iter()
+                .find(|h| h["action"] == "notified" || h["action"] == "notification_failed")
+                .cloned()
+        })
+        .await;
+        outcomes.push(line);
+    }
+    let failed: Vec<&Value> = outcomes
+        .iter()
+        .filter(|h| h["action"] == "notification_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{outcomes:?}");
+    let detail = failed[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("email.daily_per_recipient reached today"),
+        "{detail}"
+    );
+    assert!(!detail.contains(victim), "masked: {detail}");
+    let to_victim = || {
+        relay
+            .received()
+            .iter()
+            .filter_map(|raw| MessageParser::default().parse(raw))
+            .filter(|m| {
+                m.to()
+                    .and_then(|t| t.first())
+                    .and_then(|a| a.address())
+                    .is_some_and(|a| a == victim)
+            })
+            .count()
+    };
+    komek_testkit::eventually(komek_e2e::WAIT, "two acknowledgments at the relay", || {
+        let n = to_victim();
+        async move { (n >= 2).then_some(()) }
+    })
+    .await;
+    assert_eq!(to_victim(), 2, "the third was not sent");
+    let metrics = http
+        .get(mesh.url("intake", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "komek_notifications_dropped_total{channel=\"email\",reason=\"daily_cap\"} 1"
+        ),
+        "{metrics}"
+    );
+    drop((relay, store));
+    mesh.finish().await;
 }

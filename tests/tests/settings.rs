@@ -73,6 +73,7 @@ fn production_refuses_shipped_secrets_default_credentials_and_demo_data() {
                 "auth.jwt_secret",
                 "sms.inbound_secret",
                 "sms.password",
+                "survey.link_secret",
                 "amqp.url",
                 "redis.url",
                 "seed.demo"
@@ -96,6 +97,7 @@ fn production_secrets_can_come_from_files() {
     };
     let jwt = file("jwt", "only-this-deployment-knows-this-key-0001\n");
     let inbound = file("inbound", "only-this-deployment-knows-inbound\n");
+    let survey = file("survey", "only-this-deployment-knows-survey-links\n");
     // Settings are complete and valid: the service gets past the checks and goes on to connect
     // to Redis (unreachable here), which it says in its log; it is stopped there.
     let mut child = Command::new(komek_e2e::target_dir().join("debug/komek-survey"))
@@ -103,6 +105,7 @@ fn production_secrets_can_come_from_files() {
         .env("KOMEK_CONFIG_DIR", komek_settings::repo_config_dir())
         .env("KOMEK__AUTH__JWT_SECRET_FILE", &jwt)
         .env("KOMEK__SMS__INBOUND_SECRET_FILE", &inbound)
+        .env("KOMEK__SURVEY__LINK_SECRET_FILE", &survey)
         .env("KOMEK__SMS__SENDSMS_URL", "")
         .env(
             "KOMEK__AMQP__URL",

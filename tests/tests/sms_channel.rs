@@ -610,3 +610,129 @@ async fn the_same_thing_by_sms_joins_the_web_request() {
     drop(kannel);
     mesh.finish().await;
 }
+
+/// Finding 3 (SMS pumping): a request is accepted for any valid number, but its acknowledgment
+/// goes out only to the ranges of `sms.allowed_prefixes` (Kazakhstan's mobile codes by default),
+/// and at most `sms.daily_per_recipient` SMS reach one number a day. A UK number gets no SMS
+/// (Kannel never sees it); of three requests from one Kazakh number (cap 2) two are acknowledged;
+/// both refusals are in the request's history and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_go_only_to_allowed_ranges_and_a_few_a_day() {
+    let (mesh, mut kannel) = with_kannel(
+        "sms-abuse",
+        vec![("KOMEK__SMS__DAILY_PER_RECIPIENT".into(), "2".into())],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    // The phone connects to the fake SMSC (its own SMS is acknowledged like any other).
+    let phone = "+77021110000";
+    kannel.phone_sends(phone, "Hello, no signal");
+    eventually(WAIT, "the phone's own acknowledgment", || {
+        let got = kannel.received().iter().any(|(to, _)| to == phone);
+        async move { got.then_some(()) }
+    })
+    .await;
+
+    let abroad = "+447700900123";
+    let capped = "+77011230001";
+    let post = |msisdn: &'static str, text: &'static str| {
+        let (http, mesh) = (&http, &mesh);
+        async move {
+            mesh.post_request(
+                http,
+                &json!({"channel": "web", "customer": {"msisdn": msisdn}, "text": text}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let uk = post(abroad, "My roaming does not work").await;
+    let mut kz = Vec::new();
+    for text in [
+        "Не работает интернет",
+        "Пропали деньги с баланса",
+        "Не могу позвонить",
+    ] {
+        kz.push(post(capped, text).await);
+    }
+
+    let agent = mesh.login(&http, "aigerim", "komek-agent").await;
+    let outcome = |id: String| {
+        let (http, mesh, agent) = (&http, &mesh, &agent);
+        async move {
+            let url = mesh.url("workspace", &format!("/api/v1/requests/{id}"));
+            poll_json(http, &url, Some(agent), "the notifier's outcome", |v| {
+                v["history"]
+                    .as_array()?
+                    .iter()
+                    .find(|h| h["action"] == "notified" || h["action"] == "notification_failed")
+                    .cloned()
+            })
+            .await
+        }
+    };
+    let uk_line = outcome(uk).await;
+    assert_eq!(uk_line["action"], "notification_failed", "{uk_line}");
+    let detail = uk_line["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("outside sms.allowed_prefixes") && detail.contains("****0123"),
+        "{detail}"
+    );
+    assert!(!detail.contains("7700900123"), "masked: {detail}");
+    let mut failed = Vec::new();
+    for id in kz {
+        let line = outcome(id).await;
+        if line["action"] == "notification_failed" {
+            failed.push(line);
+        }
+    }
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sms.daily_per_recipient reached today"),
+        "{}",
+        failed[0]
+    );
+
+    eventually(WAIT, "two acknowledgments reach the Kazakh phone", || {
+        let n = kannel
+            .received()
+            .iter()
+            .filter(|(to, _)| to == capped)
+            .count();
+        async move { (n >= 2).then_some(()) }
+    })
+    .await;
+    let received = kannel.received();
+    assert_eq!(
+        received.iter().filter(|(to, _)| to == capped).count(),
+        2,
+        "the third was not sent"
+    );
+    assert!(
+        !received.iter().any(|(to, _)| to == abroad),
+        "nothing went abroad"
+    );
+    let smsbox = std::fs::read_to_string(kannel.dir.join("smsbox.log")).unwrap_or_default();
+    assert!(!smsbox.contains("447700900123"), "Kannel never saw it");
+    let metrics = http
+        .get(mesh.url("intake", "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "komek_notifications_dropped_total{channel=\"sms\",reason=\"not_allowed\"} 1",
+        "komek_notifications_dropped_total{channel=\"sms\",reason=\"daily_cap\"} 1",
+    ] {
+        assert!(metrics.contains(series), "{series}\n{metrics}");
+    }
+    drop(kannel);
+    mesh.finish().await;
+}

@@ -97,6 +97,23 @@ async fn customer_writes_on_the_web_and_the_agent_sees_it() {
         komek_domain::ack::format_local(due)
     );
     fits_the_screen(&c, "the confirmation").await;
+    // The confirmation's status link (the status token) opens the request without number and
+    // contact.
+    let link = c
+        .find(Locator::Css("#status-token-link"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.starts_with(&mesh.url("intake", "/status/t/")),
+        "{link}"
+    );
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK, "{link}");
+    assert!(page.text().await.unwrap().contains(&number));
 
     // The agent takes it and asks the customer something.
     let token = mesh.login(&http, "aigerim", "komek-agent").await;

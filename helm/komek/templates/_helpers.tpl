@@ -65,6 +65,7 @@ jwtSecret: {env: KOMEK__AUTH__JWT_SECRET, file: auth-jwt-secret}
 jwtPrevious: {env: KOMEK__AUTH__JWT_PREVIOUS, file: auth-jwt-previous}
 smsInboundSecret: {env: KOMEK__SMS__INBOUND_SECRET, file: sms-inbound-secret}
 smsPassword: {env: KOMEK__SMS__PASSWORD, file: sms-password}
+surveyLinkSecret: {env: KOMEK__SURVEY__LINK_SECRET, file: survey-link-secret}
 emailPassword: {env: KOMEK__EMAIL__PASSWORD, file: email-password}
 amqpUrl: {env: KOMEK__AMQP__URL, file: amqp-url}
 redisUrl: {env: KOMEK__REDIS__URL, file: redis-url}

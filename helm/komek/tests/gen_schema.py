@@ -200,7 +200,8 @@ SECRET_REF = obj({
     "key": string("Key inside the Secret.", minLength=1),
 }, required=["existingSecret", "key"])
 
-SECRETS = ["jwtSecret", "jwtPrevious", "smsInboundSecret", "smsPassword", "emailPassword", "amqpUrl", "redisUrl"]
+SECRETS = ["jwtSecret", "jwtPrevious", "smsInboundSecret", "smsPassword", "surveyLinkSecret", "emailPassword",
+           "amqpUrl", "redisUrl"]
 
 HOST = obj({"host": string(), "tlsSecretName": string()})
 

@@ -29,6 +29,7 @@ SECRETISH = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|_KEY$|A
 SECRET_SETTINGS = {
     "auth": {"jwt_secret", "jwt_previous"},
     "sms": {"password", "inbound_secret"},
+    "survey": {"link_secret"},
     "email": {"password"},
     "amqp": {"url"},
     "redis": {"url"},
@@ -136,7 +137,8 @@ class Rendered(unittest.TestCase):
         for d, spec in pod_specs(docs):
             env = {e["name"] for c in spec["containers"] for e in c.get("env", [])}
             for var in ("KOMEK__AUTH__JWT_SECRET_FILE", "KOMEK__SMS__INBOUND_SECRET_FILE",
-                        "KOMEK__SMS__PASSWORD_FILE", "KOMEK__AMQP__URL_FILE", "KOMEK__REDIS__URL_FILE"):
+                        "KOMEK__SMS__PASSWORD_FILE", "KOMEK__SURVEY__LINK_SECRET_FILE",
+                        "KOMEK__AMQP__URL_FILE", "KOMEK__REDIS__URL_FILE"):
                 self.assertIn(var, env, d["metadata"]["name"])
             self.assertIn({"name": "KOMEK_ENV", "value": "production"}, spec["containers"][0]["env"])
 

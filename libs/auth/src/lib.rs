@@ -6,7 +6,10 @@
 //! - [`Staff`]: the actix extractor for a verified caller, with role guards.
 //! - [`login`]: the sign-in handler (`POST /api/v1/auth/login`) the workspace and the escalation
 //!   service both mount.
+//! - [`gate`]: [`gate::TokenGate`], the token check `komek_web::access` asks for every route
+//!   whose class needs a signed-in caller.
 
+pub mod gate;
 pub mod login;
 pub mod staff;
 
@@ -184,6 +187,13 @@ impl FromRequest for Staff {
     /// The signature and expiry, then the person as stored now ([`check_current`]), so a
     /// deactivation or a password reset ends a session on its next request, on every replica.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The access gate verified this request already (`gate::TokenGate`).
+        if let Some(staff) = actix_web::HttpMessage::extensions(req)
+            .get::<Staff>()
+            .cloned()
+        {
+            return Box::pin(async move { Ok(staff) });
+        }
         let claims = Self::claims(req);
         let store = req.app_data::<web::Data<komek_store::Store>>().cloned();
         Box::pin(async move {

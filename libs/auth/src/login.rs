@@ -48,11 +48,22 @@ impl SignIn {
         }
     }
 
+    /// The app data, and the token check of the access gate ([`crate::gate::TokenGate`]).
     pub fn register(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.store.clone())
             .app_data(self.tokens.clone())
-            .app_data(self.dummy.clone());
+            .app_data(self.dummy.clone())
+            .app_data(komek_web::access::gate_data(crate::gate::TokenGate));
     }
+}
+
+/// The access rule of the sign-in: anonymous, of course; throttled in the handler.
+pub fn rules() -> Vec<komek_web::access::Rule> {
+    vec![komek_web::access::rule(
+        actix_web::http::Method::POST,
+        "/api/v1/auth/login",
+        komek_web::access::Access::Anonymous,
+    )]
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,5 +1,6 @@
-//! Free text from outside, bounded: [`BoundedText`] is trimmed and at most `MAX` characters,
-//! checked once where the text comes in. The error messages are the API's 422 wording.
+//! Free text from outside, bounded: [`BoundedText`] is trimmed, at most `MAX` characters and free
+//! of control characters other than newline and tab, checked once where the text comes in. The
+//! error messages are the API's 422 wording.
 
 use std::fmt;
 
@@ -10,12 +11,25 @@ pub enum TextError {
     Empty,
     #[error("at most {max} characters")]
     TooLong { max: usize },
+    /// A control character other than newline and tab (a CR is kept only as part of CR LF, which
+    /// browsers send for a line break in a form field, and is stored as LF). Such characters
+    /// mean nothing to a reader and can hide text, break logs or CSV, or confuse a terminal.
+    #[error("must not contain control characters (other than newline and tab)")]
+    Control,
 }
 
 impl TextError {
     /// The wording of a field that must have 1 to `max` characters, for either reason.
     pub fn range(max: usize) -> String {
         format!("1 to {max} characters")
+    }
+
+    /// The wording of a required field of 1 to `max` characters refused for this reason.
+    pub fn required(&self, max: usize) -> String {
+        match self {
+            TextError::Control => self.to_string(),
+            TextError::Empty | TextError::TooLong { .. } => Self::range(max),
+        }
     }
 }
 
@@ -70,9 +84,23 @@ pub fn bounded(raw: &str, max: usize) -> Result<String, TextError> {
         Err(TextError::Empty)
     } else if t.chars().count() > max {
         Err(TextError::TooLong { max })
+    } else if t.contains('\r') {
+        let t = t.replace("\r\n", "\n");
+        if has_control(&t) {
+            Err(TextError::Control)
+        } else {
+            Ok(t)
+        }
+    } else if has_control(t) {
+        Err(TextError::Control)
     } else {
         Ok(t.to_owned())
     }
+}
+
+/// Whether `t` holds a control character other than newline and tab.
+pub fn has_control(t: &str) -> bool {
+    t.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
 }
 
 #[cfg(test)]
@@ -94,5 +122,29 @@ mod tests {
         );
         assert_eq!(TextError::Empty.to_string(), "must not be empty");
         assert_eq!(bounded(" ab ", 2).unwrap(), "ab");
+    }
+
+    /// Newline and tab are text; CR LF is a newline; every other control character is refused,
+    /// wherever it stands (U+001F is what a fuzzer once got stored in an escalation reason).
+    #[test]
+    fn control_characters_are_refused() {
+        assert_eq!(bounded("a\tb\nc", 10).unwrap(), "a\tb\nc");
+        assert_eq!(bounded("a\r\nb", 10).unwrap(), "a\nb");
+        for bad in [
+            "a\u{1f}b",
+            "a\rb",
+            "a\u{0}",
+            "\u{7f}x",
+            "x\u{85}y",
+            "\u{1b}[31mred",
+        ] {
+            assert_eq!(bounded(bad, 20), Err(TextError::Control), "{bad:?}");
+            assert_eq!(BoundedText::<20>::parse(bad), Err(TextError::Control));
+        }
+        assert_eq!(
+            TextError::Control.required(5),
+            "must not contain control characters (other than newline and tab)"
+        );
+        assert_eq!(TextError::Empty.required(5), "1 to 5 characters");
     }
 }

@@ -224,7 +224,7 @@ impl TryFrom<RawSettings> for Settings {
         };
         if r.env == PRODUCTION {
             bad.extend(production::refusals(
-                &redis, &amqp, &auth, &sms, &email, &seed,
+                &redis, &amqp, &auth, &sms, &email, &seed, &survey,
             ));
         }
         if !bad.is_empty() {
@@ -335,6 +335,7 @@ mod tests {
                 "auth.jwt_secret",
                 "sms.inbound_secret",
                 "sms.password",
+                "survey.link_secret",
                 "amqp.url",
                 "redis.url"
             ],
@@ -383,6 +384,10 @@ mod tests {
                 "k0:the-previous-production-key-0123456",
             ),
             ("KOMEK__SMS__INBOUND_SECRET", "an-inbound-secret-of-our-own"),
+            (
+                "KOMEK__SURVEY__LINK_SECRET",
+                "a-survey-link-key-nobody-has-seen-0123",
+            ),
             (
                 "KOMEK__AMQP__URL",
                 "amqp://komek:s3cret-pw@rabbit:5672/komek",
@@ -445,6 +450,33 @@ mod tests {
         let s = Settings::try_from(raw()).unwrap();
         // config/test.toml: tests stop services quickly.
         assert_eq!(s.shutdown.grace, std::time::Duration::from_secs(10));
+    }
+
+    /// A survey's link token is the same for the same survey and key, differs between surveys
+    /// and between keys, is URL-safe and carries 256 bits; a short key is refused.
+    #[test]
+    fn survey_link_tokens_are_keyed_per_survey() {
+        let s = Settings::try_from(raw()).unwrap();
+        let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let t = s.survey.token(a);
+        assert_eq!(t, s.survey.token(a));
+        assert_ne!(t, s.survey.token(b));
+        assert_eq!(t.len(), 43);
+        assert!(
+            t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert!(s.survey.link_for(a).ends_with(&format!("/s/{t}")));
+        let mut r = raw();
+        r.survey.link_secret = SecretString::from("another-survey-link-key-0123456789-abc");
+        let other = Settings::try_from(r).unwrap();
+        assert_ne!(other.survey.token(a), t);
+        let mut r = raw();
+        r.survey.link_secret = SecretString::from("short");
+        assert_eq!(
+            problems(r),
+            ["setting survey.link_secret: at least 32 characters"]
+        );
     }
 
     /// A section that cannot be built (a bad URL, a bad calendar) still lets every other section

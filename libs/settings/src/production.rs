@@ -4,7 +4,10 @@
 
 use secrecy::ExposeSecret;
 
-use crate::{AmqpSettings, AuthSettings, EmailSettings, RedisSettings, SeedSettings, SmsSettings};
+use crate::{
+    AmqpSettings, AuthSettings, EmailSettings, RedisSettings, SeedSettings, SmsSettings,
+    SurveySettings,
+};
 
 /// The settings files this repository ships; their secrets are public.
 const SHIPPED: [(&str, &str); 4] = [
@@ -57,6 +60,7 @@ pub(crate) fn refusals(
     sms: &SmsSettings,
     email: &EmailSettings,
     seed: &SeedSettings,
+    survey: &SurveySettings,
 ) -> Vec<String> {
     let mut bad = Vec::new();
     not_shipped(&mut bad, "auth.jwt_secret", auth.jwt_secret.expose_secret());
@@ -78,6 +82,8 @@ pub(crate) fn refusals(
     if !email.username.is_empty() {
         not_shipped(&mut bad, "email.password", email.password.expose_secret());
     }
+    // Anyone with the shipped key could compute every survey's link.
+    not_shipped(&mut bad, "survey.link_secret", survey.link_secret());
     // lapin logs in as guest:guest when the URL names no user.
     let (user, password) = credentials(amqp.url.expose_secret());
     if user.is_empty() || user == "guest" || password.is_empty() || password == "guest" {

@@ -131,6 +131,7 @@ pub struct Survey {
     pub public_base_url: String,
     pub ttl_hours: i64,
     pub reopen_at_or_below: u8,
+    pub link_secret: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,10 +152,15 @@ pub struct Outbox {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Web {
+    pub public_base_url: String,
     pub trust_forwarded_for: bool,
     pub rate_window_secs: u64,
     pub per_address: u64,
     pub per_contact: u64,
+    pub api_per_address: u64,
+    pub lookup_failures_per_address: u64,
+    pub lookup_failures_per_number: u64,
+    pub lookup_failures_per_contact: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,6 +185,8 @@ pub struct Sms {
     pub inbound_secret: SecretString,
     pub flood_per_minute: u64,
     pub timeout_ms: u64,
+    pub allowed_prefixes: String,
+    pub daily_per_recipient: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,6 +203,14 @@ pub struct Email {
     pub smtp_port: u16,
     pub max_bytes: usize,
     pub domain: String,
+    pub daily_per_recipient: u64,
+    pub rate_window_secs: u64,
+    pub per_sender: u64,
+    pub per_address: u64,
+    pub idle_timeout_secs: u64,
+    pub session_timeout_secs: u64,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
 }
 
 fn empty_secret() -> SecretString {

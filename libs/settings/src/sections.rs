@@ -371,6 +371,9 @@ pub struct SurveySettings {
     pub ttl: Duration,
     /// A CSAT at or below this reopens the request.
     pub reopen_at_or_below: u8,
+    /// HMAC key a survey's link token is derived from (`link_secret`, 32+ characters): the token
+    /// is computed again whenever a link is shown or sent, so it is never stored.
+    link_secret: SecretString,
 }
 
 impl SurveySettings {
@@ -378,6 +381,32 @@ impl SurveySettings {
     /// survey service serves `GET /s/{token}`).
     pub fn link(&self, token: &str) -> String {
         format!("{}/s/{token}", self.base_url.base())
+    }
+
+    /// The link token of survey `survey`: base64url(HMAC-SHA256(`link_secret`, survey id)),
+    /// 256 bits nobody can compute without the secret.
+    pub fn token(&self, survey: uuid::Uuid) -> String {
+        use base64::Engine;
+        use hmac::{Hmac, Mac};
+        // HMAC takes a key of any length; the error case cannot happen.
+        let Ok(mut mac) =
+            Hmac::<sha2::Sha256>::new_from_slice(self.link_secret.expose_secret().as_bytes())
+        else {
+            return String::new();
+        };
+        mac.update(b"komek-survey-link:");
+        mac.update(survey.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// For the production check only: the value is never shown.
+    pub(crate) fn link_secret(&self) -> &str {
+        self.link_secret.expose_secret()
+    }
+
+    /// [`Self::link`] of survey `survey`'s [`Self::token`].
+    pub fn link_for(&self, survey: uuid::Uuid) -> String {
+        self.link(&self.token(survey))
     }
 }
 
@@ -392,10 +421,15 @@ impl Section for SurveySettings {
         );
         bad.need(r.ttl_hours > 0, "ttl_hours: positive");
         bad.within("reopen_at_or_below", r.reopen_at_or_below, 1, 5);
+        bad.need(
+            r.link_secret.expose_secret().len() >= 32,
+            "link_secret: at least 32 characters",
+        );
         Some(Self {
             base_url: base_url?,
             ttl: minutes(r.ttl_hours.saturating_mul(60)),
             reopen_at_or_below: r.reopen_at_or_below,
+            link_secret: r.link_secret,
         })
     }
 }
@@ -454,6 +488,9 @@ impl Section for ShutdownSettings {
 /// The customer web pages of intake and their anti-spam limits (fixed windows counted in Redis).
 #[derive(Debug, Clone)]
 pub struct WebSettings {
+    /// Public base URL of intake's customer pages (`public_base_url`); read it through
+    /// [`Self::status_link`].
+    base_url: HttpUrl,
     /// Count the client address from the last `X-Forwarded-For` entry (the one our own reverse
     /// proxy added) instead of the connection's peer; only behind a proxy that sets it.
     pub trust_forwarded_for: bool,
@@ -465,20 +502,65 @@ pub struct WebSettings {
     /// New requests (web form and `POST /api/v1/requests`), and customer messages, per phone
     /// number or email and window (each counted apart).
     pub per_contact: u64,
+    /// `POST /api/v1/requests` per client address and window, whatever the contact (a loop over
+    /// phone numbers is cut here); 0 turns it off (trusted integrations, the benchmarks).
+    pub api_per_address: u64,
+    /// Failed customer lookups (number + contact, or a status token, that match nothing) per
+    /// client address and window; past it every lookup from the address is refused (429).
+    pub lookup_failures_per_address: u64,
+    /// Failed lookups of one request number (whatever the contact) per window: many addresses
+    /// guessing the contact of one request.
+    pub lookup_failures_per_number: u64,
+    /// Failed lookups with one phone number or email (whatever the request number) per window:
+    /// many addresses walking the numbers with a known contact.
+    pub lookup_failures_per_contact: u64,
+}
+
+impl WebSettings {
+    /// The status page a customer opens with status token `token`: the one place its format is
+    /// written (intake serves `GET /status/t/{token}`).
+    pub fn status_link(&self, token: &str) -> String {
+        format!("{}/status/t/{token}", self.base_url.base())
+    }
 }
 
 impl Section for WebSettings {
     type Raw = raw::Web;
     const NAME: &'static str = "web";
     fn from_raw(r: raw::Web, bad: &mut Problems) -> Option<Self> {
+        let base_url = HttpUrl::parse(&r.public_base_url, HTTP_S);
+        bad.need(
+            base_url.is_some(),
+            "public_base_url: must be an http(s) URL",
+        );
         bad.within("rate_window_secs", r.rate_window_secs, 1, 86_400);
         bad.at_least("per_address", r.per_address, 1);
         bad.at_least("per_contact", r.per_contact, 1);
+        bad.at_least(
+            "lookup_failures_per_address",
+            r.lookup_failures_per_address,
+            1,
+        );
+        bad.at_least(
+            "lookup_failures_per_number",
+            r.lookup_failures_per_number,
+            1,
+        );
+        bad.at_least(
+            "lookup_failures_per_contact",
+            r.lookup_failures_per_contact,
+            1,
+        );
         Some(Self {
+            base_url: base_url?,
             trust_forwarded_for: r.trust_forwarded_for,
             rate_window: Duration::from_secs(r.rate_window_secs),
             per_address: r.per_address,
             per_contact: r.per_contact,
+            api_per_address: r.api_per_address,
+            lookup_failures_per_address: r.lookup_failures_per_address,
+            lookup_failures_per_number: r.lookup_failures_per_number,
+            lookup_failures_per_contact: r.lookup_failures_per_contact,
         })
     }
 }
@@ -575,6 +657,24 @@ pub struct SmsSettings {
     pub flood_per_minute: u64,
     /// Timeout of one sendsms call.
     pub timeout: Duration,
+    /// Number ranges outbound SMS may go to (`allowed_prefixes`: E.164 prefixes separated by
+    /// commas, e.g. `+7701`; `+` alone allows every number). Anything else is not sent.
+    pub allowed_prefixes: Vec<String>,
+    /// Outbound SMS to one number per day (UTC); more are dropped; 0 turns the cap off.
+    pub daily_per_recipient: u64,
+}
+
+impl SmsSettings {
+    /// Whether outbound SMS may go to `msisdn` (E.164, `+` and digits).
+    pub fn allows(&self, msisdn: &str) -> bool {
+        self.allowed_prefixes.iter().any(|p| msisdn.starts_with(p))
+    }
+}
+
+/// `+` followed by up to 15 digits.
+fn e164_prefix(p: &str) -> bool {
+    p.strip_prefix('+')
+        .is_some_and(|d| d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Section for SmsSettings {
@@ -609,6 +709,17 @@ impl Section for SmsSettings {
         );
         bad.within("flood_per_minute", r.flood_per_minute, 1, 1000);
         bad.within("timeout_ms", r.timeout_ms, 100, 60_000);
+        let allowed_prefixes: Vec<String> = r
+            .allowed_prefixes
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        bad.need(
+            !allowed_prefixes.is_empty() && allowed_prefixes.iter().all(|p| e164_prefix(p)),
+            "allowed_prefixes: E.164 prefixes such as +7701 separated by commas ('+' allows every number)",
+        );
         Some(Self {
             sendsms_url,
             username: r.username,
@@ -617,6 +728,8 @@ impl Section for SmsSettings {
             inbound_secret: r.inbound_secret,
             flood_per_minute: r.flood_per_minute,
             timeout: Duration::from_millis(r.timeout_ms),
+            allowed_prefixes,
+            daily_per_recipient: r.daily_per_recipient,
         })
     }
 }
@@ -639,8 +752,27 @@ pub struct EmailSettings {
     pub smtp_port: u16,
     /// Largest accepted inbound mail (the whole message); bigger ones get SMTP 552.
     pub max_bytes: usize,
-    /// Domain of Message-IDs (`<{request id}@{domain}>`) and of the listener's greeting.
+    /// Domain of Message-IDs (`<{request id}.{thread token}@{domain}>`) and of the listener's
+    /// greeting.
     pub domain: String,
+    /// Outbound mails to one address per day (UTC); more are dropped; 0 turns the cap off.
+    pub daily_per_recipient: u64,
+    /// Length of the listener's counting window (`rate_window_secs`).
+    pub rate_window: Duration,
+    /// Inbound mails per `From:` address and window; over it a 451 (the sender retries later);
+    /// 0 turns it off.
+    pub per_sender: u64,
+    /// Inbound mail transactions (`MAIL FROM`) per connecting address and window; over it a 451;
+    /// 0 turns it off.
+    pub per_address: u64,
+    /// A client silent this long within a command or the message is disconnected (421).
+    pub idle_timeout: Duration,
+    /// A connection lasting this long in all is disconnected (421), however busy.
+    pub session_timeout: Duration,
+    /// Connections served at once; one more is answered 421 and closed.
+    pub max_connections: usize,
+    /// Connections one address may hold at once (so one slow sender cannot take every slot).
+    pub max_connections_per_address: usize,
 }
 
 impl Section for EmailSettings {
@@ -680,6 +812,18 @@ impl Section for EmailSettings {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')),
             "domain: letters, digits, '.' or '-'",
         );
+        bad.within("rate_window_secs", e.rate_window_secs, 1, 86_400);
+        bad.within("idle_timeout_secs", e.idle_timeout_secs, 1, 600);
+        bad.need(
+            (1..=3600).contains(&e.session_timeout_secs)
+                && e.session_timeout_secs >= e.idle_timeout_secs,
+            "session_timeout_secs: 1 to 3600 and at least email.idle_timeout_secs",
+        );
+        bad.within("max_connections", e.max_connections, 1, 10_000);
+        bad.need(
+            (1..=e.max_connections.max(1)).contains(&e.max_connections_per_address),
+            "max_connections_per_address: 1 to email.max_connections",
+        );
         Some(Self {
             relay_host: e.relay_host,
             relay_port: e.relay_port,
@@ -690,6 +834,14 @@ impl Section for EmailSettings {
             smtp_port: e.smtp_port,
             max_bytes: e.max_bytes,
             domain: e.domain,
+            daily_per_recipient: e.daily_per_recipient,
+            rate_window: Duration::from_secs(e.rate_window_secs),
+            per_sender: e.per_sender,
+            per_address: e.per_address,
+            idle_timeout: Duration::from_secs(e.idle_timeout_secs),
+            session_timeout: Duration::from_secs(e.session_timeout_secs),
+            max_connections: e.max_connections,
+            max_connections_per_address: e.max_connections_per_address,
         })
     }
 }

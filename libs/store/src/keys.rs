@@ -35,7 +35,9 @@ impl Keys {
     pub fn number_seq(&self) -> String {
         format!("{}:seq:number", self.prefix)
     }
-    /// String {fingerprint, request_id}: an Idempotency-Key already used.
+    /// String {fingerprint, request_id}: an idempotency key already used. Keys a client sends
+    /// (`Idempotency-Key`) come here as `api:{key}`; the channels' own keys (`sms:{id}`,
+    /// `email:{sha256}`, `web-form:{uuid}`) never start with `api:`, so a client cannot claim one.
     pub fn idempotency(&self, key: &str) -> String {
         format!("{}:idem:{key}", self.prefix)
     }
@@ -63,6 +65,11 @@ impl Keys {
     /// Marker, TTL 7 days: intake's notifier delivered event `event_id` to `recipient`.
     pub fn sent(&self, event_id: Uuid, recipient: &str) -> String {
         format!("{}:sent:{event_id}:{recipient}", self.prefix)
+    }
+    /// String, TTL a send's timeout and a margin: a delivery of event `event_id` is sending its
+    /// message to `recipient` right now (another delivery of the same event waits for its marker).
+    pub fn sending(&self, event_id: Uuid, recipient: &str) -> String {
+        format!("{}:sending:{event_id}:{recipient}", self.prefix)
     }
     /// Counter with a TTL window: inbound SMS from `msisdn` in the current window (flood limit).
     pub fn sms_flood(&self, msisdn: &str) -> String {
@@ -143,9 +150,15 @@ impl Keys {
     pub fn survey(&self, token_hash: &str) -> String {
         format!("{}:survey:{token_hash}", self.prefix)
     }
-    /// String: request id -> the survey link token (for the public status page).
+    /// String: request id -> its survey's id, from which the link is derived (for the public
+    /// status page and the invitation); never the link's token.
     pub fn survey_of_request(&self, id: RequestId) -> String {
         format!("{}:survey:req:{id}", self.prefix)
+    }
+    /// String: a status token's SHA-256 (hex) -> the request it opens. The token itself (given
+    /// once, with the acknowledgment) is stored nowhere.
+    pub fn status_token(&self, token_hash: &str) -> String {
+        format!("{}:status:{token_hash}", self.prefix)
     }
     /// String: one staff member (JSON).
     pub fn user(&self, login: &str) -> String {
@@ -253,10 +266,16 @@ impl Keys {
     pub fn ix_scratch(&self, id: Uuid) -> String {
         format!("{}:ix:tmp:{id}", self.prefix)
     }
-    /// Counter, TTL one window: anti-spam hits of `action` (`request`, `message`) by one client
-    /// address or contact (`scope` = `addr` or `contact`) in fixed window number `window`.
+    /// Counter, TTL one window: anti-spam hits of `action` (`request`, `message`; `lookup`: failed
+    /// customer lookups) by one client address, contact or request number (`scope` = `addr`,
+    /// `contact` or `number`) in fixed window number `window`.
     pub fn rate_limit(&self, action: &str, scope: &str, who: &str, window: u64) -> String {
         format!("{}:rl:{action}:{scope}:{who}:{window}", self.prefix)
+    }
+    /// Hash event id -> rank, TTL two days: the outbound messages on `channel` (`sms`, `email`) to
+    /// `recipient` in UTC day `day` (days since 1970), at most the daily cap of them.
+    pub fn daily_sent(&self, channel: &str, recipient: &str, day: i64) -> String {
+        format!("{}:cap:{channel}:{recipient}:{day}", self.prefix)
     }
     /// Unused key given to the commit script where a slot is empty.
     pub fn none(&self) -> String {

@@ -20,6 +20,7 @@
 //! - [`search`]: the search index kept in every request commit, search with paging, similar resolved requests.
 //! - [`notify`]: sent markers written with their delivery-status event (intake's notifier).
 //! - [`limits`]: fixed-window counters for anti-spam rate limits.
+//! - [`status`]: status tokens (only their hashes) and the request each opens.
 //! - [`problems`]: problem records, their linked requests, and the spike counters.
 //! - [`gauges`]: the cheap reads `/metrics` makes at scrape time (outbox, requests by status,
 //!   the waiting queue, open escalations per department).
@@ -40,6 +41,7 @@ pub mod problems;
 pub mod requests;
 pub mod routing;
 pub mod search;
+pub mod status;
 pub mod templates;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Fixed-window counters for anti-spam rate limits (intake's customer pages and API): one counter
-//! per action, client address or contact, and window, under [`crate::Keys::rate_limit`].
+//! per action, client address, contact or request number, and window, under
+//! [`crate::Keys::rate_limit`].
 
 use crate::commit::{Store, StoreError};
 
@@ -22,5 +23,28 @@ impl Store {
         }
         let mut c = self.conn();
         Ok(pipe.query_async(&mut c).await?)
+    }
+
+    /// Takes back one hit from each counter of `keys` (a hit counted before its outcome was
+    /// known, then not held against the caller). The TTL is set again, so a counter whose window
+    /// ended meanwhile does not stay behind.
+    pub async fn refund_hits(&self, keys: &[String], ttl_secs: u64) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for k in keys {
+            pipe.cmd("DECR")
+                .arg(k)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(k)
+                .arg(ttl_secs)
+                .ignore();
+        }
+        let mut c = self.conn();
+        let _: () = pipe.query_async(&mut c).await?;
+        Ok(())
     }
 }

@@ -8,6 +8,8 @@
 //! - [`new_request`]: a new web request as intake stores it, the one fixture every test seeds
 //!   requests from (each test changes what it is about with struct update syntax).
 //! - [`eventually`]: poll a condition until it holds or a deadline passes; never a fixed sleep.
+//! - [`stored_text`]: every key and value under a test's prefix as text, for tests that prove a
+//!   secret is stored nowhere.
 //! - [`proxy::TcpProxy`]: a TCP proxy a test can cut and restore, to take Redis or RabbitMQ away
 //!   from the services without touching the shared servers.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -141,6 +143,83 @@ pub async fn tap(s: &Settings) -> String {
     .unwrap();
     let _ = conn.close(200, "bye".into()).await;
     queue
+}
+
+/// Every key under the test's prefix with its whole value as text (a hash's fields and values,
+/// a list's, set's or sorted set's members, a stream's entries), for a test that proves a secret
+/// is kept nowhere in Redis.
+pub async fn stored_text(s: &Settings) -> Vec<(String, String)> {
+    let client = redis::Client::open(s.redis.url.expose_secret()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let pattern = format!("{}:*", s.redis.prefix);
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let mut cmd = match kind.as_str() {
+            "string" => redis::cmd("GET"),
+            "hash" => redis::cmd("HGETALL"),
+            "list" => redis::cmd("LRANGE"),
+            "set" => redis::cmd("SMEMBERS"),
+            "zset" => redis::cmd("ZRANGE"),
+            "stream" => redis::cmd("XRANGE"),
+            // Gone between SCAN and TYPE.
+            "none" => continue,
+            other => panic!("{key}: unexpected type {other}"),
+        };
+        cmd.arg(&key);
+        match kind.as_str() {
+            "list" | "zset" => {
+                cmd.arg(0).arg(-1);
+            }
+            "stream" => {
+                cmd.arg("-").arg("+");
+            }
+            _ => {}
+        }
+        let value: redis::Value = cmd.query_async(&mut c).await.unwrap();
+        out.push((key, text_of(&value)));
+    }
+    out
+}
+
+/// A Redis reply's strings, joined by newlines.
+fn text_of(v: &redis::Value) -> String {
+    match v {
+        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        redis::Value::SimpleString(s) => s.clone(),
+        redis::Value::Int(i) => i.to_string(),
+        redis::Value::Array(items) | redis::Value::Set(items) => {
+            items.iter().map(text_of).collect::<Vec<_>>().join("\n")
+        }
+        redis::Value::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| format!("{}\n{}", text_of(k), text_of(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => format!("{other:?}"),
+    }
 }
 
 pub async fn cleanup(s: &Settings) {

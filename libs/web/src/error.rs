@@ -80,6 +80,8 @@ codes! {
     Forbidden = "forbidden", FORBIDDEN, "Forbidden", Retry::Never;
     /// No such thing (or not one the caller may see).
     NotFound = "not_found", NOT_FOUND, "Not found", Retry::Never;
+    /// The path exists, but not with this method; `Allow` lists the ones it has.
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed", Retry::Never;
     /// A conflict with no more specific code (before the codes below, every 409 said this).
     Conflict = "conflict", CONFLICT, "Conflict", Retry::Never;
     /// This was already done (a repeated write, or a precondition that no longer holds).
@@ -177,6 +179,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("this path does not take this method")]
+    MethodNotAllowed,
     /// A 409 of the kind `code` names (one of the codes with status 409), with its message.
     #[error("{1}")]
     Conflict(Code, String),
@@ -201,6 +205,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => Code::Unauthorized,
             ApiError::Forbidden(_) => Code::Forbidden,
             ApiError::NotFound(_) => Code::NotFound,
+            ApiError::MethodNotAllowed => Code::MethodNotAllowed,
             ApiError::Conflict(code, _) => *code,
             ApiError::IdempotencyMismatch => Code::IdempotencyKeyReused,
             ApiError::RateLimited { .. } => Code::RateLimited,

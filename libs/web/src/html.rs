@@ -143,6 +143,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/web.css", web::get().to(styles));
 }
 
+/// The access rule of what [`configure`] mounts.
+pub fn rules() -> Vec<crate::access::Rule> {
+    vec![crate::access::rule(
+        actix_web::http::Method::GET,
+        "/web.css",
+        crate::access::Access::Anonymous,
+    )]
+}
+
 /// Percent-encodes a query-string value (everything but the unreserved characters).
 pub fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -1,5 +1,7 @@
 //! What every Komek HTTP service shares.
 //!
+//! - [`access`]: who may call what: every route's [`access::Access`] declared once in a table,
+//!   enforced before any handler ([`access::enforce`]) and written into the OpenAPI document.
 //! - [`error`]: [`Code`], the one table of error codes (status, title, Retry-After), and
 //!   [`ApiError`], which answers `application/problem+json` through it.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
@@ -18,6 +20,7 @@
 //! - `testing` (feature `testing`, for the services' tests only): a service spawned in-process,
 //!   problem+json assertions, requests put straight into the store.
 
+pub mod access;
 pub mod body;
 pub mod error;
 pub mod html;

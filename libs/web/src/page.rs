@@ -18,9 +18,11 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 
 /// Scripts, styles and everything else from this origin only; no inline code; the API and the
-/// live WebSocket (`connect-src` names `ws:`/`wss:`, which older browsers do not count as 'self').
+/// live WebSocket of this origin only: CSP Level 3 counts `ws:`/`wss:` to our own host as
+/// 'self' (every current browser does), so `connect-src 'self'` lets the page open its own live
+/// socket and nothing else; naming `ws: wss:` would let injected script talk to any host.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                       font-src 'self'; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; \
+                       font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
                        frame-ancestors 'none'";
 
 /// The document every staff page is served in; the page's `index.html` takes the place of [`SLOT`].
@@ -103,6 +105,24 @@ impl SinglePage {
             cfg.route(&format!("/js/{name}"), file(JS, source));
         }
         crate::meta::configure(cfg);
+    }
+
+    /// The access rules of what [`SinglePage::configure`] mounts: the files (anonymous: the
+    /// page signs in from the browser, and its files hold no data) and `GET /api/v1/meta`.
+    pub fn rules(self) -> Vec<crate::access::Rule> {
+        use crate::access::{Access::Anonymous, rule};
+        use actix_web::http::Method;
+        let mut v: Vec<_> = ["/", "/app.js", "/app.css", "/staff.js", "/staff.css"]
+            .into_iter()
+            .map(|p| rule(Method::GET, p, Anonymous))
+            .collect();
+        v.extend(
+            self.modules
+                .iter()
+                .map(|(name, _)| rule(Method::GET, format!("/js/{name}"), Anonymous)),
+        );
+        v.push(rule(Method::GET, crate::meta::PATH, Anonymous));
+        v
     }
 
     /// What in the files (the page's and the shared ones) would break the policy or insert text

@@ -48,6 +48,10 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// A route of the OpenAPI document without an access rule, or a rule named twice
+    /// ([`crate::access::Policy::annotate`]): a build that must not ship.
+    #[error("access policy incomplete: {}", .0.join("; "))]
+    Policy(Vec<String>),
 }
 
 /// What a running service holds besides its HTTP server.
@@ -143,15 +147,24 @@ impl Runtime {
     }
 
     /// Binds the HTTP server with the shared routes (ops, metrics, spans) and the service's own.
+    /// `rules` is the service's access table (every route `configure` mounts, besides the
+    /// shared ones of [`crate::access::shared`]): enforced before every handler, and written into
+    /// `doc`, which is served at `/openapi.json`; a documented operation without a rule stops
+    /// the start.
     pub fn serve<F>(
         self,
         port: u16,
-        openapi_json: String,
+        mut doc: utoipa::openapi::OpenApi,
+        rules: Vec<crate::access::Rule>,
         configure: F,
     ) -> Result<Application, StartError>
     where
         F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
+        let policy = crate::access::Policy::new([crate::access::shared().as_slice(), &rules]);
+        policy.annotate(&mut doc).map_err(StartError::Policy)?;
+        let openapi_json = doc.to_json().unwrap_or_default();
+        let policy = web::Data::new(policy);
         let addr = format!("{}:{port}", self.settings.http.host);
         let listener = TcpListener::bind(&addr).map_err(|source| StartError::Bind {
             addr: addr.clone(),
@@ -181,10 +194,15 @@ impl Runtime {
         let limit = self.settings.http.body_limit_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::access::enforce))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::middleware::security_headers,
+                ))
                 .wrap(actix_web::middleware::from_fn(crate::middleware::observe))
                 .app_data(readiness.clone())
                 .app_data(scrape.clone())
                 .app_data(openapi.clone())
+                .app_data(policy.clone())
                 .configure(|cfg| limits(cfg, limit))
                 .configure(ops::configure)
                 .configure(configure.clone())

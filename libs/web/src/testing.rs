@@ -175,6 +175,156 @@ pub async fn problem(resp: reqwest::Response, status: u16) -> Value {
 
 /// Checks the service's `/openapi.json`: its `Problem` schema's `code` is the `ProblemCode` enum,
 /// and that enum lists every code of the error table, so a client can see every code it may get.
+/// A caller of [`walk_access`]: a label for messages, the role (none: anonymous) and its token.
+pub struct Caller {
+    pub label: String,
+    pub role: Option<komek_domain::staff::Role>,
+    pub token: Option<String>,
+}
+
+/// One caller of every kind the access table names, stored in the app's Redis: anonymous, an
+/// agent, a supervisor, first-line staff and the head of `billing`. `issue` signs a token for a
+/// stored user as the sign-in would (`komek_auth`, which this crate cannot name).
+pub async fn callers(
+    app: &TestApp,
+    issue: impl Fn(&komek_domain::staff::User) -> String,
+) -> Vec<Caller> {
+    use komek_domain::staff::{Role, User};
+    let mut out = vec![Caller {
+        label: "anonymous".into(),
+        role: None,
+        token: None,
+    }];
+    for (login, role, department, level) in [
+        ("walk-agent", Role::Agent, None, 2),
+        ("walk-supervisor", Role::Supervisor, None, 3),
+        ("walk-billing1", Role::DepartmentStaff, Some("billing"), 1),
+        (
+            "walk-billing-head",
+            Role::DepartmentStaff,
+            Some("billing"),
+            3,
+        ),
+    ] {
+        let u = User {
+            login: login.into(),
+            name: login.into(),
+            role,
+            department: department.map(Into::into),
+            languages: vec![Lang::Kk, Lang::Ru],
+            categories: vec![],
+            capacity: 5,
+            level,
+            password_hash: String::new(),
+            active: true,
+            sessions_after: 0,
+        };
+        app.store.put_user(&u, None).await.unwrap();
+        out.push(Caller {
+            label: login.into(),
+            role: Some(role),
+            token: Some(issue(&u)),
+        });
+    }
+    out
+}
+
+/// Walks every operation of the app's OpenAPI document with every caller and asserts the access
+/// table's answer, read from the operation's `x-komek-access`: a signed-in class refuses the
+/// anonymous caller (401) and every role it does not admit (403, the gate's refusal); everyone
+/// else gets past the gate (the handler may still refuse an object, or find none: path
+/// parameters name nothing). Returns how many calls were made.
+pub async fn walk_access(app: &TestApp, callers: &[Caller]) -> usize {
+    use crate::access::{Access, GATE_REFUSAL};
+    let doc = ok_json(app.get("/openapi.json", None).await, 200).await;
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    let mut calls = 0;
+    for (path, item) in paths {
+        let concrete: String = {
+            let mut out = String::new();
+            let mut inside = false;
+            for c in path.chars() {
+                match c {
+                    '{' => {
+                        inside = true;
+                        out.push_str("zz-none");
+                    }
+                    '}' => inside = false,
+                    _ if !inside => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        };
+        // A method the path does not have: 405, with the ones it has in `Allow`.
+        let declared: Vec<String> = item
+            .as_object()
+            .expect("a path item")
+            .keys()
+            .map(|m| m.to_uppercase())
+            .collect();
+        if let Some(other) = ["PATCH", "DELETE", "PUT", "POST", "GET"]
+            .into_iter()
+            .find(|m| !declared.iter().any(|d| d == m))
+        {
+            let m = reqwest::Method::from_bytes(other.as_bytes()).unwrap();
+            let r = app
+                .http
+                .request(m, app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            calls += 1;
+            assert_eq!(r.status().as_u16(), 405, "{other} {path}");
+            let allow = r.headers()["allow"].to_str().unwrap().to_owned();
+            for d in &declared {
+                assert!(allow.contains(d.as_str()), "{other} {path}: Allow {allow}");
+            }
+        }
+        for (method, op) in item.as_object().expect("a path item").iter() {
+            let Ok(m) = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()) else {
+                continue;
+            };
+            let code = op["x-komek-access"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no x-komek-access"));
+            let access = Access::ALL
+                .into_iter()
+                .find(|a| a.code() == code)
+                .unwrap_or_else(|| panic!("{method} {path}: unknown class {code}"));
+            for c in callers {
+                let mut rb = app.http.request(m.clone(), app.url(&concrete));
+                if m != reqwest::Method::GET {
+                    rb = rb.json(&serde_json::json!({}));
+                }
+                if let Some(t) = &c.token {
+                    rb = rb.bearer_auth(t);
+                }
+                let r = rb.send().await.expect("the service answers");
+                calls += 1;
+                let status = r.status().as_u16();
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                let by_gate = status == 403 && body["detail"] == GATE_REFUSAL;
+                let what = format!("{method} {path} as {} ({code})", c.label);
+                match (access.signed_in(), c.role) {
+                    (true, None) => assert_eq!(status, 401, "{what}: {body}"),
+                    (true, Some(role)) if !access.admits(role) => {
+                        assert!(
+                            by_gate,
+                            "{what}: expected the gate's 403, got {status} {body}"
+                        )
+                    }
+                    _ => assert!(
+                        status != 401 && !by_gate && status < 500,
+                        "{what}: expected to pass the gate, got {status} {body}"
+                    ),
+                }
+            }
+        }
+    }
+    calls
+}
+
 pub async fn openapi_lists_every_code(app: &TestApp) {
     let doc = ok_json(app.get("/openapi.json", None).await, 200).await;
     crate::error::assert_lists_every_code(&doc);

@@ -38,8 +38,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         runtime.store.clone(),
     ));
     let deps = web::Data::from(deps);
-    let openapi = crate::routes::openapi().to_json().unwrap_or_default();
-    runtime.serve(port, openapi, move |cfg| {
+    let openapi = crate::routes::openapi();
+    runtime.serve(port, openapi, crate::routes::access(), move |cfg| {
         sign_in.register(cfg);
         cfg.app_data(customers.clone())
             .app_data(deps.clone())

@@ -1,15 +1,16 @@
 //! Anti-spam for the customer-facing entry points: fixed-window rate limits counted in Redis
 //! (`INCR` + `EXPIRE` on `{p}:rl:{action}:{scope}:{who}:{window}`), per client address and per
-//! contact, with the limits of the `[web]` settings. The honeypot field of the web form is in
-//! [`crate::pages`].
+//! contact, with the limits of the `[web]` settings (the SMTP listener counts with [`count`] and
+//! the limits of `[email]`). The honeypot field of the web form is in [`crate::pages`].
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::{HttpResponse, ResponseError};
 use komek_domain::Customer;
 use komek_settings::Settings;
-use komek_store::Store;
+use komek_store::{Store, StoreError};
 use komek_web::ApiError;
 use time::OffsetDateTime;
 
@@ -17,6 +18,9 @@ use time::OffsetDateTime;
 pub const REQUEST: &str = "request";
 /// Customer messages: the status page and `POST /api/v1/requests/{number}/messages`.
 pub const MESSAGE: &str = "message";
+/// `POST /api/v1/requests` per client address (`web.api_per_address`), apart from the form's
+/// count: an API client looping over phone numbers stays under every per-contact limit.
+pub const API_REQUEST: &str = "api-request";
 
 /// Over a limit: how long until the current window ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +65,17 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
-async fn hit(
+/// Counts one hit of `action` for each of `whos` in the current fixed window of `window`; `Some`
+/// when any is over `limit`.
+pub async fn count(
     store: &Store,
-    settings: &Settings,
     action: &str,
     scope: &str,
     whos: &[String],
     limit: u64,
-) -> Result<Option<Limited>, ApiError> {
-    let window = settings.web.rate_window.as_secs().max(1);
+    window: Duration,
+) -> Result<Option<Limited>, StoreError> {
+    let window = window.as_secs().max(1);
     let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
     let n = now / window;
     let keys: Vec<String> = whos
@@ -85,6 +91,17 @@ async fn hit(
     } else {
         Ok(None)
     }
+}
+
+async fn hit(
+    store: &Store,
+    settings: &Settings,
+    action: &str,
+    scope: &str,
+    whos: &[String],
+    limit: u64,
+) -> Result<Option<Limited>, ApiError> {
+    Ok(count(store, action, scope, whos, limit, settings.web.rate_window).await?)
 }
 
 /// Counts one `action` by the client's address; `Some` when it is over `web.per_address`.
@@ -134,12 +151,13 @@ pub async fn by_contact(
     .await
 }
 
-/// The per-contact limit of `POST /api/v1/requests`, for a body that validated (a 422 comes
-/// first), and a retry with an `Idempotency-Key` already stored is
-/// not counted (it creates nothing).
+/// The limits of `POST /api/v1/requests`, for a body that validated (a 422 comes first): per
+/// client address (`web.api_per_address`, unless 0), then per contact. A retry with an
+/// `Idempotency-Key` already stored is not counted (it creates nothing).
 pub async fn api_request(
     store: &Store,
     settings: &Settings,
+    req: &HttpRequest,
     customer: &Customer,
     idempotency_key: Option<&str>,
 ) -> Result<Option<Limited>, ApiError> {
@@ -147,6 +165,21 @@ pub async fn api_request(
         && store.idempotency(key).await?.is_some()
     {
         return Ok(None);
+    }
+    let limit = settings.web.api_per_address;
+    if limit > 0
+        && let Some(ip) = client_address(req, settings)
+        && let Some(l) = hit(
+            store,
+            settings,
+            API_REQUEST,
+            "addr",
+            &[address_key(ip)],
+            limit,
+        )
+        .await?
+    {
+        return Ok(Some(l));
     }
     by_contact(store, settings, customer, REQUEST).await
 }

@@ -2,38 +2,96 @@
 //!
 //! - Outbound: [`Mailer`] hands one plain-text UTF-8 mail to the relay of `[email]` with `lettre`
 //!   (no TLS: the relay is local or in-cluster). Subject `[KM-000123] …` in the request's language.
-//!   Threading: the acknowledgment's Message-ID is the request's thread id `<{request id}@{domain}>`
-//!   ([`thread_id`]); every later mail has `<{event id}.{request id}@{domain}>` ([`message_id`]),
-//!   stable per (event, recipient) so a resend is recognisable, with In-Reply-To and References
-//!   naming the thread id.
+//!   Threading: the acknowledgment's Message-ID is the request's thread id
+//!   `<{request id}.{token}@{domain}>` ([`thread_id`]); every later mail has
+//!   `<{event id}.{request id}.{token}@{domain}>` ([`message_id`]), stable per (event, recipient)
+//!   so a resend is recognisable, with In-Reply-To and References naming the thread id. The token
+//!   ([`ThreadKeys`]) is an HMAC of the request id: only Komek can make it, and nothing is stored.
 //! - Inbound: [`parse`] reads a raw RFC 5322 message with `mail-parser`: the sender (From), the
 //!   subject, the text (a text/plain part, or an HTML-only body turned into text by
 //!   [`html_to_text`]: tags dropped, `<script>`/`<style>` with their contents, entities decoded),
-//!   and which request it answers ([`Target`]: a thread id in In-Reply-To/References, else a
-//!   `KM-123456` number in the subject). Attachments are **refused** (554), not stored: Komek keeps
-//!   no files. [`strip_quoted`] removes the quoted history of a reply. What the mail then does
-//!   (a new request or a message on an existing one) is [`crate::smtp`]'s job.
+//!   and which request it answers (`thread`: one of our Message-IDs with a valid token in
+//!   In-Reply-To/References; a `KM-123456` in the subject is not enough, anyone can write one).
+//!   Attachments are **refused** (554), not stored: Komek keeps no files. [`strip_quoted`] removes
+//!   the quoted history of a reply. What the mail then does (a new request or a message on an
+//!   existing one) is [`crate::smtp`]'s job.
 
-use komek_domain::{RequestId, RequestNumber};
-use komek_settings::EmailSettings;
+use hmac::{Hmac, Mac};
+use komek_domain::RequestId;
+use komek_settings::{AuthSettings, EmailSettings};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use secrecy::ExposeSecret;
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::sms::SendError;
 
+type HmacSha256 = Hmac<Sha256>;
+
+/// Bytes of the HMAC a thread token keeps (128 bits, 32 hex digits).
+const TOKEN_BYTES: usize = 16;
+
+/// The keys of mail thread tokens: derived from `auth.jwt_secret` (signing) and the retired keys
+/// of `auth.jwt_previous` (still matched), with a label of their own, so a thread token is no
+/// staff token and no secret is added to deploy.
+#[derive(Clone)]
+pub struct ThreadKeys {
+    /// The current key first.
+    keys: Vec<HmacSha256>,
+}
+
+impl ThreadKeys {
+    pub fn new(auth: &AuthSettings) -> Self {
+        let keys = std::iter::once(&auth.jwt_secret)
+            .chain(auth.previous.iter().map(|(_, s)| s))
+            .filter_map(|secret| {
+                let mut kdf = HmacSha256::new_from_slice(secret.expose_secret().as_bytes()).ok()?;
+                kdf.update(b"komek mail thread token v1");
+                HmacSha256::new_from_slice(&kdf.finalize().into_bytes()).ok()
+            })
+            .collect();
+        Self { keys }
+    }
+
+    fn tag(key: &HmacSha256, request: RequestId) -> HmacSha256 {
+        let mut m = key.clone();
+        m.update(request.0.as_bytes());
+        m
+    }
+
+    /// The thread token of `request` (32 hex digits).
+    pub fn token(&self, request: RequestId) -> String {
+        self.keys
+            .first()
+            .map(|k| hex::encode(&Self::tag(k, request).finalize().into_bytes()[..TOKEN_BYTES]))
+            .unwrap_or_default()
+    }
+
+    /// Whether `token` is `request`'s under any key (compared in constant time).
+    pub fn valid(&self, request: RequestId, token: &str) -> bool {
+        let Ok(raw) = hex::decode(token) else {
+            return false;
+        };
+        raw.len() == TOKEN_BYTES
+            && self
+                .keys
+                .iter()
+                .any(|k| Self::tag(k, request).verify_truncated_left(&raw).is_ok())
+    }
+}
+
 /// The id of a request's mail thread: the Message-ID of its acknowledgment.
-pub fn thread_id(request: RequestId, domain: &str) -> String {
-    format!("<{request}@{domain}>")
+pub fn thread_id(request: RequestId, keys: &ThreadKeys, domain: &str) -> String {
+    format!("<{request}.{}@{domain}>", keys.token(request))
 }
 
 /// The Message-ID of the mail for `event` about `request` (stable: a resend has the same id).
-pub fn message_id(event: Uuid, request: RequestId, domain: &str) -> String {
-    format!("<{event}.{request}@{domain}>")
+pub fn message_id(event: Uuid, request: RequestId, keys: &ThreadKeys, domain: &str) -> String {
+    format!("<{event}.{request}.{}@{domain}>", keys.token(request))
 }
 
 /// Subjects (`[KM-000123] …`) and the footer, in the request's language, from the catalogue.
@@ -57,10 +115,12 @@ pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Option<Mailbox>,
     pub domain: String,
+    /// What makes the thread ids of outgoing mail.
+    pub threads: ThreadKeys,
 }
 
 impl Mailer {
-    pub fn new(s: &EmailSettings) -> Self {
+    pub fn new(s: &EmailSettings, threads: ThreadKeys) -> Self {
         let transport = (!s.relay_host.is_empty()).then(|| {
             let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.relay_host)
                 .port(s.relay_port)
@@ -78,6 +138,7 @@ impl Mailer {
             // Checked by Settings::check; an unparsable one makes every send a refusal.
             from: s.from.parse().ok(),
             domain: s.domain.clone(),
+            threads,
         }
     }
 
@@ -127,15 +188,6 @@ impl Mailer {
     }
 }
 
-/// Which request an inbound mail answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// From In-Reply-To/References naming one of our Message-IDs.
-    Id(RequestId),
-    /// From a number in the subject, e.g. `KM-000123`.
-    Number(String),
-}
-
 /// An inbound mail, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
@@ -144,8 +196,9 @@ pub struct Inbound {
     pub subject: Option<String>,
     pub text: String,
     pub message_id: Option<String>,
-    /// Thread headers first, then the subject.
-    pub target: Option<Target>,
+    /// The request whose thread it answers: one of our Message-IDs, with its token, in
+    /// In-Reply-To or References.
+    pub thread: Option<RequestId>,
 }
 
 /// Why an inbound mail is refused: the SMTP reply (code, enhanced status, reason).
@@ -171,7 +224,7 @@ fn broken(reason: impl Into<String>) -> Refusal {
 }
 
 /// Reads a raw message; a refusal names what is wrong.
-pub fn parse(raw: &[u8], number_prefix: &str, domain: &str) -> Result<Inbound, Refusal> {
+pub fn parse(raw: &[u8], domain: &str, keys: &ThreadKeys) -> Result<Inbound, Refusal> {
     let head_end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -243,59 +296,33 @@ pub fn parse(raw: &[u8], number_prefix: &str, domain: &str) -> Result<Inbound, R
             ids.extend(list.iter().map(|s| s.to_string()));
         }
     }
-    let target = ids
+    let thread = ids
         .iter()
         .rev()
-        .find_map(|id| request_of_id(id, domain).map(Target::Id))
-        .or_else(|| {
-            subject
-                .as_deref()
-                .and_then(|s| number_in(s, number_prefix))
-                .map(Target::Number)
-        });
+        .find_map(|id| request_of_id(id, domain, keys));
     Ok(Inbound {
         from,
         name,
         subject,
         text,
         message_id: msg.message_id().map(str::to_owned),
-        target,
+        thread,
     })
 }
 
-/// The request of one of our Message-IDs (`{request}@{domain}` or `{event}.{request}@{domain}`).
-pub fn request_of_id(id: &str, domain: &str) -> Option<RequestId> {
+/// The request of one of our Message-IDs (`{request}.{token}@{domain}` or
+/// `{event}.{request}.{token}@{domain}`) whose token is valid; `None` for anything else, a
+/// Message-ID with the request id alone included (anyone who knows the id can write that).
+pub fn request_of_id(id: &str, domain: &str, keys: &ThreadKeys) -> Option<RequestId> {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     let (local, d) = id.rsplit_once('@')?;
     if !d.eq_ignore_ascii_case(domain) {
         return None;
     }
-    let last = local.rsplit('.').next()?;
-    last.parse::<Uuid>().ok().map(RequestId)
-}
-
-/// The first `{prefix}-{digits}` in `s`, upper-cased and padded like Komek writes numbers.
-pub fn number_in(s: &str, prefix: &str) -> Option<String> {
-    let upper = s.to_uppercase();
-    let pat = format!("{prefix}-");
-    let mut from = 0;
-    while let Some(i) = upper[from..].find(&pat) {
-        let start = from + i;
-        let digits: String = upper[start + pat.len()..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        let before_ok = upper[..start]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        if before_ok && !digits.is_empty() && digits.len() <= 12 {
-            let n: u64 = digits.parse().ok()?;
-            return Some(RequestNumber::format(prefix, n).0);
-        }
-        from = start + pat.len();
-    }
-    None
+    let mut parts = local.rsplit('.');
+    let token = parts.next()?;
+    let request = RequestId(parts.next()?.parse::<Uuid>().ok()?);
+    keys.valid(request, token).then_some(request)
 }
 
 /// Is `line` the "On … wrote:" line a mail client puts above the quoted history?
@@ -455,9 +482,13 @@ fn decode_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use komek_domain::Lang;
+    use komek_domain::{Lang, RequestNumber};
 
     const D: &str = "komek";
+
+    fn keys() -> ThreadKeys {
+        ThreadKeys::new(&komek_testkit::test_settings("email").auth)
+    }
 
     fn mail(headers: &str, body: &str) -> Vec<u8> {
         format!("{headers}\r\n\r\n{body}").into_bytes()
@@ -469,55 +500,79 @@ mod tests {
             "From: =?UTF-8?B?0JDQu9C40Y8=?= <Aliya@Mail.kz>\r\nTo: support@komek.kz\r\nSubject: =?UTF-8?B?0J3QtdGCINC40L3RgtC10YDQvdC10YLQsA==?=\r\nMessage-ID: <m1@mail.kz>\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit",
             "Здравствуйте, не работает интернет.",
         );
-        let m = parse(&raw, "KM", D).unwrap();
+        let m = parse(&raw, D, &keys()).unwrap();
         assert_eq!(m.from, "aliya@mail.kz");
         assert_eq!(m.name.as_deref(), Some("Алия"));
         assert_eq!(m.subject.as_deref(), Some("Нет интернета"));
         assert_eq!(m.text, "Здравствуйте, не работает интернет.");
         assert_eq!(m.message_id.as_deref(), Some("m1@mail.kz"));
-        assert_eq!(m.target, None);
+        assert_eq!(m.thread, None);
     }
 
     #[test]
-    fn finds_the_request_a_reply_answers() {
+    fn finds_the_request_a_reply_answers_by_its_token_only() {
+        let k = keys();
         let rid = RequestId::new();
         let ev = Uuid::now_v7();
         let raw = mail(
             &format!(
                 "From: a@b.kz\r\nSubject: Re: hello\r\nIn-Reply-To: {}\r\nReferences: <x@y.kz> {}",
-                message_id(ev, rid, D),
-                thread_id(rid, D)
+                message_id(ev, rid, &k, D),
+                thread_id(rid, &k, D)
             ),
             "ok",
         );
-        assert_eq!(parse(&raw, "KM", D).unwrap().target, Some(Target::Id(rid)));
+        assert_eq!(parse(&raw, D, &k).unwrap().thread, Some(rid));
+        // A number in the subject, or our id without its token, names no thread.
         let raw = mail(
-            "From: a@b.kz\r\nSubject: Re: [km-123] Ваше обращение принято",
+            &format!(
+                "From: a@b.kz\r\nSubject: Re: [KM-000123] Ваше обращение принято\r\nIn-Reply-To: <{rid}@{D}>"
+            ),
             "ok",
         );
-        assert_eq!(
-            parse(&raw, "KM", D).unwrap().target,
-            Some(Target::Number("KM-000123".into()))
+        assert_eq!(parse(&raw, D, &k).unwrap().thread, None);
+        assert_eq!(request_of_id("<abc@komek>", D, &k), None);
+        assert_eq!(request_of_id(&thread_id(rid, &k, "other"), D, &k), None);
+        let forged = format!("<{rid}.{}@{D}>", "0".repeat(32));
+        assert_eq!(request_of_id(&forged, D, &k), None);
+        // Another request's token does not open this one.
+        let other = RequestId::new();
+        let swapped = format!("<{rid}.{}@{D}>", k.token(other));
+        assert_eq!(request_of_id(&swapped, D, &k), None);
+    }
+
+    #[test]
+    fn thread_tokens_survive_a_key_rotation_while_the_old_key_is_listed() {
+        let mut auth = komek_testkit::test_settings("email").auth;
+        let rid = RequestId::new();
+        let old = ThreadKeys::new(&auth);
+        let token = old.token(rid);
+        assert_eq!(token.len(), 32);
+        let retired = auth.jwt_secret.clone();
+        auth.jwt_secret =
+            secrecy::SecretString::from("a-brand-new-signing-secret-0123456789abcdef".to_owned());
+        assert!(!ThreadKeys::new(&auth).valid(rid, &token));
+        auth.previous = vec![("k0".into(), retired)];
+        let rotated = ThreadKeys::new(&auth);
+        assert!(rotated.valid(rid, &token));
+        assert_ne!(
+            rotated.token(rid),
+            token,
+            "new mail gets the new key's token"
         );
-        assert_eq!(
-            number_in("XKM-1 and KM-0042", "KM").as_deref(),
-            Some("KM-000042")
-        );
-        assert_eq!(request_of_id("<abc@komek>", D), None);
-        assert_eq!(request_of_id(&thread_id(rid, "other"), D), None);
     }
 
     #[test]
     fn refuses_broken_and_attached() {
-        assert_eq!(parse(b"just text", "KM", D).unwrap_err().code, 554);
+        assert_eq!(parse(b"just text", D, &keys()).unwrap_err().code, 554);
         let no_from = mail("Subject: x", "text");
-        assert_eq!(parse(&no_from, "KM", D).unwrap_err().enhanced, "5.1.7");
+        assert_eq!(parse(&no_from, D, &keys()).unwrap_err().enhanced, "5.1.7");
         let no_boundary = mail(
             "From: a@b.kz\r\nContent-Type: multipart/mixed",
             "--x\r\n\r\ntext\r\n--x--",
         );
         assert!(
-            parse(&no_boundary, "KM", D)
+            parse(&no_boundary, D, &keys())
                 .unwrap_err()
                 .reason
                 .contains("boundary")
@@ -526,7 +581,7 @@ mod tests {
             "From: a@b.kz\r\nContent-Type: multipart/mixed; boundary=\"b\"",
             "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n",
         );
-        let r = parse(&attached, "KM", D).unwrap_err();
+        let r = parse(&attached, D, &keys()).unwrap_err();
         assert_eq!((r.code, r.enhanced), (554, "5.6.1"));
     }
 
@@ -536,7 +591,7 @@ mod tests {
             "From: a@b.kz\r\nContent-Type: text/html; charset=utf-8",
             "<html><head><style>p{}</style></head><body><p>Привет &amp; <b>пока</b></p><SCRIPT type=x>alert('x')</script><p>2&lt;3&#33;</p><!-- c --></body></html>",
         );
-        let m = parse(&raw, "KM", D).unwrap();
+        let m = parse(&raw, D, &keys()).unwrap();
         assert_eq!(m.text, "Привет & пока\n\n2<3!");
         assert!(!m.text.contains("alert"));
         assert_eq!(html_to_text("a<script>x</scr"), "a");
@@ -563,7 +618,7 @@ mod tests {
         let mut s = komek_testkit::test_settings("email").email;
         s.relay_host = "127.0.0.1".into();
         s.relay_port = 2526;
-        let m = Mailer::new(&s);
+        let m = Mailer::new(&s, keys());
         let rid = RequestId::new();
         let n = RequestNumber::format("KM", 7);
         let out = Outgoing {
@@ -571,8 +626,8 @@ mod tests {
             name: Some("Алия".into()),
             subject: subject(Lang::Ru, &n, About::Reply),
             text: "Здравствуйте".into(),
-            message_id: message_id(Uuid::now_v7(), rid, D),
-            in_reply_to: Some(thread_id(rid, D)),
+            message_id: message_id(Uuid::now_v7(), rid, &m.threads, D),
+            in_reply_to: Some(thread_id(rid, &m.threads, D)),
         };
         let raw = String::from_utf8(m.build(&out).unwrap().formatted()).unwrap();
         let back = MessageParser::default().parse(raw.as_bytes()).unwrap();
@@ -581,11 +636,11 @@ mod tests {
             Some("[KM-000007] Ответ по вашему обращению")
         );
         assert_eq!(back.body_text(0).unwrap().trim(), "Здравствуйте");
-        let tid = thread_id(rid, D);
+        let tid = thread_id(rid, &m.threads, D);
         assert!(raw.contains(&format!("In-Reply-To: {tid}")), "{raw}");
         assert!(raw.contains(&format!("References: {tid}")), "{raw}");
         assert_eq!(
-            request_of_id(back.message_id().unwrap(), D),
+            request_of_id(back.message_id().unwrap(), D, &m.threads),
             Some(rid),
             "{raw}"
         );

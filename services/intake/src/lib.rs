@@ -3,7 +3,12 @@
 //! - [`startup`]: the app factory used by `main` and the tests.
 //! - [`routes`]: the router and the OpenAPI document of intake's public contract.
 //! - [`requests`]: `POST /api/v1/requests` (idempotent acceptance, acknowledgment in the customer's
-//!   language) and `GET /api/v1/requests/{number}/public` (status for the customer).
+//!   language, the status token), `GET /api/v1/requests/{number}/public` and
+//!   `GET /api/v1/status/{token}` (status for the customer).
+//! - [`lookup`]: how a customer finds their request (number + contact, or the status token) and
+//!   the limits on failed lookups.
+//! - [`links`]: the customer's secrets: status tokens (stored as hashes) and survey links
+//!   (derived from the survey id).
 //! - [`api`]: the shapes the handlers share: `Accepted`, `PublicStatus`, `ContactQuery`, the
 //!   `Idempotency-Key` header.
 //! - [`contacts`]: calls and visits logged by an agent, with first-contact resolution.
@@ -28,6 +33,8 @@ pub mod api;
 pub mod contacts;
 pub mod email;
 pub mod intake;
+pub mod links;
+pub mod lookup;
 pub mod messages;
 pub mod notify;
 pub mod pages;

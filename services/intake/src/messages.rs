@@ -6,7 +6,7 @@
 //! waited for the customer back to `in_progress` (the resolution clock resumes), and reopens a
 //! resolved one.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use komek_domain::events::{CustomerMessage, Envelope, kind};
 use komek_domain::{Channel, Request, RequestNumber, Status};
 use komek_settings::Settings;
@@ -17,7 +17,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::antispam;
-use crate::api::ContactQuery;
+use crate::api::CustomerQuery;
+use crate::lookup::{self, Found};
 
 const MAX_TEXT: usize = 10_000;
 
@@ -64,6 +65,8 @@ pub fn text(raw: &str) -> Result<String, TextError> {
         .map_err(|e| match e {
             komek_domain::text::TextError::Empty => TextError::Empty,
             komek_domain::text::TextError::TooLong { .. } => TextError::TooLong,
+            // Controls were removed above: none is left to refuse.
+            komek_domain::text::TextError::Control => TextError::Empty,
         })
 }
 
@@ -109,31 +112,62 @@ pub async fn send(
     Ok(now)
 }
 
+/// The request a customer names by `number` and either their status token or their contact
+/// ([`lookup`]'s limits apply to both). A token of another request is the same not-found.
+pub async fn find_for_customer(
+    store: &Store,
+    settings: &Settings,
+    req: &HttpRequest,
+    number: &str,
+    contact: Option<&str>,
+    token: Option<&str>,
+) -> Result<Found, ApiError> {
+    match (token, contact) {
+        (Some(token), _) => Ok(match lookup::by_token(store, settings, req, token).await? {
+            Found::Request(r) if !r.number.0.eq_ignore_ascii_case(number.trim()) => Found::NotFound,
+            found => found,
+        }),
+        (None, Some(contact)) => lookup::by_contact(store, settings, req, number, contact).await,
+        (None, None) => Ok(Found::NotFound),
+    }
+}
+
 /// Add a message to your request.
 ///
-/// The same 404 as the public status for an unknown number or a wrong contact; 409 when the
-/// request is closed. A resolved request is reopened by the message. 202: the workspace adds the
-/// message to the request moments later.
+/// The customer names the request with `?token=` (the status token from the acknowledgment) or,
+/// as before, `?contact=` (exactly one; neither or both is 400). The same 404 as the public
+/// status for an unknown number, a wrong contact or a wrong token, and the same limits on failed
+/// lookups (429 with Retry-After); 409 when the request is closed. A resolved request is
+/// reopened by the message. 202: the workspace adds the message to the request moments later.
 #[utoipa::path(
     post, path = "/api/v1/requests/{number}/messages", request_body = MessageIn,
-    params(("number" = String, Path, description = "e.g. KM-000123"), ContactQuery),
+    params(("number" = String, Path, description = "e.g. KM-000123"), CustomerQuery),
     responses(
         (status = 202, body = MessageAccepted),
+        (status = 400, body = komek_web::error::Problem),
         (status = 404, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem),
         (status = 422, body = komek_web::error::Problem), (status = 429, body = komek_web::error::Problem),
         (status = 503, body = komek_web::error::Problem),
     )
 )]
 pub async fn post_message(
+    req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<ContactQuery>,
+    query: web::Query<CustomerQuery>,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     StrictJson(body): StrictJson<MessageIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(r) = find(&store, &path, &query.contact).await? else {
-        return Err(ApiError::NotFound("request"));
-    };
+    let (contact, token) = (query.contact.as_deref(), query.token.as_deref());
+    if contact.is_some() == token.is_some() {
+        return Err(ApiError::BadRequest {
+            field: Some(if token.is_some() { "token" } else { "contact" }.into()),
+            message: "give either contact or token".into(),
+        });
+    }
+    let r = find_for_customer(&store, &settings, &req, &path, contact, token)
+        .await?
+        .into_api()?;
     if r.status == Status::Closed {
         return Err(ApiError::Conflict(
             Code::RequestClosed,

@@ -12,14 +12,25 @@
 //! A route whose way out is off (`sms.sendsms_url` or `email.relay_host` empty) acknowledges the
 //! event with a log line and sends nothing.
 //!
+//! What an attacker posting requests cannot make Komek send (docs/security.md, finding 3):
+//! - an SMS to a number outside `sms.allowed_prefixes` is not sent;
+//! - a recipient gets at most `sms.daily_per_recipient` SMS / `email.daily_per_recipient` mails
+//!   per UTC day (counted per event, so a redelivery is not a second message); the rest are
+//!   dropped.
+//!
+//! Both are recorded like a refusal (a `notification.failed` with the reason, the marker), logged
+//! at info with the recipient masked, counted in `komek_notifications_dropped_total{channel,
+//! reason}`, and the event is acknowledged: never retried.
+//!
 //! Each delivery is deduplicated per (event id, recipient) by the marker `sent:{event}:{recipient}`,
 //! written in one transaction with the `notification.sent` / `notification.failed` event the
-//! workspace turns into a history line. A gateway that is down makes the handler return
+//! workspace turns into a history line; while one delivery sends, the lease
+//! `sending:{event}:{recipient}` makes a second copy of the event wait for that marker. A gateway that is down makes the handler return
 //! [`HandleError::Retry`]: the consumer retries with backoff, then requeues, and finally parks the
 //! event. A send that succeeded but whose marker could not be written may be sent again
 //! (at least once).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use komek_bus::HandleError;
 use komek_domain::events::{Envelope, NotificationStatus, RequestChanged, RequestResolved, kind};
@@ -28,11 +39,34 @@ use komek_settings::Settings;
 use komek_store::Store;
 use time::OffsetDateTime;
 
-use crate::email::{self, About, Mailer, Outgoing};
+use crate::email::{self, About, Mailer, Outgoing, ThreadKeys};
 use crate::sms::{SendError, Sender, mask};
 
 /// How long a sent marker is kept: longer than any redelivery.
 const MARKER_TTL_SECS: u64 = 7 * 24 * 3600;
+/// How long a day's count per recipient is kept: past the end of its day whatever the clock skew.
+const DAILY_TTL_SECS: u64 = 2 * 24 * 3600;
+
+/// Why a message was not sent on purpose (the `reason` label).
+pub const NOT_ALLOWED: &str = "not_allowed";
+pub const DAILY_CAP: &str = "daily_cap";
+
+static DROPPED: LazyLock<Option<prometheus::IntCounterVec>> = LazyLock::new(|| {
+    komek_bus::metrics::registered(prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            "komek_notifications_dropped_total",
+            "Customer messages not sent on purpose, by channel and reason (not_allowed: SMS to a \
+             number outside sms.allowed_prefixes; daily_cap: the recipient's daily cap reached)",
+        ),
+        &["channel", "reason"],
+    ))
+});
+
+fn dropped(channel: &str, reason: &str) {
+    if let Some(c) = &*DROPPED {
+        c.with_label_values(&[channel, reason]).inc();
+    }
+}
 
 pub struct Notifier {
     pub store: Store,
@@ -44,7 +78,17 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(store: Store, settings: Settings) -> Self {
         let sender = Sender::new(&settings.sms);
-        let mailer = Mailer::new(&settings.email);
+        let mailer = Mailer::new(&settings.email, ThreadKeys::new(&settings.auth));
+        // Every series shows (at zero) from the first scrape.
+        if let Some(c) = &*DROPPED {
+            for (channel, reason) in [
+                ("sms", NOT_ALLOWED),
+                ("sms", DAILY_CAP),
+                ("email", DAILY_CAP),
+            ] {
+                let _ = c.with_label_values(&[channel, reason]);
+            }
+        }
         Self {
             store,
             settings,
@@ -112,17 +156,10 @@ async fn text_for(
             let p: RequestResolved = payload(env)?;
             Some(format!("{}: {}", r.number, p.resolution))
         }
-        kind::SURVEY_CREATED => {
-            let token = n
-                .store
-                .get_string(&n.store.keys().survey_of_request(r.id))
-                .await
-                .map_err(|e| HandleError::Retry(e.to_string()))?;
-            token.map(|t| {
-                let link = n.settings.survey.link(&t);
-                invitation(r.language, &r.number, &link)
-            })
-        }
+        kind::SURVEY_CREATED => crate::links::survey_link(&n.store, &n.settings, r.id)
+            .await
+            .map_err(|e| HandleError::Retry(e.to_string()))?
+            .map(|link| invitation(r.language, &r.number, &link)),
         other => {
             return Err(HandleError::Reject(format!(
                 "intake does not handle {other}"
@@ -202,9 +239,22 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
             if already_sent(&n, &env, &marker).await? {
                 return Ok(());
             }
-            let mail = mail_for(&n.mailer, &env, &r, &to, text);
-            let sent = n.mailer.send(&mail).await;
-            settle(&n, &env, &r, "email", &to, &marker, sent).await
+            let Some(lease) = claim(&n, &env, &to, &marker, n.settings.email.timeout).await? else {
+                return Ok(());
+            };
+            let done = async {
+                if over_daily_cap(&n, &env, "email", &to, n.settings.email.daily_per_recipient)
+                    .await?
+                {
+                    return not_sent(&n, &env, &r, "email", &to, &marker, DAILY_CAP).await;
+                }
+                let mail = mail_for(&n.mailer, &env, &r, &to, text);
+                let sent = n.mailer.send(&mail).await;
+                settle(&n, &env, &r, "email", &to, &marker, sent).await
+            }
+            .await;
+            release(&n, &lease).await;
+            done
         }
         Route::Sms(to) => {
             if !n.sender.enabled() {
@@ -215,8 +265,22 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
             if already_sent(&n, &env, &marker).await? {
                 return Ok(());
             }
-            let sent = n.sender.send(&to, &text).await;
-            settle(&n, &env, &r, "sms", &to, &marker, sent).await
+            let Some(lease) = claim(&n, &env, &to, &marker, n.settings.sms.timeout).await? else {
+                return Ok(());
+            };
+            let done = async {
+                if !n.settings.sms.allows(&to) {
+                    return not_sent(&n, &env, &r, "sms", &to, &marker, NOT_ALLOWED).await;
+                }
+                if over_daily_cap(&n, &env, "sms", &to, n.settings.sms.daily_per_recipient).await? {
+                    return not_sent(&n, &env, &r, "sms", &to, &marker, DAILY_CAP).await;
+                }
+                let sent = n.sender.send(&to, &text).await;
+                settle(&n, &env, &r, "sms", &to, &marker, sent).await
+            }
+            .await;
+            release(&n, &lease).await;
+            done
         }
     }
 }
@@ -229,11 +293,14 @@ pub fn mail_for(m: &Mailer, env: &Envelope, r: &Request, to: &str, text: String)
         kind::SURVEY_CREATED => About::Survey,
         _ => About::Reply,
     };
-    let thread = email::thread_id(r.id, &m.domain);
+    let thread = email::thread_id(r.id, &m.threads, &m.domain);
     let (message_id, in_reply_to) = if about == About::Acknowledgment {
         (thread, None)
     } else {
-        (email::message_id(env.id, r.id, &m.domain), Some(thread))
+        (
+            email::message_id(env.id, r.id, &m.threads, &m.domain),
+            Some(thread),
+        )
     };
     Outgoing {
         to: to.to_owned(),
@@ -256,6 +323,101 @@ async fn already_sent(n: &Notifier, env: &Envelope, marker: &str) -> Result<bool
         tracing::info!(event_type = %env.kind, event_id = %env.id, "already sent; not again");
     }
     Ok(sent)
+}
+
+/// Takes the sending of this event's message to `to` (the lease `sending:{event}:{recipient}`,
+/// for the way out's `timeout` and a margin). The outbox relay may publish an event twice, and two
+/// copies handled at the same moment would both pass [`already_sent`]: the one without the lease
+/// retries (and then finds the marker); a lease left by a crashed process expires. `None` when the
+/// marker appeared meanwhile (sent by the other copy).
+async fn claim(
+    n: &Notifier,
+    env: &Envelope,
+    to: &str,
+    marker: &str,
+    timeout: std::time::Duration,
+) -> Result<Option<String>, HandleError> {
+    let lease = n.store.keys().sending(env.id, to);
+    let ttl_ms = u64::try_from(timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .saturating_add(10_000);
+    let taken = n
+        .store
+        .claim_send(&lease, ttl_ms)
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))?;
+    if !taken {
+        return Err(HandleError::Retry(
+            "another delivery of this event is sending it".into(),
+        ));
+    }
+    if already_sent(n, env, marker).await? {
+        release(n, &lease).await;
+        return Ok(None);
+    }
+    Ok(Some(lease))
+}
+
+/// Gives the lease back; if Redis is away it expires on its own.
+async fn release(n: &Notifier, lease: &str) {
+    if let Err(e) = n.store.release_send(lease).await {
+        tracing::debug!(error = %e, "sending lease not released; it expires");
+    }
+}
+
+/// Whether `to` has had `cap` messages on `channel` today already (0: no cap). This event is
+/// counted once however often it is delivered, and a retried send keeps its place.
+async fn over_daily_cap(
+    n: &Notifier,
+    env: &Envelope,
+    channel: &str,
+    to: &str,
+    cap: u64,
+) -> Result<bool, HandleError> {
+    if cap == 0 {
+        return Ok(false);
+    }
+    let day = OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .div_euclid(86_400);
+    let key = n.store.keys().daily_sent(channel, to, day);
+    let rank = n
+        .store
+        .daily_rank(&key, env.id, cap, DAILY_TTL_SECS)
+        .await
+        .map_err(|e| HandleError::Retry(e.to_string()))?;
+    Ok(rank > cap)
+}
+
+/// A message not sent on purpose (`reason`: [`NOT_ALLOWED`] or [`DAILY_CAP`]): logged without the
+/// full recipient, counted, recorded as `notification.failed` with its marker, and acknowledged.
+async fn not_sent(
+    n: &Notifier,
+    env: &Envelope,
+    r: &Request,
+    channel: &str,
+    to: &str,
+    marker: &str,
+    reason: &str,
+) -> Result<(), HandleError> {
+    let why = if reason == NOT_ALLOWED {
+        "not sent: number outside sms.allowed_prefixes"
+    } else if channel == "sms" {
+        "not sent: sms.daily_per_recipient reached today"
+    } else {
+        "not sent: email.daily_per_recipient reached today"
+    };
+    tracing::info!(event_type = %env.kind, request_id = %r.id, to = %mask(to), channel, reason, "{why}");
+    dropped(channel, reason);
+    let e = status_event(
+        kind::NOTIFICATION_FAILED,
+        r,
+        channel,
+        to,
+        &env.kind,
+        Some(why.to_owned()),
+    );
+    record(n, marker, &e).await
 }
 
 /// The gateway's or relay's answer as a `notification.sent` / `.failed` recorded with the marker,

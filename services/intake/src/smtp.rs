@@ -5,18 +5,30 @@
 //! A mail is answered only after it was stored, so the sending server keeps it until then:
 //! - a new mail → a request with channel `email` (the same [`crate::intake::accept`] as every
 //!   channel; its Message-ID is the idempotency key, so a mail sent twice is one request) → 250;
-//! - a reply to a request of the same sender that is not closed (thread headers or the number in
-//!   the subject, see [`crate::email::Target`]) → its text without the quoted history becomes a
-//!   `request.customer_message` ([`crate::messages::send`]) → 250. A reply naming someone
-//!   else's or a closed request becomes a new request;
+//! - a reply in a request's thread (one of Komek's own Message-IDs with its thread token in
+//!   In-Reply-To/References, see [`crate::email::ThreadKeys`]) from that request's sender, the
+//!   request not closed → its text without the quoted history becomes a
+//!   `request.customer_message` ([`crate::messages::send`]) → 250. Anything else, a bare
+//!   `KM-123` in the subject included, becomes a new request;
 //! - over `email.max_bytes` (the SIZE parameter, or counted while reading DATA) → 552, nothing kept;
 //! - broken MIME, no sender, no text, an attachment → 554 with the reason; nothing is written;
 //! - Redis unavailable → 451 (the sender retries later).
 //!
+//! Both 250s are the same line ([`ACCEPTED`]): the answer never says whether a mail joined a
+//! request, so it tells nobody which requests an address has (docs/security.md, finding 4).
+//!
+//! Abuse (finding 4): more than `email.per_address` transactions from one connecting address, or
+//! `email.per_sender` mails from one `From:` address, in `email.rate_window_secs` → 451 (a real
+//! mail server retries later). A client silent for `email.idle_timeout_secs` or connected for
+//! `email.session_timeout_secs` is sent 421 and disconnected; at most `email.max_connections`
+//! are served at once and `email.max_connections_per_address` from one address, one more is
+//! answered 421 and closed at once (it is not left waiting for a slot).
+//!
 //! Every refusal is a `warn` log line with the reason.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use komek_domain::calendar::Calendar;
@@ -27,27 +39,33 @@ use komek_store::requests::Created;
 use komek_web::ApiError;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tracing::Instrument;
 
-use crate::email::{self, Inbound, Refusal, Target};
+use crate::email::{self, Inbound, Refusal, ThreadKeys};
 use crate::intake::{self, CustomerIn, Submission};
 use crate::sms::mask;
 
-/// Connections served at once; more wait for a free slot.
-const MAX_CONNECTIONS: usize = 64;
-/// A client silent this long is disconnected (RFC 5321 suggests minutes).
-const IDLE: Duration = Duration::from_secs(120);
 /// Longest command line accepted.
 const MAX_LINE: u64 = 2048;
 const MAX_RECIPIENTS: usize = 50;
+/// How long a goodbye (421) may take to write to a client that does not read.
+const GOODBYE: Duration = Duration::from_secs(2);
+
+/// The answer to every mail that was stored, whatever it became.
+pub const ACCEPTED: &str = "250 2.0.0 message accepted";
+/// Over `email.per_address` or `email.per_sender`: a temporary failure, the sender retries later.
+pub const DEFERRED: &str = "451 4.7.1 too many messages, try again later";
 
 /// What handling one mail needs.
 pub struct Context {
     pub store: Store,
     pub settings: Settings,
     pub calendar: Calendar,
+    /// What recognises Komek's own Message-IDs in a reply.
+    pub threads: ThreadKeys,
 }
 
 /// Binds the listener; the bound address is logged (port 0 picks a free one).
@@ -58,20 +76,67 @@ pub async fn bind(settings: &Settings) -> std::io::Result<(TcpListener, SocketAd
     Ok((l, addr))
 }
 
+/// Connections held per client address; a [`Held`] gives its place back when dropped.
+type PerAddress = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+struct Held {
+    map: PerAddress,
+    ip: IpAddr,
+}
+
+impl Held {
+    /// A place for `ip`, unless it holds `max` connections already.
+    fn take(map: &PerAddress, ip: IpAddr, max: usize) -> Option<Self> {
+        let mut m = map.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = m.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Self {
+            map: map.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// Accepts connections until shutdown.
 pub async fn serve(listener: TcpListener, ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(ctx.settings.email.max_connections));
+    let per_address: PerAddress = Arc::default();
+    let per_address_max = ctx.settings.email.max_connections_per_address;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                    let ip = peer.ip().to_canonical();
+                    let place = slots
+                        .clone()
+                        .try_acquire_owned()
+                        .ok()
+                        .and_then(|permit| Held::take(&per_address, ip, per_address_max).map(|held| (permit, held)));
+                    let Some((permit, held)) = place else {
+                        tracing::warn!(%peer, "SMTP connection refused: no free slot (email.max_connections, email.max_connections_per_address)");
+                        tokio::spawn(busy(stream));
+                        continue;
+                    };
                     let ctx = ctx.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = session(stream, &ctx).await {
-                            tracing::debug!(%peer, error = %e, "SMTP session ended");
-                        }
+                        connection(stream, ip, &ctx).await;
+                        drop(held);
                         drop(permit);
                     }.instrument(tracing::info_span!("smtp session", %peer)));
                 }
@@ -84,22 +149,86 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Context>, mut shutdown: watch
     }
 }
 
+/// 421 to a connection there is no slot for, then closed; a client that does not read is dropped.
+async fn busy(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(GOODBYE, async {
+        stream
+            .write_all(b"421 4.7.0 too many connections, try again later\r\n")
+            .await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// One connection within `email.session_timeout`; a timeout ends it with 421.
+async fn connection(stream: TcpStream, ip: IpAddr, ctx: &Context) {
+    let (r, mut w) = stream.into_split();
+    let mut r = BufReader::new(r);
+    let total = ctx.settings.email.session_timeout;
+    let why = match tokio::time::timeout(total, session(&mut r, &mut w, ip, ctx)).await {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => "idle",
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "SMTP session ended");
+            return;
+        }
+        Err(_) => "session",
+    };
+    tracing::warn!(
+        timeout = why,
+        "SMTP client disconnected: email.{why}_timeout_secs passed"
+    );
+    let line = format!("421 4.4.2 {why} timeout, closing");
+    let _ = tokio::time::timeout(GOODBYE, reply(&mut w, &line)).await;
+}
+
 async fn reply(w: &mut (impl AsyncWriteExt + Unpin), line: &str) -> std::io::Result<()> {
     w.write_all(line.as_bytes()).await?;
     w.write_all(b"\r\n").await?;
     w.flush().await
 }
 
-/// One line (up to `max` bytes) within [`IDLE`]; `None` at end of stream.
+/// One line (up to `max` bytes) within `idle`; `None` at end of stream.
 async fn read_line(
-    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    r: &mut BufReader<OwnedReadHalf>,
     max: u64,
+    idle: Duration,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
-    let n = tokio::time::timeout(IDLE, (&mut *r).take(max).read_until(b'\n', &mut buf))
+    let n = tokio::time::timeout(idle, (&mut *r).take(max).read_until(b'\n', &mut buf))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
     Ok((n > 0).then_some(buf))
+}
+
+/// Counts one hit for `who` (`scope`: `addr` or `sender`) against `limit` (0: off); the answer
+/// when it is over, or when Redis cannot count.
+async fn limited(ctx: &Context, scope: &str, who: String, limit: u64) -> Option<String> {
+    if limit == 0 {
+        return None;
+    }
+    match crate::antispam::count(
+        &ctx.store,
+        "mail",
+        scope,
+        &[who],
+        limit,
+        ctx.settings.email.rate_window,
+    )
+    .await
+    {
+        Ok(None) => None,
+        Ok(Some(l)) => {
+            tracing::warn!(
+                scope,
+                limit,
+                retry_after_secs = l.retry_after_secs,
+                "inbound mail deferred: over its limit"
+            );
+            Some(DEFERRED.to_owned())
+        }
+        Err(e) => Some(unavailable(&e)),
+    }
 }
 
 /// The value of `SIZE=` in a MAIL command, if given.
@@ -113,23 +242,27 @@ fn size_param(args: &str) -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn session(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
+async fn session(
+    r: &mut BufReader<OwnedReadHalf>,
+    w: &mut OwnedWriteHalf,
+    ip: IpAddr,
+    ctx: &Context,
+) -> std::io::Result<()> {
     let domain = ctx.settings.email.domain.clone();
     let max = ctx.settings.email.max_bytes;
-    let (r, mut w) = stream.into_split();
-    let mut r = BufReader::new(r);
-    reply(&mut w, &format!("220 {domain} Komek ESMTP")).await?;
+    let idle = ctx.settings.email.idle_timeout;
+    reply(w, &format!("220 {domain} Komek ESMTP")).await?;
     let mut helo = false;
     let mut mail_from: Option<String> = None;
     let mut rcpts = 0usize;
     loop {
-        let Some(line) = read_line(&mut r, MAX_LINE).await? else {
+        let Some(line) = read_line(r, MAX_LINE, idle).await? else {
             return Ok(());
         };
         if !line.ends_with(b"\n") {
-            reply(&mut w, "500 5.5.2 line too long").await?;
+            reply(w, "500 5.5.2 line too long").await?;
             // Drop the rest of the overlong line.
-            while let Some(more) = read_line(&mut r, MAX_LINE).await? {
+            while let Some(more) = read_line(r, MAX_LINE, idle).await? {
                 if more.ends_with(b"\n") {
                     break;
                 }
@@ -141,60 +274,65 @@ async fn session(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
         match verb.to_ascii_uppercase().as_str() {
             "HELO" => {
                 helo = true;
-                reply(&mut w, &format!("250 {domain}")).await?;
+                reply(w, &format!("250 {domain}")).await?;
             }
             "EHLO" => {
                 helo = true;
                 mail_from = None;
                 rcpts = 0;
                 reply(
-                    &mut w,
+                    w,
                     &format!("250-{domain}\r\n250-SIZE {max}\r\n250-8BITMIME\r\n250 SMTPUTF8"),
                 )
                 .await?;
             }
             "MAIL" => {
                 if !helo {
-                    reply(&mut w, "503 5.5.1 send HELO or EHLO first").await?;
+                    reply(w, "503 5.5.1 send HELO or EHLO first").await?;
                 } else if mail_from.is_some() {
-                    reply(&mut w, "503 5.5.1 sender already given").await?;
+                    reply(w, "503 5.5.1 sender already given").await?;
                 } else if !args.to_ascii_uppercase().starts_with("FROM:") {
-                    reply(&mut w, "501 5.5.4 syntax: MAIL FROM:<address>").await?;
+                    reply(w, "501 5.5.4 syntax: MAIL FROM:<address>").await?;
                 } else if size_param(args).is_some_and(|s| s > max) {
                     tracing::warn!(
                         reason = "over email.max_bytes (SIZE)",
                         "inbound mail refused"
                     );
-                    reply(
-                        &mut w,
-                        &format!("552 5.3.4 message size exceeds {max} bytes"),
-                    )
-                    .await?;
+                    reply(w, &format!("552 5.3.4 message size exceeds {max} bytes")).await?;
+                } else if let Some(answer) = limited(
+                    ctx,
+                    "addr",
+                    crate::antispam::address_key(ip),
+                    ctx.settings.email.per_address,
+                )
+                .await
+                {
+                    reply(w, &answer).await?;
                 } else {
                     mail_from = Some(args[5..].trim().to_owned());
                     rcpts = 0;
-                    reply(&mut w, "250 2.1.0 OK").await?;
+                    reply(w, "250 2.1.0 OK").await?;
                 }
             }
             "RCPT" => {
                 if mail_from.is_none() {
-                    reply(&mut w, "503 5.5.1 send MAIL first").await?;
+                    reply(w, "503 5.5.1 send MAIL first").await?;
                 } else if !args.to_ascii_uppercase().starts_with("TO:") {
-                    reply(&mut w, "501 5.5.4 syntax: RCPT TO:<address>").await?;
+                    reply(w, "501 5.5.4 syntax: RCPT TO:<address>").await?;
                 } else if rcpts >= MAX_RECIPIENTS {
-                    reply(&mut w, "452 4.5.3 too many recipients").await?;
+                    reply(w, "452 4.5.3 too many recipients").await?;
                 } else {
                     rcpts += 1;
-                    reply(&mut w, "250 2.1.5 OK").await?;
+                    reply(w, "250 2.1.5 OK").await?;
                 }
             }
             "DATA" => {
                 if mail_from.is_none() || rcpts == 0 {
-                    reply(&mut w, "503 5.5.1 send MAIL and RCPT first").await?;
+                    reply(w, "503 5.5.1 send MAIL and RCPT first").await?;
                     continue;
                 }
-                reply(&mut w, "354 end data with <CR><LF>.<CR><LF>").await?;
-                let data = read_data(&mut r, max).await?;
+                reply(w, "354 end data with <CR><LF>.<CR><LF>").await?;
+                let data = read_data(r, max, idle).await?;
                 mail_from = None;
                 rcpts = 0;
                 let answer = match data {
@@ -211,20 +349,20 @@ async fn session(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
                         handle(ctx, &raw).instrument(span).await
                     }
                 };
-                reply(&mut w, &answer).await?;
+                reply(w, &answer).await?;
             }
             "RSET" => {
                 mail_from = None;
                 rcpts = 0;
-                reply(&mut w, "250 2.0.0 OK").await?;
+                reply(w, "250 2.0.0 OK").await?;
             }
-            "NOOP" => reply(&mut w, "250 2.0.0 OK").await?,
-            "VRFY" => reply(&mut w, "252 2.5.2 cannot verify").await?,
+            "NOOP" => reply(w, "250 2.0.0 OK").await?,
+            "VRFY" => reply(w, "252 2.5.2 cannot verify").await?,
             "QUIT" => {
-                reply(&mut w, &format!("221 2.0.0 {domain} closing")).await?;
+                reply(w, &format!("221 2.0.0 {domain} closing")).await?;
                 return Ok(());
             }
-            _ => reply(&mut w, "502 5.5.2 command not recognized").await?,
+            _ => reply(w, "502 5.5.2 command not recognized").await?,
         }
     }
 }
@@ -232,14 +370,15 @@ async fn session(stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
 /// The message after DATA, dot-unstuffed; `None` when it was over `max` bytes (read to its end
 /// and dropped, so the session can go on).
 async fn read_data(
-    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    r: &mut BufReader<OwnedReadHalf>,
     max: usize,
+    idle: Duration,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     let mut over = false;
     let mut line_start = true;
     loop {
-        let Some(chunk) = read_line(r, 8192).await? else {
+        let Some(chunk) = read_line(r, 8192, idle).await? else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "connection closed in DATA",
@@ -278,26 +417,23 @@ fn unavailable(e: &dyn std::fmt::Display) -> String {
 
 /// Stores one mail and returns the SMTP answer.
 pub async fn handle(ctx: &Context, raw: &[u8]) -> String {
-    let m = match email::parse(
-        raw,
-        &ctx.settings.requests.number_prefix,
-        &ctx.settings.email.domain,
-    ) {
+    let m = match email::parse(raw, &ctx.settings.email.domain, &ctx.threads) {
         Ok(m) => m,
         Err(r) => return refused(&r, ""),
     };
-    if let Some(target) = &m.target {
-        let found = match target {
-            Target::Id(id) => ctx.store.request(*id).await,
-            Target::Number(n) => ctx.store.request_by_number(n).await,
-        };
-        match found {
+    if let Some(answer) =
+        limited(ctx, "sender", m.from.clone(), ctx.settings.email.per_sender).await
+    {
+        return answer;
+    }
+    if let Some(id) = m.thread {
+        match ctx.store.request(id).await {
             Err(e) => return unavailable(&e),
             Ok(Some(r)) if r.customer.has_contact(&m.from) && r.status != Status::Closed => {
                 return add_to(ctx, &m, &r).await;
             }
             Ok(_) => {
-                tracing::info!(from = %mask(&m.from), "mail names a request that is not the sender's or is closed: a new request");
+                tracing::info!(from = %mask(&m.from), "mail answers a thread that is not the sender's or is closed: a new request");
             }
         }
     }
@@ -317,7 +453,7 @@ async fn add_to(ctx: &Context, m: &Inbound, r: &komek_domain::Request) -> String
     match crate::messages::send(&ctx.store, r, Channel::Email, &text).await {
         Ok(_) => {
             tracing::info!(request_id = %r.id, number = %r.number, from = %mask(&m.from), "inbound mail added to its request");
-            format!("250 2.0.0 added to {}", r.number)
+            ACCEPTED.to_owned()
         }
         Err(e) => unavailable(&e),
     }
@@ -351,10 +487,11 @@ async fn create(ctx: &Context, m: &Inbound) -> String {
     {
         Ok(Created::New(r)) => {
             tracing::info!(request_id = %r.id, number = %r.number, from = %mask(&m.from), "inbound mail accepted");
-            format!("250 2.0.0 accepted as {}", r.number)
+            ACCEPTED.to_owned()
         }
         Ok(Created::Replayed(_)) | Ok(Created::KeyReused) => {
-            "250 2.0.0 already accepted".to_owned()
+            tracing::info!(from = %mask(&m.from), "inbound mail seen before");
+            ACCEPTED.to_owned()
         }
         Err(ApiError::Invalid(errs)) => {
             let why = intake::why_invalid(&errs);

@@ -29,20 +29,23 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         store: runtime.store.clone(),
         settings: runtime.settings.clone(),
         calendar: runtime.settings.calendar.clone(),
+        threads: crate::email::ThreadKeys::new(&runtime.settings.auth),
     });
     runtime.spawn_task(move |shutdown| crate::smtp::serve(smtp, smtp_ctx, shutdown));
     let store = web::Data::new(runtime.store.clone());
     let settings = web::Data::new(runtime.settings.clone());
     let calendar = web::Data::new(runtime.settings.calendar.clone());
     let tokens = web::Data::new(komek_auth::Tokens::new(&runtime.settings.auth));
-    let openapi = crate::routes::ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_default();
-    runtime.serve(port, openapi, move |cfg| {
+    // Staff routes (`/api/v1/contacts`) pass the access gate with the same token check as the
+    // staff services.
+    let gate = komek_web::access::gate_data(komek_auth::gate::TokenGate);
+    let openapi = crate::routes::ApiDoc::openapi();
+    runtime.serve(port, openapi, crate::routes::access(), move |cfg| {
         cfg.app_data(store.clone())
             .app_data(settings.clone())
             .app_data(calendar.clone())
             .app_data(tokens.clone())
+            .app_data(gate.clone())
             .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure)
             .configure(crate::sms::configure);

@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 use crate::antispam::{self, Limited};
 use crate::intake::{self, CustomerIn, Submission, Valid};
+use crate::links;
+use crate::lookup::Found;
 use crate::messages::{self, TextError};
 
 /// The honeypot: a text field people never see (moved off screen by the stylesheet, hidden from
@@ -45,10 +47,12 @@ pub enum Submitted {
     Honeypot,
     /// The fields to correct.
     Invalid(Vec<FieldError>),
-    /// Stored (or the same form seen before); `contact` is what the status page is opened with.
+    /// Stored (or the same form seen before); the status page is opened with `status_token`, or
+    /// (a form joined to an open request) with the number and `contact`.
     Accepted {
         request: Box<Request>,
         contact: String,
+        status_token: Option<String>,
     },
 }
 
@@ -100,17 +104,19 @@ pub async fn submit(
     let key = Uuid::parse_str(f.form_id.trim())
         .ok()
         .map(|id| format!("web-form:{id}"));
-    let request =
-        match intake::accept_as(store, settings, calendar, &valid, key.as_deref(), None).await? {
-            Created::New(r) | Created::Replayed(r) => r,
-            // The same form sent again with other values (back, edit, send): a request of its own.
-            Created::KeyReused => {
-                match intake::accept_as(store, settings, calendar, &valid, None, None).await? {
-                    Created::New(r) | Created::Replayed(r) => r,
-                    Created::KeyReused => return Err(ApiError::Internal),
-                }
-            }
-        };
+    let mut created =
+        intake::accept_as(store, settings, calendar, &valid, key.as_deref(), None).await?;
+    let mut key = key.as_deref();
+    if let Created::KeyReused = created {
+        // The same form sent again with other values (back, edit, send): a request of its own.
+        created = intake::accept_as(store, settings, calendar, &valid, None, None).await?;
+        key = None;
+    }
+    let status_token = links::status_token_for(store, &created, key).await?;
+    let request = match created {
+        Created::New(r) | Created::Replayed(r) => r,
+        Created::KeyReused => return Err(ApiError::Internal),
+    };
     let contact = valid
         .customer
         .msisdn
@@ -121,6 +127,7 @@ pub async fn submit(
     Ok(Submitted::Accepted {
         request: Box::new(request),
         contact,
+        status_token,
     })
 }
 
@@ -130,7 +137,10 @@ pub async fn submit(
 pub struct MessageForm {
     pub lang: String,
     pub number: String,
+    /// The page was opened with number + contact: the contact.
     pub contact: String,
+    /// The page was opened with the status token: the token (then `contact` is empty).
+    pub token: String,
     pub text: String,
 }
 
@@ -158,8 +168,21 @@ pub async fn post_message(
     if let Some(l) = antispam::by_address(store, settings, req, antispam::MESSAGE).await? {
         return Ok(Posted::Limited(l));
     }
-    let Some(r) = messages::find(store, &f.number, &f.contact).await? else {
-        return Ok(Posted::NotFound);
+    let token = non_empty(&f.token);
+    let contact = (token.is_none()).then_some(f.contact.as_str());
+    let r = match messages::find_for_customer(
+        store,
+        settings,
+        req,
+        &f.number,
+        contact,
+        token.as_deref(),
+    )
+    .await?
+    {
+        Found::Request(r) => *r,
+        Found::NotFound => return Ok(Posted::NotFound),
+        Found::Limited(l) => return Ok(Posted::Limited(l)),
     };
     if r.status == Status::Closed {
         return Ok(Posted::Closed(Box::new(r)));

@@ -1,6 +1,10 @@
-//! `request.resolved` -> one survey per resolution, with a fresh unguessable token.
+//! `request.resolved` -> one survey per resolution, with an unguessable token.
+//!
+//! The token is derived from the survey's id with `survey.link_secret`
+//! ([`komek_settings::SurveySettings::token`]), so nothing stores it: the survey is kept under
+//! the token's hash, `survey:req:{id}` keeps the survey id, and whoever shows or sends the link
+//! (the status page, the notifier) computes it again. Neither the token nor a link is ever logged.
 
-use base64::Engine;
 use komek_bus::HandleError;
 use komek_domain::events::{Envelope, RequestChanged, RequestResolved, kind};
 use komek_domain::survey::Survey;
@@ -20,8 +24,6 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
         .payload()
         .map_err(|e| HandleError::Reject(e.to_string()))?;
     let now = OffsetDateTime::now_utc();
-    // 256 random bits: the link is the only credential a customer has.
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let survey = Survey {
         id: Uuid::now_v7(),
         request_id: env.request_id,
@@ -43,6 +45,8 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
         now,
     );
     komek_bus::stamp(&mut event);
+    // 256 bits nobody can compute without the secret: the link is the only credential a customer has.
+    let token = settings.survey.token(survey.id);
     let k = store.keys();
     let ttl = settings.survey.ttl.as_secs();
     let outcome = store
@@ -53,7 +57,7 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
             Some(k.handled("survey", env.id)),
             vec![Op::Set {
                 key: k.survey_of_request(env.request_id),
-                value: token.clone(),
+                value: survey.id.to_string(),
                 ttl_secs: ttl,
             }],
         )
@@ -61,9 +65,7 @@ pub async fn handle(store: Store, settings: Settings, env: Envelope) -> Result<(
         .map_err(|e| HandleError::Retry(e.to_string()))?;
     match outcome {
         Outcome::Done { .. } => {
-            // Delivery to the customer's channel comes with the channels work; until then the link is logged.
-            let url = settings.survey.link(&token);
-            tracing::info!(request_id = %env.request_id, number = %p.number, survey_url = %url, "survey created");
+            tracing::info!(request_id = %env.request_id, number = %p.number, survey_id = %survey.id, "survey created");
             Ok(())
         }
         Outcome::Duplicate | Outcome::Conflict { .. } => Ok(()),

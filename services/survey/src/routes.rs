@@ -1,10 +1,12 @@
 //! The survey's public contract: the page and the one answer.
 
+use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use komek_domain::events::{SurveyAnswered, kind};
 use komek_domain::survey::{Survey, SurveyError};
 use komek_store::Store;
 use komek_store::requests::UpdateError;
+use komek_web::access::{Access, Rule, rule};
 use komek_web::{ApiError, Code, StrictJson};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -22,6 +24,21 @@ use crate::token_hash;
     components(schemas(ResponseIn, Recorded, komek_web::error::Problem))
 )]
 pub struct ApiDoc;
+
+/// Who may call each route this service mounts (besides the shared ones): the one access table
+/// (`komek_web::access`), enforced before every handler and written into `/openapi.json`.
+/// The survey's token is the customer's secret (the handlers answer 404 without a valid one).
+pub fn access() -> Vec<Rule> {
+    use Access::*;
+    use Method as M;
+    let mut v = komek_web::html::rules();
+    v.extend([
+        rule(M::GET, "/s/{token}", Customer),
+        rule(M::POST, "/s/{token}", Customer),
+        rule(M::POST, "/api/v1/surveys/{token}/responses", Customer),
+    ]);
+    v
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/s/{token}", web::get().to(page))

@@ -13,10 +13,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartError> {
         crate::consumer::handle(store.clone(), settings.clone(), event)
     });
     let store = web::Data::new(runtime.store.clone());
-    let openapi = crate::routes::ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_default();
-    runtime.serve(port, openapi, move |cfg| {
+    let openapi = crate::routes::ApiDoc::openapi();
+    runtime.serve(port, openapi, crate::routes::access(), move |cfg| {
         cfg.app_data(store.clone())
             .configure(komek_web::i18n::configure)
             .configure(crate::routes::configure);

@@ -128,6 +128,7 @@ staff-err-unsupported-media-type = The request has the wrong format
 staff-err-unauthorized = Please sign in
 staff-err-forbidden = You may not do this
 staff-err-not-found = Not found
+staff-err-method-not-allowed = This action is not available here
 staff-err-conflict = Not done: it changed meanwhile or is not possible in its current state
 staff-err-idempotency-key-reused = The request was repeated with other content
 staff-err-too-many-requests = Too many requests; try again later

@@ -22,6 +22,7 @@ web-confirm-number = Request number
 web-confirm-due = We will answer by
 web-kazakhstan-time = Kazakhstan time
 web-confirm-keep = Keep the number: with it and your phone number or email you can check the status of your request.
+web-confirm-link = Or keep this link: it opens your request without the number and contact. Do not share it.
 web-thanks = Thank you! Your request has been received.
 web-view-status = See the status of the request
 web-new-request = New request

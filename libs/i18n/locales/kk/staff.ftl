@@ -128,6 +128,7 @@ staff-err-unsupported-media-type = Сұрау пішімі дұрыс емес
 staff-err-unauthorized = Жүйеге кіріңіз
 staff-err-forbidden = Бұл әрекетке рұқсатыңыз жоқ
 staff-err-not-found = Табылмады
+staff-err-method-not-allowed = Бұл әрекет мұнда қолжетімсіз
 staff-err-conflict = Орындалмады: осы арада өзгерді немесе қазіргі күйінде мүмкін емес
 staff-err-idempotency-key-reused = Сұрау басқа мазмұнмен қайталанды
 staff-err-too-many-requests = Сұрау тым көп, кейінірек қайталаңыз

@@ -128,6 +128,7 @@ staff-err-unsupported-media-type = Неверный формат запроса
 staff-err-unauthorized = Войдите в систему
 staff-err-forbidden = У вас нет прав на это действие
 staff-err-not-found = Не найдено
+staff-err-method-not-allowed = Это действие здесь недоступно
 staff-err-conflict = Не выполнено: данные изменились или это невозможно в текущем состоянии
 staff-err-idempotency-key-reused = Запрос повторён с другим содержимым
 staff-err-too-many-requests = Слишком много запросов, повторите позже

@@ -128,12 +128,8 @@ fn is_code(s: &str, max: usize, dot: bool) -> bool {
 
 fn check_name(errors: &mut Vec<FieldError>, name: &str) -> String {
     let name = name.trim();
-    if komek_domain::text::BoundedText::<MAX_NAME>::parse(name).is_err() {
-        bad(
-            errors,
-            "name",
-            komek_domain::text::TextError::range(MAX_NAME),
-        );
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_NAME>::parse(name) {
+        bad(errors, "name", e.required(MAX_NAME));
     }
     name.to_owned()
 }

@@ -11,6 +11,7 @@ mod lifecycle;
 mod live;
 mod openapi;
 mod page;
+mod policy;
 mod problems;
 mod quality;
 mod spikes;

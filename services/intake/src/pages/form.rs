@@ -87,16 +87,23 @@ struct Confirmation {
     number: String,
     due: String,
     view_href: String,
+    /// The status token's page, shown whole so the customer can keep it.
+    status_url: Option<String>,
     home: String,
 }
 
-fn confirmation(lang: Lang, r: &Request, contact: &str) -> Confirmation {
+fn confirmation(
+    settings: &Settings,
+    lang: Lang,
+    r: &Request,
+    contact: &str,
+    status_token: Option<&str>,
+) -> Confirmation {
     let number = r.number.0.as_str();
-    Confirmation {
-        chrome: Chrome::switchable(lang, komek_i18n::t(lang, "web-confirm-title"), "/"),
-        number: number.to_owned(),
-        due: ack::format_local(r.due.resolution),
-        view_href: url(
+    let lang_q = [("lang", lang.as_str())];
+    let view_href = match status_token {
+        Some(t) => url(&format!("/status/t/{t}"), &lang_q),
+        None => url(
             "/status/view",
             &[
                 ("number", number),
@@ -104,6 +111,13 @@ fn confirmation(lang: Lang, r: &Request, contact: &str) -> Confirmation {
                 ("lang", lang.as_str()),
             ],
         ),
+    };
+    Confirmation {
+        chrome: Chrome::switchable(lang, komek_i18n::t(lang, "web-confirm-title"), "/"),
+        number: number.to_owned(),
+        due: ack::format_local(r.due.resolution),
+        view_href,
+        status_url: status_token.map(|t| settings.web.status_link(t)),
         home: home(lang),
     }
 }
@@ -142,9 +156,14 @@ pub async fn submit_form(
             StatusCode::UNPROCESSABLE_ENTITY,
             &form_page_for(lang, &f, form_errors(lang, &errs)),
         ),
-        Ok(Submitted::Accepted { request, contact }) => {
-            page(StatusCode::OK, &confirmation(lang, &request, &contact))
-        }
+        Ok(Submitted::Accepted {
+            request,
+            contact,
+            status_token,
+        }) => page(
+            StatusCode::OK,
+            &confirmation(&settings, lang, &request, &contact, status_token.as_deref()),
+        ),
         Err(e) => failure(lang, &e),
     }
 }

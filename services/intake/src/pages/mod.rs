@@ -10,8 +10,9 @@
 //!   Kazakh) and `POST /form`: the confirmation page (number and deadline in Kazakhstan time) or
 //!   the form again with the messages next to the fields and the values kept.
 //! - [`status`]: `GET /status` (number + contact), `GET /status/view?number=&contact=` (the
-//!   customer-visible conversation; a wrong contact looks exactly like an unknown number), and
-//!   `POST /status/message`: a message for the request.
+//!   customer-visible conversation; a wrong contact looks exactly like an unknown number; failed
+//!   lookups are limited), `GET /status/t/{token}` (the same, opened with the status token given
+//!   on the confirmation page), and `POST /status/message`: a message for the request.
 //! - here: the language of a page, the pages' error answers, reading a form body.
 //!
 //! What the forms do (anti-spam, validation, acceptance, sending a message) is in
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/form", web::post().to(form::submit_form))
         .route("/status", web::get().to(status::status_page))
         .route("/status/view", web::get().to(status::status_view))
+        .route("/status/t/{token}", web::get().to(status::status_by_token))
         .route("/status/message", web::post().to(status::post_message));
 }
 

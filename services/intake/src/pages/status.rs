@@ -1,5 +1,5 @@
-//! The status pages: the lookup form, the request as its customer sees it with the conversation,
-//! and the message form's answer.
+//! The status pages: the lookup form, the request as its customer sees it with the conversation
+//! (opened with number + contact, or with the status token), and the message form's answer.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -14,7 +14,9 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::{failure, home, page_lang, too_many, unreadable_form};
-use crate::messages::{self, TextError};
+use crate::links;
+use crate::lookup::{self, Found};
+use crate::messages::TextError;
 use crate::web_form::{self, MessageForm, Posted};
 use komek_web::html::parse_form;
 
@@ -105,12 +107,60 @@ struct Draft<'a> {
     error: Option<&'static str>,
 }
 
+/// How the customer opened the page, and how its message form names the request again.
+#[derive(Clone, Copy)]
+enum Opened<'a> {
+    /// `GET /status/view?number=&contact=`: the contact.
+    Contact(&'a str),
+    /// `GET /status/t/{token}`: the status token.
+    Token(&'a str),
+}
+
+impl<'a> Opened<'a> {
+    fn contact(self) -> &'a str {
+        match self {
+            Opened::Contact(c) => c,
+            Opened::Token(_) => "",
+        }
+    }
+
+    fn token(self) -> Option<&'a str> {
+        match self {
+            Opened::Contact(_) => None,
+            Opened::Token(t) => Some(t),
+        }
+    }
+
+    /// The page's own address (the language switch keeps it), `extra` added to its query.
+    fn here(self, number: &str, extra: &[(&str, &str)]) -> String {
+        match self {
+            Opened::Contact(c) => {
+                let mut q = vec![("number", number), ("contact", c)];
+                q.extend_from_slice(extra);
+                url("/status/view", &q)
+            }
+            Opened::Token(t) => url(&token_path(t), extra),
+        }
+    }
+}
+
+/// The status page of token `token`; only URL-safe characters are kept (a real token has no
+/// others, so a pasted-in address cannot carry anything else).
+fn token_path(token: &str) -> String {
+    let safe: String = token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    format!("/status/t/{safe}")
+}
+
 #[derive(Template)]
 #[template(path = "view.html")]
 struct View<'a> {
     chrome: Chrome,
     number: &'a str,
     contact: &'a str,
+    token: Option<&'a str>,
     notice: Option<String>,
     status: String,
     created: String,
@@ -128,7 +178,7 @@ struct View<'a> {
 fn view<'a>(
     lang: Lang,
     r: &'a Request,
-    contact: &'a str,
+    opened: Opened<'a>,
     survey: Option<String>,
     draft: &Draft<'a>,
 ) -> View<'a> {
@@ -153,11 +203,12 @@ fn view<'a>(
             text: m.text.clone(),
         })
         .collect();
-    let here = url("/status/view", &[("number", number), ("contact", contact)]);
+    let here = opened.here(number, &[]);
     View {
         chrome: Chrome::switchable(lang, format!("{} {number}", t("web-request")), &here),
         number,
-        contact,
+        contact: opened.contact(),
+        token: opened.token(),
         notice: draft.notice.map(t),
         status: t(status_key(r.status)),
         created: ack::format_local(r.created_at),
@@ -173,32 +224,40 @@ fn view<'a>(
     }
 }
 
-/// The survey link, once the request is resolved and the survey service has made one.
-async fn survey_url(
-    store: &Store,
-    settings: &Settings,
-    r: &Request,
-) -> Result<Option<String>, ApiError> {
-    if r.status != Status::Resolved && r.status != Status::Closed {
-        return Ok(None);
-    }
-    Ok(store
-        .get_string(&store.keys().survey_of_request(r.id))
-        .await?
-        .map(|token| settings.survey.link(&token)))
-}
-
 async fn view_page(
     status: StatusCode,
     lang: Lang,
     r: &Request,
-    contact: &str,
+    opened: Opened<'_>,
     draft: &Draft<'_>,
     store: &Store,
     settings: &Settings,
 ) -> Result<HttpResponse, ApiError> {
-    let survey = survey_url(store, settings, r).await?;
-    Ok(page(status, &view(lang, r, contact, survey, draft)))
+    let survey = links::survey_url(store, settings, r).await?;
+    Ok(page(status, &view(lang, r, opened, survey, draft)))
+}
+
+/// The conversation of what a lookup found; the lookup form (404) or the too-many page (429)
+/// otherwise.
+async fn found_page(
+    found: Found,
+    lang: Lang,
+    opened: Opened<'_>,
+    number: &str,
+    sent: bool,
+    store: &Store,
+    settings: &Settings,
+) -> Result<HttpResponse, ApiError> {
+    let r = match found {
+        Found::Request(r) => r,
+        Found::NotFound => return Ok(not_found(lang, number, opened.contact())),
+        Found::Limited(l) => return Ok(too_many(lang, l)),
+    };
+    let draft = Draft {
+        notice: sent.then_some("web-sent"),
+        ..Draft::default()
+    };
+    view_page(StatusCode::OK, lang, &r, opened, &draft, store, settings).await
 }
 
 /// `GET /status`: the lookup form.
@@ -215,7 +274,8 @@ pub async fn status_page(req: HttpRequest, q: web::Query<StatusQuery>) -> HttpRe
     )
 }
 
-/// `GET /status/view?number=&contact=`: the request as its customer sees it.
+/// `GET /status/view?number=&contact=`: the request as its customer sees it (the fallback, with
+/// the limits on failed lookups: 429 past one).
 pub async fn status_view(
     req: HttpRequest,
     q: web::Query<StatusQuery>,
@@ -226,14 +286,39 @@ pub async fn status_view(
     let number = q.number.as_deref().unwrap_or("");
     let contact = q.contact.as_deref().unwrap_or("");
     let shown = async {
-        let Some(r) = messages::find(&store, number, contact).await? else {
-            return Ok(not_found(lang, number, contact));
-        };
-        let draft = Draft {
-            notice: q.sent.is_some().then_some("web-sent"),
-            ..Draft::default()
-        };
-        view_page(StatusCode::OK, lang, &r, contact, &draft, &store, &settings).await
+        let found = lookup::by_contact(&store, &settings, &req, number, contact).await?;
+        let opened = Opened::Contact(contact);
+        found_page(
+            found,
+            lang,
+            opened,
+            number,
+            q.sent.is_some(),
+            &store,
+            &settings,
+        )
+        .await
+    };
+    match shown.await {
+        Ok(res) => res,
+        Err(e) => failure(lang, &e),
+    }
+}
+
+/// `GET /status/t/{token}`: the request its status token opens (the link given with the
+/// acknowledgment). A wrong token gets the lookup form (404) and counts as a failed lookup.
+pub async fn status_by_token(
+    req: HttpRequest,
+    token: web::Path<String>,
+    q: web::Query<StatusQuery>,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> HttpResponse {
+    let lang = page_lang(&req, q.lang.as_deref());
+    let shown = async {
+        let found = lookup::by_token(&store, &settings, &req, &token).await?;
+        let opened = Opened::Token(&token);
+        found_page(found, lang, opened, "", q.sent.is_some(), &store, &settings).await
     };
     match shown.await {
         Ok(res) => res,
@@ -253,6 +338,11 @@ pub async fn post_message(
         return unreadable_form(&req);
     };
     let lang = page_lang(&req, Some(&f.lang));
+    let opened = if f.token.trim().is_empty() {
+        Opened::Contact(&f.contact)
+    } else {
+        Opened::Token(f.token.trim())
+    };
     let answered = async {
         // A closed request or a message that cannot be sent shows the page again, with why.
         let (status, r, draft) = match web_form::post_message(&req, &f, &store, &settings).await? {
@@ -271,15 +361,7 @@ pub async fn post_message(
                 (StatusCode::UNPROCESSABLE_ENTITY, r, draft)
             }
             Posted::Sent(r) => {
-                let to = url(
-                    "/status/view",
-                    &[
-                        ("number", &r.number.0),
-                        ("contact", &f.contact),
-                        ("lang", lang.as_str()),
-                        ("sent", "1"),
-                    ],
-                );
+                let to = opened.here(&r.number.0, &[("lang", lang.as_str()), ("sent", "1")]);
                 return Ok(HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, to))
                     .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -287,7 +369,7 @@ pub async fn post_message(
                     .finish());
             }
         };
-        view_page(status, lang, &r, &f.contact, &draft, &store, &settings).await
+        view_page(status, lang, &r, opened, &draft, &store, &settings).await
     };
     match answered.await {
         Ok(res) => res,

@@ -188,3 +188,53 @@ async fn oversized_and_non_json_bodies_are_refused() {
     app.stop().await;
     komek_testkit::cleanup(&app.settings).await;
 }
+
+/// A client sends `Idempotency-Key: sms:4711`, the key intake gives the inbound SMS Kannel numbers
+/// 4711, before that SMS arrives (docs/security.md, "8. Idempotency namespaces"). The client's
+/// request is accepted (201, and 200 for its retry), and the real SMS 4711 still becomes a
+/// request of its own, from its sender, on the SMS channel.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_key_cannot_claim_an_sms() {
+    use secrecy::ExposeSecret;
+
+    let mut app = spawn_app("intake-idem-ns").await;
+    let claimed = app
+        .post_request_with_key("sms:4711", &submission("Нет связи"))
+        .await;
+    assert_eq!(claimed.status().as_u16(), 201);
+    let claimed: Value = claimed.json().await.unwrap();
+    let retry = app
+        .post_request_with_key("sms:4711", &submission("Нет связи"))
+        .await;
+    assert_eq!(retry.status().as_u16(), 200);
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["number"], claimed["number"]);
+
+    let query = format!(
+        "/api/v1/channels/sms/inbound?secret={}&from=%2B77051112233&to=1414&text=Balance+is+wrong&coding=0&id=4711",
+        app.settings.sms.inbound_secret.expose_secret()
+    );
+    assert_eq!(app.get(&query, None).await.status().as_u16(), 200);
+    let record = app
+        .store
+        .idempotency("sms:4711")
+        .await
+        .unwrap()
+        .expect("the SMS's own key is stored");
+    let sms = app
+        .store
+        .request(record.request_id)
+        .await
+        .unwrap()
+        .expect("the SMS is a request");
+    assert_ne!(sms.number.0, claimed["number"].as_str().unwrap());
+    assert_eq!(sms.channel, komek_domain::Channel::Sms);
+    assert_eq!(
+        sms.customer.msisdn.as_ref().map(|m| m.as_str()),
+        Some("+77051112233")
+    );
+    assert_eq!(sms.text, "Balance is wrong");
+
+    app.stop().await;
+    komek_testkit::cleanup(&app.settings).await;
+}

@@ -3,6 +3,7 @@
 //! spawned app, problem+json checks, stored requests) is `komek_web::testing`.
 
 use komek_domain::{Category, Channel, Lang, Request};
+use komek_settings::Settings;
 use komek_store::Store;
 use komek_web::testing::{Fixture, Stage, stored_request};
 use serde_json::Value;
@@ -37,9 +38,10 @@ impl SurveyCalls for TestApp {
 
 /// An agent resolves a request written in `language`: the request is stored with its
 /// `request.resolved` event in the outbox, as the workspace does. The survey service's relay
-/// publishes it and its consumer creates the survey; this waits for the survey link's token
-/// (`survey_of_request`) and returns the request and the token.
-pub async fn resolve(store: &Store, language: Lang) -> (Request, String) {
+/// publishes it and its consumer creates the survey; this waits for the survey's id beside the
+/// request (`survey_of_request`) and returns the request and the link's token, derived from that
+/// id as the status page and the notifier derive it.
+pub async fn resolve(store: &Store, settings: &Settings, language: Lang) -> (Request, String) {
     let stored = stored_request(
         store,
         "4G",
@@ -57,10 +59,11 @@ pub async fn resolve(store: &Store, language: Lang) -> (Request, String) {
     )
     .await;
     let key = store.keys().survey_of_request(stored.id);
-    let token = komek_testkit::eventually(WAIT, "the consumer creates the survey", || {
+    let survey = komek_testkit::eventually(WAIT, "the consumer creates the survey", || {
         let (store, key) = (store.clone(), key.clone());
         async move { store.get_string(&key).await.unwrap() }
     })
     .await;
-    (stored, token)
+    let survey: uuid::Uuid = survey.parse().expect("survey:req keeps the survey id");
+    (stored, settings.survey.token(survey))
 }

@@ -5,4 +5,6 @@
 mod helpers;
 mod openapi;
 mod page;
+mod policy;
 mod respond;
+mod secrets;

@@ -36,7 +36,7 @@ async fn survey_page_in_the_customers_language() {
             "Please rate the service you received for request",
         ),
     ] {
-        let (request, token) = resolve(&app.store, lang).await;
+        let (request, token) = resolve(&app.store, &app.settings, lang).await;
         let page = html(app.page(&token).await, 200).await;
         assert!(page.contains(&format!(r#"<html lang="{code}">"#)), "{page}");
         assert!(page.contains(intro), "{code}: {page}");
@@ -70,7 +70,7 @@ async fn unknown_token_is_404() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_form_posts_without_javascript() {
     let mut app = spawn_app("survey-form").await;
-    let (_, token) = resolve(&app.store, Lang::Ru).await;
+    let (_, token) = resolve(&app.store, &app.settings, Lang::Ru).await;
     let http = reqwest::Client::new();
     let post = |body: &'static str| {
         http.post(app.url(&format!("/s/{token}")))

@@ -11,7 +11,7 @@ use crate::helpers::{SurveyCalls, fields, problem, resolve, spawn_app};
 #[tokio::test(flavor = "multi_thread")]
 async fn answer_once_with_a_valid_score() {
     let mut app = spawn_app("survey-answer").await;
-    let (request, token) = resolve(&app.store, Lang::Ru).await;
+    let (request, token) = resolve(&app.store, &app.settings, Lang::Ru).await;
 
     for bad in [6, 0] {
         let p = problem(app.respond(&token, &json!({ "csat": bad })).await, 422).await;

@@ -26,7 +26,9 @@ pub mod supervise;
 pub mod templates;
 pub mod work;
 
+use actix_web::http::Method;
 use actix_web::web;
+use komek_web::access::{Access, Rule, rule};
 use utoipa::OpenApi;
 
 pub use komek_auth::login as auth;
@@ -100,6 +102,59 @@ impl utoipa::Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Who may call each route this service mounts (besides the shared ones): the one access table
+/// (`komek_web::access`), enforced before every handler and written into `/openapi.json`.
+/// The handlers check the object part: `Owner` is the request's owner or a supervisor.
+pub fn access() -> Vec<Rule> {
+    use Access::*;
+    use Method as M;
+    let mut v = page::PAGE.rules();
+    v.extend(komek_auth::login::rules());
+    v.extend([
+        rule(M::GET, "/api/v1/live", Agent),
+        rule(M::PUT, "/api/v1/presence", Agent),
+        rule(M::GET, "/api/v1/supervisor", Supervisor),
+        rule(M::POST, "/api/v1/requests/{id}/reassign", Supervisor),
+        rule(M::GET, "/api/v1/problems", Agent),
+        rule(M::POST, "/api/v1/requests/{id}/problem", Owner),
+        rule(M::GET, "/api/v1/templates", Agent),
+        rule(M::POST, "/api/v1/templates", Supervisor),
+        rule(M::PUT, "/api/v1/templates/{id}", Supervisor),
+        rule(M::DELETE, "/api/v1/templates/{id}", Supervisor),
+        rule(M::GET, "/api/v1/requests/{id}/templates", Agent),
+        rule(M::GET, "/api/v1/queue", Agent),
+        rule(M::POST, "/api/v1/queue/next", Agent),
+        rule(M::GET, "/api/v1/requests/{id}", Agent),
+        rule(M::POST, "/api/v1/requests/{id}/replies", Owner),
+        rule(M::POST, "/api/v1/requests/{id}/notes", Owner),
+        rule(M::POST, "/api/v1/requests/{id}/escalations", Owner),
+        rule(M::POST, "/api/v1/requests/{id}/resolve", Owner),
+        rule(M::GET, "/api/v1/search", Agent),
+        rule(M::GET, "/api/v1/requests/{id}/similar", Agent),
+        rule(M::GET, "/api/v1/departments", Staff),
+        rule(
+            M::POST,
+            "/api/v1/requests/{id}/escalations/{escalation_id}/info",
+            Owner,
+        ),
+        rule(M::GET, "/api/v1/offers", Agent),
+        // The offer's addressee only (the handler).
+        rule(M::POST, "/api/v1/offers/{id}/accept", Owner),
+        rule(M::POST, "/api/v1/offers/{id}/decline", Owner),
+        rule(M::GET, "/api/v1/requests/{id}/customer", Agent),
+        rule(M::GET, "/api/v1/customers", Agent),
+        rule(M::POST, "/api/v1/customers/import", Supervisor),
+        rule(M::GET, "/api/v1/admin/staff", Admin),
+        rule(M::POST, "/api/v1/admin/staff", Admin),
+        rule(M::GET, "/api/v1/admin/staff/{login}", Admin),
+        rule(M::PATCH, "/api/v1/admin/staff/{login}", Admin),
+        rule(M::POST, "/api/v1/admin/staff/{login}/password", Admin),
+        rule(M::POST, "/api/v1/admin/staff/{login}/deactivate", Admin),
+        rule(M::POST, "/api/v1/admin/staff/{login}/activate", Admin),
+    ]);
+    v
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -121,12 +121,12 @@ fn validate(body: &TemplateIn) -> Result<(Category, Lang, String, String), ApiEr
         })
     };
     let name = body.name.trim();
-    if komek_domain::text::BoundedText::<MAX_NAME>::parse(name).is_err() {
-        bad("name", komek_domain::text::TextError::range(MAX_NAME));
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_NAME>::parse(name) {
+        bad("name", e.required(MAX_NAME));
     }
     let text = body.body.trim();
-    if komek_domain::text::BoundedText::<MAX_BODY>::parse(text).is_err() {
-        bad("body", komek_domain::text::TextError::range(MAX_BODY));
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_BODY>::parse(text) {
+        bad("body", e.required(MAX_BODY));
     }
     let unknown = unknown_placeholders(text);
     if !unknown.is_empty() {

@@ -131,6 +131,31 @@ async fn agent_takes_replies_escalates_and_resolves() {
     .await;
     assert_eq!(fields(&p), ["department"], "{p}");
 
+    // Control characters other than newline and tab are refused, the field named (a fuzzer once
+    // got U+001F stored in an escalation reason); nothing is written.
+    let p = problem(
+        app.post(
+            &path("escalations"),
+            Some(&aigerim),
+            &json!({ "department": "billing", "reason": "Двойное\u{1f} списание" }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["reason"], "{p}");
+    let p = problem(
+        app.post(
+            &path("replies"),
+            Some(&aigerim),
+            &json!({ "text": "\u{1b}[31mПроверяем" }),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["text"], "{p}");
+
     let escalated = app
         .post(
             &path("escalations"),

@@ -10,5 +10,6 @@ mod departments;
 mod flow;
 mod helpers;
 mod openapi;
+mod policy;
 mod search;
 mod templates;
