@@ -1,5 +1,5 @@
 //! Parsers under fuzz (docs/security.md): inbound mail (MIME, encodings, charsets, HTML, quoted
-//! history, thread headers, numbers in subjects), the SMTP listener's command reader, and Kannel's
+//! history, thread headers), the SMTP listener's command reader, and Kannel's
 //! get-url query with UCS-2, fed arbitrary input by proptest. `cargo test` runs a bounded number
 //! of cases; `make fuzz` sets `PROPTEST_CASES` for a long run.
 
@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use komek_domain::{RequestId, RequestNumber};
+use komek_domain::RequestId;
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use crate::email::{self, Target};
+use crate::email::{self, ThreadKeys};
 use crate::sms::Inbound;
 
 /// `PROPTEST_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords;
@@ -33,6 +33,10 @@ fn config(ci: u32) -> ProptestConfig {
 }
 
 const D: &str = "komek";
+
+/// The thread keys of the `test` settings (made once: loading settings costs more than a case).
+static KEYS: std::sync::LazyLock<ThreadKeys> =
+    std::sync::LazyLock::new(|| ThreadKeys::new(&komek_testkit::test_settings("fuzz-keys").auth));
 
 /// Characters that break naive parsers: ASCII, controls, Cyrillic and Kazakh letters, combining
 /// marks, white space of every kind, zero-width and bidi marks, non-ASCII digits, emoji.
@@ -248,7 +252,7 @@ fn blank_runs_collapsed(lines: &[String]) -> String {
 static MAILER: std::sync::LazyLock<email::Mailer> = std::sync::LazyLock::new(|| {
     let mut s = komek_testkit::test_settings("fuzz-mail").email;
     s.relay_host = "127.0.0.1".into();
-    email::Mailer::new(&s)
+    email::Mailer::new(&s, KEYS.clone())
 });
 
 proptest! {
@@ -259,7 +263,7 @@ proptest! {
     /// characters, and whose text is not blank and has LF line ends.
     #[test]
     fn fuzz_mail_parse(raw in raw_mail()) {
-        match email::parse(&raw, "KM", D) {
+        match email::parse(&raw, D, &KEYS) {
             Err(r) => prop_assert!((400..600).contains(&r.code), "{r:?}"),
             Ok(m) => {
                 prop_assert!(komek_domain::Email::parse(&m.from).is_ok(), "{:?}", m.from);
@@ -271,9 +275,6 @@ proptest! {
                 }
                 prop_assert!(!m.text.trim().is_empty());
                 prop_assert!(!m.text.contains("\r\n"));
-                if let Some(Target::Number(n)) = &m.target {
-                    prop_assert!(n.starts_with("KM-"), "{n}");
-                }
             }
         }
     }
@@ -291,7 +292,7 @@ proptest! {
         let Some(raw) = encoded_mail(&subject, &body, charset, encoding) else {
             return Err(TestCaseError::reject("not in the charset"));
         };
-        let m = email::parse(&raw, "KM", D).map_err(|r| TestCaseError::fail(format!("{r:?}")))?;
+        let m = email::parse(&raw, D, &KEYS).map_err(|r| TestCaseError::fail(format!("{r:?}")))?;
         let want_subject: String = subject.trim().chars().take(200).collect();
         prop_assert_eq!(m.subject.unwrap_or_default(), want_subject);
         prop_assert_eq!(m.from, "aliya@mail.kz");
@@ -318,17 +319,17 @@ proptest! {
             name: Some("Алия".into()),
             subject: subject.clone(),
             text: body.clone(),
-            message_id: email::message_id(Uuid::now_v7(), rid, D),
-            in_reply_to: Some(email::thread_id(rid, D)),
+            message_id: email::message_id(Uuid::now_v7(), rid, &KEYS, D),
+            in_reply_to: Some(email::thread_id(rid, &KEYS, D)),
         };
         let raw = mailer.build(&out).map_err(|e| TestCaseError::fail(e.to_string()))?.formatted();
         // Sent by us to us: the parser reads the sender from our `from`, which is valid.
-        let m = email::parse(&raw, "KM", D).map_err(|r| TestCaseError::fail(format!("{r:?}")))?;
+        let m = email::parse(&raw, D, &KEYS).map_err(|r| TestCaseError::fail(format!("{r:?}")))?;
         let want: String = subject.trim().chars().take(200).collect();
         prop_assert_eq!(m.subject.unwrap_or_default(), want);
         let want = body.replace("\r\n", "\n");
         prop_assert_eq!(m.text.trim_end(), want.trim_end());
-        prop_assert_eq!(m.target, Some(Target::Id(rid)));
+        prop_assert_eq!(m.thread, Some(rid));
     }
 }
 
@@ -373,31 +374,30 @@ proptest! {
         prop_assert!(!once.starts_with('\n'));
     }
 
-    /// Any subject: no number, or one written like Komek writes them; a number Komek wrote in a
-    /// subject, whatever surrounds it and in any case, is found.
+    /// Our Message-IDs name their request; anything else names none: a forged one (the request
+    /// id with no token, another request's token, a token changed or cut) included.
     #[test]
-    fn fuzz_number_in_subject(s in tricky(200), seq in 0u64..1_000_000_000_000, after in human(60), lower in any::<bool>()) {
-        if let Some(n) = email::number_in(&s, "KM") {
-            let digits = n.strip_prefix("KM-").unwrap_or_default();
-            prop_assert!(digits.len() >= 6 && digits.bytes().all(|b| b.is_ascii_digit()), "{n}");
-        }
-        let number = RequestNumber::format("KM", seq).0;
-        let mut subject = format!("Re: [{number}] {after}");
-        if lower {
-            subject = subject.to_lowercase();
-        }
-        prop_assert_eq!(email::number_in(&subject, "KM"), Some(number));
-    }
-
-    /// Our Message-IDs name their request; anything else names none, and never panics.
-    #[test]
-    fn fuzz_request_of_id(id in tricky(120), domain in "[a-z0-9][a-z0-9.-]{0,20}", event in any::<u128>(), request in any::<u128>()) {
-        let _ = email::request_of_id(&id, &domain);
+    fn fuzz_request_of_id(
+        id in tricky(120),
+        domain in "[a-z0-9][a-z0-9.-]{0,20}",
+        event in any::<u128>(),
+        request in any::<u128>(),
+        other in any::<u128>(),
+        forged_token in "[0-9a-fA-F]{0,40}",
+    ) {
+        let _ = email::request_of_id(&id, &domain, &KEYS);
         let rid = RequestId(Uuid::from_u128(request));
-        prop_assert_eq!(email::request_of_id(&email::thread_id(rid, &domain), &domain), Some(rid));
-        let mid = email::message_id(Uuid::from_u128(event), rid, &domain);
-        prop_assert_eq!(email::request_of_id(&mid, &domain), Some(rid));
-        prop_assert_eq!(email::request_of_id(&mid, &format!("x{domain}")), None);
+        prop_assert_eq!(email::request_of_id(&email::thread_id(rid, &KEYS, &domain), &domain, &KEYS), Some(rid));
+        let mid = email::message_id(Uuid::from_u128(event), rid, &KEYS, &domain);
+        prop_assert_eq!(email::request_of_id(&mid, &domain, &KEYS), Some(rid));
+        prop_assert_eq!(email::request_of_id(&mid, &format!("x{domain}"), &KEYS), None);
+        prop_assert_eq!(email::request_of_id(&format!("<{rid}@{domain}>"), &domain, &KEYS), None);
+        let token = KEYS.token(rid);
+        prop_assume!(!forged_token.eq_ignore_ascii_case(&token));
+        prop_assert_eq!(email::request_of_id(&format!("<{rid}.{forged_token}@{domain}>"), &domain, &KEYS), None);
+        let other = RequestId(Uuid::from_u128(other));
+        prop_assume!(other != rid);
+        prop_assert_eq!(email::request_of_id(&format!("<{other}.{token}@{domain}>"), &domain, &KEYS), None);
     }
 }
 
@@ -549,6 +549,7 @@ impl Listener {
             let store = komek_store::Store::connect(&settings.redis).await.unwrap();
             let (listener, addr) = crate::smtp::bind(&settings).await.unwrap();
             let ctx = Arc::new(crate::smtp::Context {
+                threads: ThreadKeys::new(&settings.auth),
                 store,
                 calendar: settings.calendar.clone(),
                 settings: settings.clone(),
