@@ -42,7 +42,7 @@ FUZZ_CRATES := komek-domain komek-settings komek-store komek-bus komek-customers
 PROPTEST_CASES ?= 100000
 fuzz:
 	scripts/deps.sh ensure
-	PROPTEST_CASES=$(PROPTEST_CASES) cargo test $(addprefix -p ,$(FUZZ_CRATES)) --lib -- fuzz_tests::
+	PROPTEST_CASES=$(PROPTEST_CASES) cargo test --no-fail-fast $(addprefix -p ,$(FUZZ_CRATES)) --lib -- fuzz_tests::
 
 bench:
 	scripts/deps.sh ensure
