@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench bench-peers lint fmt clean-run chart-tools chart-check images chart-up chart-down pods-journey
+.PHONY: help run test fuzz bench bench-peers lint fmt clean-run chart-tools chart-check images chart-up chart-down pods-journey
 
 help:
 	@echo "Komek targets:"
 	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
 	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
+	@echo "  make fuzz       the parsers' property tests, long: PROPTEST_CASES=100000 (make fuzz PROPTEST_CASES=N); CI runs them bounded in make test"
 	@echo "  make bench      ensure Redis + RabbitMQ + the durable bench Redis (6391), release build, komek-bench (end to end) and the workspace/department benches"
 	@echo "  make bench-peers  the same wrk load on Komek, django-helpdesk and Request Tracker 5; table into docs/benchmarks.md"
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
@@ -34,6 +35,14 @@ test:
 	cargo build --workspace --bins
 	cargo test --workspace --no-fail-fast
 	KOMEK_IMAGE_PROFILE=dev $(MAKE) pods-journey
+
+# Every `fuzz_tests` module (docs/security.md, "Parsers under fuzz"); each property reads
+# PROPTEST_CASES (the costliest divide it). Redis is for the SMTP listener's property.
+FUZZ_CRATES := komek-domain komek-settings komek-store komek-bus komek-customers komek-intake komek-workspace
+PROPTEST_CASES ?= 100000
+fuzz:
+	scripts/deps.sh ensure
+	PROPTEST_CASES=$(PROPTEST_CASES) cargo test --no-fail-fast $(addprefix -p ,$(FUZZ_CRATES)) --lib -- fuzz_tests::
 
 bench:
 	scripts/deps.sh ensure

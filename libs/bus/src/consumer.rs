@@ -174,10 +174,14 @@ where
     Ok(())
 }
 
-fn header_map(d: &Delivery) -> (HashMap<String, String>, i64) {
+/// The trace context carried in a delivery's headers, and which attempt this delivery is: one
+/// more than the quorum queue's `x-delivery-count`. Headers come from whoever published, so a
+/// count out of range (negative, or `i64::MAX`, which overflowed `+ 1`) counts as none or as
+/// the last possible attempt.
+pub(crate) fn header_map(headers: Option<&FieldTable>) -> (HashMap<String, String>, i64) {
     let mut carrier = HashMap::new();
     let mut count = 0;
-    if let Some(h) = d.properties.headers() {
+    if let Some(h) = headers {
         for (k, v) in h.inner() {
             match v {
                 AMQPValue::LongString(s) => {
@@ -192,7 +196,7 @@ fn header_map(d: &Delivery) -> (HashMap<String, String>, i64) {
             }
         }
     }
-    (carrier, count)
+    (carrier, count.max(0).saturating_add(1))
 }
 
 /// An ack or nack, given up after `timeout` (on a dead connection it may never return).
@@ -221,8 +225,7 @@ where
     H: Fn(Envelope) -> F,
     F: Future<Output = Result<(), HandleError>>,
 {
-    let (carrier, previous) = header_map(&delivery);
-    let attempt = previous + 1;
+    let (carrier, attempt) = header_map(delivery.properties.headers().as_ref());
     let limit = i64::from(settings.amqp.delivery_limit);
     let kind = delivery.routing_key.to_string();
     let span = tracing::info_span!(

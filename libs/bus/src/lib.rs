@@ -19,6 +19,9 @@ pub mod relay;
 pub mod status;
 pub mod topology;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::time::Duration;
 
 use komek_domain::events::Envelope;

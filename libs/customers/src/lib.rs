@@ -27,6 +27,9 @@ pub mod model;
 pub mod source;
 pub mod view;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use directory::DirectorySource;
 pub use http::{HttpConfig, HttpSource};
 pub use import::{ImportError, ImportReport, RejectedLine};

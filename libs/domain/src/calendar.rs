@@ -169,7 +169,8 @@ impl Calendar {
 
     /// `start` moved forward by `minutes` working minutes.
     pub fn add(&self, start: OffsetDateTime, minutes: i64) -> OffsetDateTime {
-        let mut left = jiff::SignedDuration::from_mins(minutes.max(0));
+        // Clamped: `from_mins` panics past i64 seconds, and minutes come from settings and the admin API.
+        let mut left = jiff::SignedDuration::from_mins(minutes.clamp(0, i64::MAX / 60));
         let mut now = to_ts(start);
         let mut day = self.local_date(now);
         // Ten years of days off in a row would mean a broken calendar; stop there.

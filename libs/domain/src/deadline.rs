@@ -114,8 +114,9 @@ impl DeadlinePolicy {
             resolution: cal.add(now, res),
         };
         let warn = Warnings {
-            first_response: cal.add(now, fr * self.warn_at_percent / 100),
-            resolution: cal.add(now, res * self.warn_at_percent / 100),
+            // Saturating: a policy's minutes are only checked positive, and may be absurdly large.
+            first_response: cal.add(now, fr.saturating_mul(self.warn_at_percent) / 100),
+            resolution: cal.add(now, res.saturating_mul(self.warn_at_percent) / 100),
         };
         (due, warn)
     }
@@ -133,7 +134,9 @@ impl DeadlinePolicy {
         let at = |deadline| {
             cal.add(
                 start,
-                cal.between(start, deadline) * self.warn_at_percent / 100,
+                cal.between(start, deadline)
+                    .saturating_mul(self.warn_at_percent)
+                    / 100,
             )
         };
         Warnings {

@@ -31,5 +31,8 @@ pub mod survey;
 pub mod template;
 pub mod text;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use lifecycle::{Status, TransitionError};
 pub use model::*;

@@ -27,6 +27,9 @@ mod production;
 pub mod raw;
 mod sections;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use check::{HttpUrl, Problems, Section};
 pub use raw::RawSettings;
 pub use sections::{

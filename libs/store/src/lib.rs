@@ -46,5 +46,8 @@ pub mod sessions;
 pub mod status;
 pub mod templates;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use commit::{Commit, Op, Outcome, Store, StoreError};
 pub use keys::Keys;

@@ -154,10 +154,16 @@ pub fn is_stop_word(word: &str) -> bool {
 }
 
 /// The searchable words of `text`, each once, in order of first appearance: lower-cased (and `ё` as
-/// `е`), split on anything that is not a letter or digit in any script, at least
+/// `е`; Kazakh Latin `ı` and `İ` as `i`, as their capitals fold alike), split on anything that is not a letter or digit in any script, at least
 /// [`MIN_WORD_CHARS`] characters, cut to [`MAX_WORD_CHARS`], without stop words, at most [`MAX_WORDS`].
 pub fn words(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase().replace('ё', "е");
+    // `İ` lower-cases to `i` and a combining dot (U+0307), which split the word in two, and
+    // `ı` upper-cases to `I`: a word typed in capitals was not found (`fuzz_search_words_in_any_case`).
+    let lower = text
+        .to_lowercase()
+        .replace('ё', "е")
+        .replace('ı', "i")
+        .replace('\u{307}', "");
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for raw in lower.split(|c: char| !c.is_alphanumeric()) {

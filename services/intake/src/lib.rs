@@ -44,3 +44,6 @@ pub mod sms;
 pub mod smtp;
 pub mod startup;
 pub mod web_form;
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -87,7 +87,7 @@ fn contact_key(contact: &str) -> Option<String> {
 
 /// A request number as it is counted: as [`messages::find`] reads it; `None` when no request can
 /// have it.
-fn number_key(number: &str) -> Option<String> {
+pub(crate) fn number_key(number: &str) -> Option<String> {
     let n = number.trim().to_uppercase();
     (!n.is_empty() && n.len() <= 32 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         .then_some(n)

@@ -103,22 +103,26 @@ impl Inbound {
             }
         }
         m.text = match m.coding {
-            // Kannel recodes UCS-2 to UTF-8 with `mo-recode`; without it the bytes are UTF-16BE.
-            0 | 2 => match String::from_utf8(raw_text) {
-                Ok(s) => s,
-                Err(e) if m.coding == 2 => from_ucs2(e.as_bytes()).ok_or_else(|| {
+            // Kannel's `mo-recode` turns UCS-2 into UTF-8 and then says coding 0, so coding 2
+            // means the bytes are still UTF-16BE. They are read as such first: many UTF-16 texts
+            // are valid UTF-8 too ("A" is 00 41), and reading those as UTF-8 kept NULs and
+            // garbage (found by `fuzz_sms_ucs2_round_trip`). Bytes that are not UTF-16 at all
+            // are read as UTF-8, for a gateway that recodes but keeps coding 2.
+            2 => match from_ucs2(&raw_text) {
+                Some(s) => s,
+                None => String::from_utf8(raw_text).map_err(|_| {
                     Refusal(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "text: not valid UCS-2".into(),
                     )
                 })?,
-                Err(_) => {
-                    return Err(Refusal(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "text: not valid UTF-8".into(),
-                    ));
-                }
             },
+            0 => String::from_utf8(raw_text).map_err(|_| {
+                Refusal(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "text: not valid UTF-8".into(),
+                )
+            })?,
             _ => {
                 return Err(Refusal(
                     StatusCode::UNPROCESSABLE_ENTITY,

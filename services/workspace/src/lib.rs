@@ -19,6 +19,9 @@ pub mod routes;
 pub mod startup;
 pub mod watcher;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 /// What the consumer and the watcher need, shared by the tasks of one replica. The store places
 /// deadline warnings by `settings.deadlines` on `calendar` ([`komek_store::Store::with_deadlines`]).
 pub struct Deps {
