@@ -8,7 +8,7 @@ help:
 	@echo "Komek targets:"
 	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
 	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
-	@echo "  make fuzz       the parsers' property tests, long: PROPTEST_CASES=100000 (make fuzz PROPTEST_CASES=N); CI runs them bounded in make test"
+	@echo "  make fuzz       the parsers' property tests, long: FUZZ_CASES=100000 (make fuzz FUZZ_CASES=N); CI runs them bounded in make test"
 	@echo "  make bench      ensure Redis + RabbitMQ + the durable bench Redis (6391), release build, komek-bench (end to end) and the workspace/department benches"
 	@echo "  make bench-peers  the same wrk load on Komek, django-helpdesk and Request Tracker 5; table into docs/benchmarks.md"
 	@echo "  make lint       cargo clippy --workspace --all-targets -- -D warnings"
@@ -37,12 +37,13 @@ test:
 	KOMEK_IMAGE_PROFILE=dev $(MAKE) pods-journey
 
 # Every `fuzz_tests` module (docs/security.md, "Parsers under fuzz"); each property reads
-# PROPTEST_CASES (the costliest divide it). Redis is for the SMTP listener's property.
+# FUZZ_CASES (the costliest divide it; not PROPTEST_CASES, which proptest applies to every
+# property over its own count). Redis is for the SMTP listener's property.
 FUZZ_CRATES := komek-domain komek-settings komek-store komek-bus komek-customers komek-intake komek-workspace
-PROPTEST_CASES ?= 100000
+FUZZ_CASES ?= 100000
 fuzz:
 	scripts/deps.sh ensure
-	PROPTEST_CASES=$(PROPTEST_CASES) cargo test --no-fail-fast $(addprefix -p ,$(FUZZ_CRATES)) --lib -- fuzz_tests::
+	FUZZ_CASES=$(FUZZ_CASES) cargo test --no-fail-fast $(addprefix -p ,$(FUZZ_CRATES)) --lib -- fuzz_tests::
 
 bench:
 	scripts/deps.sh ensure

@@ -1,7 +1,7 @@
 //! Parsers under fuzz (docs/security.md): what the consumer reads from a delivery besides the
 //! envelope (its headers: trace context, delivery count), fed arbitrary headers by proptest. The
 //! envelope itself is fuzzed in komek-domain (`fuzz_envelope_decode`). `cargo test` runs a
-//! bounded number of cases; `make fuzz` sets `PROPTEST_CASES` for a long run.
+//! bounded number of cases; `make fuzz` sets `FUZZ_CASES` for a long run.
 
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use proptest::prelude::*;
@@ -10,7 +10,7 @@ use crate::consumer::header_map;
 
 fn config(ci: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
+        cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(ci),

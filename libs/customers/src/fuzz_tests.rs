@@ -1,22 +1,22 @@
 //! Parsers under fuzz (docs/security.md): the CSV customer import, fed arbitrary bytes and files
 //! written from generated rows. `cargo test` runs a bounded number of cases; `make fuzz` sets
-//! `PROPTEST_CASES` for a long run.
+//! `FUZZ_CASES` for a long run.
 
 use komek_domain::{Email, Lang, Msisdn};
 use proptest::prelude::*;
 
 use crate::import::{OPTIONAL, ProfileRow, REQUIRED, parse_csv};
 
-/// `PROPTEST_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords.
+/// `FUZZ_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords.
 fn config(ci: u32) -> ProptestConfig {
     config_scaled(ci, 1)
 }
 
-/// `PROPTEST_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
+/// `FUZZ_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
 /// cost the most), else `ci`: what the bounded run in CI affords.
 fn config_scaled(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
+        cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
             .map_or(ci, |n| (n / divisor).max(ci)),

@@ -1,6 +1,6 @@
 //! Parsers under fuzz (docs/security.md): the contact newtypes, free text, request numbers, the
 //! event envelope and the business calendar, fed arbitrary input by proptest. `cargo test` runs a
-//! bounded number of cases; `make fuzz` sets `PROPTEST_CASES` for a long run.
+//! bounded number of cases; `make fuzz` sets `FUZZ_CASES` for a long run.
 
 use proptest::prelude::*;
 use time::{OffsetDateTime, UtcOffset};
@@ -11,16 +11,16 @@ use crate::events::{ENVELOPE_VERSION, Envelope, kind};
 use crate::text::bounded;
 use crate::{Email, Msisdn, RequestId, RequestNumber};
 
-/// `PROPTEST_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords.
+/// `FUZZ_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords.
 fn config(ci: u32) -> ProptestConfig {
     config_scaled(ci, 1)
 }
 
-/// `PROPTEST_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
+/// `FUZZ_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
 /// cost the most), else `ci`: what the bounded run in CI affords.
 fn config_scaled(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
+        cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
             .map_or(ci, |n| (n / divisor).max(ci)),

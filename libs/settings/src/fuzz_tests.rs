@@ -2,7 +2,7 @@
 //! overridden by an arbitrary value (as a `KOMEK__` variable, or in the operator's own TOML layer).
 //! A bad value is a clear error naming its setting, never a panic, and a value that is accepted
 //! never makes the code that uses it panic. `cargo test` runs a bounded number of cases; `make
-//! fuzz` sets `PROPTEST_CASES` for a long run.
+//! fuzz` sets `FUZZ_CASES` for a long run.
 
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -12,11 +12,11 @@ use proptest::prelude::*;
 
 use crate::{RawSettings, Settings, SettingsError, repo_config_dir};
 
-/// `PROPTEST_CASES` when set (`make fuzz`) divided by `divisor`, else `ci`: what the bounded run
+/// `FUZZ_CASES` when set (`make fuzz`) divided by `divisor`, else `ci`: what the bounded run
 /// in CI affords. Every case here reads the setting files again, so long runs are scaled down.
 fn config(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
+        cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
             .map_or(ci, |n| (n / divisor).max(ci)),

@@ -1,6 +1,6 @@
 //! Parsers under fuzz (docs/security.md): the search tokeniser, which cuts both what is indexed
 //! and what staff search for, fed arbitrary text by proptest. `cargo test` runs a bounded number
-//! of cases; `make fuzz` sets `PROPTEST_CASES` for a long run.
+//! of cases; `make fuzz` sets `FUZZ_CASES` for a long run.
 
 use proptest::prelude::*;
 
@@ -10,11 +10,11 @@ fn config(ci: u32) -> ProptestConfig {
     config_scaled(ci, 1)
 }
 
-/// `PROPTEST_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
+/// `FUZZ_CASES / divisor` when set (`make fuzz`; a divisor for the properties whose cases
 /// cost the most), else `ci`: what the bounded run in CI affords.
 fn config_scaled(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
+        cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
             .map_or(ci, |n| (n / divisor).max(ci)),

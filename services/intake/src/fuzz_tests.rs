@@ -1,7 +1,7 @@
 //! Parsers under fuzz (docs/security.md): inbound mail (MIME, encodings, charsets, HTML, quoted
 //! history, thread headers), the SMTP listener's command reader, and Kannel's
 //! get-url query with UCS-2, fed arbitrary input by proptest. `cargo test` runs a bounded number
-//! of cases; `make fuzz` sets `PROPTEST_CASES` for a long run.
+//! of cases; `make fuzz` sets `FUZZ_CASES` for a long run.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +14,11 @@ use uuid::Uuid;
 use crate::email::{self, ThreadKeys};
 use crate::sms::Inbound;
 
-/// `PROPTEST_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords;
+/// `FUZZ_CASES` when set (`make fuzz`), else `ci`: what the bounded run in CI affords;
 /// `divisor` scales a long run down for properties that each open a connection.
 fn config_scaled(ci: u32, divisor: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
+        cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
             .map_or(ci, |n| (n / divisor).max(ci)),

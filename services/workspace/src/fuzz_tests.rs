@@ -1,7 +1,7 @@
 //! Parsers under fuzz (docs/security.md): the search filters of `GET /api/v1/search`, from the raw
 //! query string to the store's query, fed arbitrary input by proptest. The tokeniser behind
 //! `words` is fuzzed in komek-store. `cargo test` runs a bounded number of cases; `make fuzz`
-//! sets `PROPTEST_CASES` for a long run.
+//! sets `FUZZ_CASES` for a long run.
 
 use actix_web::web;
 use komek_store::search::{MAX_PER_PAGE, words};
@@ -12,7 +12,7 @@ use crate::routes::search::{SearchParams, query};
 
 fn config(ci: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
+        cases: std::env::var("FUZZ_CASES")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(ci),
