@@ -205,7 +205,7 @@ impl Email {
         let Some((local, domain)) = s.split_once('@') else {
             return Err(ContactError::Email);
         };
-        let ok = s.len() <= 254
+        let ok = s.chars().count() <= 254
             && !local.is_empty()
             && domain.contains('.')
             && !domain.starts_with('.')

@@ -252,8 +252,11 @@ impl Policy {
                     // An empty requirement: explicitly open, whatever the document's default.
                     vec![SecurityRequirement::default()]
                 });
+                crate::openapi::complete(access, &method, path, op);
             }
         }
+        crate::openapi::register_schemas(doc);
+        crate::openapi::patterns(doc);
         if missing.is_empty() {
             Ok(())
         } else {

@@ -57,8 +57,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
             if bytes.len() > limit {
                 return Err(ApiError::TooLarge { limit });
             }
-            let de = &mut serde_json::Deserializer::from_slice(&bytes);
-            serde_path_to_error::deserialize(de)
+            let mut value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest {
+                    field: None,
+                    message: e.to_string(),
+                })?;
+            whole_numbers(&mut value);
+            serde_path_to_error::deserialize(value)
                 .map(StrictJson)
                 .map_err(|e| {
                     let path = e.path().to_string();
@@ -77,6 +82,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictJson<T> {
                     ApiError::BadRequest { field, message }
                 })
         })
+    }
+}
+
+/// JSON does not tell `4` from `4.0` (JSON Schema calls both an integer), but serde's integer
+/// types refuse the second: every number with no fraction becomes the integer it is.
+fn whole_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                // Exact: |f| < 2^53.
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *v = serde_json::Value::from(i);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 

@@ -4,6 +4,8 @@
 //!   enforced before any handler ([`access::enforce`]) and written into the OpenAPI document.
 //! - [`error`]: [`Code`], the one table of error codes (status, title, Retry-After), and
 //!   [`ApiError`], which answers `application/problem+json` through it.
+//! - [`openapi`]: completes each operation of the document with the answers every route shares
+//!   (the gate's 401/403, the extractors' 400/413/415/422, 429, 503), all as problem+json.
 //! - [`client`]: the client's address (trusting `X-Forwarded-For` only behind our proxy), which
 //!   every rate limit counts by.
 //! - [`body`]: [`StrictJson`], a JSON body extractor that refuses unknown fields and names the bad
@@ -32,6 +34,7 @@ pub mod live;
 pub mod meta;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod page;
 pub mod service;

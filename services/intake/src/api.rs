@@ -103,6 +103,7 @@ pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct ContactQuery {
     /// The phone number or email the request was made with.
+    #[param(max_length = 254)]
     pub contact: String,
 }
 
@@ -145,6 +146,7 @@ impl PublicStatus {
 pub struct CustomerQuery {
     /// The phone number or email the request was made with.
     #[serde(default)]
+    #[param(max_length = 254)]
     pub contact: Option<String>,
     /// The status token given with the acknowledgment (`status_token`).
     #[serde(default)]

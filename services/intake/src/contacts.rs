@@ -21,11 +21,16 @@ use crate::intake::{self, CustomerIn, Logged, Submission};
 #[serde(deny_unknown_fields)]
 pub struct ContactIn {
     /// `call_center` or `front_office`.
+    #[schema(value_type = OfficeChannel)]
     pub channel: Channel,
     pub customer: CustomerIn,
+    /// One line; controls are removed.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub subject: Option<String>,
-    /// What the customer asked, in the agent's words.
+    /// What the customer asked, in the agent's words (controls other than newline and tab are
+    /// removed; then not blank).
+    #[schema(format = "loose-text", max_length = 10000)]
     pub text: String,
     #[serde(default)]
     pub language: Option<Lang>,
@@ -34,12 +39,22 @@ pub struct ContactIn {
     pub category: Option<Category>,
     /// Solved during the contact: the request is resolved at once with this resolution.
     #[serde(default)]
+    #[schema(format = "text", max_length = 10000)]
     pub resolution: Option<String>,
+}
+
+/// The channels an agent logs a contact from (a subset of `Channel`).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum OfficeChannel {
+    CallCenter,
+    FrontOffice,
 }
 
 /// Log a call or a visit as a request owned by the calling agent.
 #[utoipa::path(post, path = "/api/v1/contacts", request_body = ContactIn, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,200}$", description = "Makes retries safe: 1-200 visible ASCII characters, unique per request (a key used again with another body is 422)")),
     responses((status = 201, body = Accepted), (status = 200, body = Accepted), (status = 401, body = komek_web::error::Problem),
         (status = 403, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn log_contact(

@@ -25,15 +25,20 @@ const MAX_LINE: usize = 200;
 pub struct Submission {
     pub channel: Channel,
     pub customer: CustomerIn,
+    /// One line; controls are removed.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub subject: Option<String>,
+    /// Controls other than newline and tab are removed; then not blank.
+    #[schema(format = "loose-text", max_length = 10000)]
     pub text: String,
     /// kk, ru or en; detected from the text when absent.
     #[serde(default)]
     pub language: Option<Lang>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// Who to answer: a phone number or an email (at least one), and a name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
     #[serde(default)]
@@ -43,6 +48,48 @@ pub struct CustomerIn {
     #[serde(default)]
     pub name: Option<String>,
 }
+
+/// [`CustomerIn`]'s fields as the document shows them; [`CustomerIn`]'s schema adds that one
+/// contact is required, which a derived schema cannot say.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CustomerFields {
+    /// E.164 (`+77011234567`) or Kazakhstan's `87011234567`; spaces, `-` and parentheses allowed.
+    #[schema(format = "msisdn-or-blank")]
+    msisdn: Option<String>,
+    #[schema(format = "email-address-or-blank", max_length = 254)]
+    email: Option<String>,
+    /// One line; controls are removed.
+    #[schema(max_length = 200)]
+    name: Option<String>,
+}
+
+impl utoipa::PartialSchema for CustomerIn {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, SchemaFormat, Type};
+        let given = |field: &str, format: &str| {
+            ObjectBuilder::new()
+                .property(
+                    field,
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::Custom(format.into()))),
+                )
+                .required(field)
+        };
+        AllOfBuilder::new()
+            .item(CustomerFields::schema())
+            .item(
+                AnyOfBuilder::new()
+                    .item(given("msisdn", "msisdn"))
+                    .item(given("email", "email-address")),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for CustomerIn {}
 
 /// One line of text: controls (CR/LF included) removed, trimmed.
 pub(crate) fn one_line(s: &str) -> String {

@@ -26,6 +26,8 @@ const MAX_TEXT: usize = 10_000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageIn {
+    /// Controls other than newline and tab are removed; then not blank.
+    #[schema(format = "loose-text", max_length = 10000)]
     pub text: String,
 }
 
@@ -135,7 +137,7 @@ pub async fn find_for_customer(
 /// Add a message to your request.
 ///
 /// The customer names the request with `?token=` (the status token from the acknowledgment) or,
-/// as before, `?contact=` (exactly one; neither or both is 400). The same 404 as the public
+/// as before, `?contact=` (the token wins when both are given; neither is 404). The same 404 as the public
 /// status for an unknown number, a wrong contact or a wrong token, and the same limits on failed
 /// lookups (429 with Retry-After); 409 when the request is closed. A resolved request is
 /// reopened by the message. 202: the workspace adds the message to the request moments later.
@@ -158,13 +160,9 @@ pub async fn post_message(
     settings: web::Data<Settings>,
     StrictJson(body): StrictJson<MessageIn>,
 ) -> Result<HttpResponse, ApiError> {
+    // The token is the customer's secret: with it, the contact is not needed (nor counted).
+    // Without either, nothing is named: the same 404 as a wrong one.
     let (contact, token) = (query.contact.as_deref(), query.token.as_deref());
-    if contact.is_some() == token.is_some() {
-        return Err(ApiError::BadRequest {
-            field: Some(if token.is_some() { "token" } else { "contact" }.into()),
-            message: "give either contact or token".into(),
-        });
-    }
     let r = find_for_customer(&store, &settings, &req, &path, contact, token)
         .await?
         .into_api()?;

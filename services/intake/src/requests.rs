@@ -20,7 +20,7 @@ use crate::{links, lookup};
 /// status; a retry with the same key gets a fresh one.
 #[utoipa::path(
     post, path = "/api/v1/requests", request_body = Submission,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,200}$", description = "Makes retries safe: 1-200 visible ASCII characters, unique per request (a key used again with another body is 422)")),
     responses(
         (status = 201, body = Accepted, description = "Accepted"),
         (status = 200, body = Accepted, description = "Seen before with this Idempotency-Key"),

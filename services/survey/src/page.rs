@@ -107,10 +107,13 @@ pub async fn show(
 }
 
 /// What the survey form posts.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AnswerForm {
+    /// 1 (very bad) to 5 (very good).
+    #[schema(required = true, pattern = r"^\s*[1-5]\s*$")]
     pub csat: String,
+    #[schema(format = "text-or-blank", max_length = 2000)]
     pub comment: String,
 }
 

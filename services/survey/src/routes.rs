@@ -20,7 +20,7 @@ use crate::token_hash;
         title = "komek-survey",
         description = "Feedback surveys after a resolved request."
     ),
-    paths(page, respond),
+    paths(page, answer_form, respond),
     components(schemas(ResponseIn, Recorded, komek_web::error::Problem))
 )]
 pub struct ApiDoc;
@@ -51,8 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct ResponseIn {
     /// Customer satisfaction, 1 (very bad) to 5 (very good).
+    #[schema(minimum = 1, maximum = 5)]
     pub csat: u8,
     #[serde(default)]
+    #[schema(format = "text-or-blank", max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -79,7 +81,8 @@ pub(crate) async fn open_survey(store: &Store, token: &str) -> Result<Option<Sur
 }
 
 /// The survey page, in the customer's language: a form that posts back to `/s/{token}`.
-#[utoipa::path(get, path = "/s/{token}", responses((status = 200, description = "HTML page"), (status = 404, description = "Unknown or expired")))]
+#[utoipa::path(get, path = "/s/{token}", params(("token" = String, Path, description = "The survey link's token")),
+    responses((status = 200, description = "HTML page", content_type = "text/html"), (status = 404, description = "Unknown or expired", content_type = "text/html")))]
 pub async fn page(
     store: web::Data<Store>,
     token: web::Path<String>,
@@ -89,8 +92,13 @@ pub async fn page(
 
 /// `POST /s/{token}`, the survey page's form (`application/x-www-form-urlencoded`: `csat`,
 /// `comment`): the same answer as the JSON API, answered with the page and its message (200
-/// thanks, 409 already answered, 422 what to correct, 404 unknown or expired). Not in the OpenAPI
-/// document, which describes the JSON API and the page's address.
+/// thanks, 409 already answered, 422 what to correct, 404 unknown or expired).
+#[utoipa::path(post, path = "/s/{token}", params(("token" = String, Path, description = "The survey link's token")),
+    request_body(content = crate::page::AnswerForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The page, thanking", content_type = "text/html"),
+        (status = 404, description = "Unknown or expired", content_type = "text/html"),
+        (status = 409, description = "Already answered", content_type = "text/html"),
+        (status = 422, description = "The page, saying what to correct", content_type = "text/html")))]
 pub async fn answer_form(
     req: actix_web::HttpRequest,
     body: web::Bytes,
