@@ -7,7 +7,7 @@ SHELL := /bin/bash
 help:
 	@echo "Komek targets:"
 	@echo "  make run        build and start the four services locally (Redis 6380, RabbitMQ); Ctrl-C stops them"
-	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
+	@echo "  make test       ensure Redis + RabbitMQ (+ Chromium, Kannel, aiosmtpd, schemathesis), the chart checks, build all binaries, cargo test --workspace --no-fail-fast"
 	@echo "  make fuzz       the parsers' property tests, long: FUZZ_CASES=100000 (make fuzz FUZZ_CASES=N); CI runs them bounded in make test"
 	@echo "  make bench      ensure Redis + RabbitMQ + the durable bench Redis (6391), release build, komek-bench (end to end) and the workspace/department benches"
 	@echo "  make bench-peers  the same wrk load on Komek, django-helpdesk and Request Tracker 5; table into docs/benchmarks.md"
@@ -29,6 +29,7 @@ test:
 	scripts/deps.sh chromium
 	scripts/deps.sh kannel
 	scripts/deps.sh email
+	scripts/deps.sh schemathesis
 	scripts/deps.sh promtool
 	scripts/chart.sh tools
 	scripts/chart.sh check

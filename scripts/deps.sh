@@ -20,6 +20,8 @@
 #   scripts/deps.sh email-run     email, then aiosmtpd for `make run` on 127.0.0.1:2526 (config/default.toml
 #                                 [email] relay), every mail written to the Maildir .run/mail/maildir.
 #                                 Writes .run/mail/started-by-run only if it started it.
+#   scripts/deps.sh schemathesis  schemathesis (PyPI, pinned) in the venv .tools/schemathesis, for the
+#                                 schema conformance test (tests/tests/schema_conformance.rs runs its `st`).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -381,8 +383,39 @@ cmd_email_run() {
     say "SMTP relay started: aiosmtpd 127.0.0.1:2526, mail in .run/mail/maildir/new"
 }
 
+SCHEMATHESIS_VERSION=4.32.5
+
+# `st --version` prints "st, version X.Y.Z".
+schemathesis_ok() {
+    local st="$REPO_ROOT/.tools/schemathesis/bin/st"
+    [[ -x "$st" ]] && [[ "$("$st" --version 2>/dev/null || true)" == *"version $SCHEMATHESIS_VERSION" ]]
+}
+
+# In a venv of its own: its dependencies (hypothesis, click, ...) pinned by it, not mixed into the
+# system python3's packages.
+cmd_schemathesis() {
+    local venv="$REPO_ROOT/.tools/schemathesis"
+    if schemathesis_ok; then
+        say "schemathesis $SCHEMATHESIS_VERSION present (${venv#"$REPO_ROOT"/})"
+        return 0
+    fi
+    find_cmd python3 >/dev/null || apt_install python3
+    python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' >/dev/null 2>&1 \
+        || apt_install python3-venv
+    if [[ ! -x "$venv/bin/python" ]]; then
+        say "creating the venv ${venv#"$REPO_ROOT"/}"
+        mkdir -p "$REPO_ROOT/.tools"
+        python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+    fi
+    say "installing schemathesis==$SCHEMATHESIS_VERSION with pip into ${venv#"$REPO_ROOT"/}"
+    "$venv/bin/python" -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" \
+        || die "pip install schemathesis failed"
+    schemathesis_ok || die "$venv/bin/st --version does not print $SCHEMATHESIS_VERSION after install"
+    say "schemathesis installed: $("$venv/bin/st" --version)"
+}
+
 usage() {
-    echo "usage: $0 {ensure|komek-redis|bench-redis|chromium|promtool|kannel|kannel-run|email|email-run}" >&2
+    echo "usage: $0 {ensure|komek-redis|bench-redis|chromium|promtool|kannel|kannel-run|email|email-run|schemathesis}" >&2
     exit 2
 }
 
@@ -396,5 +429,6 @@ case "${1:-}" in
     kannel-run) cmd_kannel_run ;;
     email) cmd_email ;;
     email-run) cmd_email_run ;;
+    schemathesis) cmd_schemathesis ;;
     *) usage ;;
 esac

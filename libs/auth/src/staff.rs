@@ -105,23 +105,29 @@ impl From<StaffRole> for Role {
 #[serde(deny_unknown_fields)]
 pub struct NewStaff {
     /// 1 to 64 of a-z, 0-9, `.`, `-` and `_`.
+    #[schema(format = "login")]
     pub login: String,
     /// 1 to 100 characters.
+    #[schema(pattern = r"\S", max_length = 100)]
     pub name: String,
     pub role: StaffRole,
-    /// At least 12 characters.
+    /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     /// Categories an agent takes; empty or absent: every category.
     #[serde(default)]
     pub skills: Vec<Category>,
     /// At least one of `kk`, `ru`, `en`.
+    #[schema(min_items = 1)]
     pub languages: Vec<Lang>,
     /// Agents: 1 (new) to 3 (senior), 2 and up take urgent requests. Department staff: 1 first
     /// line, 2 second line, 3 head. Absent: 1.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3)]
     pub level: Option<u8>,
     /// Open requests an agent holds at once, 1 to 100. Absent: 10.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub capacity: Option<u32>,
     /// Department staff only: an existing department's code.
     #[serde(default)]
@@ -132,11 +138,15 @@ pub struct NewStaff {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffPatch {
+    #[schema(pattern = r"\S", max_length = 100)]
     pub name: Option<String>,
     pub role: Option<StaffRole>,
     pub skills: Option<Vec<Category>>,
+    #[schema(min_items = 1)]
     pub languages: Option<Vec<Lang>>,
+    #[schema(minimum = 1, maximum = 3)]
     pub level: Option<u8>,
+    #[schema(minimum = 1, maximum = 100)]
     pub capacity: Option<u32>,
     /// Department staff only; an existing department's code.
     pub department: Option<String>,

@@ -46,15 +46,40 @@ impl ProblemStatus {
 }
 
 /// The resolution message in each language; a linked customer gets the text of their language.
+/// Read through a map: serde's derived struct reader would also take an array (`[null, null]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    try_from = "std::collections::BTreeMap<String, Option<String>>"
+)]
 pub struct Messages {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "text-or-blank", max_length = 10000)]
     pub kk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "text-or-blank", max_length = 10000)]
     pub ru: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "text-or-blank", max_length = 10000)]
     pub en: Option<String>,
+}
+
+impl TryFrom<std::collections::BTreeMap<String, Option<String>>> for Messages {
+    type Error = String;
+
+    fn try_from(mut m: std::collections::BTreeMap<String, Option<String>>) -> Result<Self, String> {
+        let out = Messages {
+            kk: m.remove("kk").flatten(),
+            ru: m.remove("ru").flatten(),
+            en: m.remove("en").flatten(),
+        };
+        match m.keys().next() {
+            Some(k) => Err(format!(
+                "unknown field `{k}`, expected one of `kk`, `ru`, `en`"
+            )),
+            None => Ok(out),
+        }
+    }
 }
 
 impl Messages {

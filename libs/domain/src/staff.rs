@@ -128,9 +128,13 @@ pub struct Department {
 #[serde(deny_unknown_fields)]
 pub struct WorkingHours {
     /// Monday = 1 ... Sunday = 7.
+    #[schema(min_items = 1, inline, value_type = Vec<WeekDay>)]
     pub working_days: Vec<u8>,
-    /// "HH:MM", local time of the company's time zone ("24:00" closes at midnight).
+    /// "HH:MM", local time of the company's time zone; before `close`.
+    #[schema(pattern = r"^(?:[01]\d|2[0-3]):[0-5]\d$")]
     pub open: String,
+    /// "HH:MM" ("24:00" closes at midnight); after `open`.
+    #[schema(pattern = r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")]
     pub close: String,
     /// Whether the company's holidays are days off for this department too (the default); a
     /// round-the-clock operations centre says `false`.
@@ -147,11 +151,25 @@ fn observes_holidays() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct DepartmentDeadlines {
     #[serde(default = "default_department_minutes")]
+    #[schema(minimum = 1, maximum = 100000)]
     pub default_minutes: u32,
-    /// Overrides by request category.
+    /// Overrides by request category: 1 to 100000 working minutes each.
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<crate::Category, TierMinutes>)]
     pub by_category: std::collections::BTreeMap<crate::Category, u32>,
 }
+
+/// A day of the week in [`WorkingHours`]: Monday = 1 ... Sunday = 7 (the document's type).
+#[derive(ToSchema)]
+#[schema(minimum = 1, maximum = 7)]
+#[allow(dead_code)]
+struct WeekDay(u8);
+
+/// Working minutes of one tier, 1 to 100000 (the document's type).
+#[derive(ToSchema)]
+#[schema(minimum = 1, maximum = 100000)]
+#[allow(dead_code)]
+struct TierMinutes(u32);
 
 fn default_department_minutes() -> u32 {
     480

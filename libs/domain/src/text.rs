@@ -33,8 +33,9 @@ impl TextError {
     }
 }
 
-/// A text trimmed of surrounding white space, 1 to `MAX` characters (counted as Unicode scalar
-/// values, as customers and staff count letters).
+/// A text trimmed of surrounding white space, not blank, at most `MAX` characters as sent
+/// (counted as Unicode scalar values, as customers and staff count letters; the white space
+/// trimmed counts too, so the bound is the one the OpenAPI documents give as `maxLength`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BoundedText<const MAX: usize>(String);
 
@@ -82,7 +83,7 @@ pub fn bounded(raw: &str, max: usize) -> Result<String, TextError> {
     let t = raw.trim();
     if t.is_empty() {
         Err(TextError::Empty)
-    } else if t.chars().count() > max {
+    } else if raw.chars().count() > max {
         Err(TextError::TooLong { max })
     } else if t.contains('\r') {
         let t = t.replace("\r\n", "\n");
@@ -109,7 +110,11 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_and_bounded_in_characters() {
-        assert_eq!(BoundedText::<3>::parse("  әлі \n").unwrap().as_str(), "әлі");
+        assert_eq!(BoundedText::<7>::parse("  әлі \n").unwrap().as_str(), "әлі");
+        assert_eq!(
+            BoundedText::<6>::parse("  әлі \n"),
+            Err(TextError::TooLong { max: 6 })
+        );
         assert_eq!(BoundedText::<3>::parse(" \t"), Err(TextError::Empty));
         assert_eq!(
             BoundedText::<3>::parse("сәлем"),
@@ -121,7 +126,8 @@ mod tests {
             "at most 10000 characters"
         );
         assert_eq!(TextError::Empty.to_string(), "must not be empty");
-        assert_eq!(bounded(" ab ", 2).unwrap(), "ab");
+        assert_eq!(bounded(" ab ", 4).unwrap(), "ab");
+        assert_eq!(bounded(" ab ", 3), Err(TextError::TooLong { max: 3 }));
     }
 
     /// Newline and tab are text; CR LF is a newline; every other control character is refused,

@@ -262,8 +262,10 @@ impl From<komek_store::StoreError> for ApiError {
     }
 }
 
-/// The problem+json body (RFC 9457).
+/// The problem+json body (RFC 9457). Named `ProblemDetails` in the documents, apart from the
+/// escalation service's problem records (`Problem`).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ProblemDetails)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
@@ -353,7 +355,7 @@ impl From<komek_domain::TransitionError> for ApiError {
     }
 }
 
-/// Asserts that an OpenAPI document's `Problem` schema names its `code` as the `ProblemCode` enum
+/// Asserts that an OpenAPI document's `ProblemDetails` schema names its `code` as the `ProblemCode` enum
 /// and that the enum lists every code of the table: the one check for this crate's own schema
 /// and for each service's `/openapi.json` (`testing::openapi_lists_every_code`).
 #[cfg(any(test, feature = "testing"))]
@@ -361,8 +363,8 @@ impl From<komek_domain::TransitionError> for ApiError {
 pub(crate) fn assert_lists_every_code(doc: &serde_json::Value) {
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
-        schemas["Problem"]["properties"]["code"]["$ref"], "#/components/schemas/ProblemCode",
-        "the Problem schema's code names the code enum: {doc}"
+        schemas["ProblemDetails"]["properties"]["code"]["$ref"], "#/components/schemas/ProblemCode",
+        "the ProblemDetails schema's code names the code enum: {doc}"
     );
     let listed: Vec<&str> = schemas["ProblemCode"]["enum"]
         .as_array()

@@ -12,7 +12,7 @@
 //! | 403    | a signed-in class                              | the gate, or the handler's object check |
 //! | 404    | a path parameter, or the customer class        | the handler                   |
 //! | 413, 415 | a body                                       | [`crate::StrictJson`]         |
-//! | 422    | a body or a query                              | the handler's validation      |
+//! | 422    | a body, a query or a path parameter            | the handler's validation      |
 //! | 429    | the customer or gateway class, a public write  | the per-address limits        |
 //! | 503    | anything but a public read                     | the data store being away     |
 //!
@@ -58,7 +58,9 @@ fn description(status: u16) -> &'static str {
         413 => "The body is larger than the service accepts",
         415 => "The body is not application/json",
         422 => "Some fields are not valid; `errors` names each",
-        429 => "Too many requests from this address or for this object; `Retry-After` says when to try again",
+        429 => {
+            "Too many requests from this address or for this object; `Retry-After` says when to try again"
+        }
         503 => "The data store is away; `Retry-After` says when to try again",
         _ => "An error (the `code` says which)",
     }
@@ -86,7 +88,7 @@ fn shared_statuses(access: Access, method: &Method, path: &str, op: &Operation) 
     if has_body {
         out.extend([413, 415]);
     }
-    if has_body || has_query {
+    if has_body || has_query || has_path {
         out.push(422);
     }
     if matches!(access, Access::Customer | Access::Gateway) || (public && method != Method::GET) {
@@ -128,7 +130,9 @@ pub fn complete(access: Access, method: &Method, path: &str, op: &mut Operation)
         }
         let keep_html = html_page || response.content.contains_key(HTML);
         response.content.clear();
-        response.content.insert(PROBLEM_JSON.into(), problem_content());
+        response
+            .content
+            .insert(PROBLEM_JSON.into(), problem_content());
         if keep_html {
             response.content.insert(
                 HTML.into(),
@@ -138,19 +142,22 @@ pub fn complete(access: Access, method: &Method, path: &str, op: &mut Operation)
             );
         }
         if matches!(code, 429 | 503) {
-            response.headers.entry("Retry-After".into()).or_insert_with(|| {
-                RefOr::T(
-                    HeaderBuilder::new()
-                        .schema(Some(
-                            ObjectBuilder::new()
-                                .schema_type(Type::Integer)
-                                .minimum(Some(0))
-                                .build(),
-                        ))
-                        .description(Some("Seconds to wait before trying again"))
-                        .build(),
-                )
-            });
+            response
+                .headers
+                .entry("Retry-After".into())
+                .or_insert_with(|| {
+                    RefOr::T(
+                        HeaderBuilder::new()
+                            .schema(Some(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::Integer)
+                                    .minimum(Some(0))
+                                    .build(),
+                            ))
+                            .description(Some("Seconds to wait before trying again"))
+                            .build(),
+                    )
+                });
         }
     }
 }
@@ -170,7 +177,8 @@ const TEXT_CHAR: &str = r"(?:[^\x00-\x08\x0b-\x1f\x7f-\x9f]|\r\n)";
 /// A character that makes a text not blank.
 const VISIBLE: &str = r"[^\s\x00-\x1f\x7f-\x9f]";
 /// What `Msisdn::parse` accepts, with its separators.
-const MSISDN: &str = r"[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}|8(?:[ ()-]*[0-9]){10})[ ()-]*";
+const MSISDN: &str =
+    r"[ ()-]*(?:\+[ ()-]*[1-9](?:[ ()-]*[0-9]){7,14}|8(?:[ ()-]*[0-9]){10})[ ()-]*";
 /// What `Email::parse` accepts (it lower-cases; the length bound is the field's).
 const EMAIL: &str = r"[^@\s\x00-\x1f\x7f-\x9f<>]+@[^@.\s\x00-\x1f\x7f-\x9f<>][^@\s\x00-\x1f\x7f-\x9f<>]*\.[^@\s\x00-\x1f\x7f-\x9f<>]*[^@.\s\x00-\x1f\x7f-\x9f<>]";
 

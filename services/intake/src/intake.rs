@@ -67,7 +67,9 @@ struct CustomerFields {
 
 impl utoipa::PartialSchema for CustomerIn {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::schema::{
+            AllOfBuilder, AnyOfBuilder, ObjectBuilder, SchemaFormat, Type,
+        };
         let given = |field: &str, format: &str| {
             ObjectBuilder::new()
                 .property(

@@ -119,9 +119,6 @@ proptest! {
                 for w in &q.words {
                     prop_assert_eq!(words(w), vec![w.clone()]);
                 }
-                if let (Some(a), Some(b)) = (q.created_from, q.created_to) {
-                    prop_assert!(a <= b);
-                }
             }
             Err(ApiError::Invalid(errors)) => {
                 prop_assert!(!errors.is_empty());

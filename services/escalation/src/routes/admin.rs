@@ -62,6 +62,7 @@ const NEEDS_PASSWORD: &str = "a new login needs a password";
 #[serde(deny_unknown_fields)]
 pub struct DepartmentIn {
     /// 1 to 100 characters.
+    #[schema(format = "text", max_length = 100)]
     pub name: String,
     /// The department's own hours; absent: the company calendar.
     #[serde(default)]
@@ -75,15 +76,21 @@ pub struct DepartmentIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffIn {
+    /// 1 to 100 characters.
+    #[schema(format = "text", max_length = 100)]
     pub name: String,
     /// The department's code; a head may only name their own.
+    #[schema(max_length = 32)]
     pub department: String,
     /// 1 first line, 2 second line, 3 head.
+    #[schema(minimum = 1, maximum = 3)]
     pub level: u8,
     /// At least one of `kk`, `ru`, `en`.
+    #[schema(min_items = 1)]
     pub languages: Vec<Lang>,
-    /// Required for a new login (8 to 256 characters); absent on an update: the password stays.
+    /// Required for a new login (12 to 256 characters); absent on an update: the password stays.
     #[serde(default)]
+    #[schema(min_length = 12, max_length = 256)]
     pub password: Option<String>,
 }
 
@@ -126,12 +133,11 @@ fn is_code(s: &str, max: usize, dot: bool) -> bool {
         })
 }
 
-fn check_name(errors: &mut Vec<FieldError>, name: &str) -> String {
-    let name = name.trim();
-    if let Err(e) = komek_domain::text::BoundedText::<MAX_NAME>::parse(name) {
+fn check_name(errors: &mut Vec<FieldError>, raw: &str) -> String {
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_NAME>::parse(raw) {
         bad(errors, "name", e.required(MAX_NAME));
     }
-    name.to_owned()
+    raw.trim().to_owned()
 }
 
 fn check_hours(errors: &mut Vec<FieldError>, company: &Calendar, h: &WorkingHours) {
@@ -282,6 +288,7 @@ pub async fn department_staff(
 /// Create or update a department staff member (supervisors any department; heads their own).
 /// A new login needs a password; an update without one keeps it. 201 when created.
 #[utoipa::path(put, path = "/api/v1/staff/{login}", request_body = StaffIn, security(("bearer" = [])),
+    params(("login" = String, Path, pattern = r"^[a-z0-9._-]{1,64}$", description = "1 to 64 of a-z, 0-9, `.`, `-` and `_`")),
     responses((status = 200, body = UserView), (status = 201, body = UserView),
         (status = 403, body = komek_web::error::Problem), (status = 409, body = komek_web::error::Problem),
         (status = 422, body = komek_web::error::Problem)))]
@@ -334,8 +341,9 @@ pub async fn put_staff(
     }
     match (&body.password, &existing) {
         (None, None) => bad(&mut errors, "password", NEEDS_PASSWORD),
-        (Some(p), _) if !(8..=256).contains(&p.chars().count()) => {
-            bad(&mut errors, "password", "8 to 256 characters")
+        // The same rule as the workspace's staff administration.
+        (Some(p), _) if komek_auth::staff::check_password(p).is_err() => {
+            bad(&mut errors, "password", "12 to 256 characters")
         }
         _ => {}
     }

@@ -365,6 +365,7 @@ pub async fn accept(
 #[serde(deny_unknown_fields)]
 pub struct RequestInfoIn {
     /// What the department needs from the agent (1 to 10 000 characters).
+    #[schema(format = "text", max_length = 10000)]
     pub question: String,
 }
 
@@ -405,6 +406,7 @@ pub async fn request_info(
 #[serde(deny_unknown_fields)]
 pub struct AnswerIn {
     /// The department's answer (1 to 10 000 characters).
+    #[schema(format = "text", max_length = 10000)]
     pub text: String,
     /// `resolved` (the cause is fixed) or `decision` (default: a decision the agent passes on).
     #[serde(default)]
@@ -448,8 +450,10 @@ pub async fn answer(
 #[serde(deny_unknown_fields)]
 pub struct RejectIn {
     /// Why it is not this department's (1 to 10 000 characters).
+    #[schema(format = "text", max_length = 10000)]
     pub reason: String,
     /// The department it belongs to: must exist and be another one.
+    #[schema(max_length = 32)]
     pub department: String,
 }
 

@@ -197,8 +197,11 @@ async fn known_department(store: &Store, code: &str) -> Result<String, ApiError>
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIn {
+    /// 1 to 200 characters; no control character but newline and tab.
+    #[schema(format = "text", max_length = 200)]
     pub title: String,
     #[serde(default)]
+    #[schema(format = "text-or-blank", max_length = 10000)]
     pub description: Option<String>,
     /// Department staff: their own (the default). Others: required unless the category maps to one.
     #[serde(default)]
@@ -206,6 +209,7 @@ pub struct CreateIn {
     #[serde(default)]
     pub category: Option<Category>,
     #[serde(default)]
+    #[schema(format = "text-or-blank", max_length = 200)]
     pub region: Option<String>,
 }
 
@@ -280,6 +284,9 @@ pub struct ListQuery {
     /// Comma-separated statuses (`candidate,open,resolved,dismissed`) or `all`; default
     /// `candidate,open`.
     #[serde(default)]
+    #[param(
+        pattern = r"^\s*(?:all|(?:candidate|open|resolved|dismissed)(?:\s*,\s*(?:candidate|open|resolved|dismissed))*)\s*$"
+    )]
     pub status: Option<String>,
     /// Supervisors and agents: one department's only. Department staff always see their own.
     #[serde(default)]
@@ -310,6 +317,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let store = &deps.store;
     let caller = Caller::of(store, &staff).await?;
+    let statuses = statuses(query.status.as_deref())?;
     let department = match &caller {
         Caller::Department(_, own) => {
             if query.department.as_ref().is_some_and(|d| d != own) {
@@ -320,7 +328,7 @@ pub async fn list(
         _ => query.department.clone(),
     };
     let filter = ProblemFilter {
-        statuses: statuses(query.status.as_deref())?,
+        statuses,
         department,
         limit: LIST_LIMIT,
     };
@@ -419,6 +427,7 @@ pub async fn get_one(
 #[serde(deny_unknown_fields)]
 pub struct LinkIn {
     /// Request numbers (`KM-...`), 1 to 1000.
+    #[schema(min_items = 1, max_items = 1000)]
     pub numbers: Vec<String>,
 }
 

@@ -291,7 +291,7 @@ async fn bad_hours_and_deadlines_name_the_field() {
             "/api/v1/staff/billing9",
             Some(&saule),
             &json!({ "name": "B", "department": "billing", "level": 4, "languages": [],
-                "password": "long-enough" }),
+                "password": "long-enough-pw" }),
         )
         .await,
         422,

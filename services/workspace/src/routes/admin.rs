@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct PasswordIn {
     /// At least 12 characters.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -89,6 +90,7 @@ pub async fn create(
 
 /// One staff member (supervisors).
 #[utoipa::path(get, path = "/api/v1/admin/staff/{login}", security(("bearer" = [])),
+    params(("login" = String, Path, pattern = r"^[a-z0-9._-]{1,64}$", description = "1 to 64 of a-z, 0-9, `.`, `-` and `_`")),
     responses((status = 200, body = UserView), (status = 403, body = komek_web::error::Problem),
         (status = 404, body = komek_web::error::Problem)))]
 pub async fn get(
@@ -102,6 +104,7 @@ pub async fn get(
 
 /// Change the given fields (supervisors). A new role or department ends the person's sessions.
 #[utoipa::path(patch, path = "/api/v1/admin/staff/{login}", request_body = StaffPatch, security(("bearer" = [])),
+    params(("login" = String, Path, pattern = r"^[a-z0-9._-]{1,64}$", description = "1 to 64 of a-z, 0-9, `.`, `-` and `_`")),
     responses((status = 200, body = UserView), (status = 400, body = komek_web::error::Problem),
         (status = 403, body = komek_web::error::Problem), (status = 404, body = komek_web::error::Problem),
         (status = 422, body = komek_web::error::Problem)))]
@@ -123,6 +126,7 @@ pub async fn update(
 
 /// Set a new password (supervisors); every session opened with the old one ends.
 #[utoipa::path(post, path = "/api/v1/admin/staff/{login}/password", request_body = PasswordIn, security(("bearer" = [])),
+    params(("login" = String, Path, pattern = r"^[a-z0-9._-]{1,64}$", description = "1 to 64 of a-z, 0-9, `.`, `-` and `_`")),
     responses((status = 200, body = UserView), (status = 400, body = komek_web::error::Problem),
         (status = 403, body = komek_web::error::Problem), (status = 404, body = komek_web::error::Problem),
         (status = 422, body = komek_web::error::Problem)))]
@@ -141,6 +145,7 @@ pub async fn password(
 /// Deactivate (supervisors): no more sign-in, and every session (API and live socket) ends at
 /// once, on every replica. Any role; not oneself.
 #[utoipa::path(post, path = "/api/v1/admin/staff/{login}/deactivate", security(("bearer" = [])),
+    params(("login" = String, Path, pattern = r"^[a-z0-9._-]{1,64}$", description = "1 to 64 of a-z, 0-9, `.`, `-` and `_`")),
     responses((status = 200, body = UserView), (status = 403, body = komek_web::error::Problem),
         (status = 404, body = komek_web::error::Problem), (status = 422, body = komek_web::error::Problem)))]
 pub async fn deactivate(
@@ -150,7 +155,7 @@ pub async fn deactivate(
 ) -> Result<HttpResponse, ApiError> {
     let me = supervisor(&store, &staff).await?;
     if login.as_str() == me.login {
-        return Err(ApiError::invalid("login", "you cannot deactivate yourself"));
+        return Err(ApiError::Forbidden("you cannot deactivate yourself"));
     }
     Ok(view(
         &admin::set_active(&store, &me.login, &login, false).await?,
@@ -159,6 +164,7 @@ pub async fn deactivate(
 
 /// Activate again (supervisors): sign-in works again; sessions ended before stay ended.
 #[utoipa::path(post, path = "/api/v1/admin/staff/{login}/activate", security(("bearer" = [])),
+    params(("login" = String, Path, pattern = r"^[a-z0-9._-]{1,64}$", description = "1 to 64 of a-z, 0-9, `.`, `-` and `_`")),
     responses((status = 200, body = UserView), (status = 403, body = komek_web::error::Problem),
         (status = 404, body = komek_web::error::Problem)))]
 pub async fn activate(

@@ -45,8 +45,10 @@ pub const IMPORT_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 #[serde(deny_unknown_fields)]
 pub struct ContactParams {
     /// The customer's phone number in any spelling (`+77011234567`, `8 701 123 45 67`).
+    #[param(format = "msisdn-or-blank")]
     pub phone: Option<String>,
     /// The customer's email address.
+    #[param(format = "email-address-or-blank", max_length = 254)]
     pub email: Option<String>,
 }
 
@@ -138,10 +140,19 @@ fn is_csv(req: &HttpRequest) -> bool {
     })
 }
 
+/// The CSV file of `POST /api/v1/customers/import` as the document shows it: its header line (the
+/// required columns, then any of the optional ones), then the rows.
+#[derive(utoipa::ToSchema)]
+#[schema(
+    pattern = r"^msisdn,name,language,region,tariff(?:,email)?(?:,segment)?(?:,balance_tenge)?(?:\r\n|\n)"
+)]
+#[allow(dead_code)]
+pub struct CustomerCsv(String);
+
 /// Import customer profiles into the built-in directory (supervisors). The body is a CSV file
 /// (`text/csv`, UTF-8, header line; columns in the README). Rows are added or update the profile;
 /// bad rows are reported by line and the rest imported; a bad header refuses the file (422).
-#[utoipa::path(post, path = "/api/v1/customers/import", request_body(content = String, content_type = "text/csv"),
+#[utoipa::path(post, path = "/api/v1/customers/import", request_body(content = CustomerCsv, content_type = "text/csv"),
     security(("bearer" = [])),
     responses((status = 200, body = komek_customers::ImportReport), (status = 403, body = komek_web::error::Problem),
         (status = 409, body = komek_web::error::Problem), (status = 413, body = komek_web::error::Problem),

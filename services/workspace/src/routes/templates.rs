@@ -63,8 +63,10 @@ pub(crate) fn given(raw: &Option<String>) -> Option<&str> {
 #[serde(deny_unknown_fields)]
 pub struct TemplateFilter {
     /// Only this category (`billing`, `network`, `internet`, `roaming`, `tariff`, `sim_card`, `other`).
+    #[param(value_type = Option<komek_domain::Category>)]
     pub category: Option<String>,
     /// Only this language (`kk`, `ru`, `en`).
+    #[param(value_type = Option<komek_domain::Lang>)]
     pub language: Option<String>,
 }
 
@@ -73,12 +75,16 @@ pub struct TemplateFilter {
 #[serde(deny_unknown_fields)]
 pub struct TemplateIn {
     /// `billing`, `network`, `internet`, `roaming`, `tariff`, `sim_card` or `other`.
+    #[schema(value_type = komek_domain::Category)]
     pub category: String,
     /// `kk`, `ru` or `en`.
+    #[schema(value_type = komek_domain::Lang)]
     pub language: String,
     /// A short title, 1 to 100 characters.
+    #[schema(format = "text", max_length = 100)]
     pub name: String,
     /// The text, 1 to 4000 characters; placeholders `{customer_name}`, `{number}`, `{deadline}`.
+    #[schema(format = "text", max_length = 4000)]
     pub body: String,
 }
 
@@ -121,11 +127,11 @@ fn validate(body: &TemplateIn) -> Result<(Category, Lang, String, String), ApiEr
         })
     };
     let name = body.name.trim();
-    if let Err(e) = komek_domain::text::BoundedText::<MAX_NAME>::parse(name) {
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_NAME>::parse(&body.name) {
         bad("name", e.required(MAX_NAME));
     }
     let text = body.body.trim();
-    if let Err(e) = komek_domain::text::BoundedText::<MAX_BODY>::parse(text) {
+    if let Err(e) = komek_domain::text::BoundedText::<MAX_BODY>::parse(&body.body) {
         bad("body", e.required(MAX_BODY));
     }
     let unknown = unknown_placeholders(text);

@@ -50,12 +50,16 @@ const MAX_TEXT: usize = 10_000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Text {
+    /// 1 to 10000 characters; no control character but newline and tab.
+    #[schema(format = "text", max_length = 10000)]
     pub text: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyIn {
+    /// 1 to 10000 characters; no control character but newline and tab.
+    #[schema(format = "text", max_length = 10000)]
     pub text: String,
     /// The reply asks the customer for something: the request waits for them and its resolution
     /// clock stops until they answer or the agent acts on it again.
@@ -66,14 +70,19 @@ pub struct ReplyIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationIn {
-    /// Department code, e.g. billing.
+    /// Department code, e.g. billing (an unknown one is 422).
+    #[schema(max_length = 32)]
     pub department: String,
+    /// 1 to 10000 characters; no control character but newline and tab.
+    #[schema(format = "text", max_length = 10000)]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveIn {
+    /// 1 to 10000 characters; no control character but newline and tab.
+    #[schema(format = "text", max_length = 10000)]
     pub resolution: String,
 }
 
