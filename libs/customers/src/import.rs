@@ -128,12 +128,28 @@ fn text(problems: &mut Vec<String>, column: &str, raw: &str, max: usize, require
     raw.to_owned()
 }
 
+/// The csv reader ends a row at a lone CR (old Mac files) but counts lines by LF only, so the
+/// line numbers of the report would all be wrong: such line ends become LF first.
+fn lone_cr_to_lf(mut bytes: Vec<u8>) -> Vec<u8> {
+    for i in 0..bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+    }
+    bytes
+}
+
 /// Reads and checks a CSV file (module docs); writes nothing.
-pub fn parse_csv<R: Read>(reader: R) -> Result<Parsed, ImportError> {
+pub fn parse_csv<R: Read>(mut reader: R) -> Result<Parsed, ImportError> {
+    let mut raw = Vec::new();
+    reader
+        .read_to_end(&mut raw)
+        .map_err(|e| ImportError::Header(format!("the file cannot be read: {e}")))?;
+    let bytes = lone_cr_to_lf(raw);
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(reader);
+        .from_reader(bytes.as_slice());
     let header = rdr
         .headers()
         .map_err(|e| ImportError::Header(format!("the header cannot be read: {e}")))?
@@ -308,6 +324,18 @@ mod tests {
 
     fn parse(text: &str) -> Parsed {
         parse_csv(text.as_bytes()).unwrap()
+    }
+
+    /// Old Mac files end lines with a lone CR: the csv reader splits rows on it, but counts
+    /// lines by LF only, so every row was reported as line 2.
+    #[test]
+    fn regression_lone_cr_line_ends_count_lines() {
+        let p = parse(
+            "msisdn,name,language,region,tariff\r+77011234567,A,kk,Almaty,T\r+7701,B,kk,Almaty,T\r",
+        );
+        let lines: Vec<u64> = p.rows.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2]);
+        assert_eq!(p.rejected.iter().map(|r| r.line).collect::<Vec<_>>(), [3]);
     }
 
     #[test]
