@@ -39,7 +39,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/i18n/{lang}.json", web::get().to(catalogue));
 }
 
-async fn catalogue(req: HttpRequest, lang: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// A language's text catalogue for the staff pages: `{key: text}`; `ETag` and
+/// `If-None-Match` (304).
+#[utoipa::path(get, path = "/i18n/{lang}.json", tag = "ops",
+    params(("lang" = String, Path, description = "`kk`, `ru` or `en` (another is 404)")),
+    responses((status = 200, body = std::collections::BTreeMap<String, String>),
+        (status = 304, description = "Not modified (the `ETag` given in `If-None-Match`)")))]
+pub(crate) async fn catalogue(
+    req: HttpRequest,
+    lang: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let lang = komek_i18n::parse_lang(&lang)
         .filter(|l| l.as_str() == lang.as_str())
         .ok_or(ApiError::NotFound("language"))?;

@@ -100,6 +100,13 @@ fn shared_statuses(access: Access, method: &Method, path: &str, op: &Operation) 
     out
 }
 
+/// Whether a documented body is a problem+json one (`ProblemDetails`, or a handler's `Problem`
+/// alias of it).
+fn refers_to_problem(c: &RefOr<Content>) -> bool {
+    let name = Problem::name();
+    matches!(c, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with(&*name)))
+}
+
 fn problem_content() -> RefOr<Content> {
     RefOr::T(Content::new(Some(Ref::from_schema_name(Problem::name()))))
 }
@@ -126,6 +133,14 @@ pub fn complete(access: Access, method: &Method, path: &str, op: &mut Operation)
             continue;
         };
         if code < 400 {
+            continue;
+        }
+        // An error with its own body (readiness' 503) keeps it; the others are problem+json.
+        if response.content.iter().any(|(ct, c)| {
+            ct == "application/json"
+                && matches!(c, RefOr::T(c) if c.schema.is_some())
+                && !refers_to_problem(c)
+        }) {
             continue;
         }
         let keep_html = html_page || response.content.contains_key(HTML);

@@ -10,6 +10,35 @@ use serde_json::json;
 
 use crate::metrics::Scrape;
 
+/// These endpoints in every service's document (merged by `Runtime::serve`), with the staff
+/// pages' text catalogue.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(healthz, readyz, metrics, openapi, crate::i18n::catalogue),
+    components(schemas(Health, Ready))
+)]
+pub struct ApiDoc;
+
+/// `/healthz`: the process answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+/// `/readyz`: whether this replica takes traffic, and why not.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// `ready`, `not_ready` or `draining`.
+    pub status: String,
+    /// `up` or `down` (absent while draining).
+    pub redis: Option<String>,
+    /// `up` or `down` (absent while draining).
+    pub rabbitmq: Option<String>,
+    /// Why it is draining.
+    pub reason: Option<String>,
+}
+
 /// What readiness checks: the service is not shutting down, the store answers and the broker
 /// loops are connected.
 #[derive(Clone)]
@@ -32,10 +61,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/openapi.json", web::get().to(openapi));
 }
 
+/// Liveness: the process answers (it checks nothing else).
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// Readiness: Redis and RabbitMQ reachable and not shutting down.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = Ready), (status = 503, body = Ready, description = "Not ready, or draining")))]
 async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
     if r.draining.load(Ordering::Relaxed) {
         return HttpResponse::ServiceUnavailable()
@@ -55,6 +89,9 @@ async fn readyz(r: web::Data<Readiness>) -> HttpResponse {
     }
 }
 
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, body = String, content_type = "text/plain")))]
 async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
     scrape.collect().await;
     let encoder = prometheus::TextEncoder::new();
@@ -66,6 +103,9 @@ async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
     }
 }
 
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, body = Object, description = "OpenAPI 3.1")))]
 async fn openapi(doc: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

@@ -162,6 +162,7 @@ impl Runtime {
         F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
         let policy = crate::access::Policy::new([crate::access::shared().as_slice(), &rules]);
+        doc.merge(<crate::ops::ApiDoc as utoipa::OpenApi>::openapi());
         policy.annotate(&mut doc).map_err(StartError::Policy)?;
         let openapi_json = doc.to_json().unwrap_or_default();
         let policy = web::Data::new(policy);
