@@ -13,7 +13,8 @@ still carries the generated values everywhere else:
   schema-valid random code would be "refused valid data" for every case.
 - Coupled fields: only department staff have a department (a new staff member's `department` is
   kept for `department_staff` and dropped otherwise); a problem opened by an agent or a supervisor
-  names its department; a customer is looked up by a phone number or an email.
+  names its department; a customer is looked up (and a web form sent) with a phone number or an
+  email; the web form's honeypot stays empty, as a person leaves it.
 - Requests linked to a problem are ones that exist (`KOMEK_REQUEST_NUMBER`, made by the test), and a
   problem's resolution has a text for each language of its linked requests.
 - A department's hours open before they close; a new login comes with a password.
@@ -86,6 +87,12 @@ def before_call(ctx, case, kwargs):
             hours["open"], hours["close"] = "09:00", "18:00"
         if path == "/api/v1/staff/{login}" and body.get("password") is None:
             body["password"] = "komek-fuzz-pass"
+    if body is not None and path == "/form" and method == "POST":
+        # A person never fills in the off-screen honeypot (filled in, the form is answered as
+        # accepted whatever it holds), and gives a phone number or an email.
+        body["website"] = ""
+        if not str(body.get("phone") or "").strip() and not str(body.get("email") or "").strip():
+            body["phone"] = CUSTOMER_PHONE
     query = case.query if isinstance(case.query, dict) else None
     if path == "/api/v1/customers" and method == "GET":
         if query is None:

@@ -116,9 +116,8 @@ pub fn complete(access: Access, method: &Method, path: &str, op: &mut Operation)
     let html_page = op
         .responses
         .responses
-        .iter()
-        .filter(|(status, _)| status.starts_with('2'))
-        .any(|(_, r)| matches!(r, RefOr::T(r) if r.content.contains_key(HTML)));
+        .values()
+        .any(|r| matches!(r, RefOr::T(r) if r.content.contains_key(HTML)));
     for status in shared_statuses(access, method, path, op) {
         op.responses
             .responses
@@ -135,11 +134,13 @@ pub fn complete(access: Access, method: &Method, path: &str, op: &mut Operation)
         if code < 400 {
             continue;
         }
-        // An error with its own body (readiness' 503) keeps it; the others are problem+json.
+        // An error with its own body (readiness' 503, the SMS gateway's text) keeps it; the
+        // others are problem+json.
         if response.content.iter().any(|(ct, c)| {
-            ct == "application/json"
-                && matches!(c, RefOr::T(c) if c.schema.is_some())
-                && !refers_to_problem(c)
+            ct.starts_with("text/plain")
+                || (ct == "application/json"
+                    && matches!(c, RefOr::T(c) if c.schema.is_some())
+                    && !refers_to_problem(c))
         }) {
             continue;
         }

@@ -21,7 +21,14 @@ use crate::requests::{create_request, public_status, status_by_token};
         crate::requests::public_status,
         crate::requests::status_by_token,
         crate::messages::post_message,
-        crate::contacts::log_contact
+        crate::contacts::log_contact,
+        crate::pages::form::form_page,
+        crate::pages::form::submit_form,
+        crate::pages::status::status_page,
+        crate::pages::status::status_view,
+        crate::pages::status::status_by_token,
+        crate::pages::status::post_message,
+        crate::sms::inbound
     ),
     components(schemas(
         crate::messages::MessageIn,

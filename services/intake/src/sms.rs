@@ -157,7 +157,23 @@ fn refuse(r: Refusal, from: &str) -> HttpResponse {
         .body(r.1)
 }
 
-/// Kannel's get-url: an inbound SMS becomes a request with channel `sms`.
+/// Kannel's get-url: an inbound SMS becomes a request with channel `sms`. Answered in
+/// `text/plain` (Kannel logs it): empty when accepted, else why not.
+#[utoipa::path(get, path = "/api/v1/channels/sms/inbound", tag = "channels",
+    params(
+        ("from" = String, Query, format = "msisdn", description = "The sender (Kannel's %p)"),
+        ("to" = Option<String>, Query, description = "Our number (Kannel's %P)"),
+        ("text" = String, Query, format = "loose-text", max_length = 1000, description = "The message (Kannel's %a, or %b with coding=2: UCS-2 bytes)"),
+        ("coding" = Option<u8>, Query, minimum = 0, maximum = 2, multiple_of = 2, description = "0: text; 2: UCS-2 (Kannel's %c); 1 (binary) is 422"),
+        ("id" = Option<String>, Query, description = "Kannel's message id (%I): a retry is answered 200 and stored once"),
+        ("secret" = String, Query, description = "The gateway's shared secret (`sms.inbound_secret`)"),
+    ),
+    responses((status = 200, description = "Accepted (or seen before)"),
+        (status = 400, description = "An unreadable query", content_type = "text/plain"),
+        (status = 403, description = "A wrong or missing secret", content_type = "text/plain"),
+        (status = 422, description = "A sender or text that is not valid", content_type = "text/plain"),
+        (status = 429, description = "Too many from this sender", content_type = "text/plain"),
+        (status = 503, description = "The data store is away: Kannel retries", content_type = "text/plain")))]
 pub async fn inbound(
     req: HttpRequest,
     store: web::Data<Store>,

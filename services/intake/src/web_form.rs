@@ -22,16 +22,25 @@ use crate::messages::{self, TextError};
 /// screen readers, skipped by Tab) and form-filling robots fill in.
 pub const HONEYPOT: &str = "website";
 
-/// What the request form posts.
-#[derive(Debug, Default, Deserialize)]
+/// What the request form posts (`application/x-www-form-urlencoded`). A phone number or an
+/// email, at least one.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct RequestForm {
+    /// The page's language (`kk`, `ru`, `en`; another: the browser's).
     pub lang: String,
+    /// One line; controls are removed.
+    #[schema(max_length = 200)]
     pub name: String,
+    #[schema(format = "msisdn-or-blank")]
     pub phone: String,
+    #[schema(format = "email-address-or-blank", max_length = 254)]
     pub email: String,
+    /// Controls other than newline and tab are removed; then not blank.
+    #[schema(required = true, format = "loose-text", max_length = 10000)]
     pub text: String,
-    /// The honeypot: must stay empty.
+    /// The honeypot: people leave it empty (it is off screen); filled in, the form is answered as
+    /// accepted and nothing is stored.
     pub website: String,
     /// A random id per form shown, used as the Idempotency-Key: a second click on Send gets the
     /// same request back instead of a second one.
@@ -131,16 +140,20 @@ pub async fn submit(
     })
 }
 
-/// What the status page's message form posts.
-#[derive(Debug, Default, Deserialize)]
+/// What the status page's message form posts (`application/x-www-form-urlencoded`).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct MessageForm {
+    /// The page's language.
     pub lang: String,
+    /// The request's number (with `contact`).
     pub number: String,
     /// The page was opened with number + contact: the contact.
     pub contact: String,
     /// The page was opened with the status token: the token (then `contact` is empty).
     pub token: String,
+    /// Controls other than newline and tab are removed; then not blank.
+    #[schema(required = true, format = "loose-text", max_length = 10000)]
     pub text: String,
 }
 

@@ -123,6 +123,8 @@ fn confirmation(
 }
 
 /// `GET /`: the request form.
+#[utoipa::path(get, path = "/", tag = "pages", params(super::LangQuery),
+    responses((status = 200, description = "The request form", content_type = "text/html")))]
 pub async fn form_page(req: HttpRequest, q: web::Query<LangQuery>) -> HttpResponse {
     let lang = page_lang(&req, q.lang.as_deref());
     page(
@@ -131,7 +133,12 @@ pub async fn form_page(req: HttpRequest, q: web::Query<LangQuery>) -> HttpRespon
     )
 }
 
-/// `POST /form`.
+/// `POST /form`: the same checks and acceptance as `POST /api/v1/requests` (channel `web`).
+#[utoipa::path(post, path = "/form", tag = "pages",
+    request_body(content = crate::web_form::RequestForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The confirmation, with the number and the status link", content_type = "text/html"),
+        (status = 422, description = "The form again, saying what to correct", content_type = "text/html"),
+        (status = 429, description = "Too many requests from this address or contact", content_type = "text/html")))]
 pub async fn submit_form(
     req: HttpRequest,
     body: web::Bytes,

@@ -80,9 +80,10 @@ fn home(lang: Lang) -> String {
     url("/", &[("lang", lang.as_str())])
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 pub struct LangQuery {
+    /// `kk`, `ru` or `en`; absent or another: the browser's language.
     pub lang: Option<String>,
 }
 

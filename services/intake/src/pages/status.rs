@@ -20,11 +20,14 @@ use crate::messages::TextError;
 use crate::web_form::{self, MessageForm, Posted};
 use komek_web::html::parse_form;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
 pub struct StatusQuery {
+    /// `kk`, `ru` or `en`; absent or another: the browser's language.
     pub lang: Option<String>,
+    /// The request's number, e.g. `KM-000123`.
     pub number: Option<String>,
+    /// The phone number or email the request was made with.
     pub contact: Option<String>,
     /// Set by the redirect after a message was sent.
     pub sent: Option<String>,
@@ -261,6 +264,8 @@ async fn found_page(
 }
 
 /// `GET /status`: the lookup form.
+#[utoipa::path(get, path = "/status", tag = "pages", params(StatusQuery),
+    responses((status = 200, description = "The lookup form", content_type = "text/html")))]
 pub async fn status_page(req: HttpRequest, q: web::Query<StatusQuery>) -> HttpResponse {
     let lang = page_lang(&req, q.lang.as_deref());
     page(
@@ -276,6 +281,10 @@ pub async fn status_page(req: HttpRequest, q: web::Query<StatusQuery>) -> HttpRe
 
 /// `GET /status/view?number=&contact=`: the request as its customer sees it (the fallback, with
 /// the limits on failed lookups: 429 past one).
+#[utoipa::path(get, path = "/status/view", tag = "pages", params(StatusQuery),
+    responses((status = 200, description = "The request and its conversation", content_type = "text/html"),
+        (status = 404, description = "The lookup form again: an unknown number and a wrong contact alike", content_type = "text/html"),
+        (status = 429, description = "Too many failed lookups", content_type = "text/html")))]
 pub async fn status_view(
     req: HttpRequest,
     q: web::Query<StatusQuery>,
@@ -307,6 +316,11 @@ pub async fn status_view(
 
 /// `GET /status/t/{token}`: the request its status token opens (the link given with the
 /// acknowledgment). A wrong token gets the lookup form (404) and counts as a failed lookup.
+#[utoipa::path(get, path = "/status/t/{token}", tag = "pages",
+    params(("token" = String, Path, description = "`status_token` from the acknowledgment"), StatusQuery),
+    responses((status = 200, description = "The request and its conversation", content_type = "text/html"),
+        (status = 404, description = "The lookup form: a wrong token", content_type = "text/html"),
+        (status = 429, description = "Too many failed lookups", content_type = "text/html")))]
 pub async fn status_by_token(
     req: HttpRequest,
     token: web::Path<String>,
@@ -328,6 +342,13 @@ pub async fn status_by_token(
 
 /// `POST /status/message`: the message goes to the workspace as `request.customer_message`;
 /// the answer redirects (303) to the status page, which says it was sent.
+#[utoipa::path(post, path = "/status/message", tag = "pages",
+    request_body(content = crate::web_form::MessageForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Sent: back to the status page, which says so"),
+        (status = 404, description = "An unknown number, a wrong contact or token", content_type = "text/html"),
+        (status = 409, description = "The request is closed", content_type = "text/html"),
+        (status = 422, description = "The page again, saying what to correct", content_type = "text/html"),
+        (status = 429, description = "Too many messages", content_type = "text/html")))]
 pub async fn post_message(
     req: HttpRequest,
     body: web::Bytes,
