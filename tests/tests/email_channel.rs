@@ -161,6 +161,14 @@ async fn email_in_and_out_through_a_real_relay() {
     let body = ack.body_text(0).unwrap();
     assert!(body.contains(&request.messages[0].text), "{body}");
     assert!(body.contains("ответьте на это письмо"), "{body}");
+    // It carries a status link of its own, which opens the request (docs/security.md, 1).
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/status/t/"))
+        .unwrap_or_else(|| panic!("no status link in {body}"));
+    let page = http.get(link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{link}");
+    assert!(page.text().await.unwrap().contains(&number), "{link}");
 
     // Its history says so.
     let agent = mesh.login(&http, "aigerim", "komek-agent").await;

@@ -34,6 +34,11 @@ pub fn survey_invitation(lang: Lang, number: &RequestNumber, link: &str) -> Stri
     )
 }
 
+/// The acknowledgment mail's status link: the customer's secret way to the request.
+pub fn status_link_line(lang: Lang, link: &str) -> String {
+    text(lang, "mail-status-link", &[("link", link.into())])
+}
+
 /// What a mail is about, for its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum About {

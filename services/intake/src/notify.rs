@@ -248,6 +248,20 @@ pub async fn handle(n: Arc<Notifier>, env: Envelope) -> Result<(), HandleError> 
                 {
                     return not_sent(&n, &env, &r, "email", &to, &marker, DAILY_CAP).await;
                 }
+                let text = if env.kind == kind::REQUEST_CREATED {
+                    // The acknowledgment carries a status link of its own (finding 1): a token
+                    // issued now (only its hash is kept; a request may have several).
+                    let token = crate::links::issue_status_token(&n.store, r.id)
+                        .await
+                        .map_err(|e| HandleError::Retry(e.to_string()))?;
+                    let link = n.settings.web.status_link(&token);
+                    format!(
+                        "{text}\n\n{}",
+                        komek_i18n::customer::status_link_line(r.language, &link)
+                    )
+                } else {
+                    text
+                };
                 let mail = mail_for(&n.mailer, &env, &r, &to, text);
                 let sent = n.mailer.send(&mail).await;
                 settle(&n, &env, &r, "email", &to, &marker, sent).await

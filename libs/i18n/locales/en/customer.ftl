@@ -7,3 +7,4 @@ mail-subject-reply = Reply to your request
 mail-subject-resolution = Your request is resolved
 mail-subject-survey = Please rate our work
 mail-footer = To add to your request, reply to this mail.
+mail-status-link = The status of your request, and a way to add to it: { $link }

@@ -7,3 +7,4 @@ mail-subject-reply = Өтінішіңіз бойынша жауап
 mail-subject-resolution = Өтінішіңіз шешілді
 mail-subject-survey = Жұмысымызды бағалаңыз
 mail-footer = Өтінішке толықтыру үшін осы хатқа жауап беріңіз.
+mail-status-link = Өтініштің күйі, мұнда оны толықтыруға да болады: { $link }

@@ -7,3 +7,4 @@ mail-subject-reply = Ответ по вашему обращению
 mail-subject-resolution = Ваше обращение решено
 mail-subject-survey = Оцените нашу работу
 mail-footer = Чтобы дополнить обращение, ответьте на это письмо.
+mail-status-link = Статус обращения, и здесь же можно его дополнить: { $link }
