@@ -236,14 +236,10 @@ fn with_patterns(schema: &mut RefOr<Schema>) {
     }
 }
 
-/// Writes each named format's regular expression into every schema of `doc`: the components,
-/// the parameters and the inline bodies.
-pub fn patterns(doc: &mut OpenApi) {
-    if let Some(c) = doc.components.as_mut() {
-        c.schemas.values_mut().for_each(with_patterns);
-    }
-    for item in doc.paths.paths.values_mut() {
-        for op in [
+/// Every operation of `doc` (the methods the services use), to change in place.
+pub fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
@@ -252,21 +248,29 @@ pub fn patterns(doc: &mut OpenApi) {
         ]
         .into_iter()
         .flatten()
-        {
-            for p in op.parameters.iter_mut().flatten() {
-                if let RefOr::T(p) = p
-                    && let Some(s) = p.schema.as_mut()
+    })
+}
+
+/// Writes each named format's regular expression into every schema of `doc`: the components,
+/// the parameters and the inline bodies.
+pub fn patterns(doc: &mut OpenApi) {
+    if let Some(c) = doc.components.as_mut() {
+        c.schemas.values_mut().for_each(with_patterns);
+    }
+    for op in operations_mut(doc) {
+        for p in op.parameters.iter_mut().flatten() {
+            if let RefOr::T(p) = p
+                && let Some(s) = p.schema.as_mut()
+            {
+                with_patterns(s);
+            }
+        }
+        if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+            for c in body.content.values_mut() {
+                if let RefOr::T(c) = c
+                    && let Some(s) = c.schema.as_mut()
                 {
                     with_patterns(s);
-                }
-            }
-            if let Some(RefOr::T(body)) = op.request_body.as_mut() {
-                for c in body.content.values_mut() {
-                    if let RefOr::T(c) = c
-                        && let Some(s) = c.schema.as_mut()
-                    {
-                        with_patterns(s);
-                    }
                 }
             }
         }

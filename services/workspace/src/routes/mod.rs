@@ -70,19 +70,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn tagged(mut doc: utoipa::openapi::OpenApi, tag: &str) -> utoipa::openapi::OpenApi {
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            op.tags.get_or_insert_with(Vec::new).push(tag.to_owned());
-        }
+    for op in komek_web::openapi::operations_mut(&mut doc) {
+        op.tags.get_or_insert_with(Vec::new).push(tag.to_owned());
     }
     doc
 }
